@@ -96,10 +96,10 @@ def load(store: Store, collection: str, vectors: np.ndarray) -> float:
 
 def percentiles(seconds: list[float]) -> tuple[float, float]:
     ms = sorted(1000 * s for s in seconds)
-    return statistics.median(ms), ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
+    return statistics.median(ms), ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
 
 
-def measure(search: Callable[[np.ndarray, int, float], list[str]], queries: np.ndarray, truth: list[list[str]],
+def measure(search: Search, queries: np.ndarray, truth: list[list[str]],
             within: float) -> dict[str, float]:
     """Latency of SearchFaces-equivalent calls (10 within ``within``) and recall without the cut."""
     for q in queries[:10]:
@@ -116,6 +116,17 @@ def measure(search: Callable[[np.ndarray, int, float], list[str]], queries: np.n
     return {"p50": p50, "p99": p99, "r1": top1 / len(queries), "r10": top10 / (10 * len(queries))}
 
 
+Search = Callable[[np.ndarray, int, float], list[str]]
+
+
+def store_search(store: Store, collection: str) -> Search:
+    return lambda q, k, d: [h.face.face_id for h in store.search(collection, q, k, d)]
+
+
+def index_search(index: ExactIndex) -> Search:
+    return lambda q, k, d: [i for i, _ in index.search(q, k, d)]
+
+
 def row(name: str, m: dict[str, float], memory: str, build: str) -> None:
     print(f"  {name:30s} {m['p50']:8.2f} {m['p99']:8.2f} {m['r1']:9.4f} {m['r10']:9.4f}  {memory:>26s}  {build}",
           flush=True)
@@ -128,7 +139,7 @@ def embedded_postgres() -> Iterator[str]:
     try:
         from tests.storage.embedded import EmbeddedPostgres
     except ImportError:
-        EmbeddedPostgres = None  # noqa: N806
+        EmbeddedPostgres = None
     if EmbeddedPostgres is not None:
         server = EmbeddedPostgres()
         try:
@@ -168,7 +179,7 @@ def main() -> None:
     try:
         from agnosco.storage.postgres import PostgresStore
     except ImportError:
-        PostgresStore = None  # noqa: N806
+        PostgresStore = None
 
     print(f"{args.size:,} faces, {args.queries} queries, k=10 within distance {within:.3f} (Similarity 80); "
           f"ANN above {args.ann_threshold:,} faces; {os.cpu_count()} CPUs", flush=True)
@@ -184,7 +195,7 @@ def main() -> None:
         built = time.perf_counter() - start
         grown = rss() - before
         truth = [[i for i, _ in exact.search(q, 10, float("inf"))] for q in queries]
-        m = measure(lambda q, k, d: [i for i, _ in exact.search(q, k, d)], queries, truth, within)
+        m = measure(index_search(exact), queries, truth, within)
         row("exact (ExactIndex, numpy)", m, mib(grown), f"{built:.1f} s (arrays)")
         del exact
         gc.collect()
@@ -199,11 +210,7 @@ def main() -> None:
             built = time.perf_counter() - start
             grown = rss() - before
             on_disk = sum(p.stat().st_size for p in db.with_name(db.name + ".ann").glob("*"))
-
-            def ann(q: np.ndarray, k: int, d: float, s: list[SQLiteStore] = [store]) -> list[str]:
-                return [h.face.face_id for h in s[0].search(variant, q, k, d)]
-
-            m = measure(ann, queries, truth, within)
+            m = measure(store_search(store, variant), queries, truth, within)
             events = dict(store.ann_events)
             store.close()
             kind = "embedded ANN (SQLiteStore)" if events else "SQLiteStore (exact: below threshold)"
@@ -213,8 +220,7 @@ def main() -> None:
             start = time.perf_counter()
             store.search(variant, queries[0], 1, within)
             reopened = time.perf_counter() - start
-            restarted = measure(lambda q, k, d: [h.face.face_id for h in store.search(variant, q, k, d)],
-                                queries[: max(1, len(queries) // 5)], truth, within)
+            restarted = measure(store_search(store, variant), queries[: max(1, len(queries) // 5)], truth, within)
             row("  after a restart", restarted, "",
                 f"{reopened:.1f} s to open {dict(store.ann_events)}")
             store.close()
@@ -245,11 +251,7 @@ def main() -> None:
                     conn.execute("ANALYZE faces")
                     (index_bytes,) = conn.execute("SELECT pg_relation_size('faces_by_descriptor')").fetchone()
                     (table_bytes,) = conn.execute("SELECT pg_total_relation_size('faces')").fetchone()
-
-                def pg(q: np.ndarray, k: int, d: float) -> list[str]:
-                    return [h.face.face_id for h in store.search(variant, q, k, d)]
-
-                m = measure(pg, queries, truth, within)
+                m = measure(store_search(store, variant), queries, truth, within)
                 store.close()
                 row("pgvector HNSW (PostgresStore)", m, f"index {mib(index_bytes)} / all {mib(table_bytes)}",
                     f"{built:.0f} s (CREATE INDEX after the rows); rows inserted in {loaded:.0f} s")

@@ -266,7 +266,7 @@ class AnnIndex:
             return self
         except IndexFileError:
             raise
-        except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the parsers raise
+        except Exception as exc:  # whatever a damaged file makes the parsers raise
             raise IndexFileError(f"unreadable index: {exc}") from exc
 
 

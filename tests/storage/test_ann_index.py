@@ -180,7 +180,7 @@ def test_store_switches_between_exact_and_ann_by_size(tmp_path: Path) -> None:
 
 
 def test_restart_loads_the_saved_index_with_changes_made_since_the_build(tmp_path: Path) -> None:
-    vectors, queries = clustered(2_500, seed=6)
+    vectors, _ = clustered(2_500, seed=6)
     first = SQLiteStore(tmp_path / "agnosco.db", ann_threshold=500)
     make_collection(first)
     fill(first, vectors[:2_000])
