@@ -31,10 +31,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-CLI = (
-    "import sys; import agnosco.cli.main as m; from agnosco.cli import bulk; "
-    "bulk in m.COMMAND_GROUPS or m.COMMAND_GROUPS.append(bulk); sys.exit(m.main(sys.argv[1:]))"
-)
 CONFIGS = {
     "w0": ("in process (--workers 0)", ["--workers", "0"]),
     "w1": ("1 worker process", ["--workers", "1"]),
@@ -57,7 +53,7 @@ def build_folder(root: Path, repeat: int, utkface: int) -> int:
 
 
 def run(images: Path, data_dir: Path, extra: list[str]) -> tuple[float, dict]:
-    argv = [sys.executable, "-c", CLI, "index-folder", str(images), "--collection", "bench",
+    argv = [sys.executable, "-m", "agnosco.cli.main", "index-folder", str(images), "--collection", "bench",
             "--create-collection", "--data-dir", str(data_dir), *extra]
     started = time.perf_counter()
     result = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False)

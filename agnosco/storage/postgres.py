@@ -13,7 +13,9 @@ Same observable behaviour as :class:`~agnosco.storage.sqlite.SQLiteStore` (the c
 * **Search.** Descriptors are ``vector(128)`` in the ``faces`` table with one HNSW index
   (``vector_l2_ops``: Euclidean distance, the metric the Similarity calibration is defined in).
   Nothing is cached in the process, so every search sees every face committed before it began,
-  whichever process wrote it.  A collection of at most :data:`EXACT_SEARCH_MAX` faces is
+  whichever process wrote it.  Each collection's row keeps its face count (updated by the
+  writers under the row lock they take anyway), so neither search nor DescribeCollection counts
+  rows.  A collection of at most :data:`EXACT_SEARCH_MAX` faces is
   searched exactly (``l2_distance()`` of every row of the collection: the HNSW index cannot
   serve that function, only its ``<->`` operator); a larger one through the HNSW index with
   ``hnsw.ef_search = min(1000, max(400, 2 * n))`` for ``n`` wanted rows and
@@ -133,6 +135,13 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (scope, token)
         )""",
     ],
+    # 2: each collection's face count, kept by the writers (who hold its row's lock anyway), so
+    # that a search can choose between exact and HNSW search, and DescribeCollection can answer,
+    # without counting a large collection's rows.
+    [
+        "ALTER TABLE collections ADD COLUMN face_count BIGINT NOT NULL DEFAULT 0 CHECK (face_count >= 0)",
+        "UPDATE collections c SET face_count = (SELECT COUNT(*) FROM faces f WHERE f.collection_id = c.collection_id)",
+    ],
 ]
 
 _FACE_COLUMNS = (
@@ -251,11 +260,14 @@ class PostgresStore:
             yield cur
 
     @staticmethod
-    def _require(cur: psycopg.Cursor, collection_id: str, lock: str = "") -> None:  # type: ignore[type-arg]
-        """The collection must exist; ``lock`` (``FOR NO KEY UPDATE``...) locks its row."""
-        cur.execute(f"SELECT 1 FROM collections WHERE collection_id = %s {lock}", (collection_id,))
-        if cur.fetchone() is None:
+    def _require(cur: psycopg.Cursor, collection_id: str, lock: str = "") -> int:  # type: ignore[type-arg]
+        """The collection must exist; returns its face count.  ``lock`` (``FOR NO KEY UPDATE``...)
+        locks its row."""
+        cur.execute(f"SELECT face_count FROM collections WHERE collection_id = %s {lock}", (collection_id,))
+        row = cur.fetchone()
+        if row is None:
             raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
+        return int(row[0])
 
     def _write(self, cur: psycopg.Cursor, collection_id: str) -> None:  # type: ignore[type-arg]
         self._require(cur, collection_id, "FOR NO KEY UPDATE")
@@ -281,8 +293,7 @@ class PostgresStore:
     def get_collection(self, collection_id: str) -> Collection:
         with self._tx() as cur:
             cur.execute(
-                "SELECT c.collection_id, c.arn, c.face_model_version, c.created_at,"
-                " (SELECT COUNT(*) FROM faces f WHERE f.collection_id = c.collection_id),"
+                "SELECT c.collection_id, c.arn, c.face_model_version, c.created_at, c.face_count,"
                 " (SELECT COUNT(*) FROM users u WHERE u.collection_id = c.collection_id)"
                 " FROM collections c WHERE c.collection_id = %s",
                 (collection_id,),
@@ -334,6 +345,8 @@ class PostgresStore:
                     for f in faces
                 ],
             )
+            cur.execute("UPDATE collections SET face_count = face_count + %s WHERE collection_id = %s",
+                        (len(faces), collection_id))
 
     def get_faces(self, collection_id: str, face_ids: list[str]) -> list[FaceRecord]:
         with self._tx() as cur:
@@ -386,6 +399,9 @@ class PostgresStore:
                 (collection_id, list(face_ids)),
             )
             found = sorted(row[0] for row in cur.fetchall())
+            if found:
+                cur.execute("UPDATE collections SET face_count = face_count - %s WHERE collection_id = %s",
+                            (len(found), collection_id))
         return found
 
     def touch_faces(self, collection_id: str, face_ids: list[str], when: float) -> None:
@@ -443,13 +459,7 @@ class PostgresStore:
             "c": collection_id, "q": q, "within": float(max_distance) + slack, "x": exclude_face_id,
         }
         with self._tx() as cur:
-            self._require(cur, collection_id)
-            cur.execute(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM faces WHERE collection_id = %s LIMIT %s) s",
-                (collection_id, EXACT_SEARCH_MAX + 1),
-            )
-            small = cur.fetchone()[0] <= EXACT_SEARCH_MAX  # type: ignore[index]
-            if small:
+            if self._require(cur, collection_id) <= EXACT_SEARCH_MAX:
                 # Exact: every row of the collection is measured, whatever the planner estimates.
                 cur.execute(exact_search_sql(exclude_face_id is not None), params | {"n": limit + 8})
                 rows = cur.fetchall()
@@ -470,11 +480,14 @@ class PostgresStore:
         cur: psycopg.Cursor, params: dict[str, Any], limit: int,  # type: ignore[type-arg]
     ) -> list[Any]:
         """The nearest rows through the HNSW index, asking for more while all are in reach."""
-        cur.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
         wanted = limit + 8
         n = min(wanted, FIRST_BATCH)
         while True:
-            cur.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, 2 * n))),))
+            cur.execute(
+                "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+                " set_config('hnsw.ef_search', %s, true)",
+                (str(min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, 2 * n))),),
+            )
             cur.execute(hnsw_search_sql(params["x"] is not None), params | {"n": n})
             rows = cur.fetchall()
             # Fewer rows in reach than asked for: the next ones are out of reach too.

@@ -36,7 +36,8 @@ def test_migrations_run_once_and_are_recorded(postgres_dsn: str) -> None:
     PostgresStore(postgres_dsn).close()
     PostgresStore(postgres_dsn).close()
     with psycopg.connect(postgres_dsn) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(len(pgstore.MIGRATIONS),)]
+        versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+        assert versions == [(v,) for v in range(1, len(pgstore.MIGRATIONS) + 1)]
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
         assert {"collections", "faces", "users", "tags", "requests", "schema_version"} <= tables
         indexes = dict(conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'faces'").fetchall())
@@ -65,6 +66,33 @@ def test_processes_starting_together_migrate_once(postgres_dsn: str) -> None:
     assert errors == [] and len(stores) == 6
     with psycopg.connect(postgres_dsn) as conn:
         assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone() == (len(pgstore.MIGRATIONS),)
+
+
+def test_upgrading_a_version_1_database_counts_its_existing_faces(postgres_dsn: str) -> None:
+    """Migration 2 adds the maintained face count and fills it from the rows already there."""
+    with psycopg.connect(postgres_dsn) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        register_vector(conn)
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        for statement in pgstore.MIGRATIONS[0]:
+            conn.execute(statement)  # type: ignore[arg-type]
+        conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+        for cid, n in (("three", 3), ("none", 0)):
+            conn.execute("INSERT INTO collections (collection_id, arn, face_model_version, created_at)"
+                         " VALUES (%s, %s, 'v1', 1.0)", (cid, collection(cid).arn))
+            for i in range(n):
+                conn.execute("INSERT INTO faces (collection_id, face_id, image_id, left_, top, width, height,"
+                             " confidence, descriptor, indexed_at) VALUES (%s, %s, 'img', 0, 0, 1, 1, 99, %s, 1)",
+                             (cid, f"f{i}", rng.normal(size=128).astype(np.float32)))
+    store = PostgresStore(postgres_dsn)
+    try:
+        assert store.get_collection("three").face_count == 3
+        assert store.get_collection("none").face_count == 0
+        assert store.delete_faces("three", ["f0", "missing"]) == ["f0"]
+        store.add_faces("none", [face("new", rng.normal(size=128).astype(np.float32))])
+        assert (store.get_collection("three").face_count, store.get_collection("none").face_count) == (2, 1)
+    finally:
+        store.close()
 
 
 def test_a_newer_schema_is_refused(postgres_dsn: str) -> None:
