@@ -1,9 +1,20 @@
-"""Access keys, with secrets encrypted at rest.
+"""Access keys, with secrets encrypted at rest, and the master key that encrypts them.
 
 SigV4 needs each secret in clear to recompute signatures, so secrets cannot be hashed: they
-are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under a key kept in
-``<data-dir>/master.key`` (created with mode 0600).  A copy of the database alone reveals no
-secret.  Secrets are printed once, at creation, and never logged.
+are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under the *master key*: the environment
+variable ``AGNOSCO_MASTER_KEY`` (a Fernet key's text) when it is set, else ``<data-dir>/master.key``
+(created with mode 0600 on first use).  A copy of the database alone reveals no secret.  Secrets
+are printed once, at creation, and never logged.
+
+The master key also derives the key that signs pagination tokens and the audit log's head key,
+so every server and CLI sharing a database (``--store postgresql://...``) needs the same one:
+give each replica ``AGNOSCO_MASTER_KEY`` rather than sharing a directory.  The database holds a
+check value, a Fernet token made with the first key that used it; :func:`check_master_key`
+refuses any other key (:class:`MasterKeyError`) instead of letting replicas split into states
+that cannot read each other's secrets or extend each other's audit chain.
+
+Keys live in the ``access_keys`` table of a :class:`~agnosco.storage.database.Database`: the data
+directory's ``agnosco.db``, or the store's PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -11,26 +22,55 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import sqlite3
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from agnosco.storage.database import Database, SQLiteDatabase, Transaction
+
+#: The environment variable that supplies the master key (it takes precedence over the file).
+MASTER_KEY_ENV = "AGNOSCO_MASTER_KEY"
+#: The master key's file in a data directory, used when the environment variable is not set.
+MASTER_KEY_FILE = "master.key"
+_CHECK_PLAINTEXT = b"agnosco master key check"
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS access_keys (
-    access_key_id TEXT PRIMARY KEY,
-    secret BLOB NOT NULL,
-    principal TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    default_purpose TEXT
-);
-"""
+
+
+def _adopt_keys_without_purpose(tx: Transaction) -> None:
+    """A data directory from before default purposes existed has no default_purpose column."""
+    if tx.dialect == "sqlite":
+        columns = {row[1] for row in tx.execute("PRAGMA table_info(access_keys)")}
+        if "default_purpose" not in columns:
+            tx.execute("ALTER TABLE access_keys ADD COLUMN default_purpose TEXT")
+
+
+#: The ``keys`` component's migrations (:meth:`Database.migrate`).  Version 1 adopts the tables of
+#: data directories made before versions were recorded.
+MIGRATIONS = [
+    [
+        """CREATE TABLE IF NOT EXISTS access_keys (
+            access_key_id TEXT PRIMARY KEY,
+            secret BLOB NOT NULL,
+            principal TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            default_purpose TEXT
+        )""",
+        _adopt_keys_without_purpose,
+        """CREATE TABLE IF NOT EXISTS master_key_check (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            token BLOB NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+    ],
+]
+
+
+class MasterKeyError(RuntimeError):
+    """The master key is malformed, or is not the one the database was made with."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +89,31 @@ class NewKey:
     principal: str
 
 
-def master_secret(data_dir: Path) -> bytes:
-    """The data directory's master key (a Fernet key), created with mode 0600 on first use.
+def master_key_source(data_dir: Path) -> str:
+    """Where :func:`master_secret` takes the key from, for messages."""
+    return MASTER_KEY_ENV if os.environ.get(MASTER_KEY_ENV, "").strip() else str(data_dir / MASTER_KEY_FILE)
 
-    Written to a temporary file and linked into place, so a process starting at the same
-    moment sees either no key or the whole key, never an empty file.
+
+def master_secret(data_dir: Path) -> bytes:
+    """The master key (a Fernet key): ``$AGNOSCO_MASTER_KEY`` when set, else the data
+    directory's ``master.key``, created with mode 0600 on first use.
+
+    The file is written to a temporary file and linked into place, so a process starting at the
+    same moment sees either no key or the whole key, never an empty file.
+
+    :raises MasterKeyError: ``AGNOSCO_MASTER_KEY`` is set but is not a Fernet key.
     """
-    path = data_dir / "master.key"
+    text = os.environ.get(MASTER_KEY_ENV, "").strip()
+    if text:
+        try:
+            Fernet(text)
+        except (ValueError, TypeError):
+            raise MasterKeyError(
+                f"{MASTER_KEY_ENV} is not a Fernet key (44 characters of URL-safe base64 encoding 32 bytes); "
+                "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            ) from None
+        return text.encode("ascii")
+    path = data_dir / MASTER_KEY_FILE
     data_dir.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         fd, temp = tempfile.mkstemp(dir=data_dir, prefix=".master.key.")
@@ -78,51 +136,105 @@ def load_master_key(data_dir: Path) -> Fernet:
     return Fernet(master_secret(data_dir))
 
 
-class KeyStore:
-    """Access keys in the data directory's database; safe to share between threads."""
+def _decrypts(fernet: Fernet, token: bytes) -> bool:
+    try:
+        fernet.decrypt(bytes(token))
+    except InvalidToken:
+        return False
+    return True
 
-    def __init__(self, data_dir: Path, database: Path) -> None:
+
+def check_master_key(database: Database, fernet: Fernet, source: str = "the master key") -> None:
+    """Refuse a master key other than the one ``database``'s secrets are encrypted with.
+
+    The first key to use a database leaves a check value there (in a data directory from
+    before check values, only if it decrypts the stored secrets); every later one must decrypt
+    it.  ``source`` says where the key came from, for the message.
+
+    :raises MasterKeyError: a different key.
+    """
+    database.migrate("keys", MIGRATIONS)
+    with database.read() as tx:
+        row = tx.execute("SELECT token FROM master_key_check WHERE id = 1").fetchone()
+    if row is None:
+        with database.write() as tx:
+            stored = [r[0] for r in tx.execute("SELECT secret FROM access_keys ORDER BY created_at LIMIT 20")]
+            if stored and not any(_decrypts(fernet, secret) for secret in stored):
+                raise MasterKeyError(
+                    f"{source} decrypts none of the access keys in {database.name}: it is not the key "
+                    "they were made with; use that key (every server and CLI sharing the database needs it)"
+                )
+            tx.execute(  # whoever comes first sets it; the rest are checked against theirs
+                "INSERT INTO master_key_check (id, token, created_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (fernet.encrypt(_CHECK_PLAINTEXT), time.time()),
+            )
+            row = tx.execute("SELECT token FROM master_key_check WHERE id = 1").fetchone()
+    if not _decrypts(fernet, row[0]):
+        raise MasterKeyError(
+            f"{source} is not the master key {database.name} was made with: every server and CLI "
+            f"sharing the database needs the same key (set {MASTER_KEY_ENV} to it); refusing to start "
+            "rather than write secrets and audit records the others cannot read or verify"
+        )
+
+
+class KeyStore:
+    """Access keys in a database; safe to share between threads, processes and (on PostgreSQL)
+    machines.
+
+    ``database`` is a :class:`~agnosco.storage.database.Database` (closed by :meth:`close` only
+    when ``owned``) or the path of a SQLite file (opened here and closed by :meth:`close`).  The
+    master key is ``data_dir``'s (:func:`master_secret`) and must be the database's
+    (:func:`check_master_key`).
+    """
+
+    def __init__(self, data_dir: Path, database: Path | Database, *, owned: bool = False) -> None:
         self._fernet = load_master_key(data_dir)
-        self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(access_keys)")}
-        if "default_purpose" not in columns:  # a data directory from before purposes existed
-            self._db.execute("ALTER TABLE access_keys ADD COLUMN default_purpose TEXT")
-        self._lock = threading.Lock()
+        if isinstance(database, Database):
+            self._db, self._owned = database, owned
+        else:
+            self._db, self._owned = SQLiteDatabase(Path(database)), True
+        try:
+            check_master_key(self._db, self._fernet, master_key_source(data_dir))
+        except BaseException:
+            self.close()
+            raise
         self._cache: dict[str, tuple[float, tuple[str, str, str | None] | None]] = {}
 
     def close(self) -> None:
-        self._db.close()
+        if self._owned:
+            self._db.close()
 
     def create(self, principal: str = "admin", *, access_key_id: str | None = None,
                secret_access_key: str | None = None, default_purpose: str | None = None) -> NewKey:
         """A new active key (or the given pair, e.g. from the environment; replaced if it exists)."""
         key_id = access_key_id or "AKIA" + "".join(secrets.choice(_ALPHABET) for _ in range(16))
         secret = secret_access_key or base64.b64encode(secrets.token_bytes(30)).decode()
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO access_keys VALUES (?, ?, ?, 'Active', ?, ?)",
+        with self._db.write() as tx:
+            tx.execute(
+                "INSERT INTO access_keys (access_key_id, secret, principal, status, created_at, default_purpose)"
+                " VALUES (?, ?, ?, 'Active', ?, ?) ON CONFLICT (access_key_id) DO UPDATE SET"
+                " secret = excluded.secret, principal = excluded.principal, status = excluded.status,"
+                " created_at = excluded.created_at, default_purpose = excluded.default_purpose",
                 (key_id, self._fernet.encrypt(secret.encode()), principal, time.time(), default_purpose),
             )
-            self._cache.pop(key_id, None)
+        self._cache.pop(key_id, None)
         return NewKey(key_id, secret, principal)
 
     def list(self) -> list[AccessKey]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._db.read() as tx:
+            rows = tx.execute(
                 "SELECT access_key_id, principal, status, created_at, default_purpose FROM access_keys"
-                " ORDER BY created_at"
+                " ORDER BY created_at, access_key_id"
             ).fetchall()
         return [AccessKey(*row) for row in rows]
 
     def revoke(self, access_key_id: str) -> bool:
         """Deactivate a key; False when there is no such key."""
-        with self._lock:
-            changed = self._db.execute(
+        with self._db.write() as tx:
+            changed = tx.execute(
                 "UPDATE access_keys SET status = 'Inactive' WHERE access_key_id = ?", (access_key_id,)
             ).rowcount
-            self._cache.pop(access_key_id, None)
+        self._cache.pop(access_key_id, None)
         return bool(changed)
 
     def owner(self, access_key_id: str) -> tuple[str, str | None] | None:
@@ -138,15 +250,15 @@ class KeyStore:
     def _lookup(self, access_key_id: str) -> tuple[str, str, str | None] | None:
         """(secret, principal, default purpose) of an active key.
 
-        Looked up at most once a second per key, so a revocation made by the CLI in another
-        process takes effect within a second.
+        Looked up at most once a second per key, so a revocation made by the CLI or by another
+        server takes effect within a second.
         """
         now = time.monotonic()
         cached = self._cache.get(access_key_id)
         if cached and now - cached[0] < 1.0:
             return cached[1]
-        with self._lock:
-            row = self._db.execute(
+        with self._db.read() as tx:
+            row = tx.execute(
                 "SELECT secret, principal, default_purpose FROM access_keys"
                 " WHERE access_key_id = ? AND status = 'Active'",
                 (access_key_id,),
@@ -154,7 +266,7 @@ class KeyStore:
         found = None
         if row:
             try:
-                found = (self._fernet.decrypt(row[0]).decode(), row[1], row[2])
+                found = (self._fernet.decrypt(bytes(row[0])).decode(), row[1], row[2])
             except InvalidToken:
                 found = None
         self._cache[access_key_id] = (now, found)

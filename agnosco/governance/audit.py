@@ -2,7 +2,9 @@
 
 Design
 ------
-The log is one SQLite database (``<data-dir>/audit.db``, WAL) with two tables:
+The log is two tables in a :class:`~agnosco.storage.database.Database`: by default a SQLite
+file of its own (``<data-dir>/audit.db``, WAL); with ``--store postgresql://...`` the store's
+PostgreSQL database, so every server using that database appends to one chain.
 
 ``audit_records``
     One row per record.  ``body`` holds the record's canonical JSON (keys sorted, compact
@@ -14,15 +16,19 @@ The log is one SQLite database (``<data-dir>/audit.db``, WAL) with two tables:
 
 ``audit_head``
     One row: the ``seq``, ``hash`` and ``time`` of the last record, and ``mac``, an
-    HMAC-SHA256 of those three values under a key derived from the data directory's master key
-    (:func:`open_audit_log`).  A fresh log starts with a keyed *genesis head* (seq 0).
+    HMAC-SHA256 of those three values under a key derived from the master key
+    (:func:`audit_key`).  A fresh log starts with a keyed *genesis head* (seq 0), written once,
+    when the tables are created.
 
 Each record gets ``seq`` (1, 2, 3, ... without gaps), ``time`` (the clock's, unless the record
 brings its own) and ``prev_hash`` (the previous record's ``hash``; 64 zeros for record 1), and
 ``hash = sha256(prev_hash + canonical_json(record without "hash"))``.  The record and the new
-head are written in one ``BEGIN IMMEDIATE`` transaction, so appends from several threads
-(one lock) and several processes (SQLite's write lock; the server and the CLI both append) are
-serialised into one chain, and a record never exists without its head or the reverse.
+head are written in one transaction that first locks the head (SQLite: ``BEGIN IMMEDIATE``, the
+database's write lock; PostgreSQL: ``SELECT ... FOR UPDATE`` on the head row), so appends from
+several threads, processes and servers (and the CLI) are serialised into one chain, and a
+record never exists without its head or the reverse.  :meth:`AuditLog.verify` and
+:meth:`AuditLog.export` read one consistent snapshot (a SQLite read transaction; PostgreSQL
+``REPEATABLE READ``) without blocking appends.
 
 What :meth:`AuditLog.verify` detects
 ------------------------------------
@@ -39,20 +45,23 @@ Without the key, an attacker who can write the file cannot:
 
 What it cannot detect
 ---------------------
-- Anyone holding the master key (``<data-dir>/master.key``) can rewrite the whole log
+- Anyone holding the master key (``AGNOSCO_MASTER_KEY`` or ``<data-dir>/master.key``) can
+  rewrite the whole log
   consistently: the chain proves integrity relative to the key, not to the world.  Keep the
   key apart from the database (and its backups) where possible, and anchor the head
   elsewhere (e.g. copy ``head()`` to another system periodically) for stronger guarantees.
-- Rolling the whole file back to an earlier copy (an older, genuine head and chain) looks
-  like a valid, shorter log; so does a deleted file (a new, empty log is then created): only
-  the file's absence, or an external copy of the head, reveals either.
-- Durability is ``synchronous=NORMAL``: a committed record survives the process being killed
-  (even ``kill -9``), but an operating-system crash or power loss may lose the last committed
-  records *together with their head* (same transaction), leaving a shorter log that still
-  verifies.  A record is never left half-written.
+- Rolling the whole database back to an earlier copy (an older, genuine head and chain) looks
+  like a valid, shorter log; so does a deleted file, or dropped tables (a new, empty log is
+  then created): only the absence, or an external copy of the head, reveals either.
+- Durability on SQLite is ``synchronous=NORMAL``: a committed record survives the process
+  being killed (even ``kill -9``), but an operating-system crash or power loss may lose the
+  last committed records *together with their head* (same transaction), leaving a shorter log
+  that still verifies.  On PostgreSQL it is the server's (``synchronous_commit``).  A record is
+  never left half-written.
 
 After an incident the log refuses appends (:class:`AuditLogError`) rather than re-keying a
-forged head: move ``audit.db`` aside (keep it as evidence) to start a new log.
+forged head: move ``audit.db`` aside (on PostgreSQL: rename the two tables and delete the
+``audit`` row of ``agnosco_schema``), keeping it as evidence, to start a new log.
 """
 
 from __future__ import annotations
@@ -61,14 +70,14 @@ import hashlib
 import hmac
 import json
 import math
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TextIO
+
+from agnosco.storage import store_backend
+from agnosco.storage.database import Database, SQLiteDatabase, Transaction, open_database
 
 #: The audit database's file name inside a data directory.
 AUDIT_DATABASE = "audit.db"
@@ -77,7 +86,11 @@ GENESIS_HASH = "0" * 64
 #: Fields :meth:`AuditLog.append` sets; a record must not bring its own.
 RESERVED_FIELDS = frozenset({"seq", "prev_hash", "hash"})
 
-_SCHEMA_VERSION = 1
+#: How the SQLite log is synced: a committed record survives a killed process (see above).
+SQLITE_SYNCHRONOUS = "NORMAL"
+#: ``PRAGMA user_version`` of a SQLite log (what Agnosco versions before per-component schema
+#: versions read, so that they never write a second genesis head).
+_SQLITE_USER_VERSION = 1
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS audit_records (
         seq INTEGER PRIMARY KEY,
@@ -105,6 +118,10 @@ class AuditLogError(RuntimeError):
     """The log cannot be appended to safely (its head is missing or forged): run ``agnosco audit verify``."""
 
 
+class AuditLogMissing(AuditLogError):
+    """There is no audit log where one was expected (and none was created)."""
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     ok: bool
@@ -122,15 +139,32 @@ def record_hash(prev_hash: str, body: str) -> str:
 
 
 def audit_key(data_dir: Path) -> bytes:
-    """The head's HMAC key, derived from the data directory's master key."""
+    """The head's HMAC key, derived from the master key (:func:`agnosco.auth.keys.master_secret`)."""
     from agnosco.auth.keys import master_secret
 
     return hmac.new(master_secret(data_dir), b"agnosco audit head", hashlib.sha256).digest()
 
 
-def open_audit_log(data_dir: Path) -> AuditLog:
-    """The data directory's audit log (``<data-dir>/audit.db``), created if absent."""
-    return AuditLog(data_dir / AUDIT_DATABASE, audit_key(data_dir))
+def open_audit_log(data_dir: Path, store_url: str | None = None, *, create: bool = True) -> AuditLog:
+    """The audit log of a deployment: in the store's PostgreSQL database when ``store_url``
+    names one, else ``<data-dir>/audit.db``; created if absent unless ``create`` is false.
+
+    :raises AuditLogMissing: there is no log and ``create`` is false (a missing log is exactly
+        what a deleted one looks like, so a reader must not create one).
+    :raises StoreURLError: a ``store_url`` naming no backend.
+    """
+    key = audit_key(data_dir)
+    path = data_dir / AUDIT_DATABASE
+    if not create and store_backend(store_url) == "sqlite" and not path.is_file():
+        raise AuditLogMissing(f"no audit log at {path}")
+    database = open_database(store_url, path, synchronous=SQLITE_SYNCHRONOUS)
+    try:
+        if not create and database.version("audit") == 0:
+            raise AuditLogMissing(f"no audit log in {database.name}")
+        return AuditLog(database, key, owned=True)
+    except BaseException:
+        database.close()
+        raise
 
 
 def _span(first: int, last: int) -> str:
@@ -142,34 +176,45 @@ def _text_or_none(value: Any) -> str | None:
 
 
 class AuditLog:
-    """An append-only hash-chained log in one SQLite file; safe to share between threads and
-    to append to from several processes at once."""
+    """An append-only hash-chained log; safe to share between threads and to append to from
+    several processes (and, on PostgreSQL, servers) at once.
 
-    def __init__(self, path: Path, key: bytes, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
+    ``database`` is a :class:`~agnosco.storage.database.Database` (closed by :meth:`close` only
+    when ``owned``) or the path of a SQLite file (opened here and closed by :meth:`close`).
+    """
+
+    def __init__(self, database: Path | Database, key: bytes, *, clock: Callable[[], float] = time.time,
+                 owned: bool = False) -> None:
+        if isinstance(database, Database):
+            self._db, self._owned = database, owned
+        else:
+            self._db, self._owned = SQLiteDatabase(Path(database), synchronous=SQLITE_SYNCHRONOUS), True
+        #: The SQLite file, or None on PostgreSQL.
+        self.path: Path | None = getattr(self._db, "path", None)
         self._key = bytes(key)
         self._clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = self._connect()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # Survives a killed process; an OS crash may lose the last transactions (see above).
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._tx() as db:
-            for statement in _SCHEMA:
-                db.execute(statement)
-            if db.execute("PRAGMA user_version").fetchone()[0] == 0:
-                empty = db.execute("SELECT 1 FROM audit_records LIMIT 1").fetchone() is None
-                headless = db.execute("SELECT 1 FROM audit_head").fetchone() is None
-                if empty and headless:  # a new log: its genesis head, keyed like any other
-                    self._write_head(db, 0, GENESIS_HASH, float(self._clock()))
-                db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        try:
+            self._db.migrate("audit", [[self._create]])
+        except BaseException:
+            self.close()
+            raise
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+    def _create(self, tx: Transaction) -> None:
+        """Migration 1: the tables, and the genesis head of a new log.
+
+        Tables that exist already (a SQLite log made before schema versions were recorded) had
+        their genesis then: writing another could hide an emptied log.
+        """
+        new = not tx.table_exists("audit_head")
+        for statement in _SCHEMA:
+            tx.execute(tx.ddl(statement))
+        if new:  # a new log: its genesis head, keyed like any other
+            self._write_head(tx, 0, GENESIS_HASH, float(self._clock()))
+        if tx.dialect == "sqlite":
+            tx.execute(f"PRAGMA user_version = {_SQLITE_USER_VERSION}")
 
     def close(self) -> None:
-        with self._lock:
+        if self._owned:
             self._db.close()
 
     def __enter__(self) -> Self:
@@ -178,42 +223,21 @@ class AuditLog:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction on a connection of its own: one consistent state of records and
-        head, without blocking appends (WAL readers never block the writer)."""
-        with closing(self._connect()) as db:
-            db.execute("BEGIN")
-            try:
-                yield db
-            finally:
-                db.execute("ROLLBACK")
-
     # the head ------------------------------------------------------------------------------
     def _mac(self, seq: int, hash_: str, time_: float) -> str:
         message = canonical_json([int(seq), hash_, float(time_)]).encode("utf-8")
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def _write_head(self, db: sqlite3.Connection, seq: int, hash_: str, time_: float) -> None:
-        db.execute(
-            "INSERT OR REPLACE INTO audit_head (id, seq, hash, time, mac) VALUES (1, ?, ?, ?, ?)",
+    def _write_head(self, tx: Transaction, seq: int, hash_: str, time_: float) -> None:
+        tx.execute(
+            "INSERT INTO audit_head (id, seq, hash, time, mac) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id)"
+            " DO UPDATE SET seq = excluded.seq, hash = excluded.hash, time = excluded.time, mac = excluded.mac",
             (seq, hash_, time_, self._mac(seq, hash_, time_)),
         )
 
     @staticmethod
-    def _read_head(db: sqlite3.Connection) -> dict[str, Any] | None:
-        row = db.execute("SELECT seq, hash, time, mac FROM audit_head WHERE id = 1").fetchone()
+    def _read_head(tx: Transaction, lock: str = "") -> dict[str, Any] | None:
+        row = tx.execute(f"SELECT seq, hash, time, mac FROM audit_head WHERE id = 1{lock}").fetchone()
         return None if row is None else {"seq": row[0], "hash": row[1], "time": row[2], "mac": row[3]}
 
     def _head_mac_ok(self, head: dict[str, Any]) -> bool:
@@ -225,8 +249,8 @@ class AuditLog:
 
     def head(self) -> dict[str, Any] | None:
         """``{"seq", "hash", "time", "mac"}`` of the head row (seq 0 for an empty log), or None."""
-        with self._lock:
-            return self._read_head(self._db)
+        with self._db.read() as tx:
+            return self._read_head(tx)
 
     # writing --------------------------------------------------------------------------------
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -248,16 +272,20 @@ class AuditLog:
             if isinstance(given, bool) or not isinstance(given, (int, float)) or not math.isfinite(given):
                 raise ValueError(f"an audit record's time must be a finite number, not {given!r}")
         canonical_json(record)  # fail on unserialisable content before taking the write lock
-        with self._tx() as db:
-            head = self._read_head(db)
+        with self._db.write() as tx:
+            # Locking the head serialises appends: the next one reads the head this one writes.
+            head = self._read_head(tx, tx.for_update)
+            where = self._db.name
             if head is None:
-                raise AuditLogError(f"the audit log {self.path} has no head: it was emptied or tampered with")
+                raise AuditLogError(f"the audit log in {where} has no head: it was emptied or tampered with")
             if not self._head_mac_ok(head):
-                raise AuditLogError(f"the audit log {self.path} has a forged head (record {head['seq']})")
-            last = db.execute("SELECT MAX(seq) FROM audit_records").fetchone()[0]
+                raise AuditLogError(
+                    f"the audit log in {where} has a forged head (record {head['seq']}), or the master key is wrong"
+                )
+            last = tx.execute("SELECT MAX(seq) FROM audit_records").fetchone()[0]
             if last is not None and last > head["seq"]:
                 raise AuditLogError(
-                    f"the audit log {self.path} has records after its head (record {head['seq']})"
+                    f"the audit log in {where} has records after its head (record {head['seq']})"
                 )
             stored = dict(record)
             stored["seq"] = seq = int(head["seq"]) + 1
@@ -266,12 +294,12 @@ class AuditLog:
             stored["prev_hash"] = prev_hash = head["hash"]
             body = canonical_json(stored)
             digest = record_hash(prev_hash, body)
-            db.execute(
+            tx.execute(
                 "INSERT INTO audit_records (seq, time, operation, principal, body, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, stored["time"], _text_or_none(stored.get("operation")),
+                (seq, float(stored["time"]), _text_or_none(stored.get("operation")),
                  _text_or_none(stored.get("principal")), body, digest),
             )
-            self._write_head(db, seq, digest, float(stored["time"]))
+            self._write_head(tx, seq, digest, float(stored["time"]))
         result: dict[str, Any] = json.loads(body)
         result["hash"] = digest
         return result
@@ -280,8 +308,8 @@ class AuditLog:
     def records(self, after: int = 0) -> Iterator[dict[str, Any]]:
         """Records with ``seq > after``, in seq order (read page by page; new appends may show)."""
         while True:
-            with self._lock:
-                rows = self._db.execute(
+            with self._db.read() as tx:
+                rows = tx.execute(
                     "SELECT seq, body, hash FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?",
                     (after, _PAGE),
                 ).fetchall()
@@ -297,8 +325,8 @@ class AuditLog:
         """Write every record as one line of canonical JSON (JSON Lines), in seq order, from one
         consistent snapshot; return how many were written."""
         count = 0
-        with self._snapshot() as db:
-            for body, digest in db.execute("SELECT body, hash FROM audit_records ORDER BY seq"):
+        with self._db.snapshot() as tx:
+            for body, digest in tx.stream("SELECT body, hash FROM audit_records ORDER BY seq"):
                 record = json.loads(body)
                 record["hash"] = digest
                 fh.write(canonical_json(record) + "\n")
@@ -312,16 +340,14 @@ class AuditLog:
         count = 0
         prev_hash = GENESIS_HASH  # the stored hash of the previous row
         prev_seq = 0
-        with self._snapshot() as db:
-            rows = db.execute(
-                "SELECT seq, time, operation, principal, body, hash FROM audit_records ORDER BY seq"
-            )
+        with self._db.snapshot() as tx:
+            rows = tx.stream("SELECT seq, time, operation, principal, body, hash FROM audit_records ORDER BY seq")
             for seq, time_, operation, principal, body, digest in rows:
                 count += 1
                 problems.extend(self._check_record(seq, time_, operation, principal, body, digest,
                                                    prev_seq, prev_hash))
                 prev_seq, prev_hash = seq, digest
-            head = self._read_head(db)
+            head = self._read_head(tx)
         problems.extend(self._check_head(head, count, prev_seq, prev_hash))
         return VerifyReport(ok=not problems, count=count, problems=problems)
 

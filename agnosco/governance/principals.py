@@ -7,41 +7,51 @@ type (``law_enforcement``, ``missing_persons``, ``child_safety_ngo``, ``media``,
 no ``x-agnosco-purpose`` header.  Built-in policies (``agnosco/governance/policies/*.json``)
 are always available by name and cannot be overwritten; stored policies are validated when
 put.  The ``admin`` principal gets the ``Admin`` policy when the data directory is created.
+
+They live in a :class:`~agnosco.storage.database.Database`: the data directory's ``agnosco.db``,
+or the store's PostgreSQL database, shared by every server using it.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from agnosco.errors import InvalidParameterException, ResourceAlreadyExistsException, ResourceNotFoundException
+from agnosco.errors import (
+    InvalidParameterException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+)
 from agnosco.governance.policy import Policy, parse_policy
+from agnosco.storage.database import Database, SQLiteDatabase
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS principals (
-    name TEXT PRIMARY KEY,
-    organization TEXT,
-    organization_type TEXT,
-    default_purpose TEXT,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS policies (
-    name TEXT PRIMARY KEY,
-    document TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS attachments (
-    principal TEXT NOT NULL REFERENCES principals (name) ON DELETE CASCADE,
-    policy TEXT NOT NULL,
-    PRIMARY KEY (principal, policy)
-);
-"""
+#: The ``principals`` component's migrations (:meth:`Database.migrate`).  Version 1 adopts the
+#: tables of data directories made before versions were recorded.
+MIGRATIONS = [
+    [
+        """CREATE TABLE IF NOT EXISTS principals (
+            name TEXT PRIMARY KEY,
+            organization TEXT,
+            organization_type TEXT,
+            default_purpose TEXT,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS policies (
+            name TEXT PRIMARY KEY,
+            document TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS attachments (
+            principal TEXT NOT NULL REFERENCES principals (name) ON DELETE CASCADE,
+            policy TEXT NOT NULL,
+            PRIMARY KEY (principal, policy)
+        )""",
+    ],
+]
 
 
 @dataclass(frozen=True)
@@ -68,56 +78,67 @@ def builtin_policies() -> dict[str, Policy]:
 
 
 class GovernanceStore:
-    """Principals and policies in the data directory's database; safe to share between threads.
+    """Principals and policies in a database; safe to share between threads and processes.
 
-    Lookups are cached for a second, so changes made by the CLI in another process take effect
+    ``database`` is a :class:`~agnosco.storage.database.Database` (closed by :meth:`close` only
+    when ``owned``) or the path of a SQLite file (opened here and closed by :meth:`close`).
+    Lookups are cached for a second, so changes made by the CLI or another server take effect
     within a second without a query per request.
     """
 
-    def __init__(self, database: Path) -> None:
-        self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, database: Path | Database, *, owned: bool = False) -> None:
+        if isinstance(database, Database):
+            self._db, self._owned = database, owned
+        else:
+            self._db, self._owned = SQLiteDatabase(Path(database)), True
+        try:
+            self._db.migrate("principals", MIGRATIONS)
+        except BaseException:
+            self.close()
+            raise
         self._cache: dict[str, tuple[float, Principal | None, list[Policy]]] = {}
 
     def close(self) -> None:
-        self._db.close()
+        if self._owned:
+            self._db.close()
 
     # principals ------------------------------------------------------------------------
     def create_principal(self, name: str, *, organization: str | None = None,
                          organization_type: str | None = None, default_purpose: str | None = None) -> Principal:
-        with self._lock:
-            try:
-                self._db.execute(
-                    "INSERT INTO principals VALUES (?, ?, ?, ?, ?)",
-                    (name, organization, organization_type, default_purpose, time.time()),
-                )
-            except sqlite3.IntegrityError:
-                raise ResourceAlreadyExistsException(f"principal {name} already exists") from None
-            self._cache.clear()
+        """:raises ResourceAlreadyExistsException: a principal of that name exists."""
+        with self._db.write() as tx:
+            created = tx.execute(
+                "INSERT INTO principals (name, organization, organization_type, default_purpose, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, organization, organization_type, default_purpose, time.time()),
+            ).rowcount
+        if not created:
+            raise ResourceAlreadyExistsException(f"principal {name} already exists")
+        self._cache.clear()
         return Principal(name, organization, organization_type, default_purpose)
 
     def ensure_principal(self, name: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO principals (name, created_at) VALUES (?, ?)", (name, time.time()))
-            self._cache.clear()
+        with self._db.write() as tx:
+            tx.execute(
+                "INSERT INTO principals (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, time.time()),
+            )
+        self._cache.clear()
 
     def principal(self, name: str) -> Principal:
-        with self._lock:
-            row = self._db.execute(
+        with self._db.read() as tx:
+            row = tx.execute(
                 "SELECT name, organization, organization_type, default_purpose FROM principals WHERE name = ?", (name,)
             ).fetchone()
             if row is None:
                 raise ResourceNotFoundException(f"principal {name} does not exist")
-            attached = tuple(r[0] for r in self._db.execute(
+            attached = tuple(r[0] for r in tx.execute(
                 "SELECT policy FROM attachments WHERE principal = ? ORDER BY policy", (name,)))
         return Principal(*row, policies=attached)
 
     def list_principals(self) -> list[Principal]:
-        with self._lock:
-            names = [r[0] for r in self._db.execute("SELECT name FROM principals ORDER BY name")]
+        with self._db.read() as tx:
+            names = [r[0] for r in tx.execute("SELECT name FROM principals ORDER BY name")]
         return [self.principal(n) for n in names]
 
     # policies --------------------------------------------------------------------------
@@ -130,41 +151,45 @@ class GovernanceStore:
         if name in builtin_policies():
             raise InvalidParameterException(f"{name} is a built-in policy and cannot be replaced")
         policy = parse_policy(name, document)
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO policies VALUES (?, ?, ?)",
+        with self._db.write() as tx:
+            tx.execute(
+                "INSERT INTO policies (name, document, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
                 (name, json.dumps(policy.document, sort_keys=True), time.time()),
             )
-            self._cache.clear()
+        self._cache.clear()
         return policy
 
     def get_policy(self, name: str) -> Policy:
         if name in builtin_policies():
             return builtin_policies()[name]
-        with self._lock:
-            row = self._db.execute("SELECT document FROM policies WHERE name = ?", (name,)).fetchone()
+        with self._db.read() as tx:
+            row = tx.execute("SELECT document FROM policies WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise ResourceNotFoundException(f"policy {name} does not exist")
         return parse_policy(name, row[0])
 
     def list_policies(self) -> list[str]:
-        with self._lock:
-            stored = [r[0] for r in self._db.execute("SELECT name FROM policies ORDER BY name")]
+        with self._db.read() as tx:
+            stored = [r[0] for r in tx.execute("SELECT name FROM policies ORDER BY name")]
         return sorted(set(stored) | set(builtin_policies()))
 
     def attach(self, policy: str, principal: str) -> None:
         self.get_policy(policy)
         self.principal(principal)
-        with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO attachments VALUES (?, ?)", (principal, policy))
-            self._cache.clear()
+        with self._db.write() as tx:
+            tx.execute(
+                "INSERT INTO attachments (principal, policy) VALUES (?, ?) ON CONFLICT (principal, policy) DO NOTHING",
+                (principal, policy),
+            )
+        self._cache.clear()
 
     def detach(self, policy: str, principal: str) -> None:
-        with self._lock:
-            removed = self._db.execute(
+        with self._db.write() as tx:
+            removed = tx.execute(
                 "DELETE FROM attachments WHERE principal = ? AND policy = ?", (principal, policy)
             ).rowcount
-            self._cache.clear()
+        self._cache.clear()
         if not removed:
             raise ResourceNotFoundException(f"policy {policy} is not attached to {principal}")
 

@@ -6,13 +6,16 @@ plus the review's id (see :mod:`agnosco.governance.gate`).  Reviewers record a d
 (``confirm`` or ``reject``) with their name and a reason; a review that needs two reviewers
 (EU AI Act Art. 14(5) style) is confirmed only by two *different* people, and any rejection
 rejects it.  Nothing about a pending review is a confirmed identification.
+
+Reviews live in a :class:`~agnosco.storage.database.Database` (the data directory's
+``agnosco.db``, or the store's PostgreSQL database), so a review queued by one server can be
+decided from any: a decision locks its review's row, so two reviewers deciding at once never
+lose one another's decision.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,24 +23,33 @@ from pathlib import Path
 from typing import Any
 
 from agnosco.errors import ConflictException, InvalidParameterException, ResourceNotFoundException
+from agnosco.storage.database import Database, SQLiteDatabase
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS reviews (
-    review_id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    principal TEXT NOT NULL,
-    access_key_id TEXT,
-    operation TEXT NOT NULL,
-    collection_id TEXT,
-    purpose TEXT,
-    threshold REAL,
-    required_reviewers INTEGER NOT NULL,
-    candidates TEXT NOT NULL,
-    status TEXT NOT NULL,
-    decisions TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reviews_by_status ON reviews (status, created_at);
-"""
+#: The ``reviews`` component's migrations (:meth:`Database.migrate`).  Version 1 adopts the table
+#: of data directories made before versions were recorded.
+MIGRATIONS = [
+    [
+        """CREATE TABLE IF NOT EXISTS reviews (
+            review_id TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            principal TEXT NOT NULL,
+            access_key_id TEXT,
+            operation TEXT NOT NULL,
+            collection_id TEXT,
+            purpose TEXT,
+            threshold REAL,
+            required_reviewers INTEGER NOT NULL,
+            candidates TEXT NOT NULL,
+            status TEXT NOT NULL,
+            decisions TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS reviews_by_status ON reviews (status, created_at)",
+    ],
+]
+_COLUMNS = (
+    "review_id, created_at, principal, access_key_id, operation, collection_id, purpose, threshold,"
+    " required_reviewers, candidates, status, decisions"
+)
 PENDING, CONFIRMED, REJECTED = "PENDING", "CONFIRMED", "REJECTED"
 
 
@@ -61,40 +73,54 @@ class Review:
 
 
 class ReviewQueue:
-    def __init__(self, database: Path, clock=time.time) -> None:  # type: ignore[no-untyped-def]
-        self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+    """Reviews in a database; safe to share between threads and processes.
+
+    ``database`` is a :class:`~agnosco.storage.database.Database` (closed by :meth:`close` only
+    when ``owned``) or the path of a SQLite file (opened here and closed by :meth:`close`).
+    """
+
+    def __init__(self, database: Path | Database, clock=time.time, *, owned: bool = False) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(database, Database):
+            self._db, self._owned = database, owned
+        else:
+            self._db, self._owned = SQLiteDatabase(Path(database)), True
+        try:
+            self._db.migrate("reviews", MIGRATIONS)
+        except BaseException:
+            self.close()
+            raise
         self._clock = clock
 
     def close(self) -> None:
-        self._db.close()
+        if self._owned:
+            self._db.close()
 
     def submit(self, *, principal: str, access_key_id: str | None, operation: str, collection_id: str | None,
                purpose: str | None, threshold: float | None, required_reviewers: int,
                candidates: list[dict[str, Any]]) -> Review:
         review = Review(str(uuid.uuid4()), self._clock(), principal, access_key_id, operation, collection_id,
                         purpose, threshold, max(1, required_reviewers), candidates, PENDING, [])
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        with self._db.write() as tx:
+            tx.execute(
+                f"INSERT INTO reviews ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (review.review_id, review.created_at, principal, access_key_id, operation, collection_id, purpose,
                  threshold, review.required_reviewers, json.dumps(candidates), PENDING, "[]"),
             )
         return review
 
     def get(self, review_id: str) -> Review:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM reviews WHERE review_id = ?", (review_id,)).fetchone()
+        with self._db.read() as tx:
+            row = tx.execute(f"SELECT {_COLUMNS} FROM reviews WHERE review_id = ?", (review_id,)).fetchone()
         if row is None:
             raise ResourceNotFoundException(f"review {review_id} does not exist")
         return _review(row)
 
     def list(self, status: str | None = None) -> list[Review]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM reviews WHERE ? IS NULL OR status = ? ORDER BY created_at", (status, status)
+        """Reviews in the order they were queued; only those with ``status`` when given."""
+        where, params = ("WHERE status = ?", (status,)) if status is not None else ("", ())
+        with self._db.read() as tx:
+            rows = tx.execute(
+                f"SELECT {_COLUMNS} FROM reviews {where} ORDER BY created_at, review_id", params
             ).fetchall()
         return [_review(r) for r in rows]
 
@@ -108,32 +134,29 @@ class ReviewQueue:
             raise InvalidParameterException("decision must be 'confirm' or 'reject'")
         if not reviewer.strip() or not reason.strip():
             raise InvalidParameterException("a decision needs the reviewer's name and a reason")
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT * FROM reviews WHERE review_id = ?", (review_id,)).fetchone()
-                if row is None:
-                    raise ResourceNotFoundException(f"review {review_id} does not exist")
-                review = _review(row)
-                if review.status != PENDING:
-                    raise ConflictException(f"review {review_id} is already {review.status}")
-                if any(d["reviewer"] == reviewer for d in review.decisions):
-                    raise ConflictException(
-                        f"{reviewer} already decided review {review_id}; it needs a different reviewer"
-                    )
-                decisions = [*review.decisions,
-                             {"reviewer": reviewer, "decision": decision, "reason": reason, "time": self._clock()}]
-                confirms = sum(d["decision"] == "confirm" for d in decisions)
-                status = REJECTED if decision == "reject" else CONFIRMED if confirms >= review.required_reviewers else PENDING
-                self._db.execute(
-                    "UPDATE reviews SET status = ?, decisions = ? WHERE review_id = ?",
-                    (status, json.dumps(decisions), review_id),
+        with self._db.write() as tx:
+            row = tx.execute(
+                f"SELECT {_COLUMNS} FROM reviews WHERE review_id = ?{tx.for_update}", (review_id,)
+            ).fetchone()
+            if row is None:
+                raise ResourceNotFoundException(f"review {review_id} does not exist")
+            review = _review(row)
+            if review.status != PENDING:
+                raise ConflictException(f"review {review_id} is already {review.status}")
+            if any(d["reviewer"] == reviewer for d in review.decisions):
+                raise ConflictException(
+                    f"{reviewer} already decided review {review_id}; it needs a different reviewer"
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return self.get(review_id)
+            decisions = [*review.decisions,
+                         {"reviewer": reviewer, "decision": decision, "reason": reason, "time": self._clock()}]
+            confirms = sum(d["decision"] == "confirm" for d in decisions)
+            status = REJECTED if decision == "reject" else CONFIRMED if confirms >= review.required_reviewers else PENDING
+            tx.execute(
+                "UPDATE reviews SET status = ?, decisions = ? WHERE review_id = ?",
+                (status, json.dumps(decisions), review_id),
+            )
+            row = tx.execute(f"SELECT {_COLUMNS} FROM reviews WHERE review_id = ?", (review_id,)).fetchone()
+        return _review(row)
 
 
 def _review(row: tuple) -> Review:  # type: ignore[type-arg]

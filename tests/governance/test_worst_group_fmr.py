@@ -17,6 +17,7 @@ from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
 from agnosco.operations.context import OperationContext
 from agnosco.storage.base import Collection, FaceRecord
+from agnosco.storage.database import open_database
 from agnosco.storage.sqlite import SQLiteStore
 
 FACE = "00000000-0000-4000-8000-000000000001"
@@ -41,19 +42,22 @@ class Fixed:
 
 
 @pytest.fixture
-def parts(tmp_path: Path):  # type: ignore[no-untyped-def]
+def parts(tmp_path: Path, store_url: str | None):  # type: ignore[no-untyped-def]
+    """The gate's parts on either backend (governance, reviews and audit in one PostgreSQL
+    database, or in the data directory's agnosco.db and audit.db)."""
     store = SQLiteStore(tmp_path / "agnosco.db")
-    governance = GovernanceStore(tmp_path / "agnosco.db")
+    database = open_database(store_url, tmp_path / "agnosco.db")
+    governance = GovernanceStore(database, owned=True)
     governance.ensure_principal("analyst")
     governance.put_policy("EvaluatedOnly", json.dumps(POLICY))
     governance.attach("EvaluatedOnly", "analyst")
-    audit = AuditLog(tmp_path / "audit.db", b"k" * 32)
-    reviews = ReviewQueue(tmp_path / "agnosco.db")
+    audit = AuditLog(database if store_url else tmp_path / "audit.db", b"k" * 32)
+    reviews = ReviewQueue(database)
     context = OperationContext(store=store)
     store.create_collection(Collection("c", context.collection_arn("c"), "1.0", 0.0), {})
     store.add_faces("c", [FaceRecord(FACE, "i", None, 0, 0, 1, 1, 99.0, np.zeros(128, np.float32), 1.0)])
     yield governance, audit, reviews, context
-    for part in (store, governance, audit, reviews):
+    for part in (store, reviews, audit, governance):
         part.close()
 
 
