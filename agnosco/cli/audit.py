@@ -1,4 +1,5 @@
-"""``agnosco audit verify|export``: check and read the data directory's audit log."""
+"""``agnosco audit verify|export``: check and read the audit log (``DATA_DIR/audit.db``, or the
+store's PostgreSQL database with ``--store``)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from agnosco.cli.common import CliError, add_data_dir
+from agnosco.cli.common import CliError, add_state, opening_state
 
 
-def _open(data_dir: Path):  # type: ignore[no-untyped-def]
-    from agnosco.governance.audit import AUDIT_DATABASE, open_audit_log
+def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from agnosco.governance.audit import AuditLogMissing, open_audit_log
 
-    path = data_dir / AUDIT_DATABASE
-    # Never create a log here: a missing file is exactly what a deleted log looks like.
-    if not path.is_file():
-        raise CliError(f"no audit log at {path}")
-    return open_audit_log(data_dir)
+    with opening_state():
+        try:
+            # Never create a log here: a missing log is exactly what a deleted log looks like.
+            return open_audit_log(args.data_dir, args.store, create=False)
+        except AuditLogMissing as exc:
+            raise CliError(str(exc)) from None
 
 
 def _verify(args: argparse.Namespace) -> None:
-    with _open(args.data_dir) as log:
+    with _open(args) as log:
         report = log.verify()
     if report.ok:
         print(f"audit log OK: {report.count} records")
@@ -34,7 +36,7 @@ def _verify(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    with _open(args.data_dir) as log:
+    with _open(args) as log:
         if args.output is None:
             if hasattr(sys.stdout, "reconfigure"):
                 sys.stdout.reconfigure(encoding="utf-8")  # JSON Lines is UTF-8
@@ -55,9 +57,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     verify = actions.add_parser(
         "verify", help="check the hash chain and the keyed head; exit 1 and list problems if tampered"
     )
-    add_data_dir(verify)
+    add_state(verify)
     verify.set_defaults(run=_verify)
     export = actions.add_parser("export", help="write the records as JSON Lines, in order")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
-    add_data_dir(export)
+    add_state(export)
     export.set_defaults(run=_export)

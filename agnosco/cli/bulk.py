@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agnosco.cli.common import CliError, add_data_dir, add_store, print_json
+from agnosco.cli.common import CliError, add_state, opening_state, print_json
 
 OPERATION = "agnosco:IndexFolder"
 QUALITY_FILTERS = ["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
@@ -72,12 +72,9 @@ def _ensure_collection(context: Any, collection_id: str, create: bool) -> bool:
 
 def _open_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from agnosco.server.service import open_service
-    from agnosco.storage import StoreURLError
 
-    try:
+    with opening_state():
         return open_service(args.data_dir, store_url=args.store)
-    except StoreURLError as exc:
-        raise CliError(f"--store: {exc}") from exc
 
 
 def _index(args: argparse.Namespace, source: Any) -> None:
@@ -165,8 +162,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         "x-agnosco-consent-ref header)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
-    add_data_dir(p)
-    add_store(p)
+    add_state(p)
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

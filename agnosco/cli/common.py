@@ -1,10 +1,12 @@
-"""What every command group shares: errors, JSON output, the data directory option."""
+"""What every command group shares: errors, JSON output, the data directory and store options."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +37,40 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def add_store(parser: argparse.ArgumentParser) -> None:
-    """``--store URL``: where collections, faces and users live (:func:`agnosco.storage.open_store`)."""
+    """``--store URL``: where collections, faces and users live (:func:`agnosco.storage.open_store`),
+    and with them access keys, principals, policies, reviews and the audit log when it is PostgreSQL."""
     import os
 
     parser.add_argument(
         "--store", default=os.environ.get("AGNOSCO_STORE") or None, metavar="URL",
-        help="where collections, faces and users live: 'sqlite' (DATA_DIR/agnosco.db, the default), "
-             "sqlite:///PATH, or postgresql://USER:PASSWORD@HOST:PORT/DB (PostgreSQL with pgvector, "
-             "shared by several servers); default: $AGNOSCO_STORE",
+        help="where state lives: 'sqlite' (DATA_DIR/agnosco.db and audit.db, the default), sqlite:///PATH "
+             "(faces there, the rest in DATA_DIR), or postgresql://USER:PASSWORD@HOST:PORT/DB (PostgreSQL "
+             "with pgvector: faces, keys, policies, reviews and the audit log, shared by several servers; "
+             "give each the same $AGNOSCO_MASTER_KEY); default: $AGNOSCO_STORE",
     )
+
+
+def add_state(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` and ``--store``: where a command finds the deployment's state."""
+    add_data_dir(parser)
+    add_store(parser)
+
+
+@contextmanager
+def opening_state() -> Iterator[None]:
+    """Turn what can go wrong opening the state (a bad ``--store`` URL, an unreachable database,
+    a wrong master key) into one-line errors."""
+    from agnosco.auth.keys import MasterKeyError
+    from agnosco.storage import StoreURLError
+    from agnosco.storage.database import SchemaError
+
+    try:
+        yield
+    except StoreURLError as exc:
+        raise CliError(f"--store: {exc}") from exc
+    except (MasterKeyError, SchemaError) as exc:
+        raise CliError(str(exc)) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith(("psycopg", "psycopg_pool")):  # never the URL: it may hold a password
+            raise CliError(f"--store: cannot use the PostgreSQL database: {exc}") from exc
+        raise

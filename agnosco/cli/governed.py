@@ -1,20 +1,24 @@
-"""Running a CLI change against a data directory's governance, and auditing it."""
+"""Running a CLI change against a deployment's governance, and auditing it."""
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
+from agnosco.cli.common import opening_state
 from agnosco.server.service import Governance, open_governance
 
 
 @contextmanager
-def governance(data_dir: Path) -> Iterator[Governance]:
-    parts = open_governance(data_dir)
+def governance(args: argparse.Namespace) -> Iterator[Governance]:
+    """The governance parts where ``--data-dir`` and ``--store`` (:func:`~agnosco.cli.common.add_state`)
+    put them: the data directory, or the store's PostgreSQL database."""
+    with opening_state():
+        parts = open_governance(args.data_dir, args.store)
     try:
         yield parts
     finally:

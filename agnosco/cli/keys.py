@@ -4,47 +4,48 @@ from __future__ import annotations
 
 import argparse
 
-from agnosco.cli.common import CliError, add_data_dir, print_json
+from agnosco.auth.keys import KeyStore
+from agnosco.cli.common import CliError, add_state, print_json
+from agnosco.cli.governed import audit_cli, governance
+from agnosco.server.service import Governance
 
 
 def _keys(args: argparse.Namespace) -> None:
-    from agnosco.server.service import open_keys
+    with governance(args) as parts:
+        assert parts.database is not None
+        keys = KeyStore(args.data_dir, parts.database)  # where the governance is, with its master key
+        try:
+            _run(args, keys, parts)
+        finally:
+            keys.close()
 
-    keys = open_keys(args.data_dir)
-    try:
-        if args.action == "create":
-            from agnosco.cli.governed import audit_cli, governance
 
-            with governance(args.data_dir) as parts:
-                parts.governance.principal(args.principal)  # the owner must exist
-                new = keys.create(args.principal, default_purpose=args.purpose)
-                audit_cli(parts, "agnosco:CreateAccessKey", access_key_id=new.access_key_id,
-                          principal=args.principal, default_purpose=args.purpose)
-            if args.json:
-                print_json({"AccessKeyId": new.access_key_id, "SecretAccessKey": new.secret_access_key})
-            else:
-                print(f"AccessKeyId:     {new.access_key_id}\nSecretAccessKey: {new.secret_access_key}\n"
-                      "(the secret is shown only now)")
-        elif args.action == "list":
-            rows = [{"AccessKeyId": k.access_key_id, "Principal": k.principal, "Status": k.status,
-                     "DefaultPurpose": k.default_purpose, "CreatedAt": k.created_at} for k in keys.list()]
-            if args.json:
-                print_json(rows)
-            else:
-                for row in rows:
-                    print(f"{row['AccessKeyId']}  {row['Status']:8s}  {row['Principal']}")
-        elif args.action == "revoke":
-            if not args.access_key_id:
-                raise CliError("keys revoke needs an ACCESS_KEY_ID")
-            if not keys.revoke(args.access_key_id):
-                raise CliError(f"no access key {args.access_key_id}")
-            from agnosco.cli.governed import audit_cli, governance
-
-            with governance(args.data_dir) as parts:
-                audit_cli(parts, "agnosco:RevokeAccessKey", access_key_id=args.access_key_id)
-            print(f"revoked {args.access_key_id}")
-    finally:
-        keys.close()
+def _run(args: argparse.Namespace, keys: KeyStore, parts: Governance) -> None:
+    if args.action == "create":
+        parts.governance.principal(args.principal)  # the owner must exist
+        new = keys.create(args.principal, default_purpose=args.purpose)
+        audit_cli(parts, "agnosco:CreateAccessKey", access_key_id=new.access_key_id,
+                  principal=args.principal, default_purpose=args.purpose)
+        if args.json:
+            print_json({"AccessKeyId": new.access_key_id, "SecretAccessKey": new.secret_access_key})
+        else:
+            print(f"AccessKeyId:     {new.access_key_id}\nSecretAccessKey: {new.secret_access_key}\n"
+                  "(the secret is shown only now)")
+    elif args.action == "list":
+        rows = [{"AccessKeyId": k.access_key_id, "Principal": k.principal, "Status": k.status,
+                 "DefaultPurpose": k.default_purpose, "CreatedAt": k.created_at} for k in keys.list()]
+        if args.json:
+            print_json(rows)
+        else:
+            for row in rows:
+                print(f"{row['AccessKeyId']}  {row['Status']:8s}  {row['Principal']}")
+    elif args.action == "revoke":
+        if not args.access_key_id:
+            raise CliError("keys revoke needs an ACCESS_KEY_ID")
+        if not keys.revoke(args.access_key_id):
+            raise CliError(f"no access key {args.access_key_id}")
+        audit_cli(parts, "agnosco:RevokeAccessKey", access_key_id=args.access_key_id)
+        print(f"revoked {args.access_key_id}")
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -55,5 +56,5 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     keys.add_argument("--purpose", default=None,
                       help="for create: the purpose assumed when a request declares none (x-agnosco-purpose)")
     keys.add_argument("--json", action="store_true", help="machine-readable output")
-    add_data_dir(keys)
+    add_state(keys)
     keys.set_defaults(run=_keys)

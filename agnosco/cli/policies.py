@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from agnosco.cli.common import CliError, add_data_dir, print_json, read_file
+from agnosco.cli.common import CliError, add_state, print_json, read_file
 from agnosco.cli.governed import audit_cli, governance
 
 
 def _policies(args: argparse.Namespace) -> None:
-    with governance(args.data_dir) as parts:
+    with governance(args) as parts:
         store = parts.governance
         if args.action == "list":
             print("\n".join(store.list_policies()))
@@ -44,5 +44,5 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("name", nargs="?", help="policy name")
     p.add_argument("file", nargs="?", help="for put: the policy document (JSON)")
     p.add_argument("--principal", help="for attach/detach")
-    add_data_dir(p)
+    add_state(p)
     p.set_defaults(run=_policies)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from agnosco.cli.common import CliError, add_data_dir, print_json
+from agnosco.cli.common import CliError, add_state, print_json
 from agnosco.cli.governed import audit_cli, governance
 
 
 def _principals(args: argparse.Namespace) -> None:
-    with governance(args.data_dir) as parts:
+    with governance(args) as parts:
         if args.action == "create":
             if not args.name:
                 raise CliError("principals create needs a NAME")
@@ -36,5 +36,5 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("--organization-type",
                    help="law_enforcement, missing_persons, child_safety_ngo, media, identity_verification, research, ...")
     p.add_argument("--default-purpose", help="purpose used when a request declares none")
-    add_data_dir(p)
+    add_state(p)
     p.set_defaults(run=_principals)

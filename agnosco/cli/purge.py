@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import time
 
-from agnosco.cli.common import CliError, add_data_dir, add_store, print_json
+from agnosco.cli.common import CliError, add_state, opening_state, print_json
 from agnosco.governance.retention import DEFAULT_MAX_RETENTION_DAYS
 
 
@@ -21,7 +21,7 @@ def _when(text: str | None) -> float:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise CliError(f"--now must be epoch seconds or an ISO 8601 time, not {text!r}") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).timestamp()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def _purge(args: argparse.Namespace) -> None:
@@ -29,13 +29,15 @@ def _purge(args: argparse.Namespace) -> None:
 
     from agnosco.governance.audit import open_audit_log
     from agnosco.governance.retention import purge
-    from agnosco.storage import StoreURLError, open_store
+    from agnosco.storage import open_store
 
-    try:
+    with opening_state():
         store = open_store(args.store, args.data_dir)
-    except StoreURLError as exc:
-        raise CliError(f"--store: {exc}") from exc
-    audit = open_audit_log(args.data_dir)
+        try:
+            audit = open_audit_log(args.data_dir, args.store)  # the receipt goes where the faces were
+        except BaseException:
+            store.close()
+            raise
     try:
         receipt = purge(store, audit, _when(args.now), max_retention_days=args.max_retention_days,
                         dry_run=args.dry_run, actor=f"cli:{getpass.getuser()}")
@@ -62,6 +64,5 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("--max-retention-days", type=float, default=DEFAULT_MAX_RETENTION_DAYS,
                    help=f"ceiling for every collection (default {DEFAULT_MAX_RETENTION_DAYS} days = 3 years)")
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
-    add_data_dir(p)
-    add_store(p)
+    add_state(p)
     p.set_defaults(run=_purge)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from agnosco.cli.common import CliError, add_data_dir, print_json
+from agnosco.cli.common import CliError, add_state, print_json
 from agnosco.cli.governed import audit_cli, governance
 
 
 def _review(args: argparse.Namespace) -> None:
-    with governance(args.data_dir) as parts:
+    with governance(args) as parts:
         queue = parts.reviews
         if args.action == "list":
             status = None if args.status == "ALL" else args.status
@@ -41,5 +41,5 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("--reviewer", help="for decide: who decides")
     p.add_argument("--decision", choices=["confirm", "reject"])
     p.add_argument("--reason", help="for decide: why (recorded in the audit log)")
-    add_data_dir(p)
+    add_state(p)
     p.set_defaults(run=_review)

@@ -5,28 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agnosco.cli.common import CliError, add_data_dir, add_store
+from agnosco.cli.common import add_state, opening_state
 
 
 def _serve(args: argparse.Namespace) -> None:
     from agnosco.server.run import serve
-    from agnosco.storage import StoreURLError
 
-    try:
+    with opening_state():  # a bad --store, an unreachable database or a wrong master key: one line
         serve(args.data_dir, host=args.host, port=args.port, s3_dir=args.s3_dir,
               s3_endpoint_url=args.s3_endpoint_url, threshold_mode=args.threshold_mode,
               max_retention_days=args.max_retention_days, purge_interval=args.purge_interval,
               store_url=args.store)
-    except StoreURLError as exc:
-        raise CliError(f"--store: {exc}") from exc
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = commands.add_parser("serve", help="run the Rekognition-compatible HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    add_data_dir(serve)
-    add_store(serve)
+    add_state(serve)
     serve.add_argument("--s3-dir", type=Path, default=None,
                        help="folder whose sub-folders stand for S3 buckets (default: DATA_DIR/s3)")
     serve.add_argument("--s3-endpoint-url", default=None,

@@ -1,4 +1,15 @@
-"""Open a data directory: storage, access keys, and the operations' shared context."""
+"""Open a deployment's state: face store, access keys, governance, audit log, and the
+operations' shared context.
+
+Where state lives follows the store URL (``--store``, :func:`agnosco.storage.open_store`): with
+SQLite (the default) everything is in the data directory (``agnosco.db``, ``audit.db``); with
+PostgreSQL the face store, access keys, principals and policies, reviews and the audit log are
+all in that database (one :class:`~agnosco.storage.database.Database` shared by them here), so
+servers on several machines agree on all of it.  The master key (``AGNOSCO_MASTER_KEY`` or
+``DATA_DIR/master.key``) must then be the same everywhere; it is checked against the database
+on opening.  What stays per data directory is deployment configuration: ``calibration.json``,
+evaluation records, the S3 folder and the bulk indexing ledger.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +19,20 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from agnosco.auth.keys import KeyStore, NewKey, master_secret
-from agnosco.governance.audit import AuditLog, open_audit_log
+from cryptography.fernet import Fernet
+
+from agnosco.auth.keys import KeyStore, NewKey, check_master_key, master_key_source, master_secret
+from agnosco.errors import ResourceNotFoundException
+from agnosco.evaluation.records import EvaluationIndex
+from agnosco.governance.audit import AUDIT_DATABASE, AuditLog, audit_key
 from agnosco.governance.gate import Gate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
-from agnosco.errors import ResourceNotFoundException
-from agnosco.evaluation.records import EvaluationIndex
 from agnosco.operations.context import FACE_MODEL_VERSION, OperationContext
-from agnosco.vision.similarity import SimilarityCalibration
 from agnosco.operations.images import ImageSource
 from agnosco.storage import open_store
+from agnosco.storage.database import POSTGRESQL, Database, open_database
+from agnosco.vision.similarity import SimilarityCalibration
 
 DEFAULT_DATA_DIR = Path(os.environ.get("AGNOSCO_DATA_DIR", "agnosco-data"))
 DATABASE = "agnosco.db"
@@ -40,32 +54,61 @@ class Service:
     reviews: ReviewQueue
     audit: AuditLog
     gate: Gate
+    #: The database the parts above share (closed after them), when they share one.
+    database: Database | None = None
 
     def close(self) -> None:
         for part in (self.keys, self.governance, self.reviews, self.audit):
             part.close()
+        if self.database is not None:
+            self.database.close()
         if self.context.store is not None:
             self.context.store.close()
 
 
 @dataclass
 class Governance:
-    """The governance parts of a data directory, for CLI commands that need no models."""
+    """The governance parts of a deployment, for CLI commands that need no models."""
 
     governance: GovernanceStore
     reviews: ReviewQueue
     audit: AuditLog
+    #: The database the parts share (closed after them); None when the caller owns it.
+    database: Database | None = None
 
     def close(self) -> None:
         for part in (self.governance, self.reviews, self.audit):
             part.close()
+        if self.database is not None:
+            self.database.close()
 
 
-def open_governance(data_dir: Path) -> Governance:
+def open_governance(data_dir: Path, store_url: str | None = None) -> Governance:
+    """Principals and policies, reviews and the audit log, where ``store_url`` puts them:
+    the store's PostgreSQL database, or ``DATA_DIR/agnosco.db`` and ``DATA_DIR/audit.db``.
+
+    :raises MasterKeyError: the master key is malformed or not the database's.
+    :raises StoreURLError: a ``store_url`` naming no backend.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    governance = GovernanceStore(data_dir / DATABASE)
-    ensure_admin_principal(governance)
-    return Governance(governance, ReviewQueue(data_dir / DATABASE), open_audit_log(data_dir))
+    fernet, head_key = Fernet(master_secret(data_dir)), audit_key(data_dir)
+    database = open_database(store_url, data_dir / DATABASE)
+    parts: list[GovernanceStore | ReviewQueue | AuditLog] = []
+    try:
+        # Before anything is written with it: a replica with another key must not start.
+        check_master_key(database, fernet, master_key_source(data_dir))
+        governance = GovernanceStore(database)
+        parts.append(governance)
+        ensure_admin_principal(governance)
+        reviews = ReviewQueue(database)
+        parts.append(reviews)
+        audit = AuditLog(database if database.dialect == POSTGRESQL else data_dir / AUDIT_DATABASE, head_key)
+    except BaseException:
+        for part in parts:
+            part.close()
+        database.close()
+        raise
+    return Governance(governance, reviews, audit, database)
 
 
 def ensure_admin_principal(governance: GovernanceStore) -> None:
@@ -77,37 +120,48 @@ def ensure_admin_principal(governance: GovernanceStore) -> None:
         governance.attach("Admin", "admin")
 
 
-def open_keys(data_dir: Path) -> KeyStore:
+def open_keys(data_dir: Path, store_url: str | None = None) -> KeyStore:
+    """The access keys, where ``store_url`` puts them (as :func:`open_governance`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return KeyStore(data_dir, data_dir / DATABASE)
+    return KeyStore(data_dir, open_database(store_url, data_dir / DATABASE), owned=True)
 
 
 def open_service(
     data_dir: Path, *, s3_dir: Path | None = None, s3_endpoint_url: str | None = None,
     threshold_mode: str = "refuse", store_url: str | None = None,
 ) -> Service:
-    """Open a data directory; ``store_url`` picks the face store (:func:`open_store`; default:
-    the embedded SQLite ``DATA_DIR/agnosco.db``).  Keys, governance and audit stay in the directory."""
+    """Open a deployment; ``store_url`` picks the face store (:func:`open_store`; default: the
+    embedded SQLite ``DATA_DIR/agnosco.db``), and keys, governance and audit go with it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     s3_client = None
     if s3_endpoint_url:
         import boto3
 
         s3_client = boto3.client("s3", endpoint_url=s3_endpoint_url)
-    # Pagination tokens are signed with a key derived from the data directory's master key,
-    # so they stay valid across restarts and across servers sharing the directory.
+    # Pagination tokens are signed with a key derived from the master key, so they stay valid
+    # across restarts and across servers sharing the master key.
     token_key = hmac.new(master_secret(data_dir), b"agnosco pagination tokens", hashlib.sha256).digest()
     calibration = load_calibration(data_dir)
+    parts = open_governance(data_dir, store_url)
+    try:
+        keys = KeyStore(data_dir, parts.database)  # type: ignore[arg-type]
+        try:
+            store = open_store(store_url, data_dir)
+        except BaseException:
+            keys.close()
+            raise
+    except BaseException:
+        parts.close()
+        raise
     context = OperationContext(
         calibration=calibration,
         images=ImageSource(s3_dir=s3_dir or data_dir / "s3", s3_client=s3_client),
-        store=open_store(store_url, data_dir),
+        store=store,
         token_key=token_key,
     )
-    parts = open_governance(data_dir)
     evaluations = EvaluationIndex(data_dir, FACE_MODEL_VERSION, calibration.version)
     gate = Gate(parts.governance, parts.audit, parts.reviews, threshold_mode=threshold_mode, evaluations=evaluations)
-    return Service(data_dir, context, open_keys(data_dir), parts.governance, parts.reviews, parts.audit, gate)
+    return Service(data_dir, context, keys, parts.governance, parts.reviews, parts.audit, gate, parts.database)
 
 
 def ensure_admin_key(keys: KeyStore) -> NewKey | None:
