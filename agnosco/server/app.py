@@ -130,7 +130,7 @@ class RekognitionApp:
             log.exception("request %s (%s) failed", request_id, operation)
             status = await _respond_error(send, InternalServerError("Internal server error"), request_id)
         log.info(
-            "%s %s %d %.1fms (operation %.1fms)",
+            "%s %s %d %.2fms (operation %.2fms)",
             request_id, operation, status, 1000 * (time.perf_counter() - started), 1000 * work,
         )
 
