@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS collections (
     arn TEXT NOT NULL,
     face_model_version TEXT NOT NULL,
     created_at REAL NOT NULL,
-    generation INTEGER NOT NULL DEFAULT 0
+    generation INTEGER NOT NULL DEFAULT 0,
+    face_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS faces (
     collection_id TEXT NOT NULL REFERENCES collections (collection_id) ON DELETE CASCADE,
@@ -141,15 +142,25 @@ class SQLiteStore:
         # Deleted rows are overwritten with zeros, so purged descriptors do not linger in free pages.
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(faces)")}
-        for column, kind in (("consent_ref", "TEXT"), ("last_matched_at", "REAL")):
-            if column not in columns:  # a database from before retention existed
-                self._db.execute(f"ALTER TABLE faces ADD COLUMN {column} {kind}")
         self._lock = threading.RLock()
+        self._upgrade()
         self._indexes: dict[str, tuple[int, ExactIndex | AnnIndex]] = {}  # collection -> (generation, index)
         self._unsaved: Counter[str] = Counter()  # collection -> changes to its AnnIndex since saved
         #: What happened to AnnIndexes ("loaded", "built", "repaired", "rejected", "saved"): for tests.
         self.ann_events: Counter[str] = Counter()
+
+    def _upgrade(self) -> None:
+        """Bring a database written by an earlier Agnosco up to :data:`SCHEMA`, atomically."""
+        with self._tx() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(faces)")}
+            for column, kind in (("consent_ref", "TEXT"), ("last_matched_at", "REAL")):
+                if column not in columns:  # a database from before retention existed
+                    db.execute(f"ALTER TABLE faces ADD COLUMN {column} {kind}")
+            if "face_count" not in {row[1] for row in db.execute("PRAGMA table_info(collections)")}:
+                # A database from before face counts were kept: count once, then keep them.
+                db.execute("ALTER TABLE collections ADD COLUMN face_count INTEGER NOT NULL DEFAULT 0")
+                db.execute("UPDATE collections SET face_count ="
+                           " (SELECT COUNT(*) FROM faces f WHERE f.collection_id = collections.collection_id)")
 
     def close(self) -> None:
         with self._lock:
@@ -176,8 +187,13 @@ class SQLiteStore:
             raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
         return int(row[0])
 
-    def _bump(self, db: sqlite3.Connection, collection_id: str) -> int:
-        db.execute("UPDATE collections SET generation = generation + 1 WHERE collection_id = ?", (collection_id,))
+    def _bump(self, db: sqlite3.Connection, collection_id: str, added: int) -> int:
+        """A write changed the collection's faces (``added`` more, or fewer when negative):
+        a new generation, and the kept face count.  Returns the generation."""
+        db.execute(
+            "UPDATE collections SET generation = generation + 1, face_count = face_count + ? WHERE collection_id = ?",
+            (added, collection_id),
+        )
         return self._require(db, collection_id)
 
     # collections -------------------------------------------------------------------------
@@ -198,8 +214,7 @@ class SQLiteStore:
     def get_collection(self, collection_id: str) -> Collection:
         with self._lock:
             row = self._db.execute(
-                "SELECT c.collection_id, c.arn, c.face_model_version, c.created_at,"
-                " (SELECT COUNT(*) FROM faces f WHERE f.collection_id = c.collection_id),"
+                "SELECT c.collection_id, c.arn, c.face_model_version, c.created_at, c.face_count,"
                 " (SELECT COUNT(*) FROM users u WHERE u.collection_id = c.collection_id)"
                 " FROM collections c WHERE c.collection_id = ?",
                 (collection_id,),
@@ -245,7 +260,7 @@ class SQLiteStore:
                         for f in faces
                     ],
                 )
-                generation = self._bump(db, collection_id)
+                generation = self._bump(db, collection_id, len(faces))
             if faces:
                 self._follow(collection_id, generation, len(faces), lambda index: index.add(
                     [f.face_id for f in faces], np.stack([f.descriptor for f in faces])))
@@ -303,7 +318,7 @@ class SQLiteStore:
                     )
                 ]
                 db.execute(f"DELETE FROM faces WHERE collection_id = ? AND face_id IN ({marks})", (collection_id, *face_ids))
-                generation = self._bump(db, collection_id)
+                generation = self._bump(db, collection_id, -len(found))
             self._follow(collection_id, generation, len(found), lambda index: index.remove(found))
         return found
 
@@ -387,7 +402,7 @@ class SQLiteStore:
         try:
             generation = self._require(self._db, collection_id)
             (count,) = self._db.execute(
-                "SELECT COUNT(*) FROM faces WHERE collection_id = ?", (collection_id,)
+                "SELECT face_count FROM collections WHERE collection_id = ?", (collection_id,)
             ).fetchone()
             index: ExactIndex | AnnIndex
             if count > self.ann_threshold:

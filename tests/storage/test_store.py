@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agnosco.errors import ConflictException, ResourceAlreadyExistsException, ResourceNotFoundException
+from agnosco.errors import (
+    ConflictException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+)
 from agnosco.storage.base import Collection, FaceRecord, Store, UserRecord
 
 ARN = "arn:aws:rekognition:eu-west-1:000000000000:collection/"
@@ -51,6 +55,9 @@ def test_faces_add_list_delete_and_counts(store: Store) -> None:
     assert [f.face_id for f in store.faces_of_image("c1", "other")] == ["f3"]
     assert store.delete_faces("c1", ["f1", "nope"]) == ["f1"]
     assert [f.face_id for f in store.get_faces("c1", ["f1", "f2"])] == ["f2"]
+    assert store.get_collection("c1").face_count == 2
+    assert store.delete_faces("c1", ["f2", "f2", "f1"]) == ["f2"]  # counted once, and f1 is gone
+    assert store.get_collection("c1").face_count == 1
     with pytest.raises(ResourceNotFoundException):
         store.add_faces("missing", [face("x")])
 
@@ -61,6 +68,7 @@ def test_add_faces_is_atomic(store: Store) -> None:
     with pytest.raises(Exception):  # noqa: B017 - whatever the backend raises for a duplicate key
         store.add_faces("c1", [face("f2"), face("f1")])  # the duplicate id fails the whole batch
     assert [f.face_id for f in store.list_faces("c1", None, 10).items] == ["f1"]
+    assert store.get_collection("c1").face_count == 1
 
 
 def test_descriptors_round_trip_exactly(store: Store) -> None:
@@ -79,7 +87,7 @@ def test_search_is_exact_nearest_first(store: Store) -> None:
     assert [h.face.face_id for h in hits] == ["f0", "f1", "f2", "f3", "f4"]
     assert hits[0].distance == pytest.approx(0.0, abs=1e-5)
     assert hits[1].distance == pytest.approx(0.01 * np.sqrt(128), rel=1e-4)
-    assert [h.face.face_id for h in store.search("c1", base, 5, 10.0, exclude_face_id="f0")][0] == "f1"
+    assert store.search("c1", base, 5, 10.0, exclude_face_id="f0")[0].face.face_id == "f1"
     assert len(store.search("c1", base, 100, max_distance=0.05)) == 1 + int(0.05 / (0.01 * np.sqrt(128)))
 
 
