@@ -2,7 +2,9 @@
 and keys made with the real ``agnosco`` CLI, and the audit log read back with it.
 
 One private server for the module (its own data directory, so these principals never meet
-other tests), created principals:
+other tests), once with the default SQLite state and once with ``--store postgresql://...``
+(faces, keys, policies, reviews and the audit log in PostgreSQL; the CLI is given the same
+``--store``), created principals:
 
 ========== ====================== =================================================
 principal  organization type      policies
@@ -32,6 +34,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ import pytest
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from tests.conftest import STATE_BACKENDS
 from tests.server.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, start_server
 
 ACCOUNT_ARN = "arn:aws:rekognition:eu-west-1:000000000000:collection/{}"
@@ -105,6 +109,21 @@ PRINCIPALS: dict[str, tuple[str | None, tuple[str, ...], str | None]] = {
 
 # the CLI -----------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class State:
+    """Where a server keeps its state: a data directory, and the store URL (None: SQLite in it)."""
+
+    data_dir: Path
+    store_url: str | None = None
+
+    def store_args(self) -> list[str]:
+        return ["--store", self.store_url] if self.store_url else []
+
+    def args(self) -> list[str]:
+        """The CLI options that name this state."""
+        return ["--data-dir", str(self.data_dir), *self.store_args()]
+
+
 def agnosco(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     command = shutil.which("agnosco")
     argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
@@ -114,24 +133,23 @@ def agnosco(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def create_key(data_dir: Path, principal: str, purpose: str | None = None) -> tuple[str, str]:
+def create_key(state: State, principal: str, purpose: str | None = None) -> tuple[str, str]:
     extra = ["--purpose", purpose] if purpose else []
-    out = json.loads(agnosco("keys", "create", "--principal", principal, "--json", *extra,
-                             "--data-dir", str(data_dir)).stdout)
+    out = json.loads(agnosco("keys", "create", "--principal", principal, "--json", *extra, *state.args()).stdout)
     return out["AccessKeyId"], out["SecretAccessKey"]
 
 
-def create_principal(data_dir: Path, name: str, organization_type: str | None, policies: tuple[str, ...],
+def create_principal(state: State, name: str, organization_type: str | None, policies: tuple[str, ...],
                      purpose: str | None = None) -> tuple[str, str]:
     extra = ["--organization-type", organization_type] if organization_type else []
-    agnosco("principals", "create", name, *extra, "--data-dir", str(data_dir))
+    agnosco("principals", "create", name, *extra, *state.args())
     for policy in policies:
-        agnosco("policies", "attach", policy, "--principal", name, "--data-dir", str(data_dir))
-    return create_key(data_dir, name, purpose)
+        agnosco("policies", "attach", policy, "--principal", name, *state.args())
+    return create_key(state, name, purpose)
 
 
-def export_audit(data_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in agnosco("audit", "export", "--data-dir", str(data_dir)).stdout.splitlines()]
+def export_audit(state: State) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in agnosco("audit", "export", *state.args()).stdout.splitlines()]
 
 
 # clients that declare a purpose ----------------------------------------------------------------
@@ -183,7 +201,7 @@ class Sent:
 @dataclass
 class Env:
     server: Server
-    data_dir: Path
+    state: State
     admin: Actor
     actors: dict[str, Actor]
     faces: dict[str, str]  # image file name -> FaceId in PEOPLE
@@ -231,25 +249,35 @@ def make_actor(server: Server, name: str, key_id: str, secret: str, key_purpose:
                  signed_header(client, "x-agnosco-consent-ref", None))
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, deepface_images: Path) -> Iterator[Env]:
+@pytest.fixture(scope="module", params=STATE_BACKENDS)
+def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        deepface_images: Path) -> Iterator[Env]:
+    with ExitStack() as stack:
+        store_url = None
+        if request.param == "postgres":
+            store_url = stack.enter_context(request.getfixturevalue("embedded_postgres").database("gate"))
+        yield stack.enter_context(_env(tmp_path_factory, deepface_images, store_url))
+
+
+@contextmanager
+def _env(tmp_path_factory: pytest.TempPathFactory, deepface_images: Path, store_url: str | None) -> Iterator[Env]:
     root = tmp_path_factory.mktemp("governance-e2e")
-    data_dir = root / "data"
-    server = start_server(data_dir, root / "server.log")
+    state = State(root / "data", store_url)
+    server = start_server(state.data_dir, root / "server.log", *state.store_args())
     try:
         for name, document in CUSTOM_POLICIES.items():
             (root / f"{name}.json").write_text(json.dumps(document))
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda name: agnosco("policies", "put", name, str(root / f"{name}.json"),
-                                               "--data-dir", str(data_dir)), CUSTOM_POLICIES))
+                                               *state.args()), CUSTOM_POLICIES))
             keys = dict(zip(PRINCIPALS, pool.map(
-                lambda item: create_principal(data_dir, item[0], *item[1]), PRINCIPALS.items())))
-            research_key = pool.submit(create_key, data_dir, "researcher", "research_default").result()
+                lambda item: create_principal(state, item[0], *item[1]), PRINCIPALS.items())))
+            research_key = pool.submit(create_key, state, "researcher", "research_default").result()
         images = {n: (deepface_images / n).read_bytes() for n in ("img1.jpg", "img2.jpg", "img3.jpg")}
         admin = make_actor(server, "admin", ACCESS_KEY_ID, SECRET_ACCESS_KEY)
         actors = {name: make_actor(server, name, *keys[name], key_purpose=PRINCIPALS[name][2]) for name in keys}
         actors["researcher-default"] = make_actor(server, "researcher", *research_key, key_purpose="research_default")
-        env = Env(server, data_dir, admin, actors, {}, images)
+        env = Env(server, state, admin, actors, {}, images)
         env.call(admin, "CreateCollection", CollectionId=PEOPLE)
         for name in ("img1.jpg", "img2.jpg"):
             records = env.call(admin, "IndexFaces", CollectionId=PEOPLE, Image={"Bytes": images[name]},
@@ -374,7 +402,7 @@ def test_unsigned_purpose_header_is_refused(env: Env):
         client.list_collections()
     assert excinfo.value.response["Error"]["Code"] == "InvalidSignatureException"
     # the refusal of an authenticated key is audited, attributed to its principal
-    record = {r.get("request_id"): r for r in export_audit(env.data_dir)}[refused]
+    record = {r.get("request_id"): r for r in export_audit(env.state)}[refused]
     assert (record["principal"], record["access_key_id"]) == ("police", police.key_id)
     assert (record["operation"], record["decision"], record["error"]) == (
         "SearchFacesByImage", "Deny", "InvalidSignatureException")
@@ -403,7 +431,7 @@ def test_consent_condition(env: Env):
     # the audit log keeps the consent an enrolment rests on
     enrolled = [s for s in env.sent if s.operation == "IndexFaces" and s.actor.name == "enroller"]
     assert [s.error for s in enrolled] == ["AccessDeniedException", None]
-    records = {r.get("request_id"): r for r in export_audit(env.data_dir)}
+    records = {r.get("request_id"): r for r in export_audit(env.state)}
     refused, indexed = (records[s.request_id] for s in enrolled)
     assert refused["consent_reference"] is None and refused["decision"] == "Deny"
     assert indexed["consent_reference"] == "consent-2024-0042" and indexed["decision"] == "Allow"
@@ -454,12 +482,12 @@ def _held(response: dict[str, Any], member: str) -> str:
 
 
 def _show(env: Env, review_id: str) -> dict[str, Any]:
-    return json.loads(agnosco("review", "show", review_id, "--data-dir", str(env.data_dir)).stdout)
+    return json.loads(agnosco("review", "show", review_id, *env.state.args()).stdout)
 
 
 def _decide(env: Env, review_id: str, reviewer: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     return agnosco("review", "decide", review_id, "--reviewer", reviewer, "--decision", "confirm",
-                   "--reason", f"{reviewer} compared the faces", "--data-dir", str(env.data_dir), check=check)
+                   "--reason", f"{reviewer} compared the faces", *env.state.args(), check=check)
 
 
 def test_moratorium_allows_missing_persons_at_99_under_review(env: Env):
@@ -470,7 +498,7 @@ def test_moratorium_allows_missing_persons_at_99_under_review(env: Env):
     assert response["ResponseMetadata"]["HTTPHeaders"]["x-agnosco-review-reviewers"] == "1"
     assert "x-agnosco-threshold-applied" not in response["ResponseMetadata"]["HTTPHeaders"]
 
-    listed = agnosco("review", "list", "--data-dir", str(env.data_dir)).stdout
+    listed = agnosco("review", "list", *env.state.args()).stdout
     assert review_id in listed
     review = _show(env, review_id)
     assert review["status"] == "PENDING" and review["required_reviewers"] == 1
@@ -488,7 +516,7 @@ def test_moratorium_allows_missing_persons_at_99_under_review(env: Env):
     review = _show(env, review_id)
     assert review["status"] == "CONFIRMED"
     assert [(d["reviewer"], d["decision"]) for d in review["decisions"]] == [("alice", "confirm")]
-    assert review_id not in agnosco("review", "list", "--data-dir", str(env.data_dir)).stdout  # PENDING only
+    assert review_id not in agnosco("review", "list", *env.state.args()).stdout  # PENDING only
 
 
 def test_moratorium_governs_user_search_the_same_way(env: Env):
@@ -548,11 +576,12 @@ def test_two_reviewers(env: Env):
 # clamp mode ------------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_clamp_mode_raises_the_threshold_to_the_policy_minimum(tmp_path: Path, deepface_images: Path):
-    data_dir = tmp_path / "data"
-    server = start_server(data_dir, tmp_path / "server.log", "--threshold-mode", "clamp")
+def test_clamp_mode_raises_the_threshold_to_the_policy_minimum(tmp_path: Path, deepface_images: Path,
+                                                                store_url: str | None):
+    state = State(tmp_path / "data", store_url)
+    server = start_server(state.data_dir, tmp_path / "server.log", "--threshold-mode", "clamp", *state.store_args())
     try:
-        key_id, secret = create_principal(data_dir, "police", "law_enforcement",
+        key_id, secret = create_principal(state, "police", "law_enforcement",
                                           ("Identifier", "PoliceMoratorium2020"))
         admin = server.client()
         image = (deepface_images / "img1.jpg").read_bytes()
@@ -577,10 +606,10 @@ def test_clamp_mode_raises_the_threshold_to_the_policy_minimum(tmp_path: Path, d
         assert excinfo.value.response["Error"]["Code"] == "AccessDeniedException"
     finally:
         server.stop()
-    review = json.loads(agnosco("review", "show", review_id, "--data-dir", str(data_dir)).stdout)
+    review = json.loads(agnosco("review", "show", review_id, *state.args()).stdout)
     assert review["threshold"] == 99
     assert [c["Face"]["FaceId"] for c in review["candidates"]] == [face_id]
-    records = {r.get("request_id"): r for r in export_audit(data_dir)}
+    records = {r.get("request_id"): r for r in export_audit(state)}
     record = records[response["ResponseMetadata"]["RequestId"]]
     assert record["decision"] == "Allow" and record["principal"] == "police"
     assert record["parameters"]["FaceMatchThreshold"] == 99
@@ -588,7 +617,7 @@ def test_clamp_mode_raises_the_threshold_to_the_policy_minimum(tmp_path: Path, d
     assert records[omitted["ResponseMetadata"]["RequestId"]]["parameters"]["FaceMatchThreshold"] == 99
     assert records[at_99["ResponseMetadata"]["RequestId"]]["parameters"]["FaceMatchThreshold"] == 99.5
     assert records[excinfo.value.response["ResponseMetadata"]["RequestId"]]["decision"] == "Deny"
-    assert "audit log OK" in agnosco("audit", "verify", "--data-dir", str(data_dir)).stdout
+    assert "audit log OK" in agnosco("audit", "verify", *state.args()).stdout
 
 
 # the audit log ------------------------------------------------------------------------------------------------
@@ -640,7 +669,7 @@ def test_every_call_is_audited(env: Env):
         env.call(env.admin, "DescribeCollection", CollectionId="no-such-collection")
     env.call(env.actors["ngo"], "SearchFacesByImage", CollectionId=PEOPLE, Image=image, FaceMatchThreshold=90)
 
-    records = export_audit(env.data_dir)
+    records = export_audit(env.state)
     by_request = {r["request_id"]: r for r in records if r.get("request_id")}
     assert len(by_request) == len([r for r in records if r.get("request_id")]), "request ids are unique"
     for sent in env.sent:
@@ -665,13 +694,13 @@ def test_every_call_is_audited(env: Env):
     for d in decisions:
         assert d["decision"] == "confirm" and d["reviewer"] in {"alice", "bob"} and d["reason"]
 
-    verified = agnosco("audit", "verify", "--data-dir", str(env.data_dir))
+    verified = agnosco("audit", "verify", *env.state.args())
     assert verified.stdout.strip() == f"audit log OK: {len(records)} records"
 
 
 def test_audit_records_what_each_search_revealed(env: Env):
     """The specific records: implicit and explicit denials, a threshold default, a held search."""
-    records = {r["request_id"]: r for r in export_audit(env.data_dir) if r.get("request_id")}
+    records = {r["request_id"]: r for r in export_audit(env.state) if r.get("request_id")}
 
     def record_of(predicate: Any) -> dict[str, Any]:
         matching = [s for s in env.sent if predicate(s)]
