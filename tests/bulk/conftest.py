@@ -14,10 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 #: ``agnosco`` with the bulk group registered (until main.py lists it in COMMAND_GROUPS).
-CLI = (
-    "import sys; import agnosco.cli.main as m; from agnosco.cli import bulk; "
-    "bulk in m.COMMAND_GROUPS or m.COMMAND_GROUPS.append(bulk); sys.exit(m.main(sys.argv[1:]))"
-)
 
 #: Path in the test folder -> deepface-pairs image (or "no-faces/<name>").
 FILES = {
@@ -41,7 +37,7 @@ COLLECTION = "bulk"
 
 
 def cli_argv(*args: str) -> list[str]:
-    return [sys.executable, "-c", CLI, *args]
+    return [sys.executable, "-m", "agnosco.cli.main", *args]
 
 
 def run_cli(*args: str, timeout: float = 240, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,21 +1,27 @@
-"""Two ``agnosco serve`` replicas on one PostgreSQL store: what one writes, the other sees at once.
+"""``agnosco serve`` replicas on one PostgreSQL database behave as one service.
 
 The PostgreSQL server is the embedded one of the storage tests (``tests/storage/embedded.py``).
-Both replicas share one ``--data-dir`` too: the face store is in PostgreSQL, but access keys,
-governance (principals, policies, reviews), the audit log and the key that signs pagination
-tokens are still files in the data directory, so replicas must share it (here: one folder on one
-machine; across machines it would have to be a shared file system).
+With ``--store postgresql://...`` the faces and all governance state (access keys, principals,
+policies, reviews, the audit chain) are in the database, so replicas need no shared directory:
+only the same master key (``AGNOSCO_MASTER_KEY``), which decrypts key secrets and signs
+pagination tokens and the audit head.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from botocore.exceptions import ClientError
+from cryptography.fernet import Fernet
 
 from tests.server.conftest import Server, start_server
 from tests.storage.embedded import EmbeddedPostgres
@@ -92,6 +98,76 @@ def test_two_replicas_share_collections_and_faces_at_once(
         assert second.search_faces_by_image(
             CollectionId="shared", Image={"Bytes": (deepface_images / "img2.jpg").read_bytes()}
         )["FaceMatches"] == []
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def agnosco(*args: str) -> dict | list:
+    """Run the CLI (as an operator on a third machine would) and parse its JSON output."""
+    done = subprocess.run([sys.executable, "-m", "agnosco.cli.main", *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, f"agnosco {' '.join(args)}: exit {done.returncode}\n{done.stderr}"
+    return json.loads(done.stdout) if done.stdout.strip().startswith(("{", "[")) else {}
+
+
+@pytest.mark.slow
+def test_replicas_with_their_own_data_directories_share_keys_policies_and_one_audit_chain(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGNOSCO_MASTER_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("AGNOSCO_STORE", store_url)
+    servers: list[Server] = []
+    try:
+        one = start_server(tmp_path / "one", tmp_path / "one.log")
+        servers.append(one)
+        two = start_server(tmp_path / "two", tmp_path / "two.log")
+        servers.append(two)
+
+        # An operator elsewhere (a third directory) creates a principal, its policy and its key.
+        operator = ["--data-dir", str(tmp_path / "operator")]
+        agnosco("principals", "create", "reader", *operator)
+        agnosco("policies", "attach", "ReadOnly", "--principal", "reader", *operator)
+        key = agnosco("keys", "create", "--principal", "reader", "--json", *operator)
+        assert isinstance(key, dict)
+
+        one.client().create_collection(CollectionId="c1")
+        two.client().create_collection(CollectionId="c2")
+        for server in (one, two):  # the key and its policy hold on both replicas
+            reader = server.client(key["AccessKeyId"], key["SecretAccessKey"])
+            assert sorted(reader.list_collections()["CollectionIds"]) == ["c1", "c2"]
+            with pytest.raises(ClientError) as refused:
+                reader.create_collection(CollectionId="nope")
+            assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+        page = one.client().list_collections(MaxResults=1)
+        assert two.client().list_collections(NextToken=page["NextToken"])["CollectionIds"] == ["c2"]
+
+        # Revoked once, refused by both (a server looks a key up again after at most a second).
+        agnosco("keys", "revoke", key["AccessKeyId"], *operator)
+        time.sleep(1.1)
+        for server in (one, two):
+            reader = server.client(key["AccessKeyId"], key["SecretAccessKey"])
+            with pytest.raises(ClientError) as refused:
+                reader.list_collections()
+            assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+        # One audit chain, written by both replicas and the CLI, verified from the third directory.
+        report = subprocess.run([sys.executable, "-m", "agnosco.cli.main", "audit", "verify", *operator],
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert report.returncode == 0, report.stdout + report.stderr
+        exported = subprocess.run([sys.executable, "-m", "agnosco.cli.main", "audit", "export", *operator],
+                                  capture_output=True, text=True, timeout=120, check=False).stdout
+        records = [json.loads(line) for line in exported.splitlines()]
+        assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+        created = {r.get("parameters", {}).get("CollectionId") for r in records if r.get("operation") == "CreateCollection"}
+        assert {"c1", "c2", "nope"} <= created
+        for directory in ("one", "two", "operator"):  # nothing of the state is in the directories
+            assert not (tmp_path / directory / "audit.db").exists()
+
+        # A replica started with another master key refuses to start, saying why.
+        monkeypatch.setenv("AGNOSCO_MASTER_KEY", Fernet.generate_key().decode())
+        with pytest.raises(RuntimeError, match="AGNOSCO_MASTER_KEY is not the master key"):
+            servers.append(start_server(tmp_path / "three", tmp_path / "three.log"))
     finally:
         for server in servers:
             server.stop()
