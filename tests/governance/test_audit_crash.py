@@ -5,7 +5,8 @@ request id (``x-amzn-RequestId``, botocore's ``ResponseMetadata.RequestId``) of 
 they receive, success or service error alike.  The server is killed mid-load.  Afterwards the
 audit log must verify and hold a record for each acknowledged request id (the gate appends the
 record, in its own committed transaction, before the response is sent).  Records of calls
-whose response never arrived are allowed: the record precedes the response.
+whose response never arrived are allowed: the record precedes the response.  It runs with the
+audit log in the data directory and in PostgreSQL (``--store``).
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ class Ack:
 
 
 @pytest.mark.slow
-def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images: Path):
+def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images: Path, store_url: str | None):
     data_dir = tmp_path / "data"
-    server = start_server(data_dir, tmp_path / "server.log")
+    store = ["--store", store_url] if store_url else []
+    state = ["--data-dir", str(data_dir), *store]
+    server = start_server(data_dir, tmp_path / "server.log", *store)
     images = [(deepface_images / name).read_bytes() for name in IMAGES]
     acks: list[Ack] = []
     lock = threading.Lock()
@@ -118,11 +121,11 @@ def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images
     assert {a.operation for a in acks} == {"DetectFaces", "ListCollections", "IndexFaces"}
     assert len({a.request_id for a in acks}) == len(acks)
 
-    verified = agnosco("audit", "verify", "--data-dir", str(data_dir))
+    verified = agnosco("audit", "verify", *state)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("audit log OK")
 
-    exported = agnosco("audit", "export", "--data-dir", str(data_dir))
+    exported = agnosco("audit", "export", *state)
     assert exported.returncode == 0, exported.stderr
     records = [json.loads(line) for line in exported.stdout.splitlines()]
     by_request = {r["request_id"]: r for r in records if r.get("request_id")}
@@ -146,14 +149,14 @@ def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images
     assert len(unacknowledged & api_records) <= THREADS
 
     # the log stays appendable: a restarted server keeps chaining onto it
-    restarted = start_server(data_dir, tmp_path / "server2.log")
+    restarted = start_server(data_dir, tmp_path / "server2.log", *store)
     try:
         response = restarted.client().list_collections()
     finally:
         restarted.stop()
-    verified = agnosco("audit", "verify", "--data-dir", str(data_dir))
+    verified = agnosco("audit", "verify", *state)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    after = [json.loads(line) for line in agnosco("audit", "export", "--data-dir", str(data_dir)).stdout.splitlines()]
+    after = [json.loads(line) for line in agnosco("audit", "export", *state).stdout.splitlines()]
     assert after[-1]["request_id"] == response["ResponseMetadata"]["RequestId"]
     assert after[: len(records)] == records  # nothing before the kill was lost or rewritten
     assert after[len(records)]["prev_hash"] == records[-1]["hash"]  # (the server may log a purge first)
