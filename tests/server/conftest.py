@@ -53,13 +53,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, log: Path, *extra: str) -> Server:
-    """Start ``agnosco serve`` and wait until it answers (or fail with its log)."""
+def start_server(data_dir: Path, log: Path, *extra: str, env: dict[str, str] | None = None) -> Server:
+    """Start ``agnosco serve`` (with ``env`` added to the environment) and wait until it answers
+    (or fail with its log)."""
     port = free_port()
-    env = os.environ | {"AGNOSCO_ACCESS_KEY_ID": ACCESS_KEY_ID, "AGNOSCO_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY}
+    env = os.environ | {"AGNOSCO_ACCESS_KEY_ID": ACCESS_KEY_ID, "AGNOSCO_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY} | (env or {})
     command = shutil.which("agnosco")
     argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
-    fh = open(log, "ab")
+    fh = open(log, "ab")  # noqa: SIM115 - the server process writes to it until it exits
     process = subprocess.Popen(
         [*argv, "serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
         stdout=fh, stderr=subprocess.STDOUT, env=env,

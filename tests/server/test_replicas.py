@@ -1,21 +1,23 @@
-"""``agnosco serve`` replicas on one PostgreSQL database behave as one service.
+"""``agnosco serve`` replicas on one PostgreSQL database: N stateless API servers + PostgreSQL.
 
-The PostgreSQL server is the embedded one of the storage tests (``tests/storage/embedded.py``).
-With ``--store postgresql://...`` the faces and all governance state (access keys, principals,
-policies, reviews, the audit chain) are in the database, so replicas need no shared directory:
-only the same master key (``AGNOSCO_MASTER_KEY``), which decrypts key secrets and signs
-pagination tokens and the audit head.
+The replicas have *different* data directories (as on different machines) and the same master
+key from ``AGNOSCO_MASTER_KEY``; the PostgreSQL server is the session's embedded one
+(``tests/storage/embedded.py``).  What one replica writes (collections, faces, users) the other
+sees at once; access keys, principals and policies made with the CLI against the database (from
+a third directory, as an operator's workstation) work on both; every call through either replica
+and every CLI change is in one audit chain that verifies.  A replica with another master key
+refuses to start.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -24,33 +26,50 @@ from botocore.exceptions import ClientError
 from cryptography.fernet import Fernet
 
 from tests.server.conftest import Server, start_server
-from tests.storage.embedded import EmbeddedPostgres
+
+MASTER_KEY = Fernet.generate_key().decode()
 
 
-@pytest.fixture
-def store_url() -> Iterator[str]:
-    server = EmbeddedPostgres()
-    try:
-        with server.database("replicas") as dsn:
-            yield dsn
-    finally:
-        server.stop()
+def agnosco(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    command = shutil.which("agnosco")
+    argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
+    done = subprocess.run([*argv, *args], capture_output=True, text=True, timeout=120, check=False,
+                          env=os.environ | env)
+    if check and done.returncode != 0:
+        raise AssertionError(f"agnosco {args[0]} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def eventually_refused(call, code: str) -> None:  # type: ignore[no-untyped-def]
+    """Within the replicas' one-second caches, ``call`` fails with ``code``."""
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            call()
+            outcome = "allowed"
+        except ClientError as error:
+            outcome = error.response["Error"]["Code"]
+            if outcome == code:
+                return
+        assert time.monotonic() < deadline, f"still {outcome} 3 s later (expected {code})"
+        time.sleep(0.1)
 
 
 @pytest.mark.slow
-def test_two_replicas_share_collections_and_faces_at_once(
-    tmp_path: Path, deepface_images: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+def test_two_replicas_share_faces_keys_policies_and_one_audit_chain(
+    tmp_path: Path, deepface_images: Path, postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = tmp_path / "data"
+    shared = {"AGNOSCO_MASTER_KEY": MASTER_KEY}
     servers: list[Server] = []
     try:
-        one = start_server(data, tmp_path / "one.log", "--store", store_url)
+        one = start_server(tmp_path / "one", tmp_path / "one.log", "--store", postgres_dsn, env=shared)
         servers.append(one)
-        monkeypatch.setenv("AGNOSCO_STORE", store_url)  # the other takes it from the environment
-        two = start_server(data, tmp_path / "two.log")
+        monkeypatch.setenv("AGNOSCO_STORE", postgres_dsn)  # the other takes it from the environment
+        two = start_server(tmp_path / "two", tmp_path / "two.log", env=shared)
         servers.append(two)
         first, second = one.client(), two.client()
 
+        # faces -----------------------------------------------------------------------------------
         first.create_collection(CollectionId="shared")
         assert second.describe_collection(CollectionId="shared")["FaceCount"] == 0
         second.create_collection(CollectionId="shared-too")
@@ -74,15 +93,37 @@ def test_two_replicas_share_collections_and_faces_at_once(
         assert page["CollectionIds"] == ["shared"]
         assert second.list_collections(NextToken=page["NextToken"])["CollectionIds"] == ["shared-too"]
 
-        # The faces are in PostgreSQL, not in the data directory's SQLite file.
-        with psycopg.connect(store_url) as conn:
+        # keys and policies, made by the CLI against the database ---------------------------------
+        operator = ["--data-dir", str(tmp_path / "operator"), "--store", postgres_dsn]
+        agnosco("principals", "create", "reader", *operator, env=shared)
+        agnosco("policies", "attach", "ReadOnly", "--principal", "reader", *operator, env=shared)
+        created = json.loads(agnosco("keys", "create", "--principal", "reader", "--json", *operator,
+                                     env=shared).stdout)
+        readers = [server.client(created["AccessKeyId"], created["SecretAccessKey"]) for server in (one, two)]
+        for reader in readers:  # the new key works at once on both
+            assert reader.list_collections()["CollectionIds"] == ["shared", "shared-too"]
+            with pytest.raises(ClientError) as denied:
+                reader.create_collection(CollectionId="not-for-readers")
+            assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+        listed = json.loads(agnosco("keys", "list", "--json", *operator, env=shared).stdout)
+        assert created["AccessKeyId"] in {k["AccessKeyId"] for k in listed}
+        agnosco("policies", "detach", "ReadOnly", "--principal", "reader", *operator, env=shared)
+        for reader in readers:
+            eventually_refused(reader.list_collections, "AccessDeniedException")
+        agnosco("keys", "revoke", created["AccessKeyId"], *operator, env=shared)
+        for reader in readers:
+            eventually_refused(reader.list_collections, "UnrecognizedClientException")
+
+        # The faces are in PostgreSQL, and no data directory holds anything the others need.
+        with psycopg.connect(postgres_dsn) as conn:
             assert conn.execute("SELECT face_id, user_id FROM faces").fetchall() == [(face_id, "alice")]
-        with sqlite3.connect(data / "agnosco.db") as db:
-            assert db.execute("SELECT name FROM sqlite_master WHERE name = 'faces'").fetchall() == []
+            assert conn.execute("SELECT COUNT(*) FROM access_keys").fetchone()[0] == 2  # admin + reader
+        for data_dir in (tmp_path / "one", tmp_path / "two", tmp_path / "operator"):
+            assert not {"master.key", "agnosco.db", "audit.db"} & {p.name for p in data_dir.glob("*")}, data_dir
 
         # Restart the first replica the hard way: nothing acknowledged is lost.
         one.stop(signal.SIGKILL)
-        one = start_server(data, tmp_path / "one.log", "--store", store_url)
+        one = start_server(tmp_path / "one", tmp_path / "one.log", "--store", postgres_dsn, env=shared)
         servers.append(one)
         first = one.client()
         described = first.describe_collection(CollectionId="shared")
@@ -95,79 +136,53 @@ def test_two_replicas_share_collections_and_faces_at_once(
         first.delete_user(CollectionId="shared", UserId="alice")  # an associated face is not deleted
         assert first.delete_faces(CollectionId="shared", FaceIds=[face_id])["DeletedFaces"] == [face_id]
         assert second.describe_collection(CollectionId="shared")["FaceCount"] == 0
-        assert second.search_faces_by_image(
+        last = second.search_faces_by_image(
             CollectionId="shared", Image={"Bytes": (deepface_images / "img2.jpg").read_bytes()}
-        )["FaceMatches"] == []
+        )
+        assert last["FaceMatches"] == []
     finally:
         for server in servers:
             server.stop()
 
+    # one audit chain: both replicas' calls and the CLI's changes, in order, verified ---------------
+    verified = agnosco("audit", "verify", *operator, env=shared)
+    assert verified.stdout.startswith("audit log OK: ")
+    records = [json.loads(line) for line in agnosco("audit", "export", *operator, env=shared).stdout.splitlines()]
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    by_request = {r["request_id"]: r for r in records if r.get("request_id")}
+    assert page["ResponseMetadata"]["RequestId"] in by_request  # through the first replica
+    assert by_request[last["ResponseMetadata"]["RequestId"]]["operation"] == "SearchFacesByImage"  # the second
+    cli = [r["operation"] for r in records if r.get("source") == "cli"]
+    assert cli == ["agnosco:CreatePrincipal", "agnosco:AttachPolicy", "agnosco:CreateAccessKey",
+                   "agnosco:DetachPolicy", "agnosco:RevokeAccessKey"]
+    denied_readers = [r for r in records if r["principal"] == "reader" and r["decision"] == "Deny"]
+    assert {r["operation"] for r in denied_readers} >= {"CreateCollection", "ListCollections"}
 
-def agnosco(*args: str) -> dict | list:
-    """Run the CLI (as an operator on a third machine would) and parse its JSON output."""
-    done = subprocess.run([sys.executable, "-m", "agnosco.cli.main", *args], capture_output=True, text=True,
-                          timeout=120, check=False)
-    assert done.returncode == 0, f"agnosco {' '.join(args)}: exit {done.returncode}\n{done.stderr}"
-    return json.loads(done.stdout) if done.stdout.strip().startswith(("{", "[")) else {}
 
-
-@pytest.mark.slow
-def test_replicas_with_their_own_data_directories_share_keys_policies_and_one_audit_chain(
-    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AGNOSCO_MASTER_KEY", Fernet.generate_key().decode())
-    monkeypatch.setenv("AGNOSCO_STORE", store_url)
-    servers: list[Server] = []
-    try:
-        one = start_server(tmp_path / "one", tmp_path / "one.log")
-        servers.append(one)
-        two = start_server(tmp_path / "two", tmp_path / "two.log")
-        servers.append(two)
-
-        # An operator elsewhere (a third directory) creates a principal, its policy and its key.
-        operator = ["--data-dir", str(tmp_path / "operator")]
-        agnosco("principals", "create", "reader", *operator)
-        agnosco("policies", "attach", "ReadOnly", "--principal", "reader", *operator)
-        key = agnosco("keys", "create", "--principal", "reader", "--json", *operator)
-        assert isinstance(key, dict)
-
-        one.client().create_collection(CollectionId="c1")
-        two.client().create_collection(CollectionId="c2")
-        for server in (one, two):  # the key and its policy hold on both replicas
-            reader = server.client(key["AccessKeyId"], key["SecretAccessKey"])
-            assert sorted(reader.list_collections()["CollectionIds"]) == ["c1", "c2"]
-            with pytest.raises(ClientError) as refused:
-                reader.create_collection(CollectionId="nope")
-            assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
-        page = one.client().list_collections(MaxResults=1)
-        assert two.client().list_collections(NextToken=page["NextToken"])["CollectionIds"] == ["c2"]
-
-        # Revoked once, refused by both (a server looks a key up again after at most a second).
-        agnosco("keys", "revoke", key["AccessKeyId"], *operator)
-        time.sleep(1.1)
-        for server in (one, two):
-            reader = server.client(key["AccessKeyId"], key["SecretAccessKey"])
-            with pytest.raises(ClientError) as refused:
-                reader.list_collections()
-            assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
-
-        # One audit chain, written by both replicas and the CLI, verified from the third directory.
-        report = subprocess.run([sys.executable, "-m", "agnosco.cli.main", "audit", "verify", *operator],
-                                capture_output=True, text=True, timeout=120, check=False)
-        assert report.returncode == 0, report.stdout + report.stderr
-        exported = subprocess.run([sys.executable, "-m", "agnosco.cli.main", "audit", "export", *operator],
-                                  capture_output=True, text=True, timeout=120, check=False).stdout
-        records = [json.loads(line) for line in exported.splitlines()]
-        assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
-        created = {r.get("parameters", {}).get("CollectionId") for r in records if r.get("operation") == "CreateCollection"}
-        assert {"c1", "c2", "nope"} <= created
-        for directory in ("one", "two", "operator"):  # nothing of the state is in the directories
-            assert not (tmp_path / directory / "audit.db").exists()
-
-        # A replica started with another master key refuses to start, saying why.
-        monkeypatch.setenv("AGNOSCO_MASTER_KEY", Fernet.generate_key().decode())
-        with pytest.raises(RuntimeError, match="AGNOSCO_MASTER_KEY is not the master key"):
-            servers.append(start_server(tmp_path / "three", tmp_path / "three.log"))
-    finally:
-        for server in servers:
-            server.stop()
+def test_a_replica_with_another_master_key_refuses_to_start(tmp_path: Path, postgres_dsn: str) -> None:
+    # The first to use the database (here the CLI) sets its master key.
+    agnosco("keys", "list", "--data-dir", str(tmp_path / "operator"), "--store", postgres_dsn,
+            env={"AGNOSCO_MASTER_KEY": MASTER_KEY})
+    other = Fernet.generate_key().decode()
+    with pytest.raises(RuntimeError, match="agnosco serve exited with 1") as failed:
+        start_server(tmp_path / "wrong", tmp_path / "wrong.log", "--store", postgres_dsn,
+                     env={"AGNOSCO_MASTER_KEY": other})
+    message = (tmp_path / "wrong.log").read_text().strip().splitlines()
+    assert message == [message[0]] and message[0].startswith(
+        "error: AGNOSCO_MASTER_KEY is not the master key PostgreSQL database test_"), failed.value
+    assert postgres_dsn not in message[0] and other not in message[0]
+    # Without the variable, a replica's own DATA_DIR/master.key is just as wrong.
+    with pytest.raises(RuntimeError, match="agnosco serve exited with 1"):
+        start_server(tmp_path / "own-key", tmp_path / "own-key.log", "--store", postgres_dsn,
+                     env={"AGNOSCO_MASTER_KEY": ""})
+    assert "master.key is not the master key" in (tmp_path / "own-key.log").read_text()
+    # A malformed key is refused as such, and the CLI refuses like the server.
+    refused = agnosco("audit", "verify", "--data-dir", str(tmp_path / "operator"), "--store", postgres_dsn,
+                      env={"AGNOSCO_MASTER_KEY": "not-a-key"}, check=False)
+    assert refused.returncode == 1 and refused.stderr.startswith("error: AGNOSCO_MASTER_KEY is not a Fernet key")
+    refused = agnosco("principals", "list", "--data-dir", str(tmp_path / "operator"), "--store", postgres_dsn,
+                      env={"AGNOSCO_MASTER_KEY": other}, check=False)
+    assert refused.returncode == 1 and "is not the master key" in refused.stderr
+    with psycopg.connect(postgres_dsn) as conn:  # nothing was written with the wrong keys
+        assert conn.execute("SELECT COUNT(*) FROM access_keys").fetchone()[0] == 0
+        assert conn.execute("SELECT seq FROM audit_head").fetchone() == (0,)
