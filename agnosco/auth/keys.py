@@ -29,7 +29,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from agnosco.storage.database import Database, SQLiteDatabase, Transaction
+from agnosco.storage.database import Database, Tables, Transaction
 
 #: The environment variable that supplies the master key (it takes precedence over the file).
 MASTER_KEY_ENV = "AGNOSCO_MASTER_KEY"
@@ -177,7 +177,7 @@ def check_master_key(database: Database, fernet: Fernet, source: str = "the mast
         )
 
 
-class KeyStore:
+class KeyStore(Tables):
     """Access keys in a database; safe to share between threads, processes and (on PostgreSQL)
     machines.
 
@@ -189,20 +189,8 @@ class KeyStore:
 
     def __init__(self, data_dir: Path, database: Path | Database, *, owned: bool = False) -> None:
         self._fernet = load_master_key(data_dir)
-        if isinstance(database, Database):
-            self._db, self._owned = database, owned
-        else:
-            self._db, self._owned = SQLiteDatabase(Path(database)), True
-        try:
-            check_master_key(self._db, self._fernet, master_key_source(data_dir))
-        except BaseException:
-            self.close()
-            raise
+        self._attach(database, owned, lambda db: check_master_key(db, self._fernet, master_key_source(data_dir)))
         self._cache: dict[str, tuple[float, tuple[str, str, str | None] | None]] = {}
-
-    def close(self) -> None:
-        if self._owned:
-            self._db.close()
 
     def create(self, principal: str = "admin", *, access_key_id: str | None = None,
                secret_access_key: str | None = None, default_purpose: str | None = None) -> NewKey:

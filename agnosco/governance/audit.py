@@ -77,7 +77,7 @@ from pathlib import Path
 from typing import Any, Self, TextIO
 
 from agnosco.storage import store_backend
-from agnosco.storage.database import Database, SQLiteDatabase, Transaction, open_database
+from agnosco.storage.database import Database, Tables, Transaction, open_database
 
 #: The audit database's file name inside a data directory.
 AUDIT_DATABASE = "audit.db"
@@ -175,7 +175,7 @@ def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class AuditLog:
+class AuditLog(Tables):
     """An append-only hash-chained log; safe to share between threads and to append to from
     several processes (and, on PostgreSQL, servers) at once.
 
@@ -185,19 +185,12 @@ class AuditLog:
 
     def __init__(self, database: Path | Database, key: bytes, *, clock: Callable[[], float] = time.time,
                  owned: bool = False) -> None:
-        if isinstance(database, Database):
-            self._db, self._owned = database, owned
-        else:
-            self._db, self._owned = SQLiteDatabase(Path(database), synchronous=SQLITE_SYNCHRONOUS), True
-        #: The SQLite file, or None on PostgreSQL.
-        self.path: Path | None = getattr(self._db, "path", None)
         self._key = bytes(key)
         self._clock = clock
-        try:
-            self._db.migrate("audit", [[self._create]])
-        except BaseException:
-            self.close()
-            raise
+        self._attach(database, owned, lambda db: db.migrate("audit", [[self._create]]),
+                     synchronous=SQLITE_SYNCHRONOUS)
+        #: The SQLite file, or None on PostgreSQL.
+        self.path: Path | None = getattr(self._db, "path", None)
 
     def _create(self, tx: Transaction) -> None:
         """Migration 1: the tables, and the genesis head of a new log.
@@ -212,10 +205,6 @@ class AuditLog:
             self._write_head(tx, 0, GENESIS_HASH, float(self._clock()))
         if tx.dialect == "sqlite":
             tx.execute(f"PRAGMA user_version = {_SQLITE_USER_VERSION}")
-
-    def close(self) -> None:
-        if self._owned:
-            self._db.close()
 
     def __enter__(self) -> Self:
         return self

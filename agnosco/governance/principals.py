@@ -27,7 +27,7 @@ from agnosco.errors import (
     ResourceNotFoundException,
 )
 from agnosco.governance.policy import Policy, parse_policy
-from agnosco.storage.database import Database, SQLiteDatabase
+from agnosco.storage.database import Database, Tables
 
 #: The ``principals`` component's migrations (:meth:`Database.migrate`).  Version 1 adopts the
 #: tables of data directories made before versions were recorded.
@@ -77,7 +77,7 @@ def builtin_policies() -> dict[str, Policy]:
     return out
 
 
-class GovernanceStore:
+class GovernanceStore(Tables):
     """Principals and policies in a database; safe to share between threads and processes.
 
     ``database`` is a :class:`~agnosco.storage.database.Database` (closed by :meth:`close` only
@@ -87,20 +87,8 @@ class GovernanceStore:
     """
 
     def __init__(self, database: Path | Database, *, owned: bool = False) -> None:
-        if isinstance(database, Database):
-            self._db, self._owned = database, owned
-        else:
-            self._db, self._owned = SQLiteDatabase(Path(database)), True
-        try:
-            self._db.migrate("principals", MIGRATIONS)
-        except BaseException:
-            self.close()
-            raise
+        self._attach(database, owned, lambda db: db.migrate("principals", MIGRATIONS))
         self._cache: dict[str, tuple[float, Principal | None, list[Policy]]] = {}
-
-    def close(self) -> None:
-        if self._owned:
-            self._db.close()
 
     # principals ------------------------------------------------------------------------
     def create_principal(self, name: str, *, organization: str | None = None,

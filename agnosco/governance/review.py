@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agnosco.errors import ConflictException, InvalidParameterException, ResourceNotFoundException
-from agnosco.storage.database import Database, SQLiteDatabase
+from agnosco.storage.database import Database, Tables
 
 #: The ``reviews`` component's migrations (:meth:`Database.migrate`).  Version 1 adopts the table
 #: of data directories made before versions were recorded.
@@ -72,7 +72,7 @@ class Review:
         return self.__dict__.copy()
 
 
-class ReviewQueue:
+class ReviewQueue(Tables):
     """Reviews in a database; safe to share between threads and processes.
 
     ``database`` is a :class:`~agnosco.storage.database.Database` (closed by :meth:`close` only
@@ -80,20 +80,8 @@ class ReviewQueue:
     """
 
     def __init__(self, database: Path | Database, clock=time.time, *, owned: bool = False) -> None:  # type: ignore[no-untyped-def]
-        if isinstance(database, Database):
-            self._db, self._owned = database, owned
-        else:
-            self._db, self._owned = SQLiteDatabase(Path(database)), True
-        try:
-            self._db.migrate("reviews", MIGRATIONS)
-        except BaseException:
-            self.close()
-            raise
+        self._attach(database, owned, lambda db: db.migrate("reviews", MIGRATIONS))
         self._clock = clock
-
-    def close(self) -> None:
-        if self._owned:
-            self._db.close()
 
     def submit(self, *, principal: str, access_key_id: str | None, operation: str, collection_id: str | None,
                purpose: str | None, threshold: float | None, required_reviewers: int,

@@ -214,6 +214,33 @@ class Database:
         self.close()
 
 
+class Tables:
+    """A component keeping its tables in a :class:`Database` (access keys, principals, reviews,
+    the audit log): given the database (closed by :meth:`close` only when ``owned``) or the path
+    of a SQLite file (opened here, and closed by :meth:`close`)."""
+
+    _db: Database
+    _owned: bool
+
+    def _attach(self, database: Path | Database, owned: bool, setup: Callable[[Database], object],
+                **sqlite_options: Any) -> None:
+        """Take the database and run ``setup`` on it (its migrations); closes what it opened
+        when that fails."""
+        if isinstance(database, Database):
+            self._db, self._owned = database, owned
+        else:
+            self._db, self._owned = SQLiteDatabase(Path(database), **sqlite_options), True
+        try:
+            setup(self._db)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._owned:
+            self._db.close()
+
+
 class SQLiteDatabase(Database):
     """One SQLite file (WAL, foreign keys on); one connection shared by the process's threads.
 
