@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -138,3 +139,13 @@ def store_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
     return request.getfixturevalue("postgres_dsn")
+
+
+def run_threads(target, calls) -> None:  # type: ignore[no-untyped-def]
+    """Run ``target(*args)`` for every ``args`` in ``calls``, each in its own thread, all at once;
+    return when all have ended (a test collects their errors itself)."""
+    threads = [threading.Thread(target=target, args=tuple(args)) for args in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

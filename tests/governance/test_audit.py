@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from agnosco.governance.audit import (
     open_audit_log,
 )
 from agnosco.storage.database import open_database, postgres_sql
+from tests.conftest import run_threads
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 6
@@ -345,11 +345,7 @@ def test_concurrent_appends_from_threads(data_dir: Path, store_url: str | None) 
             for i in range(50):
                 log.append({"operation": "DetectFaces", "principal": name, "i": i})
 
-        threads = [threading.Thread(target=work, args=(name,)) for name in workers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_threads(work, [(name,) for name in workers])
         _assert_consistent(log, 200, workers, "principal")
 
 

@@ -11,6 +11,7 @@ import pytest
 from agnosco.errors import ConflictException, InvalidParameterException, ResourceNotFoundException
 from agnosco.governance.review import CONFIRMED, PENDING, REJECTED, ReviewQueue
 from agnosco.storage.database import Database, open_database
+from tests.conftest import run_threads
 
 CANDIDATES = [{"Similarity": 99.5, "Face": {"FaceId": "f1"}}, {"Similarity": 91.0, "Face": {"FaceId": "f2"}}]
 
@@ -79,11 +80,7 @@ def test_simultaneous_decisions_lose_nothing(database: Database, tmp_path: Path,
         go.wait(timeout=30)
         opener.decide(review.review_id, reviewer, "confirm", "checked")
 
-    threads = [threading.Thread(target=decide, args=pair) for pair in zip(openers, reviewers, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(decide, zip(openers, reviewers, strict=True))
     for opener in openers:
         opener.close()
     decided = queue.get(review.review_id)

@@ -19,6 +19,7 @@ from agnosco.storage.database import (
     open_database,
     postgres_sql,
 )
+from tests.conftest import run_threads
 
 TABLE = "CREATE TABLE things (id INTEGER PRIMARY KEY, at REAL NOT NULL, data BLOB, name TEXT)"
 
@@ -108,11 +109,7 @@ def test_processes_starting_together_migrate_once(database: Database, tmp_path: 
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=migrate, args=(db,)) for db in openers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(migrate, [(db,) for db in openers])
     for db in openers:
         db.close()
     assert errors == []
@@ -162,11 +159,7 @@ def test_upserts_and_row_locks_serialise_read_modify_write(database: Database, t
                 value = tx.execute(f"SELECT at FROM things WHERE id = 1{tx.for_update}").fetchone()[0]
                 tx.execute("UPDATE things SET at = ? WHERE id = 1", (value + 1,))
 
-    threads = [threading.Thread(target=work, args=(db,)) for db in openers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(work, [(db,) for db in openers])
     for db in openers:
         db.close()
     with database.read() as tx:

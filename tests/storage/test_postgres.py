@@ -14,6 +14,7 @@ import agnosco.storage.postgres as pgstore
 from agnosco.storage.base import Collection, FaceRecord, UserRecord
 from agnosco.storage.postgres import PostgresStore, exact_search_sql, hnsw_search_sql
 from agnosco.storage.vector_index import ExactIndex
+from tests.conftest import run_threads
 from tests.storage.embedded import EmbeddedPostgres
 
 rng = np.random.default_rng(3)
@@ -56,11 +57,7 @@ def test_processes_starting_together_migrate_once(postgres_dsn: str) -> None:
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=start) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(start, [() for _ in range(6)])
     for store in stores:
         store.close()
     assert errors == [] and len(stores) == 6
@@ -178,11 +175,7 @@ def test_concurrent_writers_and_searchers_on_two_stores(postgres_dsn: str) -> No
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=worker, args=(s, n)) for n, s in enumerate([first, second] * 2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(worker, [(s, n) for n, s in enumerate([first, second] * 2)])
         assert errors == []
         assert first.get_collection("c1").face_count == 4 * 15 * 2
         assert second.get_user("c1", "u0").status == "ACTIVE"
