@@ -22,6 +22,7 @@ class Pair:
     file_a: str
     file_b: str
     same: bool
+    fold: str | None = None  # the protocol's fold, where the pairs file has a ``fold`` column
 
 
 def rekognition_bytes(path: Path) -> bytes:
@@ -49,9 +50,15 @@ def read_identities(csv_path: Path) -> dict[str, str]:
 
 
 def read_pairs(csv_path: Path) -> list[Pair]:
+    """Pairs from a ``file_a,file_b,same[,fold]`` CSV (``same``: 1/true/yes)."""
     with open(csv_path, newline="") as fh:
         return [
-            Pair(row["file_a"], row["file_b"], row["same"].strip() in ("1", "true", "True", "yes"))
+            Pair(
+                row["file_a"],
+                row["file_b"],
+                row["same"].strip() in ("1", "true", "True", "yes"),
+                row.get("fold") or None,
+            )
             for row in csv.DictReader(fh)
         ]
 

@@ -23,7 +23,7 @@ from agnosco.evaluation.datasets import Dataset, as_rekognition_format, rekognit
 from agnosco.evaluation.progress import Progress
 from agnosco.vision.embedding import DESCRIPTOR_MODEL
 from agnosco.vision.image import decode_image
-from agnosco.vision.pipeline import FaceAnalyzer
+from agnosco.vision.pipeline import PIPELINE_VERSION, FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
 
 NO_FACE = "no face detected"
@@ -74,7 +74,7 @@ def describe_in_process(
     cache_dir: Path | None = None, progress: bool | None = None,
 ) -> Scores:
     analyzer = analyzer or FaceAnalyzer()
-    cache = DescriptorCache(cache_dir / f"descriptors-{DESCRIPTOR_MODEL}.npz" if cache_dir else None)
+    cache = DescriptorCache(cache_dir / f"descriptors-{DESCRIPTOR_MODEL}-{PIPELINE_VERSION}.npz" if cache_dir else None)
     bar = Progress(len(dataset.samples), "describing", enabled=progress)
     names, vectors, failures = [], [], {}
     fresh = 0

@@ -3,8 +3,10 @@
 The 68 points follow the iBUG 300-W layout.  Rekognition names sides from the viewer's
 point of view (``eyeLeft`` is the eye on the left of the image, which is the subject's right
 eye), and so does the iBUG layout's numbering, so the mapping below is direct.  The 68
-points have no pupils: ``leftPupil`` and ``rightPupil`` are left out rather than guessed,
-which makes 28 of Rekognition's 30 landmark types.
+points have no pupils: ``leftPupil`` and ``rightPupil`` are the detector's eye points
+(RetinaFace's landmark head was trained on annotated eye centres, which for an open eye is
+the pupil).  That makes all 30 of Rekognition's landmark types; where a detector gives no
+points (dlib's HOG), the pupils are the eye centres of the 68 points.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ REKOGNITION_LANDMARKS: dict[str, tuple[int, ...]] = {
     "upperJawlineRight": (16,),
 }
 
+#: Rekognition's pupil landmarks -> index in the detector's five points.
+PUPIL_LANDMARKS: dict[str, int] = {"leftPupil": 0, "rightPupil": 1}
+#: Every landmark type Agnosco reports: all 30 of Rekognition's.
+LANDMARK_TYPES: tuple[str, ...] = (*REKOGNITION_LANDMARKS, *PUPIL_LANDMARKS)
+
 # Named index groups of the 68-point layout used by pose and attribute estimation.
 LEFT_EYE = slice(36, 42)  # image-left eye: outer corner, 2 upper, inner corner, 2 lower
 RIGHT_EYE = slice(42, 48)
@@ -73,6 +80,16 @@ def predict_landmarks(pixels: np.ndarray, box: PixelBox) -> np.ndarray:
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
-def rekognition_landmarks(points: np.ndarray) -> dict[str, np.ndarray]:
-    """Rekognition landmark name -> pixel (x, y), from the 68 points."""
-    return {name: points[list(idx)].mean(axis=0) for name, idx in REKOGNITION_LANDMARKS.items()}
+def five_points(points: np.ndarray) -> np.ndarray:
+    """The five points a detector gives (eye centres, nose tip, mouth corners), from the 68."""
+    return np.array(
+        [points[LEFT_EYE].mean(axis=0), points[RIGHT_EYE].mean(axis=0), points[30], points[48],
+         points[54]]
+    )
+
+
+def rekognition_landmarks(points: np.ndarray, five: np.ndarray) -> dict[str, np.ndarray]:
+    """Rekognition landmark name -> pixel (x, y), from the 68 points and the five points."""
+    named = {name: points[list(idx)].mean(axis=0) for name, idx in REKOGNITION_LANDMARKS.items()}
+    named.update({name: five[index] for name, index in PUPIL_LANDMARKS.items()})
+    return named

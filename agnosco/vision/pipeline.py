@@ -1,10 +1,11 @@
 """The face pipeline: decoded image -> detected, described and embedded faces.
 
-Steps, each its own module: detection (:mod:`.detectors`) -> 68 landmarks
-(:mod:`.landmarks`) -> pose (:mod:`.pose`), quality (:mod:`.quality`), attributes
-(:mod:`.attributes`) -> descriptor (:mod:`.embedding`).  Geometry leaves the pipeline in
-ratios of the upright image (as Rekognition reports it); nothing here knows about HTTP or
-the Rekognition wire format.
+Steps, each its own module: detection (:mod:`.detectors`: a box and five points per face)
+-> 68 landmarks (:mod:`.landmarks`) -> pose (:mod:`.pose`), quality (:mod:`.quality`),
+attributes (:mod:`.attributes`) -> a chip aligned on the five points (:mod:`.alignment`) and
+its descriptor (:mod:`.embedding`), every face of the image in one batch.  Geometry leaves the
+pipeline in ratios of the upright image (as Rekognition reports it); nothing here knows about
+HTTP or the Rekognition wire format.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import numpy as np
 
 from agnosco.vision.attributes import Attributes, estimate_attributes
 from agnosco.vision.detectors import DEFAULT_DETECTOR, FaceDetector, make_detector
-from agnosco.vision.embedding import compute_descriptor
+from agnosco.vision.embedding import compute_descriptors
 from agnosco.vision.geometry import Box, Point
 from agnosco.vision.image import DecodedImage
-from agnosco.vision.landmarks import predict_landmarks, rekognition_landmarks
+from agnosco.vision.landmarks import five_points, predict_landmarks, rekognition_landmarks
 from agnosco.vision.pose import Pose, estimate_pose
 from agnosco.vision.quality import Quality, measure_quality
 
 #: Rekognition analyses at most the 100 largest faces of an image.
 MAX_FACES = 100
+#: Names what turns an image into descriptors (detector, alignment, network): descriptors
+#: cached by an evaluation are reused only under the same version.
+PIPELINE_VERSION = "retinaface-5point-chip-2026-12-02"
 
 
 @dataclass(frozen=True)
@@ -59,21 +63,26 @@ class FaceAnalyzer:
         detections = sorted(
             self.detector.detect(pixels), key=lambda d: d.box.width * d.box.height, reverse=True
         )[: min(max_faces, MAX_FACES)]
+        shapes = [predict_landmarks(pixels, det.box) for det in detections]
+        fives = [
+            det.points if det.points is not None else five_points(points)
+            for det, points in zip(detections, shapes)
+        ]
+        vectors = compute_descriptors(pixels, fives) if descriptors and detections else None
         faces = []
-        for det in detections:
-            points = predict_landmarks(pixels, det.box)
+        for i, (det, points, five) in enumerate(zip(detections, shapes, fives)):
             faces.append(
                 FaceAnalysis(
                     box=det.box.to_ratio(width, height),
                     confidence=100.0 * det.score,
                     landmarks={
                         name: Point(float(xy[0]) / width, float(xy[1]) / height)
-                        for name, xy in rekognition_landmarks(points).items()
+                        for name, xy in rekognition_landmarks(points, five).items()
                     },
                     pose=estimate_pose(points, width, height),
                     quality=measure_quality(pixels, det.box),
                     attributes=estimate_attributes(points, width, height) if attributes else None,
-                    descriptor=compute_descriptor(pixels, det.box) if descriptors else None,
+                    descriptor=vectors[i] if vectors is not None else None,
                 )
             )
         return faces

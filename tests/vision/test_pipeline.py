@@ -12,7 +12,7 @@ from PIL import Image, ImageOps
 from agnosco.vision.detectors import DETECTORS, make_detector
 from agnosco.vision.embedding import DESCRIPTOR_SIZE, descriptor_distance
 from agnosco.vision.image import DecodedImage, decode_image, sniff_format
-from agnosco.vision.landmarks import REKOGNITION_LANDMARKS
+from agnosco.vision.landmarks import LANDMARK_TYPES
 from agnosco.vision.pipeline import FaceAnalysis, FaceAnalyzer
 
 SINGLE_PERSON = re.compile(r"img\d+\.jpg")  # img1.jpg ... img67.jpg (not img11_reflection)
@@ -56,7 +56,7 @@ def test_face_analysis_fields(analyzer, decoded):
     assert isinstance(face, FaceAnalysis)
     assert 50.0 <= face.confidence <= 100.0
     assert face.attributes is None and face.descriptor is None  # only when asked for
-    assert set(face.landmarks) == set(REKOGNITION_LANDMARKS)
+    assert set(face.landmarks) == set(LANDMARK_TYPES) and len(LANDMARK_TYPES) == 30
     box = face.box
     assert 0.0 <= box.left < box.left + box.width <= 1.0
     assert 0.0 <= box.top < box.top + box.height <= 1.0

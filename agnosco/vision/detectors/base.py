@@ -17,11 +17,15 @@ class Detection:
 
     ``box`` is normalised to the geometry dlib's landmark models were trained on (a square-ish
     box from the brows to the chin), whatever the detector's own box convention; ``score`` is
-    the detector's confidence mapped to 0..1.
+    the detector's confidence mapped to 0..1.  ``points``, when the detector gives them, are
+    five facial points (5 x 2, pixel x/y) in this order, sides as the viewer sees them: the
+    image-left eye's centre, the image-right eye's centre, the nose tip, the image-left and
+    the image-right mouth corner.
     """
 
     box: PixelBox
     score: float
+    points: np.ndarray | None = None
 
 
 class FaceDetector(Protocol):
