@@ -1,18 +1,25 @@
-"""Agnosco's face core vs the face_recognition library, on the same images and pairs.
+"""Agnosco's face core vs the face_recognition library, on the same images and pairs, in one run.
 
-For every image of ``shared/data/deepface-pairs`` (the WebP named .jpg is transcoded to PNG
-once, for both), both tools go from encoded bytes to descriptors of every face: decode,
-detect, landmarks, descriptor.  Agnosco also computes pose, quality and Rekognition's 28
-landmarks on the way.  Each image's largest face then stands for it in pair verification
-over ``pairs.csv`` (520 upstream pairs) and ``pairs_exhaustive.csv`` (1830 pairs); an image
-without a face makes its pairs "different".
+Both tools go from encoded bytes to descriptors of every face of each image: decode, detect,
+landmarks, descriptor (Agnosco also computes pose, quality and Rekognition's landmarks on the
+way).  Each image's largest face stands for it in pair verification; an image in which a tool
+finds no face makes its pairs "different" for that tool (and is counted as a no-face failure).
+The two tools run image by image, interleaved, so both see the same machine state.
 
-Prints per-image latency (mean and median) for both and their ratio, and verification
-accuracy: Agnosco at Similarity >= 80 and at its best threshold, the peer at distance <= 0.6
-and at its best threshold.
+Sets (from ``shared/data``):
 
-    pip install --no-deps face_recognition   # the peer, beside dlib-bin
-    python bench/face_core.py [--data ../shared/data] [--repeat 1]
+* ``lfw-dev``: LFW View 2 folds 4-10, 4,200 official pairs, scored with the LFW protocol: for
+  each fold, the distance threshold that is best on the other six folds, applied to that fold;
+  the mean and spread of the seven fold accuracies.  Also accuracy at each tool's default
+  threshold on all pairs: Agnosco's Similarity 80 (Rekognition's default ``FaceMatchThreshold``
+  and ``SimilarityThreshold``), face_recognition's distance 0.6.
+* ``deepface-pairs``: ``pairs.csv`` (520 upstream pairs) and ``pairs_exhaustive.csv`` (1,830),
+  at the default thresholds and at each tool's best threshold on the set.
+
+Prints per-image time (mean, median) for both and the ratio, per set.
+
+    pip install --no-deps face_recognition==1.3.0   # the peer, beside dlib-bin
+    python bench/face_core.py [--data ../shared/data] [--sets lfw-dev deepface-pairs] [--limit N]
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import argparse
 import io
 import statistics
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +40,18 @@ from agnosco.vision.image import decode_image
 from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
 
+PEER_THRESHOLD = 0.6  # face_recognition's documented default tolerance
+DEFAULT_SIMILARITY = 80.0  # Rekognition's default match threshold
+
+Describe = Callable[[bytes], "np.ndarray | None"]
+
 
 def peer_describe(data: bytes) -> np.ndarray | None:
+    """face_recognition as its README uses it: HOG detector (upsample 1), 5-point alignment."""
     import face_recognition
 
     pixels = np.array(Image.open(io.BytesIO(data)).convert("RGB"))
-    boxes = face_recognition.face_locations(pixels)  # HOG, upsample 1 (its defaults)
+    boxes = face_recognition.face_locations(pixels)
     if not boxes:
         return None
     vectors = face_recognition.face_encodings(pixels, boxes)
@@ -44,83 +59,142 @@ def peer_describe(data: bytes) -> np.ndarray | None:
     return vectors[int(np.argmax(sizes))]
 
 
-def agnosco_describe(data: bytes, analyzer: FaceAnalyzer) -> np.ndarray | None:
-    faces = analyzer.analyze(decode_image(data), descriptors=True)
-    return faces[0].descriptor if faces else None  # faces come largest first
+def agnosco_describer(analyzer: FaceAnalyzer) -> Describe:
+    def describe(data: bytes) -> np.ndarray | None:
+        faces = analyzer.analyze(decode_image(data), descriptors=True)
+        return faces[0].descriptor if faces else None  # faces come largest first
+
+    return describe
 
 
-def accuracy(pairs: list[Pair], vec: dict[str, np.ndarray | None], match) -> float:  # type: ignore[no-untyped-def]
-    right = 0
-    for p in pairs:
-        a, b = vec[p.file_a], vec[p.file_b]
-        same = a is not None and b is not None and bool(match(float(np.linalg.norm(a - b))))
-        right += same == p.same
-    return right / len(pairs)
+@dataclass
+class ToolRun:
+    """One tool's descriptors and per-image seconds on one set."""
+
+    vectors: dict[str, np.ndarray | None] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+
+    def distances(self, pairs: list[Pair]) -> np.ndarray:
+        """Distance per pair; infinite where either image has no face."""
+        out = np.full(len(pairs), np.inf)
+        for i, p in enumerate(pairs):
+            a, b = self.vectors[p.file_a], self.vectors[p.file_b]
+            if a is not None and b is not None:
+                out[i] = float(np.linalg.norm(a - b))
+        return out
 
 
-def best_accuracy(pairs: list[Pair], vec: dict[str, np.ndarray | None]) -> tuple[float, float]:
-    """(best accuracy, distance threshold achieving it) over all distance cut points."""
-    candidates = sorted(
-        float(np.linalg.norm(vec[p.file_a] - vec[p.file_b]))  # type: ignore[operator]
-        for p in pairs if vec[p.file_a] is not None and vec[p.file_b] is not None
-    )
-    best = (0.0, 0.0)
-    for t in candidates:
-        acc = accuracy(pairs, vec, lambda d, t=t: d <= t)
-        best = max(best, (acc, t))
-    return best
+def accuracy(distances: np.ndarray, same: np.ndarray, threshold: float) -> float:
+    return float(((distances <= threshold) == same).mean())
+
+
+def best_threshold(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:
+    """(accuracy, threshold) maximising accuracy over every cut point between distances."""
+    finite = np.sort(distances[np.isfinite(distances)])
+    if len(finite) == 0:
+        return float((~same).mean()), 0.0
+    cuts = np.concatenate([[finite[0] - 1e-6], (finite[1:] + finite[:-1]) / 2, [finite[-1]]])
+    order = np.argsort(distances, kind="stable")
+    ranked_same = same[order]
+    # Accepting the k smallest distances: right = genuine among them + impostors beyond them.
+    genuine_within = np.concatenate([[0], np.cumsum(ranked_same)])
+    impostor_beyond = (~same).sum() - np.concatenate([[0], np.cumsum(~ranked_same)])
+    right = genuine_within + impostor_beyond  # index k: the k smallest accepted
+    accepted = np.searchsorted(np.sort(distances), cuts, side="right")
+    k = int(np.argmax(right[accepted]))
+    return float(right[accepted][k] / len(same)), float(cuts[k])
+
+
+def lfw_protocol(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> list[float]:
+    """Accuracy of each fold at the threshold best on the other folds."""
+    result = []
+    for fold in sorted(set(folds)):
+        held_out = folds == fold
+        _, threshold = best_threshold(distances[~held_out], same[~held_out])
+        result.append(accuracy(distances[held_out], same[held_out], threshold))
+    return result
+
+
+def run_set(files: dict[str, Path], tools: dict[str, Describe]) -> dict[str, ToolRun]:
+    runs = {name: ToolRun() for name in tools}
+    for i, (name, path) in enumerate(files.items()):
+        data = rekognition_bytes(path)
+        for tool, describe in tools.items():
+            start = time.perf_counter()
+            runs[tool].vectors[name] = describe(data)
+            runs[tool].seconds.append(time.perf_counter() - start)
+        if (i + 1) % 500 == 0:
+            print(f"  ... {i + 1}/{len(files)} images", flush=True)
+    return runs
+
+
+def print_speed(runs: dict[str, ToolRun]) -> None:
+    print(f"  per-image time, bytes -> descriptors of every face (s):")
+    for tool, run in runs.items():
+        print(f"    {tool:17s} mean {statistics.mean(run.seconds):.4f}  "
+              f"median {statistics.median(run.seconds):.4f}")
+    agnosco, peer = runs["agnosco"], runs["face_recognition"]
+    print(f"    speed-up (face_recognition / agnosco): "
+          f"{statistics.mean(peer.seconds) / statistics.mean(agnosco.seconds):.2f}x mean, "
+          f"{statistics.median(peer.seconds) / statistics.median(agnosco.seconds):.2f}x median")
+    for tool, run in runs.items():
+        missing = sorted(k for k, v in run.vectors.items() if v is None)
+        print(f"    {tool}: no face found in {len(missing)} of {len(run.vectors)} images "
+              f"({100 * len(missing) / len(run.vectors):.2f}%)"
+              + (f": {', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}" if missing else ""))
+
+
+def report_pairs(name: str, pairs: list[Pair], runs: dict[str, ToolRun], default_distance: float,
+                 protocol: bool) -> None:
+    same = np.array([p.same for p in pairs])
+    print(f"  {name}: {len(pairs)} pairs ({int(same.sum())} same)")
+    for tool, run in runs.items():
+        d = run.distances(pairs)
+        default = default_distance if tool == "agnosco" else PEER_THRESHOLD
+        label = (f"Similarity {DEFAULT_SIMILARITY:.0f} (distance {default:.3f})" if tool == "agnosco"
+                 else f"distance {PEER_THRESHOLD}")
+        best, at = best_threshold(d, same)
+        line = (f"    {tool:17s} at {label}: {accuracy(d, same, default):.4f}; "
+                f"best {best:.4f} at distance {at:.3f}")
+        if protocol:
+            folds = np.array([p.fold for p in pairs])
+            per_fold = lfw_protocol(d, same, folds)
+            line += (f"; {len(per_fold)}-fold protocol {statistics.mean(per_fold):.4f} "
+                     f"± {statistics.stdev(per_fold):.4f} ("
+                     + " ".join(f"{a:.3f}" for a in per_fold) + ")")
+        print(line)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    parser.add_argument("--repeat", type=int, default=1, help="timed passes over the images")
+    parser.add_argument("--sets", nargs="*", default=["lfw-dev", "deepface-pairs"])
+    parser.add_argument("--limit", type=int, default=None, help="first N pairs of each pairs file (a quick run)")
     args = parser.parse_args()
-    root = args.data / "deepface-pairs"
-    pair_sets = {name: read_pairs(root / name) for name in ("pairs.csv", "pairs_exhaustive.csv")}
-    files = sorted({f for pairs in pair_sets.values() for p in pairs for f in (p.file_a, p.file_b)})
-    images = {f: rekognition_bytes(root / "images" / f) for f in files}
 
     analyzer = FaceAnalyzer()
+    tools: dict[str, Describe] = {"agnosco": agnosco_describer(analyzer), "face_recognition": peer_describe}
     calibration = SimilarityCalibration.load()
-    first = next(iter(images.values()))
-    agnosco_describe(first, analyzer)  # load every model before timing
-    peer_describe(first)
+    default_distance = calibration.distance_at(DEFAULT_SIMILARITY)
+    warm = rekognition_bytes(args.data / "deepface-pairs" / "images" / "img1.jpg")
+    for describe in tools.values():  # load every model before timing
+        describe(warm)
 
-    times: dict[str, list[float]] = {"agnosco": [], "face_recognition": []}
-    vectors: dict[str, dict[str, np.ndarray | None]] = {"agnosco": {}, "face_recognition": {}}
-    for _ in range(args.repeat):
-        for name, data in images.items():  # interleaved, so both see the same machine state
-            start = time.perf_counter()
-            vectors["agnosco"][name] = agnosco_describe(data, analyzer)
-            times["agnosco"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            vectors["face_recognition"][name] = peer_describe(data)
-            times["face_recognition"].append(time.perf_counter() - start)
-
-    print(f"images: {len(images)} (x{args.repeat}); pairs: "
-          + ", ".join(f"{k} {len(v)} ({sum(p.same for p in v)} same)" for k, v in pair_sets.items()))
-    print("\nper-image latency, bytes -> descriptors of every face (s)")
-    print(f"{'':18s} {'mean':>7s} {'median':>7s}")
-    for tool, ts in times.items():
-        print(f"{tool:18s} {statistics.mean(ts):7.3f} {statistics.median(ts):7.3f}")
-    ratio_mean = statistics.mean(times["face_recognition"]) / statistics.mean(times["agnosco"])
-    ratio_median = statistics.median(times["face_recognition"]) / statistics.median(times["agnosco"])
-    print(f"speed-up (face_recognition / agnosco): {ratio_mean:.2f}x mean, {ratio_median:.2f}x median")
-    for tool, vec in vectors.items():
-        print(f"{tool}: images with no face found: {sum(v is None for v in vec.values())}")
-
-    sim80 = calibration.distance_at(80.0)
-    print("\npair verification accuracy")
-    for set_name, pairs in pair_sets.items():
-        a80 = accuracy(pairs, vectors["agnosco"], lambda d: calibration.similarity(d) >= 80.0)
-        a_best, a_t = best_accuracy(pairs, vectors["agnosco"])
-        p60 = accuracy(pairs, vectors["face_recognition"], lambda d: d <= 0.6)
-        p_best, p_t = best_accuracy(pairs, vectors["face_recognition"])
-        print(f"  {set_name}:")
-        print(f"    agnosco at Similarity 80 (distance {sim80:.3f}): {a80:.4f}; best {a_best:.4f} "
-              f"at distance {a_t:.3f} (Similarity {float(calibration.similarity(a_t)):.1f})")
-        print(f"    face_recognition at 0.6: {p60:.4f}; best {p_best:.4f} at distance {p_t:.3f}")
+    layouts = {
+        "lfw-dev": (args.data / "lfw-dev", args.data / "lfw-dev", ["pairs.csv"], True),
+        "deepface-pairs": (args.data / "deepface-pairs", args.data / "deepface-pairs" / "images",
+                           ["pairs.csv", "pairs_exhaustive.csv"], False),
+    }
+    for set_name in args.sets:
+        root, images, pair_files, protocol = layouts[set_name]
+        pair_sets = {f: read_pairs(root / f)[: args.limit] for f in pair_files}
+        names = sorted({n for pairs in pair_sets.values() for p in pairs for n in (p.file_a, p.file_b)})
+        print(f"\n{set_name}: {len(names)} images", flush=True)
+        runs = run_set({n: images / n for n in names}, tools)
+        print_speed(runs)
+        print("  pair verification accuracy:")
+        for pair_file, pairs in pair_sets.items():
+            report_pairs(pair_file, pairs, runs, default_distance, protocol)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ def load_populations(data: Path, analyzer: FaceAnalyzer, cache: Path | None) -> 
             "race": [r["race"] for r in rows],
             "gender": [r["gender"] for r in rows],
             "age": [r["age_bucket"] for r in rows],
-            "adult": ["adult (18+)" if int(r["age"]) >= 18 else "minor (<18)" for r in rows],
+            "ages": ["18+" if int(r["age"]) >= 18 else "under 18" for r in rows],
         },
         analyzer, cache,
     )
@@ -144,18 +144,20 @@ def adult_impostors(pop: Population) -> np.ndarray:
     """Distances of the population's impostor pairs, without pairs involving a minor."""
     d, same = pop.distances()
     keep = ~same
-    if "adult" in pop.groups:
-        adult = np.array([label.startswith("adult") for label in pop.groups["adult"]])
+    if "ages" in pop.groups:
+        adult = np.array([label == "18+" for label in pop.groups["ages"]])
         i, j = pop.pair_indices()
         keep &= adult[i] & adult[j]
     return d[keep]
 
 
 def rate_cell(matched: int, trials: int) -> str:
+    """``rate (matched/trials)``; with none matched, the 95% Wilson upper bound too."""
     if trials == 0:
         return "-"
-    low, high = wilson_interval(matched, trials)
-    return f"{matched / trials:.1e} ({matched}/{trials}; {low:.0e}-{high:.0e})"
+    if matched == 0:
+        return f"0 (0/{trials}; < {wilson_interval(0, trials)[1]:.0e})"
+    return f"{matched / trials:.1e} ({matched}/{trials})"
 
 
 def print_tables(cal: SimilarityCalibration, pops: list[Population]) -> None:

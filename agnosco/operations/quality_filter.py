@@ -1,44 +1,96 @@
 """Rekognition's QualityFilter: which faces are too poor to compare, index or search.
 
 ``NONE`` keeps every face.  ``AUTO`` lets the service choose; Agnosco's AUTO is MEDIUM.
-Each level has minimums; a face failing any of them is filtered with the matching
-Rekognition ``Reason``.  The bars, per level (LOW, MEDIUM, HIGH):
+Each level has bars; a face failing any of them is filtered with the matching Rekognition
+``Reason``.  The bars were measured, not guessed: ``tools/measure_quality_bars.py`` degrades
+one side of LFW genuine pairs in steps (size, blur, darkness, over-exposure; natural pose
+and confidence) and reads, for each measure the pipeline reports, where genuine pairs stop
+matching at Similarity 80.  A face fails a level where the false non-match rate (FNMR) at
+its measured quality exceeds: LOW 50% (matching mostly fails), MEDIUM the clean FNMR + 10
+points, HIGH the clean FNMR + 3 points.  ``docs/quality-filter.md`` has the tables, the rule
+and what is not measured.  The bars, per level (LOW, MEDIUM = AUTO, HIGH):
 
-=====================  =====  ======  =====
-detector confidence     60     75      90
-face box, short side    20px   40px    60px
-brightness              10     20      30
-sharpness               10     20      35
-|yaw| and |pitch|       75     60      45
-=====================  =====  ======  =====
+==============================  ======  ======  ======  =====================
+measure                          LOW     MEDIUM  HIGH    Reason
+==============================  ======  ======  ======  =====================
+detector confidence, min         {c0}    {c1}    {c2}    LOW_CONFIDENCE
+face box short side, min px      {s0}    {s1}    {s2}    SMALL_BOUNDING_BOX
+Brightness, min                  {b0}    {b1}    {b2}    LOW_BRIGHTNESS
+Brightness, max (over-exposed)   {o0}    {o1}    {o2}    LOW_FACE_QUALITY
+Sharpness, min                   {h0}    {h1}    {h2}    LOW_SHARPNESS
+|Yaw|, max                       {y0}    {y1}    {y2}    EXTREME_POSE
+Pitch up / down, max             {u0}    {u1}    {u2}    EXTREME_POSE
+==============================  ======  ======  ======  =====================
+
+A face passes a minimum it equals and a maximum it equals.  Box sides are in pixels of the
+image as sent.  Pitch is positive when the face tilts up (:mod:`agnosco.vision.pose`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from agnosco.vision import quality as _quality
 from agnosco.vision.pipeline import FaceAnalysis
+from agnosco.vision.quality import Quality
+
+#: LOW_SHARPNESS judges a dim face's Sharpness as if it were lit to this Brightness: the
+#: variance of the Laplacian behind Sharpness grows with the square of the face's contrast, so
+#: a sharp face at Brightness 14 reads ~10 times less sharp than the same face at 45 and would
+#: be dropped as blurred although it matches as well (docs/quality-filter.md, darkness table).
+SHARPNESS_REFERENCE_BRIGHTNESS = 40.0
+#: Below this Brightness the compensation stops growing (quantisation and noise dominate);
+#: such faces fail LOW_BRIGHTNESS at MEDIUM and HIGH anyway.
+_MIN_COMPENSATED_BRIGHTNESS = 10.0
 
 
 @dataclass(frozen=True)
 class QualityBar:
-    confidence: float
-    min_side_px: float
-    brightness: float
-    sharpness: float
-    max_angle: float
+    """The bars of one level: a face fails each minimum below it and each maximum above it."""
+
+    confidence: float  # detector confidence 0-100 -> LOW_CONFIDENCE
+    min_side_px: float  # short side of the face box -> SMALL_BOUNDING_BOX
+    brightness: float  # Quality.Brightness -> LOW_BRIGHTNESS
+    max_brightness: float  # Quality.Brightness, over-exposed -> LOW_FACE_QUALITY
+    sharpness: float  # Quality.Sharpness -> LOW_SHARPNESS
+    max_yaw: float  # |Pose.Yaw| -> EXTREME_POSE
+    max_pitch_up: float  # Pose.Pitch > 0 -> EXTREME_POSE
+    max_pitch_down: float  # -Pose.Pitch when < 0 -> EXTREME_POSE
 
 
 BARS = {
-    "LOW": QualityBar(60.0, 20.0, 10.0, 10.0, 75.0),
-    "MEDIUM": QualityBar(75.0, 40.0, 20.0, 20.0, 60.0),
-    "HIGH": QualityBar(90.0, 60.0, 30.0, 35.0, 45.0),
+    "LOW": QualityBar(
+        confidence=0.0, min_side_px=16.0, brightness=2.0, max_brightness=97.0, sharpness=7.0,
+        max_yaw=75.0, max_pitch_up=75.0, max_pitch_down=75.0,
+    ),
+    "MEDIUM": QualityBar(
+        confidence=94.0, min_side_px=23.0, brightness=4.0, max_brightness=80.0, sharpness=20.0,
+        max_yaw=60.0, max_pitch_up=60.0, max_pitch_down=60.0,
+    ),
+    "HIGH": QualityBar(
+        confidence=99.0, min_side_px=28.0, brightness=9.0, max_brightness=68.0, sharpness=41.0,
+        max_yaw=45.0, max_pitch_up=45.0, max_pitch_down=30.0,
+    ),
 }
 BARS["AUTO"] = BARS["MEDIUM"]
 
 
+def blur_sharpness(quality: Quality) -> float:
+    """Sharpness as LOW_SHARPNESS judges it: the reported Sharpness, with a face dimmer than
+    :data:`SHARPNESS_REFERENCE_BRIGHTNESS` brought to that brightness (the Laplacian variance
+    scaled by the square of the brightness ratio, then mapped to 0-100 again)."""
+    brightness, sharpness = quality.brightness, quality.sharpness
+    if brightness >= SHARPNESS_REFERENCE_BRIGHTNESS or sharpness >= 100.0:
+        return sharpness
+    gain = (SHARPNESS_REFERENCE_BRIGHTNESS / max(brightness, _MIN_COMPENSATED_BRIGHTNESS)) ** 2
+    variance = -_quality._SHARPNESS_SCALE * math.log1p(-max(sharpness, 0.0) / 100.0)
+    return 100.0 * (1.0 - math.exp(-variance * gain / _quality._SHARPNESS_SCALE))
+
+
 def filter_reasons(face: FaceAnalysis, level: str, width: int, height: int) -> list[str]:
-    """Rekognition ``Reasons`` the face fails at ``level`` (empty: the face passes)."""
+    """Rekognition ``Reasons`` the face fails at ``level`` (empty: the face passes);
+    ``width`` and ``height`` are the image's size in pixels."""
     bar = BARS.get(level)
     if bar is None:  # NONE
         return []
@@ -49,8 +101,15 @@ def filter_reasons(face: FaceAnalysis, level: str, width: int, height: int) -> l
         reasons.append("SMALL_BOUNDING_BOX")
     if face.quality.brightness < bar.brightness:
         reasons.append("LOW_BRIGHTNESS")
-    if face.quality.sharpness < bar.sharpness:
+    if blur_sharpness(face.quality) < bar.sharpness:
         reasons.append("LOW_SHARPNESS")
-    if max(abs(face.pose.yaw), abs(face.pose.pitch)) > bar.max_angle:
+    pitch = face.pose.pitch
+    if (
+        abs(face.pose.yaw) > bar.max_yaw
+        or pitch > bar.max_pitch_up
+        or -pitch > bar.max_pitch_down
+    ):
         reasons.append("EXTREME_POSE")
+    if face.quality.brightness > bar.max_brightness:
+        reasons.append("LOW_FACE_QUALITY")
     return reasons

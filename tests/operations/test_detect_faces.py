@@ -145,14 +145,18 @@ def test_landmarks(default_response, all_response):
         (detail,) = response["FaceDetails"]
         types = [lm["Type"] for lm in detail["Landmarks"]]
         assert len(types) == len(set(types)), "duplicate landmark types"
-        assert set(types) <= enum
-        assert len(types) >= 20
+        assert set(types) == enum  # all 30 of Rekognition's landmark types
         by_type = {lm["Type"]: lm for lm in detail["Landmarks"]}
         for name in ("eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight"):
             assert name in by_type
         assert by_type["eyeLeft"]["X"] < by_type["eyeRight"]["X"]
         assert by_type["mouthLeft"]["X"] < by_type["mouthRight"]["X"]
         assert by_type["eyeLeft"]["Y"] < by_type["nose"]["Y"] < by_type["mouthUp"]["Y"]
+        for side in ("left", "right"):  # each pupil lies between its eye's corners
+            pupil = by_type[f"{side}Pupil"]
+            corners = [by_type[f"{side}Eye{end}"]["X"] for end in ("Left", "Right")]
+            assert min(corners) <= pupil["X"] <= max(corners)
+            assert abs(pupil["Y"] - by_type[f"eye{side.capitalize()}"]["Y"]) < 0.02
         box = detail["BoundingBox"]
         for lm in detail["Landmarks"]:
             assert 0.0 <= lm["X"] <= 1.0 and 0.0 <= lm["Y"] <= 1.0
@@ -201,6 +205,23 @@ def test_multiple_faces_largest_first(detect, read_image):
     assert len(details) >= 5
     areas = [d["BoundingBox"]["Width"] * d["BoundingBox"]["Height"] for d in details]
     assert areas == sorted(areas, reverse=True)
+
+
+def test_crowd_returns_the_100_largest_faces(detect, face_context, shared_data):
+    """Rekognition analyses at most the 100 largest faces; a team photo with hundreds of
+    spectators behind ~30 players must give the players and the largest of the rest."""
+    from agnosco.vision.image import decode_image
+
+    data = (shared_data / "crowds" / "volleyball-team.jpg").read_bytes()
+    details = detect(data)["FaceDetails"]
+    found = face_context.analyzer.detector.detect(decode_image(data).pixels)
+    assert len(found) >= 25
+    assert len(details) == min(100, len(found))
+    areas = [d["BoundingBox"]["Width"] * d["BoundingBox"]["Height"] for d in details]
+    assert areas == sorted(areas, reverse=True)
+    all_areas = sorted((f.box.width * f.box.height for f in found), reverse=True)
+    image_area = 1000 * 644
+    assert areas[-1] * image_area == pytest.approx(all_areas[len(details) - 1], rel=1e-6)
 
 
 def _gif() -> bytes:

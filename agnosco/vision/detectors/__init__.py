@@ -2,7 +2,7 @@
 
 To add a detector: implement :class:`~agnosco.vision.detectors.base.FaceDetector` in a
 module here and add one line to :data:`DETECTORS`.  Unknown names raise; nothing silently
-falls back to a default.
+falls back to a default.  ``docs/detection.md`` has the measurements behind the default.
 """
 
 from __future__ import annotations
@@ -10,17 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agnosco.vision.detectors.base import Detection, FaceDetector
-from agnosco.vision.detectors.blazeface import BlazeFaceDetector
 from agnosco.vision.detectors.hog import HogDetector
+from agnosco.vision.detectors.retinaface import RetinaFaceDetector
 
 DETECTORS: dict[str, Callable[[], FaceDetector]] = {
-    "blazeface": lambda: BlazeFaceDetector(full_range=True),
-    "blazeface-multi": lambda: BlazeFaceDetector(
-        full_range=True, short_range=True, pad_ratio=0.25, min_score=0.6
-    ),
+    "retinaface": lambda: RetinaFaceDetector(),
     "hog": lambda: HogDetector(),
 }
-DEFAULT_DETECTOR = "blazeface-multi"
+DEFAULT_DETECTOR = "retinaface"
 
 
 def make_detector(name: str = DEFAULT_DETECTOR) -> FaceDetector:
