@@ -16,7 +16,13 @@ import pytest
 from PIL import Image
 
 from agnosco.operations import OperationContext, compare_faces, invoke
-from agnosco.operations.quality_filter import BARS, QualityBar, filter_reasons
+from agnosco.operations.quality_filter import (
+    BARS,
+    SHARPNESS_REFERENCE_BRIGHTNESS,
+    QualityBar,
+    blur_sharpness,
+    filter_reasons,
+)
 from agnosco.vision.geometry import Box
 from agnosco.vision.image import decode_image
 from agnosco.vision.pipeline import FaceAnalysis
@@ -146,7 +152,7 @@ def test_auto_keeps_frontal_to_moderately_turned_faces(yaw, pitch):
     assert reasons(synthetic(yaw=yaw, pitch=pitch), "AUTO") == []
 
 
-@pytest.mark.parametrize("brightness", [20.0, 30.0, 70.0, 80.0])
+@pytest.mark.parametrize("brightness", [15.0, 20.0, 30.0, 70.0, 75.0])
 def test_auto_keeps_dim_and_bright_but_usable_faces(brightness):
     assert reasons(synthetic(brightness=brightness), "AUTO") == []
 
@@ -157,6 +163,33 @@ def test_auto_drops_what_the_measurements_say_fails():
     assert "LOW_BRIGHTNESS" in reasons(synthetic(brightness=2.0), "AUTO")
     assert "LOW_FACE_QUALITY" in reasons(synthetic(brightness=97.0), "AUTO")
     assert "EXTREME_POSE" in reasons(synthetic(yaw=80.0), "AUTO")
+
+
+# --- Sharpness of dim faces ----------------------------------------------------------------
+
+def _sharpness(variance: float) -> float:
+    return 100.0 * (1.0 - math.exp(-variance / 200.0))  # agnosco.vision.quality's mapping
+
+
+def test_blur_sharpness_is_the_reported_sharpness_for_faces_lit_enough():
+    for brightness in (SHARPNESS_REFERENCE_BRIGHTNESS, 55.0, 90.0):
+        assert blur_sharpness(Quality(brightness, 37.0)) == 37.0
+
+
+@pytest.mark.parametrize("k", [0.8, 0.5, 0.3])
+def test_a_dim_face_is_judged_as_sharp_as_the_same_face_lit(k):
+    """Scaling pixels by k scales the Laplacian's variance by k^2 and Brightness by k."""
+    variance, brightness = 300.0, SHARPNESS_REFERENCE_BRIGHTNESS
+    dim = Quality(brightness * k, _sharpness(variance * k * k))
+    assert blur_sharpness(dim) == pytest.approx(_sharpness(variance), abs=0.01)
+    assert "LOW_SHARPNESS" not in reasons(synthetic(brightness=dim.brightness, sharpness=dim.sharpness), "AUTO")
+
+
+def test_a_dim_blurred_face_is_still_low_sharpness():
+    dim_blurred = Quality(15.0, _sharpness(5.0 * 0.375**2))  # variance 5 at Brightness 40
+    assert blur_sharpness(dim_blurred) < BARS["AUTO"].sharpness
+    face = synthetic(brightness=dim_blurred.brightness, sharpness=dim_blurred.sharpness)
+    assert "LOW_SHARPNESS" in reasons(face, "AUTO")
 
 
 # --- real images ------------------------------------------------------------------------------
@@ -270,6 +303,18 @@ def test_a_heavily_blurred_face_is_low_sharpness(analyzer, portraits):
     assert "LOW_SHARPNESS" in filter_reasons(faces[0], "AUTO", image.width, image.height)
     sharp = decode_image(_png(np.ascontiguousarray(crop)))
     assert "LOW_SHARPNESS" not in filter_reasons(analyzer.analyze(sharp)[0], "AUTO", sharp.width, sharp.height)
+
+
+def test_a_dim_but_sharp_face_is_kept(analyzer, portraits):
+    """A portrait darkened to a third: its reported Sharpness collapses, it still matches."""
+    pixels, face = portraits["img3.jpg"]
+    crop, _, _ = _shrunk(pixels, face, 160.0)
+    dim = np.clip(np.rint(crop.astype(np.float32) * 0.3), 0, 255).astype(np.uint8)
+    image = decode_image(_png(dim))
+    found = analyzer.analyze(image)
+    assert found
+    assert found[0].quality.brightness < 25
+    assert filter_reasons(found[0], "AUTO", image.width, image.height) == []
 
 
 def test_a_tiny_face_is_small_bounding_box(analyzer, portraits):
