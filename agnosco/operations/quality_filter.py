@@ -66,7 +66,7 @@ BARS = {
     ),
     "MEDIUM": QualityBar(
         confidence=94.0, min_side_px=23.0, brightness=4.0, max_brightness=80.0, sharpness=20.0,
-        max_yaw=60.0, max_pitch_up=60.0, max_pitch_down=60.0,
+        max_yaw=75.0, max_pitch_up=75.0, max_pitch_down=75.0,
     ),
     "HIGH": QualityBar(
         confidence=99.0, min_side_px=28.0, brightness=9.0, max_brightness=68.0, sharpness=41.0,
