@@ -214,9 +214,12 @@ def test_working_scale_does_not_show_in_geometry(analyzer, deepface_images, deco
     (b,) = analyzer.analyze(full)
     for attr in ("left", "top", "width", "height"):
         assert getattr(a.box, attr) == pytest.approx(getattr(b.box, attr), abs=0.01), attr
+    # dlib's 68-point predictor moves by a pixel or two when the same face is 2x larger:
+    # allow 3% of the face's size (this face is ~0.45 of the image wide).
+    tolerance = 0.03 * max(a.box.width, a.box.height)
     for name in ("eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight"):
-        assert a.landmarks[name].x == pytest.approx(b.landmarks[name].x, abs=0.01)
-        assert a.landmarks[name].y == pytest.approx(b.landmarks[name].y, abs=0.01)
+        assert a.landmarks[name].x == pytest.approx(b.landmarks[name].x, abs=tolerance)
+        assert a.landmarks[name].y == pytest.approx(b.landmarks[name].y, abs=tolerance)
 
 
 # --- descriptors --------------------------------------------------------------------------
