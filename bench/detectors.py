@@ -17,6 +17,7 @@ extra faces.  Sets (``../shared/data``, see the READMEs there):
 Time is detection only, on the decoded image, after one warm-up call.
 
     python bench/detectors.py [--data ../shared/data] [--detectors retinaface hog] [--quick]
+    python bench/detectors.py --detectors retinaface --scores 0.5 0.7 0.8 0.9 --quick   # the score sweep
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from agnosco.errors import ServiceError
 from agnosco.vision.detectors import DETECTORS, make_detector
+from agnosco.vision.detectors.retinaface import RetinaFaceDetector
 from agnosco.vision.image import decode_image
 
 MULTI_FACE = {"selfie-many-people.jpg": 7, "couple.jpg": 2, "img11_reflection.jpg": 2}
@@ -75,14 +77,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
     parser.add_argument("--detectors", nargs="*", default=sorted(DETECTORS))
     parser.add_argument("--quick", action="store_true", help="skip lfw-dev (5,381 images)")
+    parser.add_argument("--scores", nargs="*", type=float, default=[],
+                        help="also run retinaface at each of these score floors (its default: "
+                             "the shipped MIN_SCORE)")
     args = parser.parse_args()
     sets = image_sets(args.data, args.quick)
     cache = {i.path: decode(i.path) for name, items in sets.items() if name != "lfw-dev" for i in items}
 
     print(f"{'detector':11s} {'set':22s} {'images':>6s} {'hits':>11s} {'recall':>7s} {'extra':>6s} {'ms/img':>7s}")
     details = []
-    for name in args.detectors:
-        detector = make_detector(name)
+    detectors = [(name, make_detector(name)) for name in args.detectors]
+    detectors += [(f"rf@{score:g}", RetinaFaceDetector(min_score=score)) for score in args.scores]
+    for name, detector in detectors:
         detector.detect(next(p for p in cache.values() if p is not None))  # load outside the timing
         for set_name, items in sets.items():
             hits = expected = extra = n = 0

@@ -2,9 +2,16 @@
 
 Both tools go from encoded bytes to descriptors of every face of each image: decode, detect,
 landmarks, descriptor (Agnosco also computes pose, quality and Rekognition's landmarks on the
-way).  Each image's largest face stands for it in pair verification; an image in which a tool
-finds no face makes its pairs "different" for that tool (and is counted as a no-face failure).
-The two tools run image by image, interleaved, so both see the same machine state.
+way).  One face stands for each image in pair verification, chosen the same way for both tools,
+two ways:
+
+* ``largest``: the largest face, as CompareFaces and SearchFacesByImage choose it (the headline);
+* ``central``: the face nearest the image centre, which is the person an LFW image is named
+  after (LFW's images are centred on that face; others at the edges are bystanders).
+
+An image in which a tool finds no face makes its pairs "different" for that tool (and is
+counted as a no-face failure).  The two tools run image by image, interleaved, so both see the
+same machine state.
 
 Sets (from ``shared/data``):
 
@@ -43,42 +50,83 @@ from agnosco.vision.similarity import SimilarityCalibration
 PEER_THRESHOLD = 0.6  # face_recognition's documented default tolerance
 DEFAULT_SIMILARITY = 80.0  # Rekognition's default match threshold
 
-Describe = Callable[[bytes], "np.ndarray | None"]
+CHOICES = ("largest", "central")
 
 
-def peer_describe(data: bytes) -> np.ndarray | None:
+@dataclass(frozen=True)
+class FoundFace:
+    """One face a tool found: its box centre and area in pixels, and its descriptor."""
+
+    centre: tuple[float, float]
+    area: float
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class Found:
+    """Every face a tool found in one image of ``width`` x ``height`` pixels."""
+
+    width: int
+    height: int
+    faces: list[FoundFace]
+
+    def choose(self, rule: str) -> np.ndarray | None:
+        if not self.faces:
+            return None
+        if rule == "largest":
+            return max(self.faces, key=lambda f: f.area).vector
+        cx, cy = self.width / 2, self.height / 2
+        return min(self.faces, key=lambda f: np.hypot(f.centre[0] - cx, f.centre[1] - cy)).vector
+
+
+Describe = Callable[[bytes], Found]
+
+
+def peer_describe(data: bytes) -> Found:
     """face_recognition as its README uses it: HOG detector (upsample 1), 5-point alignment."""
     import face_recognition
 
     pixels = np.array(Image.open(io.BytesIO(data)).convert("RGB"))
     boxes = face_recognition.face_locations(pixels)
-    if not boxes:
-        return None
-    vectors = face_recognition.face_encodings(pixels, boxes)
-    sizes = [(b - t) * (r - l) for t, r, b, l in boxes]
-    return vectors[int(np.argmax(sizes))]
+    vectors = face_recognition.face_encodings(pixels, boxes) if boxes else []
+    faces = [
+        FoundFace(((l + r) / 2, (t + b) / 2), float((b - t) * (r - l)), v)
+        for (t, r, b, l), v in zip(boxes, vectors)
+    ]
+    return Found(pixels.shape[1], pixels.shape[0], faces)
 
 
 def agnosco_describer(analyzer: FaceAnalyzer) -> Describe:
-    def describe(data: bytes) -> np.ndarray | None:
-        faces = analyzer.analyze(decode_image(data), descriptors=True)
-        return faces[0].descriptor if faces else None  # faces come largest first
+    def describe(data: bytes) -> Found:
+        image = decode_image(data)
+        height, width = image.pixels.shape[:2]
+        faces = [
+            FoundFace(
+                ((f.box.left + f.box.width / 2) * width, (f.box.top + f.box.height / 2) * height),
+                f.box.width * width * f.box.height * height,
+                f.descriptor,
+            )
+            for f in analyzer.analyze(image, descriptors=True)
+            if f.descriptor is not None
+        ]
+        return Found(width, height, faces)
 
     return describe
 
 
 @dataclass
 class ToolRun:
-    """One tool's descriptors and per-image seconds on one set."""
+    """One tool's faces and per-image seconds on one set."""
 
-    vectors: dict[str, np.ndarray | None] = field(default_factory=dict)
+    found: dict[str, Found] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
 
-    def distances(self, pairs: list[Pair]) -> np.ndarray:
-        """Distance per pair; infinite where either image has no face."""
+    def distances(self, pairs: list[Pair], rule: str) -> np.ndarray:
+        """Distance per pair between the faces ``rule`` chooses; infinite where either image
+        has no face."""
         out = np.full(len(pairs), np.inf)
         for i, p in enumerate(pairs):
-            a, b = self.vectors[p.file_a], self.vectors[p.file_b]
+            a, b = self.found[p.file_a].choose(rule), self.found[p.file_b].choose(rule)
             if a is not None and b is not None:
                 out[i] = float(np.linalg.norm(a - b))
         return out
@@ -121,7 +169,7 @@ def run_set(files: dict[str, Path], tools: dict[str, Describe]) -> dict[str, Too
         data = rekognition_bytes(path)
         for tool, describe in tools.items():
             start = time.perf_counter()
-            runs[tool].vectors[name] = describe(data)
+            runs[tool].found[name] = describe(data)
             runs[tool].seconds.append(time.perf_counter() - start)
         if (i + 1) % 500 == 0:
             print(f"  ... {i + 1}/{len(files)} images", flush=True)
@@ -138,9 +186,9 @@ def print_speed(runs: dict[str, ToolRun]) -> None:
           f"{statistics.mean(peer.seconds) / statistics.mean(agnosco.seconds):.2f}x mean, "
           f"{statistics.median(peer.seconds) / statistics.median(agnosco.seconds):.2f}x median")
     for tool, run in runs.items():
-        missing = sorted(k for k, v in run.vectors.items() if v is None)
-        print(f"    {tool}: no face found in {len(missing)} of {len(run.vectors)} images "
-              f"({100 * len(missing) / len(run.vectors):.2f}%)"
+        missing = sorted(k for k, v in run.found.items() if not v.faces)
+        print(f"    {tool}: no face found in {len(missing)} of {len(run.found)} images "
+              f"({100 * len(missing) / len(run.found):.2f}%)"
               + (f": {', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}" if missing else ""))
 
 
@@ -148,28 +196,79 @@ def report_pairs(name: str, pairs: list[Pair], runs: dict[str, ToolRun], default
                  protocol: bool) -> None:
     same = np.array([p.same for p in pairs])
     print(f"  {name}: {len(pairs)} pairs ({int(same.sum())} same)")
-    for tool, run in runs.items():
-        d = run.distances(pairs)
-        default = default_distance if tool == "agnosco" else PEER_THRESHOLD
-        label = (f"Similarity {DEFAULT_SIMILARITY:.0f} (distance {default:.3f})" if tool == "agnosco"
-                 else f"distance {PEER_THRESHOLD}")
-        best, at = best_threshold(d, same)
-        line = (f"    {tool:17s} at {label}: {accuracy(d, same, default):.4f}; "
-                f"best {best:.4f} at distance {at:.3f}")
-        if protocol:
-            folds = np.array([p.fold for p in pairs])
-            per_fold = lfw_protocol(d, same, folds)
-            line += (f"; {len(per_fold)}-fold protocol {statistics.mean(per_fold):.4f} "
-                     f"± {statistics.stdev(per_fold):.4f} ("
-                     + " ".join(f"{a:.3f}" for a in per_fold) + ")")
-        print(line)
+    for rule in CHOICES:
+        print(f"   the {rule} face of each image:")
+        for tool, run in runs.items():
+            d = run.distances(pairs, rule)
+            default = default_distance if tool == "agnosco" else PEER_THRESHOLD
+            label = (f"Similarity {DEFAULT_SIMILARITY:.0f} (distance {default:.3f})" if tool == "agnosco"
+                     else f"distance {PEER_THRESHOLD}")
+            best, at = best_threshold(d, same)
+            line = (f"    {tool:17s} at {label}: {accuracy(d, same, default):.4f}; "
+                    f"best {best:.4f} at distance {at:.3f}")
+            if protocol and len({p.fold for p in pairs}) > 1:
+                folds = np.array([p.fold for p in pairs])
+                per_fold = lfw_protocol(d, same, folds)
+                line += (f"; {len(per_fold)}-fold protocol {statistics.mean(per_fold):.4f} "
+                         f"± {statistics.stdev(per_fold):.4f} ("
+                         + " ".join(f"{a:.3f}" for a in per_fold) + ")")
+            print(line)
+
+
+STAGE_SAMPLE = 300  # images per set timed stage by stage (after the interleaved run)
+
+
+def print_stages(paths: list[Path], analyzer: FaceAnalyzer) -> None:
+    """Where Agnosco's time goes: each step of ``FaceAnalyzer.analyze`` timed on its own, on
+    up to :data:`STAGE_SAMPLE` images spread through ``paths``."""
+    from agnosco.vision.embedding import compute_descriptors
+    from agnosco.vision.landmarks import predict_landmarks
+    from agnosco.vision.pose import estimate_pose
+    from agnosco.vision.quality import measure_quality
+
+    sample = [paths[i * len(paths) // min(len(paths), STAGE_SAMPLE)] for i in range(min(len(paths), STAGE_SAMPLE))]
+    totals = {"decode": 0.0, "detect": 0.0, "68 landmarks": 0.0, "pose + quality": 0.0,
+              "chips + descriptors": 0.0}
+    faces = 0
+    for path in sample:
+        data = rekognition_bytes(path)
+        t0 = time.perf_counter()
+        image = decode_image(data)
+        t1 = time.perf_counter()
+        detections = analyzer.detector.detect(image.pixels)
+        t2 = time.perf_counter()
+        shapes = [predict_landmarks(image.pixels, d.box) for d in detections]
+        t3 = time.perf_counter()
+        height, width = image.pixels.shape[:2]
+        for d, points in zip(detections, shapes):
+            estimate_pose(points, width, height)
+            measure_quality(image.pixels, d.box)
+        t4 = time.perf_counter()
+        if detections:
+            compute_descriptors(image.pixels, [d.points for d in detections])
+        t5 = time.perf_counter()
+        faces += len(detections)
+        for key, seconds in zip(totals, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            totals[key] += seconds
+    whole = sum(totals.values())
+    print(f"  where Agnosco's time goes ({len(sample)} images, {faces} faces; ms per image, share):")
+    for key, seconds in totals.items():
+        print(f"    {key:20s} {1000 * seconds / len(sample):7.2f}  {100 * seconds / whole:5.1f}%"
+              + (f"   ({1000 * seconds / faces:.2f} ms per face)" if faces and key != "decode" and key != "detect" else ""))
+
+
+def spread(pairs: list[Pair], limit: int | None) -> list[Pair]:
+    """``limit`` pairs taken at even steps through ``pairs`` (every fold, both kinds), or all."""
+    if limit is None or limit >= len(pairs):
+        return pairs
+    return [pairs[i * len(pairs) // limit] for i in range(limit)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
     parser.add_argument("--sets", nargs="*", default=["lfw-dev", "deepface-pairs"])
-    parser.add_argument("--limit", type=int, default=None, help="first N pairs of each pairs file (a quick run)")
+    parser.add_argument("--limit", type=int, default=None, help="N pairs of each pairs file, evenly spread (a quick run)")
     args = parser.parse_args()
 
     analyzer = FaceAnalyzer()
@@ -187,11 +286,12 @@ def main() -> None:
     }
     for set_name in args.sets:
         root, images, pair_files, protocol = layouts[set_name]
-        pair_sets = {f: read_pairs(root / f)[: args.limit] for f in pair_files}
+        pair_sets = {f: spread(read_pairs(root / f), args.limit) for f in pair_files}
         names = sorted({n for pairs in pair_sets.values() for p in pairs for n in (p.file_a, p.file_b)})
         print(f"\n{set_name}: {len(names)} images", flush=True)
         runs = run_set({n: images / n for n in names}, tools)
         print_speed(runs)
+        print_stages([images / n for n in names], analyzer)
         print("  pair verification accuracy:")
         for pair_file, pairs in pair_sets.items():
             report_pairs(pair_file, pairs, runs, default_distance, protocol)

