@@ -30,6 +30,7 @@ import argparse
 import csv
 import datetime as dt
 import hashlib
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,10 +206,13 @@ def main() -> None:
         impostors = {pop.name: adult_impostors(pop) for pop in pops if pop.name in FITTED}
         counts = ", ".join(f"{name} {len(d)}" for name, d in impostors.items())
         document = fit_calibration(
-            impostors, version=dt.date.today().isoformat(),
+            impostors, version="unset",
             fitted_on=f"shared/data adult impostor pairs, each population weighing the same: "
                       f"{counts}; pipeline {PIPELINE_VERSION}",
         )
+        # the date and a digest of the anchors: a refit that moves them gets a new version
+        digest = hashlib.sha256(json.dumps(document["fmr_anchors"], sort_keys=True).encode()).hexdigest()
+        document["version"] = f"{dt.date.today().isoformat()}-{digest[:8]}"
         out = ROOT / "agnosco" / "vision" / "data" / DEFAULT_CALIBRATION
         write_calibration(document, out)
         print(f"wrote {out}", file=sys.stderr)

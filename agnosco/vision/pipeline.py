@@ -27,7 +27,7 @@ from agnosco.vision.quality import Quality, measure_quality
 MAX_FACES = 100
 #: Names what turns an image into descriptors (detector, alignment, network): descriptors
 #: cached by an evaluation are reused only under the same version.
-PIPELINE_VERSION = "retinaface-5point-chip-2026-12-02"
+PIPELINE_VERSION = "retinaface-s0.9-5point-chip-2026-12-02b"
 
 
 @dataclass(frozen=True)

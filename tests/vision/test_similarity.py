@@ -30,6 +30,18 @@ def test_shipped_calibration_is_for_the_descriptor_model():
     assert len(SHIPPED.distances) == len(SHIPPED.similarities) >= 2
 
 
+def test_shipped_calibration_was_fitted_on_the_current_pipeline():
+    """A change of detector, alignment or network moves the descriptors, so it bumps
+    PIPELINE_VERSION and the calibration is refitted (tools/calibrate_similarity.py --write)."""
+    from importlib.resources import files
+
+    from agnosco.vision.pipeline import PIPELINE_VERSION
+    from agnosco.vision.similarity import DEFAULT_CALIBRATION
+
+    document = json.loads((files("agnosco.vision") / "data" / DEFAULT_CALIBRATION).read_text())
+    assert document["fitted_on"].endswith(f"pipeline {PIPELINE_VERSION}")
+
+
 def test_distance_zero_is_similarity_100(calibration):
     assert float(calibration.similarity(0.0)) == 100.0
 
