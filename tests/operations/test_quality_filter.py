@@ -337,3 +337,74 @@ def test_a_tiny_face_is_small_bounding_box(analyzer, portraits):
         assert min(tiny.box.width, tiny.box.height) * 200 <= 19, side
         for level in ("AUTO", "MEDIUM", "HIGH"):
             assert "SMALL_BOUNDING_BOX" in filter_reasons(tiny, level, 200, 200), (side, level)
+
+
+# --- the family photo, for every race group of UTKFace ---------------------------------------
+
+UTK_RACES = ("Asian", "Black", "Indian", "Others", "White")
+
+
+@pytest.fixture(scope="module")
+def utk_adults(analyzer, shared_data: Path) -> dict[str, list[tuple[np.ndarray, FaceAnalysis]]]:
+    """Per race group, the first three adult (20-59) UTKFace chips, in file order, whose face
+    AUTO keeps at the chip's own size: clear faces, to be seen again from 3-5 m."""
+    import csv
+
+    root = shared_data / "demographics-utkface"
+    with open(root / "labels.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if 20 <= int(r["age"]) <= 59]
+    out: dict[str, list[tuple[np.ndarray, FaceAnalysis]]] = {race: [] for race in UTK_RACES}
+    for row in sorted(rows, key=lambda r: r["file"]):
+        chosen = out[row["race"]]
+        if len(chosen) == 3:
+            continue
+        image = decode_image((root / row["file"]).read_bytes())
+        faces = analyzer.analyze(image)
+        if faces and filter_reasons(faces[0], "AUTO", image.width, image.height) == []:
+            chosen.append((image.pixels, faces[0]))
+    assert all(len(v) == 3 for v in out.values()), {k: len(v) for k, v in out.items()}
+    return out
+
+
+@pytest.mark.parametrize("race", UTK_RACES)
+def test_index_faces_auto_keeps_a_family_at_3_to_5_m_of_every_race_group(
+    face_context, utk_adults, shared_data, race, tmp_path
+):
+    from agnosco.storage import open_store
+
+    meadow = shared_data / "no-faces" / "images" / "meadow_view_a.jpg"
+    canvas = np.asarray(Image.open(meadow).convert("RGB").resize((1300, 866))).copy()
+    for k, ((pixels, face), tall) in enumerate(zip(utk_adults[race], (60.0, 52.0, 45.0))):
+        crop, _, _ = _shrunk(pixels, face, tall)
+        x0, y0 = 180 + 400 * k, 300
+        canvas[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
+    store = open_store(None, tmp_path)
+    try:
+        context = OperationContext(analyzer=face_context.analyzer, calibration=face_context.calibration,
+                                   store=store)
+        invoke("CreateCollection", {"CollectionId": "family"}, context)
+        response = invoke("IndexFaces", {"CollectionId": "family", "Image": {"Bytes": _png(canvas, "JPEG")}},
+                          context)
+    finally:
+        store.close()
+    assert len(response["FaceRecords"]) == 3, response["UnindexedFaces"]
+    assert response["UnindexedFaces"] == []
+
+
+def test_the_documented_table_is_the_bars():
+    """The module docstring's table is what BARS holds, so the documentation cannot drift."""
+    import agnosco.operations.quality_filter as module
+
+    rows = {}
+    for line in (module.__doc__ or "").splitlines():
+        cells = line.split()
+        if len(cells) >= 5 and cells[-1].isupper() and "_" in cells[-1]:
+            rows[" ".join(cells[:-4])] = cells[-4:-1]
+    def bar_values(level: str) -> list[str]:
+        b = BARS[level]
+        return [f"{b.confidence:g}", f"{b.min_side_px:g}", f"{b.brightness:g}", f"{b.max_brightness:g}",
+                f"{b.sharpness:g}", f"{b.max_yaw:g}", f"{b.max_pitch_up:g}/{b.max_pitch_down:g}"]
+    documented = list(rows.values())
+    assert len(documented) == 7, rows
+    for column, level in enumerate(("LOW", "MEDIUM", "HIGH")):
+        assert [row[column] for row in documented] == bar_values(level), level
