@@ -224,6 +224,52 @@ def test_crowd_returns_the_100_largest_faces(detect, face_context, shared_data):
     assert areas[-1] * image_area == pytest.approx(all_areas[len(details) - 1], rel=1e-6)
 
 
+@pytest.fixture(scope="module")
+def big_crowd(shared_data) -> bytes:
+    """The volleyball photo tiled 2 x 2 (2000 x 1288 px): about 120 faces, more than the 100
+    Rekognition analyses."""
+    from agnosco.vision.image import decode_image
+
+    pixels = decode_image((shared_data / "crowds" / "volleyball-team.jpg").read_bytes()).pixels
+    tiled = np.vstack([np.hstack([pixels, pixels])] * 2)
+    buf = io.BytesIO()
+    Image.fromarray(tiled).save(buf, "JPEG", quality=95)
+    return buf.getvalue()
+
+
+def test_a_crowd_of_more_than_100_faces_gives_the_100_largest(detect, face_context, big_crowd):
+    from agnosco.vision.image import decode_image
+
+    image = decode_image(big_crowd)
+    found = face_context.analyzer.detector.detect(image.pixels)
+    assert len(found) > 100
+    details = detect(big_crowd)["FaceDetails"]
+    assert len(details) == 100
+    areas = sorted((f.box.width * f.box.height for f in found), reverse=True)
+    returned = [d["BoundingBox"]["Width"] * image.width * d["BoundingBox"]["Height"] * image.height
+                for d in details]
+    assert returned == pytest.approx(areas[:100], rel=1e-6)
+
+
+def test_index_faces_stores_at_most_the_100_largest_faces(face_context, big_crowd, tmp_path):
+    from agnosco.operations import OperationContext, invoke
+    from agnosco.storage import open_store
+
+    store = open_store(None, tmp_path)
+    try:
+        context = OperationContext(analyzer=face_context.analyzer, calibration=face_context.calibration,
+                                   store=store)
+        invoke("CreateCollection", {"CollectionId": "crowd"}, context)
+        response = invoke("IndexFaces", {"CollectionId": "crowd", "Image": {"Bytes": big_crowd},
+                                         "QualityFilter": "NONE"}, context)
+        listed = invoke("ListFaces", {"CollectionId": "crowd", "MaxResults": 4096}, context)
+    finally:
+        store.close()
+    assert len(response["FaceRecords"]) == 100
+    assert response["UnindexedFaces"] == []
+    assert len(listed["Faces"]) == 100
+
+
 def _gif() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (100, 100), (10, 200, 30)).save(buf, "GIF")
