@@ -449,14 +449,20 @@ def _reason_shares(faces: Sequence[Face], level: str) -> str:
     return ", ".join(f"{r.lower()} {pct(c / len(faces))}" for r, c in ranked) or ("-" if not faces else "none")
 
 
+def dropped_at(faces: Sequence[Face], level: str) -> tuple[list[Face], dict[str, int]]:
+    """The faces ``level`` drops, and how many times each reason is given."""
+    dropped = [f for f in faces if f.reasons[level]]
+    counts: dict[str, int] = {}
+    for f in dropped:
+        for r in f.reasons[level]:
+            counts[r] = counts.get(r, 0) + 1
+    return dropped, counts
+
+
 def drop_cells(faces: Sequence[Face]) -> list[str]:
     cells = []
     for level in LEVELS:
-        dropped = [f for f in faces if f.reasons[level]]
-        counts: dict[str, int] = {}
-        for f in dropped:
-            for r in f.reasons[level]:
-                counts[r] = counts.get(r, 0) + 1
+        dropped, counts = dropped_at(faces, level)
         top = ", ".join(f"{r.lower()} {c}" for r, c in sorted(counts.items(), key=lambda kv: -kv[1])[:2])
         cells.append(f"{pct(len(dropped) / len(faces))}" + (f" ({top})" if top else "") if faces else "-")
     return cells
@@ -619,11 +625,7 @@ def report(m: Measurements, false_faces: list[tuple[str, Face]], rule: tuple[flo
     faces = [f for a, b, _ in nat for f in (a, b)]
     rows = []
     for level in LEVELS:
-        dropped = [f for f in faces if f.reasons[level]]
-        counts: dict[str, int] = {}
-        for f in dropped:
-            for r in f.reasons[level]:
-                counts[r] = counts.get(r, 0) + 1
+        dropped, counts = dropped_at(faces, level)
         rows.append([level, pct(len(dropped) / len(faces)),
                      ", ".join(f"{r} {c}" for r, c in sorted(counts.items())) or "-"])
     out.append(table(["level", "faces dropped", "reasons"], rows))
