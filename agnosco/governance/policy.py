@@ -23,6 +23,9 @@ from agnosco.errors import MalformedPolicyDocumentException
 from agnosco.governance.conditions import UnknownOperator, check_operator, condition_matches, wildcard_match
 
 VERSIONS = ("2012-10-17", "2008-10-17")
+#: IAM's quota for a managed policy: 6,144 characters, whitespace not counted.  Evaluation cost
+#: grows with a policy's size, and every call evaluates every attached policy.
+MAX_POLICY_CHARACTERS = 6144
 _STATEMENT_KEYS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
 
 
@@ -102,6 +105,12 @@ def parse_policy(name: str, document: dict[str, Any] | str) -> Policy:
             raise MalformedPolicyDocumentException(f"policy {name} is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise MalformedPolicyDocumentException("a policy document must be a JSON object")
+    size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
+    if size > MAX_POLICY_CHARACTERS:
+        raise MalformedPolicyDocumentException(
+            f"policy {name} has {size} characters (whitespace not counted); "
+            f"at most {MAX_POLICY_CHARACTERS} are allowed, as in IAM"
+        )
     unknown = set(document) - {"Version", "Statement", "Id"}
     if unknown:
         raise MalformedPolicyDocumentException(f"unsupported policy elements: {sorted(unknown)}")

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import agnosco.governance
 from agnosco.errors import MalformedPolicyDocumentException
@@ -243,6 +245,35 @@ def test_wildcard_match():
     assert not wildcard_match("a.c", "abc") and wildcard_match("a.c", "a.c")
     assert not wildcard_match("a\\d", "a1") and wildcard_match("a\\d", "a\\d")
     assert wildcard_match("", "") and not wildcard_match("", "x")
+
+
+def _reference_match(pattern: str, value: str) -> bool:
+    """The definition, as a (backtracking) regular expression: fine for short strings."""
+    import re
+
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.S) is not None
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(st.text("ab*?", max_size=9), st.text("abc", max_size=12))
+def test_wildcard_match_agrees_with_the_regular_expression(pattern, value):
+    assert wildcard_match(pattern, value) == _reference_match(pattern, value)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("*a*a*a*a*a*a*b", "a" * 200, False),  # held a backtracking matcher for minutes
+        ("*a*a*a*a*a*a*b", "a" * 199 + "b", True),
+        ("*?*?*?*?*?*?*?*?*?*x", "y" * 255, False),
+        ("arn:aws:rekognition:*:*:collection/*a*a*a*", "arn:aws:rekognition:r:1:collection/" + "a" * 255, True),
+        ("arn:*:*:*:*:*b", "arn:" + ":" * 255, False),
+    ],
+)
+def test_hostile_wildcards_are_answered(pattern, value, expected):
+    """Each of these patterns makes a backtracking matcher exponential in its stars."""
+    assert wildcard_match(pattern, value) is expected
 
 
 # conditions: strings -------------------------------------------------------------------------
@@ -672,3 +703,12 @@ def test_builtin_police_moratorium(context: dict[str, Any], allowed_: bool):
         assert decision.allowed is allowed_, (operation, decision.reason)
     # the moratorium forbids identification, not detection or comparison
     assert evaluate(policies, "rekognition:DetectFaces", "*", _police(**{"agnosco:Purpose": None})).allowed
+
+
+def test_a_policy_over_iams_size_quota_is_refused():
+    statement = {"Effect": "Allow", "Action": "rekognition:DescribeCollection", "Resource": "*"}
+    many = {"Version": "2012-10-17", "Statement": [statement] * 20_001}
+    with pytest.raises(MalformedPolicyDocumentException, match="at most 6144"):
+        parse_policy("huge", many)
+    fits = {"Version": "2012-10-17", "Statement": [statement] * 60}
+    assert len(parse_policy("fits", fits).statements) == 60
