@@ -117,10 +117,18 @@ def _values(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def _as_string(value: Any) -> str:
+    """A key's value as IAM renders it for the String operators: booleans as ``true`` and
+    ``false`` (Python's ``True`` would never equal a policy's ``"true"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _single(base: str, actual: Any, expected: Any) -> bool:
     """Does one actual value satisfy one expected value (before negation)?"""
     if base in _STRING:
-        return _STRING[base](str(actual), str(expected))
+        return _STRING[base](_as_string(actual), _as_string(expected))
     if base in _NUMERIC:
         try:
             return _NUMERIC[base](float(actual), float(expected))

@@ -360,6 +360,17 @@ def test_numeric_values_are_ored():
 
 # conditions: Bool and Null ----------------------------------------------------------------------
 
+@pytest.mark.parametrize("value", [True, False])
+def test_string_operators_see_booleans_as_iam_renders_them(value):
+    """A Deny written the IAM way, StringEquals agnosco:HumanReview "false", must fire."""
+    text = "true" if value else "false"
+    other = "false" if value else "true"
+    assert cond("StringEquals", "agnosco:HumanReview", text, {"agnosco:HumanReview": value})
+    assert not cond("StringEquals", "agnosco:HumanReview", other, {"agnosco:HumanReview": value})
+    assert cond("StringNotEquals", "agnosco:Identification", other, {"agnosco:Identification": value})
+    assert cond("StringLike", "agnosco:Identification", text[:2] + "*", {"agnosco:Identification": value})
+
+
 def test_bool():
     assert cond("Bool", "agnosco:HumanReview", "true", {"agnosco:HumanReview": True})
     assert cond("Bool", "agnosco:HumanReview", "false", {"agnosco:HumanReview": False})
