@@ -1,13 +1,17 @@
 """From an operation call to what policies see: action, resource ARN and context keys.
 
-Resources: collection-scoped operations act on ``arn:aws:rekognition:R:A:collection/C``;
-operations naming a user (CreateUser, DeleteUser, AssociateFaces, DisassociateFaces,
-SearchUsers by UserId) act on ``...:collection/C/user/U`` (so ``collection/C*`` covers a
-collection and its users); tag operations on their ResourceArn; DetectFaces, CompareFaces and
-ListCollections on ``*``.
+What an operation acts on, whether it is identification and where its threshold is come from
+its :class:`~agnosco.operations.traits.Traits` (``agnosco.operations.REGISTRY``), never from
+lists kept here.  Resources: collection-scoped operations act on
+``arn:aws:rekognition:R:A:collection/C``; operations naming a user (CreateUser, DeleteUser,
+AssociateFaces, DisassociateFaces, and SearchUsers and ListFaces by UserId) on
+``...:collection/C/user/U`` (so ``collection/C*`` covers a collection and its users); tag
+operations on their ResourceArn; DetectFaces, CompareFaces and ListCollections on ``*``.
 
-Thresholds enter the context with their *effective* value (the Rekognition default when the
-request leaves them out), so omitting a threshold can never slip past a condition on it.
+Identification is every operation that compares faces with faces (searches, CompareFaces,
+AssociateFaces: ``agnosco.operations.traits``).  Thresholds enter the context with their
+*effective* value (the Rekognition default when the request leaves them out), so omitting a
+threshold can never slip past a condition on it.
 """
 
 from __future__ import annotations
@@ -16,21 +20,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from agnosco.operations import REGISTRY, traits_of
+from agnosco.operations.traits import Resource
+
 SERVICE_PREFIX = "rekognition"
-#: 1:N identification: the operations a moratorium forbids.
-IDENTIFICATION_OPERATIONS = frozenset({
-    "SearchFaces", "SearchFacesByImage", "SearchUsers", "SearchUsersByImage",
-    "StartFaceSearch", "CreateStreamProcessor",
-})
-_USER_OPERATIONS = frozenset({"CreateUser", "DeleteUser", "AssociateFaces", "DisassociateFaces", "SearchUsers"})
-#: operation -> (request member holding its match threshold, Rekognition's default)
-THRESHOLDS = {
-    "SearchFaces": ("FaceMatchThreshold", 80.0),
-    "SearchFacesByImage": ("FaceMatchThreshold", 80.0),
-    "SearchUsers": ("UserMatchThreshold", 80.0),
-    "SearchUsersByImage": ("UserMatchThreshold", 80.0),
-    "CompareFaces": ("SimilarityThreshold", 80.0),
-}
+#: Every match-threshold member an operation can have (the ``rekognition:*`` condition keys).
+THRESHOLD_MEMBERS = frozenset(
+    op.traits.threshold.member for op in REGISTRY.values() if op.traits.threshold is not None
+)
+
+
+def is_identification(operation: str) -> bool:
+    """Does the operation compare faces with faces (and so fall under identification rules)?"""
+    return traits_of(operation).compares_faces
 
 
 @dataclass(frozen=True)
@@ -51,23 +53,24 @@ def action_name(operation: str) -> str:
 
 
 def resource_arn(operation: str, request: dict[str, Any], region: str, account: str) -> str:
-    if "ResourceArn" in request:
-        return str(request["ResourceArn"])
+    resource = traits_of(operation).resource
+    if resource is Resource.TAGGED:
+        return str(request.get("ResourceArn", "*"))
     collection = request.get("CollectionId")
-    if collection is None:
+    if resource is Resource.NONE or collection is None:
         return "*"
     arn = f"arn:aws:rekognition:{region}:{account}:collection/{collection}"
-    if operation in _USER_OPERATIONS and request.get("UserId"):
+    if resource is Resource.USER and request.get("UserId"):
         arn += f"/user/{request['UserId']}"
     return arn
 
 
 def threshold_of(operation: str, request: dict[str, Any]) -> float | None:
     """The effective match threshold of the call (None when the operation has none)."""
-    if operation not in THRESHOLDS:
+    threshold = traits_of(operation).threshold
+    if threshold is None:
         return None
-    member, default = THRESHOLDS[operation]
-    return float(request.get(member, default))
+    return float(request.get(threshold.member, threshold.default))
 
 
 def request_context(
@@ -91,7 +94,7 @@ def request_context(
         "agnosco:OrganizationType": attributes.get("organization_type"),
         "agnosco:Purpose": purpose,
         "agnosco:ConsentReference": caller.consent_reference,
-        "agnosco:Identification": operation in IDENTIFICATION_OPERATIONS,
+        "agnosco:Identification": is_identification(operation),
         "rekognition:CollectionId": request.get("CollectionId"),
         "rekognition:UserId": request.get("UserId"),
         "rekognition:MaxFaces": request.get("MaxFaces"),
@@ -99,8 +102,8 @@ def request_context(
     }
     threshold = threshold_of(operation, request)
     if threshold is not None:
-        member = THRESHOLDS[operation][0]
+        member = traits_of(operation).threshold.member  # type: ignore[union-attr]
         context[f"rekognition:{member}"] = threshold
-        if operation in IDENTIFICATION_OPERATIONS:
+        if is_identification(operation):
             context["agnosco:MatchThreshold"] = threshold
     return context

@@ -17,7 +17,10 @@
    ``x-agnosco-review-status: PENDING``, ``x-agnosco-review-candidates``), so AWS clients see
    a valid, empty match list and never a pending match as an identification.
 4. Every call, allowed or refused, succeeded or failed, is appended to the audit log before the
-   response leaves; if the log cannot be written, the call fails.
+   response leaves; if the log cannot be written, the call fails.  A call that changes state
+   (``Traits.changes_state``) is recorded twice: an ``intent`` record before it runs (if that
+   cannot be written, nothing changes) and its outcome after, so that no change is ever
+   unrecorded, even when the process dies between the change and the outcome record.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ from typing import Any, Protocol
 
 from agnosco.errors import AccessDeniedException, InternalServerError, ServiceError
 from agnosco.governance.actions import (
-    IDENTIFICATION_OPERATIONS,
-    THRESHOLDS,
+    THRESHOLD_MEMBERS,
     Caller,
     action_name,
+    is_identification,
     request_context,
     resource_arn,
     threshold_of,
@@ -40,7 +43,7 @@ from agnosco.governance.audit import AuditLog
 from agnosco.governance.policy import Decision, Policy, evaluate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
-from agnosco.operations import invoke
+from agnosco.operations import invoke, traits_of
 from agnosco.operations.context import OperationContext
 
 THRESHOLD_MODES = ("refuse", "clamp")
@@ -51,7 +54,7 @@ class WorstGroupFMR(Protocol):
     (``agnosco.evaluation.records.EvaluationIndex``); None when nothing was measured."""
 
     def worst_group_fmr(self, threshold: float) -> float | None: ...
-_THRESHOLD_KEYS = ("agnosco:MatchThreshold",) + tuple(f"rekognition:{m}" for m, _ in set(THRESHOLDS.values()))
+_THRESHOLD_KEYS = ("agnosco:MatchThreshold",) + tuple(f"rekognition:{m}" for m in sorted(THRESHOLD_MEMBERS))
 _THRESHOLD_KEYS_LOWER = frozenset(k.lower() for k in _THRESHOLD_KEYS)
 _IMAGE_MEMBERS = ("Image", "SourceImage", "TargetImage")
 _AUDITED_PARAMETERS = (
@@ -121,8 +124,13 @@ class Gate:
                 f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} "
                 f"because {plan.decision.reason}"
             )
+        traits = traits_of(operation)
         if plan.clamped:
-            request = dict(request, **{THRESHOLDS[operation][0]: plan.threshold})
+            request = dict(request, **{traits.threshold.member: plan.threshold})  # type: ignore[union-attr]
+        if traits.changes_state:
+            # Written before the change: if it cannot be, nothing changes; if the process dies
+            # after the change, the intent is there (the outcome record follows it).
+            self._append(record | {"phase": "intent"})
         try:
             response = invoke(operation, request, context)
         except ServiceError as error:
@@ -164,14 +172,17 @@ class Gate:
         thresholds = [requested]
         if requested is not None and self.threshold_mode == "clamp":
             thresholds += _policy_thresholds_above(policies, requested)
-        reviews = [(False, 0), (True, 1), (True, 2)] if operation in IDENTIFICATION_OPERATIONS else [(False, 0)]
+        # Review is offered only where matches can be withheld; an identification that cannot
+        # be held back (AssociateFaces) is refused by a policy that requires review.
+        reviewable = traits_of(operation).withheld is not None
+        reviews = [(False, 0), (True, 1), (True, 2)] if reviewable else [(False, 0)]
         first: Decision | None = None
         for threshold in thresholds:
             for review, reviewers in reviews:
                 context = base | {"agnosco:HumanReview": review, "agnosco:RequiredReviewers": reviewers}
                 if threshold is not None:
                     context |= {k: threshold for k in _THRESHOLD_KEYS if k in base}
-                    if self.evaluations is not None and operation in IDENTIFICATION_OPERATIONS:
+                    if self.evaluations is not None and is_identification(operation):
                         context["agnosco:WorstGroupFMR"] = self.evaluations.worst_group_fmr(threshold)
                 decision = evaluate(policies, action, resource, context)
                 first = first or decision
@@ -184,7 +195,8 @@ class Gate:
         self, operation: str, request: dict[str, Any], caller: Caller, purpose: str | None, plan: Plan,
         result: CallResult,
     ) -> CallResult:
-        member = "UserMatches" if "UserMatches" in result.response else "FaceMatches"
+        member = traits_of(operation).withheld
+        assert member is not None  # _plan offers review only where matches can be withheld
         candidates = result.response.get(member, [])
         review = self.reviews.submit(
             principal=caller.principal, access_key_id=caller.access_key_id, operation=operation,
@@ -223,8 +235,9 @@ def _policy_thresholds_above(policies: list[Policy], requested: float) -> list[f
 
 def _parameters(operation: str, request: dict[str, Any], plan: Plan) -> dict[str, Any]:
     out = {k: request[k] for k in _AUDITED_PARAMETERS if k in request}
-    if plan.threshold is not None:
-        out[THRESHOLDS[operation][0]] = plan.threshold
+    threshold = traits_of(operation).threshold
+    if plan.threshold is not None and threshold is not None:
+        out[threshold.member] = plan.threshold
     return out
 
 
@@ -263,6 +276,12 @@ def _summary(operation: str, response: dict[str, Any]) -> dict[str, Any]:
     for member in ("AssociatedFaces", "DisassociatedFaces"):
         if member in response:
             summary[member] = [f["FaceId"] for f in response[member]]
+    for member in ("UnsuccessfulFaceAssociations", "UnsuccessfulFaceDisassociations"):
+        if member in response:  # with AssociateFaces' Confidence: what the caller learnt
+            summary[member] = [
+                {k: f[k] for k in ("FaceId", "UserId", "Reasons", "Confidence") if k in f}
+                for f in response[member]
+            ]
     if "UnmatchedFaces" in response:
         summary["UnmatchedFaces"] = len(response["UnmatchedFaces"])
     return summary

@@ -8,13 +8,16 @@ handler runs.  Operations raise :class:`agnosco.errors.ServiceError` subclasses 
 nothing of HTTP.
 
 To add an operation: write ``<snake_name>.py`` with the function, add one line to
-:data:`OPERATIONS`.  An operation of the model that is not in the table answers
-``NotImplementedException``, never a canned success.
+:data:`REGISTRY` with its :class:`~agnosco.operations.traits.Traits` (what governance must
+know of it: ``tests/operations/test_traits.py`` checks them against the model).  An operation
+of the model that is not in the table answers ``NotImplementedException``, never a canned
+success.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from agnosco import spec
@@ -39,32 +42,64 @@ from agnosco.operations.search_faces_by_image import search_faces_by_image
 from agnosco.operations.search_users import search_users
 from agnosco.operations.search_users_by_image import search_users_by_image
 from agnosco.operations.tag_resource import list_tags_for_resource, tag_resource, untag_resource
+from agnosco.operations.associate_faces import DEFAULT_ASSOCIATE_THRESHOLD
+from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD
+from agnosco.operations.compare_faces import DEFAULT_SIMILARITY_THRESHOLD
+from agnosco.operations.traits import CHANGE, READ, Resource, Threshold, Traits
+from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
 
 Handler = Callable[[dict[str, Any], OperationContext], dict[str, Any]]
 
-OPERATIONS: dict[str, Handler] = {
-    "AssociateFaces": associate_faces,
-    "CompareFaces": compare_faces,
-    "CreateCollection": create_collection,
-    "CreateUser": create_user,
-    "DeleteCollection": delete_collection,
-    "DeleteFaces": delete_faces,
-    "DeleteUser": delete_user,
-    "DescribeCollection": describe_collection,
-    "DetectFaces": detect_faces,
-    "DisassociateFaces": disassociate_faces,
-    "IndexFaces": index_faces,
-    "ListCollections": list_collections,
-    "ListFaces": list_faces,
-    "ListTagsForResource": list_tags_for_resource,
-    "ListUsers": list_users,
-    "SearchFaces": search_faces,
-    "SearchFacesByImage": search_faces_by_image,
-    "SearchUsers": search_users,
-    "SearchUsersByImage": search_users_by_image,
-    "TagResource": tag_resource,
-    "UntagResource": untag_resource,
+@dataclass(frozen=True)
+class Operation:
+    handler: Handler
+    traits: Traits
+
+
+FACE_MATCH = Threshold("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD)
+USER_MATCH = Threshold("UserMatchThreshold", DEFAULT_USER_MATCH_THRESHOLD)
+_USER_CHANGE = Traits(Resource.USER, changes_state=True)
+_GLOBAL = Traits(Resource.NONE)
+
+REGISTRY: dict[str, Operation] = {
+    "AssociateFaces": Operation(associate_faces, Traits(
+        Resource.USER, changes_state=True, compares_faces=True,
+        threshold=Threshold("UserMatchThreshold", DEFAULT_ASSOCIATE_THRESHOLD),
+    )),
+    "CompareFaces": Operation(compare_faces, Traits(
+        Resource.NONE, compares_faces=True, threshold=Threshold("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD),
+        withheld="FaceMatches",
+    )),
+    "CreateCollection": Operation(create_collection, CHANGE),
+    "CreateUser": Operation(create_user, _USER_CHANGE),
+    "DeleteCollection": Operation(delete_collection, CHANGE),
+    "DeleteFaces": Operation(delete_faces, CHANGE),
+    "DeleteUser": Operation(delete_user, _USER_CHANGE),
+    "DescribeCollection": Operation(describe_collection, READ),
+    "DetectFaces": Operation(detect_faces, _GLOBAL),
+    "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
+    "IndexFaces": Operation(index_faces, CHANGE),
+    "ListCollections": Operation(list_collections, _GLOBAL),
+    "ListFaces": Operation(list_faces, Traits(Resource.USER)),  # the user ARN when filtered by UserId
+    "ListTagsForResource": Operation(list_tags_for_resource, Traits(Resource.TAGGED)),
+    "ListUsers": Operation(list_users, READ),
+    "SearchFaces": Operation(search_faces, Traits(
+        Resource.COLLECTION, compares_faces=True, threshold=FACE_MATCH, withheld="FaceMatches",
+    )),
+    "SearchFacesByImage": Operation(search_faces_by_image, Traits(
+        Resource.COLLECTION, compares_faces=True, threshold=FACE_MATCH, withheld="FaceMatches",
+    )),
+    "SearchUsers": Operation(search_users, Traits(
+        Resource.USER, compares_faces=True, threshold=USER_MATCH, withheld="UserMatches",
+    )),
+    "SearchUsersByImage": Operation(search_users_by_image, Traits(
+        Resource.COLLECTION, compares_faces=True, threshold=USER_MATCH, withheld="UserMatches",
+    )),
+    "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
+    "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),
 }
+#: operation -> handler
+OPERATIONS: dict[str, Handler] = {name: op.handler for name, op in REGISTRY.items()}
 
 
 def handler_for(operation: str) -> Handler:
@@ -76,6 +111,15 @@ def handler_for(operation: str) -> Handler:
     if handler is None:
         raise NotImplementedException(f"Agnosco does not implement the Rekognition operation {operation}.")
     return handler
+
+
+def traits_of(operation: str) -> Traits:
+    """What governance must know of an implemented operation.
+
+    :raises UnknownOperationException, NotImplementedException: as :func:`handler_for`.
+    """
+    handler_for(operation)
+    return REGISTRY[operation].traits
 
 
 def invoke(operation: str, request: dict[str, Any], context: OperationContext) -> dict[str, Any]:

@@ -43,6 +43,8 @@ import pytest
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from agnosco.operations import traits_of
+
 from tests.conftest import STATE_BACKENDS
 from tests.server.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, start_server
 
@@ -101,6 +103,7 @@ PRINCIPALS: dict[str, tuple[str | None, tuple[str, ...], str | None]] = {
     "strict": (None, ("Search95",), None),
     "researcher": ("research", ("ResearchOnly",), None),
     "police": ("law_enforcement", ("Identifier", "PoliceMoratorium2020"), None),
+    "police-enroller": ("law_enforcement", ("Indexer", "Identifier", "PoliceMoratorium2020"), None),
     "ngo": ("missing_persons", ("Identifier", "PoliceMoratorium2020"), None),
     "lab": (None, ("TwoReviewers",), None),
     "enroller": (None, ("ConsentToEnrol",), None),
@@ -471,6 +474,48 @@ def test_moratorium_refuses_police_identification(env: Env):
     env.call(police, "DetectFaces", Image=image, purpose="criminal_investigation")
 
 
+def test_association_is_identification_under_the_moratorium(env: Env):
+    """AssociateFaces compares the faces named with the user's faces and reports each refused
+    one with its Confidence: a 1:N oracle if it were not governed as identification."""
+    police, admin = env.actors["police-enroller"], env.admin
+    collection = "police-enrolment"
+    env.call(police, "CreateCollection", CollectionId=collection)
+    faces = [env.call(police, "IndexFaces", CollectionId=collection, Image={"Bytes": env.images[n]})
+             ["FaceRecords"][0]["Face"]["FaceId"] for n in ("img1.jpg", "img2.jpg", "img3.jpg")]
+    env.call(police, "CreateUser", CollectionId=collection, UserId="probe")
+    user = ACCOUNT_ARN.format(collection) + "/user/probe"
+    for purpose in ("criminal_investigation", None):
+        message = env.denied(police, "AssociateFaces", user, CollectionId=collection, UserId="probe",
+                             FaceIds=faces[:1], UserMatchThreshold=100, purpose=purpose)
+        assert "NoPoliceIdentificationExceptForMissingPersons" in message
+    message = env.denied(police, "AssociateFaces", user, CollectionId=collection, UserId="probe",
+                         FaceIds=faces[:1], UserMatchThreshold=80, purpose="missing_persons")
+    assert "PoliceIdentificationOnlyAtSimilarity99" in message
+    # an allowed purpose at 99: still refused, since an association cannot be held for review
+    message = env.denied(police, "AssociateFaces", user, CollectionId=collection, UserId="probe",
+                         FaceIds=faces[:1], UserMatchThreshold=99, purpose="missing_persons")
+    assert "PoliceIdentificationOnlyWithHumanReview" in message
+    # CompareFaces says how alike two faces are: identification too
+    image = {"Bytes": env.images["img1.jpg"]}
+    message = env.denied(police, "CompareFaces", "*", SourceImage=image, TargetImage=image,
+                         SimilarityThreshold=99, purpose="criminal_investigation")
+    assert "NoPoliceIdentificationExceptForMissingPersons" in message
+
+    # Someone allowed to associate: the audit record keeps every Confidence the caller saw.
+    env.call(admin, "AssociateFaces", CollectionId=collection, UserId="probe", FaceIds=faces[:1])
+    response = env.call(admin, "AssociateFaces", CollectionId=collection, UserId="probe", FaceIds=faces[1:],
+                        UserMatchThreshold=100)
+    refused = response["UnsuccessfulFaceAssociations"]
+    assert [f["FaceId"] for f in refused] == faces[1:]
+    assert all("LOW_MATCH_CONFIDENCE" in f["Reasons"] and f["Confidence"] > 0 for f in refused)
+    record = next(r for r in export_audit(env.state)
+                  if r.get("request_id") == response["ResponseMetadata"]["RequestId"] and r.get("phase") != "intent")
+    assert record["result"]["UnsuccessfulFaceAssociations"] == [
+        {k: f[k] for k in ("FaceId", "UserId", "Reasons", "Confidence") if k in f} for f in refused
+    ]
+    assert record["parameters"]["UserMatchThreshold"] == 100
+
+
 def _held(response: dict[str, Any], member: str) -> str:
     """Assert the response withholds its matches for review; return the review id."""
     headers = response["ResponseMetadata"]["HTTPHeaders"]
@@ -670,13 +715,24 @@ def test_every_call_is_audited(env: Env):
     env.call(env.actors["ngo"], "SearchFacesByImage", CollectionId=PEOPLE, Image=image, FaceMatchThreshold=90)
 
     records = export_audit(env.state)
-    by_request = {r["request_id"]: r for r in records if r.get("request_id")}
-    assert len(by_request) == len([r for r in records if r.get("request_id")]), "request ids are unique"
+    outcomes_of = [r for r in records if r.get("request_id") and r.get("phase") != "intent"]
+    by_request = {r["request_id"]: r for r in outcomes_of}
+    assert len(by_request) == len(outcomes_of), "one outcome record per request"
+    intents = {r["request_id"]: r for r in records if r.get("phase") == "intent"}
+    assert len(intents) == len([r for r in records if r.get("phase") == "intent"]), "one intent per request"
     for sent in env.sent:
         assert sent.request_id in by_request, f"no audit record for {sent.operation} by {sent.actor.name}"
         _check_record(sent, by_request[sent.request_id])
+        outcome = by_request[sent.request_id]
+        if traits_of(sent.operation).changes_state and outcome["decision"] == "Allow":
+            # written before the change, with what was decided
+            intent = intents.pop(sent.request_id)
+            assert intent["seq"] < outcome["seq"]
+            assert {k: v for k, v in intent.items() if k not in ("seq", "hash", "prev_hash", "phase", "time")} \
+                == {k: v for k, v in outcome.items() if k in intent and k not in ("seq", "hash", "prev_hash", "time")}
+    assert not intents, f"intent records without a call: {list(intents)}"
     # one record per call: none for calls never made
-    api_records = [r for r in records if r["principal"] in {a.name for a in env.actors.values()} | {"admin"}
+    api_records = [r for r in outcomes_of if r["principal"] in {a.name for a in env.actors.values()} | {"admin"}
                    and r["reason"] != "refused before authorization"]
     assert len(api_records) == len(env.sent)
     # the other kinds of outcome all occurred

@@ -686,7 +686,8 @@ def test_builtin_read_only_and_indexer():
 
 
 def _police(**context: Any) -> dict[str, Any]:
-    base = {"agnosco:OrganizationType": "law_enforcement", "agnosco:Purpose": "missing_persons",
+    base = {"agnosco:Identification": True, "agnosco:OrganizationType": "law_enforcement",
+            "agnosco:Purpose": "missing_persons",
             "agnosco:MatchThreshold": 99.0, "agnosco:HumanReview": True, "agnosco:RequiredReviewers": 1}
     return {k: v for k, v in (base | context).items() if v is not None}
 
@@ -709,11 +710,12 @@ def _police(**context: Any) -> dict[str, Any]:
 )
 def test_builtin_police_moratorium(context: dict[str, Any], allowed_: bool):
     policies = _builtin("Identifier", "PoliceMoratorium2020")
-    for operation in ("SearchFaces", "SearchFacesByImage", "SearchUsers", "SearchUsersByImage"):
+    for operation in ("SearchFaces", "SearchFacesByImage", "SearchUsers", "SearchUsersByImage", "CompareFaces"):
         decision = evaluate(policies, f"rekognition:{operation}", ARN.format("c"), context)
         assert decision.allowed is allowed_, (operation, decision.reason)
-    # the moratorium forbids identification, not detection or comparison
-    assert evaluate(policies, "rekognition:DetectFaces", "*", _police(**{"agnosco:Purpose": None})).allowed
+    # the moratorium forbids identification (every operation comparing faces), not detection
+    not_identification = _police(**{"agnosco:Purpose": None, "agnosco:Identification": False})
+    assert evaluate(policies, "rekognition:DetectFaces", "*", not_identification).allowed
 
 
 def test_a_policy_over_iams_size_quota_is_refused():

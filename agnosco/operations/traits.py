@@ -1,0 +1,61 @@
+"""What each operation is, as governance must know it: what it acts on, whether it changes
+state, whether it compares faces with faces, its match threshold, and what review withholds.
+
+Every operation in :data:`agnosco.operations.OPERATIONS` carries one :class:`Traits`; the
+governance gate reads nothing else to decide which ARN a call acts on, whether it is
+identification (the policy key ``agnosco:Identification``, the moratorium, threshold floors,
+human review), and whether its audit record must be written before it runs.  A test walks
+botocore's model to check each record against the operation's shapes (an operation with a
+match threshold or a similarity in its output must be marked as comparing faces).
+
+*Comparing faces* means the response says how alike two faces are, or lets the caller learn
+it: a similarity, a match list filtered by a threshold the caller chooses, or an association
+refused below such a threshold (AssociateFaces).  All of these can find a person among many
+and are governed as identification; an operation that compares faces yet is not governed so
+would be an identification oracle around the policy.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Resource(enum.Enum):
+    """What an operation's ARN names."""
+
+    NONE = "none"  # "*": DetectFaces, CompareFaces, ListCollections
+    COLLECTION = "collection"  # arn:...:collection/C
+    USER = "user"  # arn:...:collection/C/user/U (collection/C* covers a collection and its users)
+    TAGGED = "tagged"  # the request's ResourceArn
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The request member holding the call's match threshold, and Rekognition's default."""
+
+    member: str
+    default: float
+
+
+@dataclass(frozen=True)
+class Traits:
+    resource: Resource
+    #: The call changes stored state: its audit record is written before it runs (and its
+    #: outcome after), so that no change is ever unrecorded.
+    changes_state: bool = False
+    #: The response compares faces with faces (see the module docstring): identification.
+    compares_faces: bool = False
+    threshold: Threshold | None = None
+    #: The response member review withholds until reviewers decide; None for an identification
+    #: operation whose result cannot be held back (it changes state), which review cannot
+    #: govern: a policy that requires review refuses it.
+    withheld: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.withheld and not self.compares_faces:
+            raise ValueError("only an operation that compares faces has matches to withhold")
+
+
+READ = Traits(Resource.COLLECTION)
+CHANGE = Traits(Resource.COLLECTION, changes_state=True)
