@@ -10,10 +10,19 @@ Refusals, with the codes AWS uses:
 =======================================  ============================================
 no Authorization header                  MissingAuthenticationTokenException (403)
 malformed Authorization / missing date   IncompleteSignatureException
-unknown or revoked access key            UnrecognizedClientException
-wrong service, signature or body hash    InvalidSignatureException
+host, x-amz-date or x-amz-target         IncompleteSignatureException
+unsigned
+unknown or revoked access key, or any    UnrecognizedClientException
+session token (none is ever issued)
+wrong service, signature or body hash,   InvalidSignatureException
+``UNSIGNED-PAYLOAD``
 ``X-Amz-Date`` more than 15 min away     InvalidSignatureException ("Signature expired")
 =======================================  ============================================
+
+What the signature must cover, and why: ``X-Amz-Target`` names the operation (unsigned, a
+captured DescribeCollection could be re-sent as DeleteCollection), ``X-Amz-Date`` the moment
+(replay window), ``Host`` the endpoint, and the body its parameters (``UNSIGNED-PAYLOAD``
+would leave it outside).  The AWS SDKs and the CLI sign all of these.
 """
 
 from __future__ import annotations
@@ -37,6 +46,8 @@ from agnosco.errors import (
 )
 
 SERVICE = "rekognition"
+#: Headers a request's signature must cover (see the module docstring).
+REQUIRED_SIGNED_HEADERS = ("host", "x-amz-date", "x-amz-target")
 MAX_SKEW = dt.timedelta(minutes=15)
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*"
@@ -99,8 +110,10 @@ def verify(
         )
     key_id, scope_date, region, service, _ = parts
     signed = match["signed"].split(";")
-    if "host" not in signed:
-        raise IncompleteSignatureException("SignedHeaders must include 'host'.")
+    for required in REQUIRED_SIGNED_HEADERS:
+        # a request without X-Amz-Target names no operation: UnknownOperationException follows
+        if required not in signed and (required != "x-amz-target" or required in headers):
+            raise IncompleteSignatureException(f"SignedHeaders must include '{required}'.")
     amz_date = _one(headers, "x-amz-date")
     if amz_date is None:
         raise IncompleteSignatureException("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
@@ -121,10 +134,15 @@ def verify(
             f"{(now + MAX_SKEW).strftime('%Y%m%dT%H%M%SZ')} ({now.strftime('%Y%m%dT%H%M%SZ')} + 15 min.)"
         )
     secret = secret_for(key_id)
-    if secret is None:
+    if secret is None or _one(headers, "x-amz-security-token") is not None:
         raise UnrecognizedClientException("The security token included in the request is invalid.")
     content_sha = _one(headers, "x-amz-content-sha256")
-    if content_sha not in (None, "UNSIGNED-PAYLOAD") and content_sha != hashlib.sha256(body).hexdigest():
+    if content_sha is not None and content_sha.startswith(("UNSIGNED-PAYLOAD", "STREAMING-")):
+        raise InvalidSignatureException(
+            f"x-amz-content-sha256 {content_sha[:40]} is not accepted: the body must be signed "
+            "(UNSIGNED-PAYLOAD and streaming payloads leave it outside the signature)."
+        )
+    if content_sha is not None and content_sha != hashlib.sha256(body).hexdigest():
         raise InvalidSignatureException("The provided 'x-amz-content-sha256' header does not match what was computed.")
 
     request = AWSRequest(method=method, url=f"http://{_one(headers, 'host') or ''}{path}" + (f"?{query}" if query else ""), data=body)

@@ -107,3 +107,61 @@ def test_clock_skew_within_15_minutes_is_fine() -> None:
 def test_wrong_service_scope() -> None:
     with pytest.raises(InvalidSignatureException, match="correct service"):
         check(signed(service="s3"))
+
+
+# what the signature must cover ------------------------------------------------------------------
+
+
+def _resign_without(req: dict[str, object], header: str) -> dict[str, object]:
+    """The request signed by botocore with ``header`` left out of SignedHeaders."""
+    request = AWSRequest(method="POST", url="http://localhost:8080/", data=req["body"],
+                         headers={"X-Amz-Target": "RekognitionService.CreateCollection",
+                                  "Content-Type": "application/x-amz-json-1.1"})
+
+    class Without(SigV4Auth):
+        def headers_to_sign(self, request):  # type: ignore[no-untyped-def]
+            headers = super().headers_to_sign(request)
+            del headers[header]
+            return headers
+
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        Without(Credentials("AKIDEXAMPLE", KEYS["AKIDEXAMPLE"]), "rekognition", "eu-west-1").add_auth(request)
+    headers: dict[str, list[str]] = {"host": ["localhost:8080"]}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    return {**req, "headers": headers}
+
+
+@pytest.mark.parametrize("header", ["x-amz-target", "x-amz-date", "host"])
+def test_target_date_and_host_must_be_signed(header: str) -> None:
+    """Unsigned, X-Amz-Target could be changed: a captured DescribeCollection re-sent as
+    DeleteCollection."""
+    req = _resign_without(signed(), header)
+    assert header not in req["headers"]["authorization"][0].split("SignedHeaders=")[1].split(",")[0].split(";")  # type: ignore[index]
+    with pytest.raises(IncompleteSignatureException, match=f"SignedHeaders must include '{header}'"):
+        check(req)
+
+
+def test_unsigned_payload_is_refused() -> None:
+    """With UNSIGNED-PAYLOAD signed, the body would be outside the signature."""
+    req = signed(extra={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+    with pytest.raises(InvalidSignatureException, match="UNSIGNED-PAYLOAD"):
+        check(req)
+    req["body"] = b'{"CollectionId":"swapped"}'
+    with pytest.raises(InvalidSignatureException):
+        check(req)
+
+
+def test_a_signed_payload_hash_must_be_the_bodys() -> None:
+    import hashlib
+
+    body = b'{"CollectionId":"c"}'
+    check(signed(body, extra={"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()}))
+    with pytest.raises(InvalidSignatureException, match="x-amz-content-sha256"):
+        check(signed(body, extra={"X-Amz-Content-SHA256": "0" * 64}))
+
+
+def test_a_session_token_is_refused() -> None:
+    """Agnosco issues no temporary credentials: any token is one it did not issue."""
+    with pytest.raises(UnrecognizedClientException, match="security token"):
+        check(signed(extra={"X-Amz-Security-Token": "garbage"}))
