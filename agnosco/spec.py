@@ -28,16 +28,22 @@ def shape(name: str) -> Shape:
     return service_model().shape_for(name)
 
 
+#: Violations spelt out in one error message (a 4,096-element list can break each element).
+MAX_REPORTED_VIOLATIONS = 10
+
+
 def validate(params: dict[str, Any], shape_name: str) -> None:
     """Check ``params`` against the model's shape ``shape_name``.
 
     :raises ImageTooLargeException: when the only violations are oversized blobs (images),
         the error Rekognition gives for them.
-    :raises InvalidParameterException: listing every violation, worded as AWS words them.
+    :raises InvalidParameterException: listing the violations (the first ten), worded as AWS words them.
     """
     errors = violations(params, shape(shape_name))
     if errors and all(getattr(e, "too_large", False) for e in errors):
         raise ImageTooLargeException("; ".join(errors))
     if errors:
         count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
-        raise InvalidParameterException(f"{count}: {'; '.join(errors)}")
+        shown = "; ".join(errors[:MAX_REPORTED_VIOLATIONS])
+        more = len(errors) - MAX_REPORTED_VIOLATIONS
+        raise InvalidParameterException(f"{count}: {shown}" + (f"; and {more} more" if more > 0 else ""))

@@ -11,6 +11,7 @@ so they run on the ``regex`` module, not ``re``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -91,11 +92,14 @@ def _structure(value: Any, shape: Shape, path: str, errors: list[str]) -> bool:
     for name in shape.required_members:
         if value.get(name) is None:
             errors.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null")
+    required = set(shape.required_members)
     for name, member_value in value.items():
         if name not in members:
             errors.append(f"Unknown parameter '{_join(path, name)}'")
         elif member_value is not None:
             _check(member_value, members[name], _join(path, name), errors)
+        elif name not in required:  # an optional member sent as null: leave it out or give a value
+            errors.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null")
     return False  # members were checked; no size constraints on structures
 
 
@@ -130,8 +134,10 @@ def _integer(value: Any, shape: Shape, path: str, errors: list[str]) -> bool:
 
 
 def _float(value: Any, shape: Shape, path: str, errors: list[str]) -> bool:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return ok or _type_error(value, path, errors, "a number")
+    # NaN would pass every range check (all its comparisons are false), and a policy's
+    # NumericLessThan on it would never fire: a finite number or nothing.
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return ok or _type_error(value, path, errors, "a finite number")
 
 
 def _boolean(value: Any, shape: Shape, path: str, errors: list[str]) -> bool:

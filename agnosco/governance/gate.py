@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,7 +44,7 @@ from agnosco.governance.audit import AuditLog
 from agnosco.governance.policy import Decision, Policy, evaluate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
-from agnosco.operations import invoke, traits_of
+from agnosco.operations import invoke, traits_of, validate_request
 from agnosco.operations.context import OperationContext
 
 THRESHOLD_MODES = ("refuse", "clamp")
@@ -94,11 +95,25 @@ class Gate:
         :raises AccessDeniedException: policy refused it (after it is audited).
         :raises ServiceError: the operation's own errors (after they are audited).
         """
+        now = context.clock()
+        try:
+            # Before anything reads the request: every value the gate looks at is then of the
+            # model's type and within its limits (a NaN threshold, a 2 MB id, a list where a
+            # number belongs are the caller's 400, audited, never our 500).
+            validate_request(operation, request)
+        except ServiceError as error:
+            self._append({
+                "time": now, "request_id": caller.request_id, "principal": caller.principal,
+                "access_key_id": caller.access_key_id, "source": caller.source_ip, "region": caller.region,
+                "operation": operation, "parameters": bounded(_raw_parameters(request)),
+                "decision": "Deny", "reason": "invalid request (refused before authorization)",
+                "error": error.code, "message": bounded(error.message),
+            })
+            raise
         principal, policies = self.store.resolve(caller.principal)
         purpose = caller.purpose or (principal.default_purpose if principal else None)
         action = action_name(operation)
         resource = resource_arn(operation, request, caller.region, context.account_id)
-        now = context.clock()
         base = request_context(operation, request, caller, principal.attributes() if principal else {}, purpose, now)
         plan = self._plan(operation, request, policies, action, resource, base)
         record: dict[str, Any] = {
@@ -120,9 +135,12 @@ class Gate:
         }
         if not plan.decision.allowed:
             self._append(record | {"error": "AccessDeniedException"})
+            # Worded as AWS words it: which policy and statement refused is in the audit record,
+            # not told to a caller who may be probing the policies.
+            why = ("with an explicit deny in an identity-based policy" if plan.decision.denied_by
+                   else f"because no identity-based policy allows the {action} action")
             raise AccessDeniedException(
-                f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} "
-                f"because {plan.decision.reason}"
+                f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} {why}"
             )
         traits = traits_of(operation)
         if plan.clamped:
@@ -154,8 +172,8 @@ class Gate:
         (e.g. an unsigned x-agnosco-purpose header, an unknown operation, an undecodable body)."""
         self._append({
             "time": now, "request_id": request_id, "principal": principal, "access_key_id": access_key_id,
-            "source": source_ip, "operation": operation, "decision": "Deny",
-            "reason": "refused before authorization", "error": error.code, "message": error.message,
+            "source": source_ip, "operation": bounded(operation), "decision": "Deny",
+            "reason": "refused before authorization", "error": error.code, "message": bounded(error.message),
         })
 
     def _append(self, record: dict[str, Any]) -> None:
@@ -231,6 +249,39 @@ def _policy_thresholds_above(policies: list[Policy], requested: float) -> list[f
                         if requested < candidate <= 100:
                             values.add(candidate)
     return sorted(values)
+
+
+#: What a record keeps of a value it cannot trust to be small (a refused request's): strings cut
+#: to this many characters, lists and objects to this many items, nesting to this depth.
+BOUNDED_CHARS, BOUNDED_ITEMS, BOUNDED_DEPTH = 256, 20, 4
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """``value`` cut to a size that cannot grow the audit log by what a caller sends: any key,
+    even one no policy allows anything, can send 7 MB of parameters."""
+    if isinstance(value, str):
+        return value if len(value) <= BOUNDED_CHARS else f"{value[:BOUNDED_CHARS]}...({len(value)} chars)"
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if depth >= BOUNDED_DEPTH and isinstance(value, (list, dict)):
+        return f"<{type(value).__name__} nested too deeply>"
+    if isinstance(value, list):
+        items = [bounded(v, depth + 1) for v in value[:BOUNDED_ITEMS]]
+        return items + ([f"...({len(value)} items)"] if len(value) > BOUNDED_ITEMS else [])
+    if isinstance(value, dict):
+        kept = list(value.items())[:BOUNDED_ITEMS]
+        out = {bounded(str(k)): bounded(v, depth + 1) for k, v in kept}
+        if len(value) > BOUNDED_ITEMS:
+            out["..."] = f"({len(value)} members)"
+        return out
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # the log's canonical JSON has no NaN or Infinity
+    return value
+
+
+def _raw_parameters(request: dict[str, Any]) -> dict[str, Any]:
+    """The audited members of a request not known to be valid, as sent (images stand apart)."""
+    return {k: v for k, v in request.items() if k not in _IMAGE_MEMBERS}
 
 
 def _parameters(operation: str, request: dict[str, Any], plan: Plan) -> dict[str, Any]:

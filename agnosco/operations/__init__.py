@@ -122,11 +122,23 @@ def traits_of(operation: str) -> Traits:
     return REGISTRY[operation].traits
 
 
+def validate_request(operation: str, request: dict[str, Any]) -> None:
+    """Check ``request`` against the operation's input shape in botocore's model.
+
+    :raises InvalidParameterException, ImageTooLargeException: worded as AWS words them.
+    """
+    handler_for(operation)
+    spec.validate(request, spec.service_model().operation_model(operation).input_shape.name)
+
+
 def invoke(operation: str, request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
     """Validate ``request`` against the operation's input shape, then run the operation."""
     handler = handler_for(operation)
-    spec.validate(request, spec.service_model().operation_model(operation).input_shape.name)
+    validate_request(operation, request)
     return handler(request, context)
 
 
-__all__ = ["OPERATIONS", "FaceContext", "OperationContext", "compare_faces", "detect_faces", "handler_for", "invoke"]
+__all__ = [
+    "OPERATIONS", "REGISTRY", "FaceContext", "OperationContext", "compare_faces", "detect_faces", "handler_for",
+    "invoke", "traits_of", "validate_request",
+]

@@ -43,13 +43,18 @@ class ImageSource:
             return self._read_remote(bucket, name, obj.get("Version"))
         if self.s3_dir is None:
             raise InvalidS3ObjectException("No S3 source is configured on this server (see --s3-dir, --s3-endpoint-url).")
-        root = (self.s3_dir / bucket).resolve()
-        path = (root / name).resolve()
-        if root not in path.parents or not path.is_file():
+        if "\0" in bucket or "\0" in name:  # no file system path holds one
             raise InvalidS3ObjectException(_NO_OBJECT)
-        if path.stat().st_size > MAX_S3_IMAGE_BYTES:
-            raise ImageTooLargeException(f"S3 object is larger than {MAX_S3_IMAGE_BYTES} bytes (15 MiB).")
-        return path.read_bytes()
+        try:
+            root = (self.s3_dir / bucket).resolve()
+            path = (root / name).resolve()
+            if root not in path.parents or not path.is_file():
+                raise InvalidS3ObjectException(_NO_OBJECT)
+            if path.stat().st_size > MAX_S3_IMAGE_BYTES:
+                raise ImageTooLargeException(f"S3 object is larger than {MAX_S3_IMAGE_BYTES} bytes (15 MiB).")
+            return path.read_bytes()
+        except OSError as exc:  # a name too long for the file system, a folder without access...
+            raise InvalidS3ObjectException(_NO_OBJECT) from exc
 
     def _read_remote(self, bucket: str, name: str, version: str | None) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 from typing import Any
 
 from botocore.model import Shape
@@ -24,7 +25,7 @@ def decode_request(body: bytes, shape: Shape | None) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        params = json.loads(body)
+        params = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SerializationException(f"Request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
@@ -35,6 +36,18 @@ def decode_request(body: bytes, shape: Shape | None) -> dict[str, Any]:
         return _decode(params, shape) if shape is not None else params
     except RecursionError as exc:
         raise SerializationException("Request body is nested too deeply.") from exc
+
+
+def _no_constant(name: str) -> float:
+    """``NaN``, ``Infinity``, ``-Infinity``: Python's json reads them, JSON has no such values."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
 
 
 def _decode(value: Any, shape: Shape) -> Any:
