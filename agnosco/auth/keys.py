@@ -29,6 +29,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from agnosco.storage.data_dir import prepare_data_dir
 from agnosco.storage.database import Database, Tables, Transaction
 
 #: The environment variable that supplies the master key (it takes precedence over the file).
@@ -114,7 +115,7 @@ def master_secret(data_dir: Path) -> bytes:
             ) from None
         return text.encode("ascii")
     path = data_dir / MASTER_KEY_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(data_dir)
     if not path.exists():
         fd, temp = tempfile.mkstemp(dir=data_dir, prefix=".master.key.")
         try:

@@ -31,6 +31,7 @@ from agnosco.governance.review import ReviewQueue
 from agnosco.operations.context import FACE_MODEL_VERSION, OperationContext
 from agnosco.operations.images import ImageSource
 from agnosco.storage import open_store
+from agnosco.storage.data_dir import prepare_data_dir
 from agnosco.storage.database import POSTGRESQL, Database, open_database
 from agnosco.vision.similarity import SimilarityCalibration
 
@@ -90,7 +91,7 @@ def open_governance(data_dir: Path, store_url: str | None = None) -> Governance:
     :raises MasterKeyError: the master key is malformed or not the database's.
     :raises StoreURLError: a ``store_url`` naming no backend.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(data_dir)
     fernet, head_key = Fernet(master_secret(data_dir)), audit_key(data_dir)
     database = open_database(store_url, data_dir / DATABASE)
     parts: list[GovernanceStore | ReviewQueue | AuditLog] = []
@@ -122,7 +123,7 @@ def ensure_admin_principal(governance: GovernanceStore) -> None:
 
 def open_keys(data_dir: Path, store_url: str | None = None) -> KeyStore:
     """The access keys, where ``store_url`` puts them (as :func:`open_governance`)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(data_dir)
     return KeyStore(data_dir, open_database(store_url, data_dir / DATABASE), owned=True)
 
 
@@ -132,7 +133,7 @@ def open_service(
 ) -> Service:
     """Open a deployment; ``store_url`` picks the face store (:func:`open_store`; default: the
     embedded SQLite ``DATA_DIR/agnosco.db``), and keys, governance and audit go with it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(data_dir)
     s3_client = None
     if s3_endpoint_url:
         import boto3
