@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from agnosco.cli.common import add_state, opening_state
+from agnosco.deployment import DEFAULT_REGION
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -15,7 +17,7 @@ def _serve(args: argparse.Namespace) -> None:
         serve(args.data_dir, host=args.host, port=args.port, s3_dir=args.s3_dir,
               s3_endpoint_url=args.s3_endpoint_url, threshold_mode=args.threshold_mode,
               max_retention_days=args.max_retention_days, purge_interval=args.purge_interval,
-              store_url=args.store)
+              store_url=args.store, region=args.region, trusted_proxies=args.trusted_proxy)
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,4 +35,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                        help="no face is kept longer than this, whatever its collection says (default 1095 = 3 years)")
     serve.add_argument("--purge-interval", type=float, default=3600,
                        help="seconds between retention purges (default 3600; 0 turns them off)")
+    serve.add_argument("--region", default=os.environ.get("AGNOSCO_REGION") or DEFAULT_REGION,
+                       help="the deployment's region: in every ARN, and the one requests must be signed for "
+                            f"(default: $AGNOSCO_REGION, else {DEFAULT_REGION})")
+    serve.add_argument("--trusted-proxy", action="append", metavar="ADDRESS",
+                       default=[a for a in os.environ.get("AGNOSCO_TRUSTED_PROXIES", "").split(",") if a.strip()],
+                       help="a reverse proxy whose X-Forwarded-For names the client (repeatable; default: "
+                            "$AGNOSCO_TRUSTED_PROXIES, comma-separated; none: forwarded headers are ignored)")
     serve.set_defaults(run=_serve)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agnosco.deployment import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.errors import InternalServerError
 from agnosco.storage.base import Store
 from agnosco.vision.image import DecodedImage
@@ -16,8 +17,6 @@ from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
 from agnosco.operations.images import ImageSource
 
-DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "000000000000"
 #: Reported as FaceModelVersion and IndexFacesModelVersion (the model's pattern is [0-9.]+):
 #: Agnosco's own numbering of its descriptor model, dlib's ResNet v1 with calibration family 1.
 FACE_MODEL_VERSION = "1.0"

@@ -17,9 +17,11 @@ def _collection_of(arn: str, context: OperationContext) -> str:
         raise ResourceNotFoundException(f"Resource {arn} not found")
     collection_id = arn[len(prefix):]
     try:
-        context.require_store().get_collection(collection_id)
+        collection = context.require_store().get_collection(collection_id)
     except ResourceNotFoundException:
         raise ResourceNotFoundException(f"Resource {arn} not found") from None
+    if collection.arn != arn:  # made under another region by an older version: its own ARN only
+        raise ResourceNotFoundException(f"Resource {arn} not found")
     return collection_id
 
 

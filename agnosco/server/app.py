@@ -104,6 +104,13 @@ class RekognitionApp:
                 now=self.now(),
             )
             try:
+                if identity.region != self.context.region:
+                    # One deployment is one region (ARNs and policies name it): a request signed
+                    # for another is refused, as AWS refuses a wrong-region signature.
+                    raise InvalidSignatureException(
+                        f"Credential should be scoped to a valid region, not '{identity.region[:64]}'; "
+                        f"this endpoint's region is '{self.context.region}'."
+                    )
                 operation = _operation(headers)
                 handler_for(operation)  # unknown or unimplemented: refuse before decoding
                 model = spec.service_model().operation_model(operation)
@@ -114,9 +121,7 @@ class RekognitionApp:
                     self._pool, self._record_refusal, operation, identity, scope, request_id, refusal
                 )
                 raise
-            context = dataclasses.replace(
-                self.context, region=identity.region, consent_reference=caller.consent_reference
-            )
+            context = dataclasses.replace(self.context, consent_reference=caller.consent_reference)
             loop = asyncio.get_running_loop()
             result, work = await loop.run_in_executor(
                 self._pool, self._run, operation, params, caller, context

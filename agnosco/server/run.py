@@ -5,26 +5,43 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from agnosco.governance.retention import DEFAULT_MAX_RETENTION_DAYS, purge
+from agnosco.deployment import DEFAULT_REGION
 from agnosco.server.app import RekognitionApp
 from agnosco.server.service import Service, ensure_admin_key, open_service
 
 log = logging.getLogger("agnosco.retention")
+
+#: Idle keep-alive connections are kept this long: SDKs reuse pooled connections, and one the
+#: server closed under them (uvicorn's default is 5 s) is a broken pipe on the next call.
+KEEP_ALIVE_SECONDS = 75
+#: Connections and requests at once; beyond it new ones are answered 503 at once, so that
+#: thousands of idle or half-sent connections cannot exhaust the process.
+MAX_CONNECTIONS = 512
 
 
 def serve(
     data_dir: Path, *, host: str = "127.0.0.1", port: int = 8080,
     s3_dir: Path | None = None, s3_endpoint_url: str | None = None, threshold_mode: str = "refuse",
     max_retention_days: float = DEFAULT_MAX_RETENTION_DAYS, purge_interval: float = 3600.0,
-    store_url: str | None = None,
+    store_url: str | None = None, region: str = DEFAULT_REGION, trusted_proxies: Sequence[str] = (),
 ) -> None:
+    """Run the server until it is stopped.
+
+    ``region`` is the deployment's one region (requests signed for another are refused).
+    ``trusted_proxies`` are the addresses whose ``X-Forwarded-For`` / ``X-Forwarded-Proto``
+    headers are believed (the client address in ``aws:SourceIp`` and the audit log); with none,
+    no forwarded header is believed, from anywhere.
+    """
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     service = open_service(
         data_dir, s3_dir=s3_dir, s3_endpoint_url=s3_endpoint_url, threshold_mode=threshold_mode, store_url=store_url,
+        region=region,
     )
     created = ensure_admin_key(service.keys)
     if created is not None:
@@ -35,7 +52,8 @@ def serve(
             flush=True,
         )
     store = "sqlite" if store_url in (None, "sqlite") else store_url.split(":", 1)[0]  # no password
-    print(f"Agnosco serving the Rekognition API on http://{host}:{port} (data: {data_dir}, store: {store})", flush=True)
+    print(f"Agnosco serving the Rekognition API on http://{host}:{port} (region {region}; data: {data_dir}, "
+          f"store: {store})", flush=True)
     app = RekognitionApp(service.context, service.keys, service.gate)
     stop = threading.Event()
     purger = threading.Thread(
@@ -45,7 +63,11 @@ def serve(
     if purge_interval > 0:
         purger.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+        uvicorn.run(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+            proxy_headers=bool(trusted_proxies), forwarded_allow_ips=list(trusted_proxies) or None,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS, limit_concurrency=MAX_CONNECTIONS,
+        )
     finally:
         stop.set()
         if purger.is_alive():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from agnosco.auth.keys import KeyStore, NewKey, check_master_key, master_key_source, master_secret
+from agnosco.deployment import DEFAULT_REGION
 from agnosco.errors import ResourceNotFoundException
 from agnosco.evaluation.records import EvaluationIndex
 from agnosco.governance.audit import AUDIT_DATABASE, AuditLog, audit_key
@@ -34,6 +36,8 @@ from agnosco.storage import open_store
 from agnosco.storage.data_dir import prepare_data_dir
 from agnosco.storage.database import POSTGRESQL, Database, open_database
 from agnosco.vision.similarity import SimilarityCalibration
+
+log = logging.getLogger("agnosco.server")
 
 DEFAULT_DATA_DIR = Path(os.environ.get("AGNOSCO_DATA_DIR", "agnosco-data"))
 DATABASE = "agnosco.db"
@@ -129,7 +133,7 @@ def open_keys(data_dir: Path, store_url: str | None = None) -> KeyStore:
 
 def open_service(
     data_dir: Path, *, s3_dir: Path | None = None, s3_endpoint_url: str | None = None,
-    threshold_mode: str = "refuse", store_url: str | None = None,
+    threshold_mode: str = "refuse", store_url: str | None = None, region: str = DEFAULT_REGION,
 ) -> Service:
     """Open a deployment; ``store_url`` picks the face store (:func:`open_store`; default: the
     embedded SQLite ``DATA_DIR/agnosco.db``), and keys, governance and audit go with it."""
@@ -158,6 +162,7 @@ def open_service(
         calibration=calibration,
         images=ImageSource(s3_dir=s3_dir or data_dir / "s3", s3_client=s3_client),
         store=store,
+        region=region,
         token_key=token_key,
     )
     evaluations = EvaluationIndex(data_dir, FACE_MODEL_VERSION, calibration.version)
@@ -172,6 +177,11 @@ def ensure_admin_key(keys: KeyStore) -> NewKey | None:
     """
     key_id, secret = os.environ.get("AGNOSCO_ACCESS_KEY_ID"), os.environ.get("AGNOSCO_SECRET_ACCESS_KEY")
     if key_id and secret:
+        known = {k.access_key_id: k for k in keys.list()}
+        if key_id in known and known[key_id].status != "Active":
+            # A revocation outlives restarts: the environment cannot bring the key back.
+            log.warning("AGNOSCO_ACCESS_KEY_ID %s was revoked; it is not restored from the environment", key_id)
+            return None
         if keys.secret_for(key_id) != secret:
             keys.create("admin", access_key_id=key_id, secret_access_key=secret)
         return None

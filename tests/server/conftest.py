@@ -57,7 +57,8 @@ def start_server(data_dir: Path, log: Path, *extra: str, env: dict[str, str] | N
     """Start ``agnosco serve`` (with ``env`` added to the environment) and wait until it answers
     (or fail with its log)."""
     port = free_port()
-    env = os.environ | {"AGNOSCO_ACCESS_KEY_ID": ACCESS_KEY_ID, "AGNOSCO_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY} | (env or {})
+    env = os.environ | {"AGNOSCO_ACCESS_KEY_ID": ACCESS_KEY_ID, "AGNOSCO_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                        "AGNOSCO_REGION": REGION} | (env or {})
     command = shutil.which("agnosco")
     argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
     fh = open(log, "ab")  # noqa: SIM115 - the server process writes to it until it exits

@@ -79,8 +79,9 @@ def _admin_credentials(server) -> tuple[str, str]:  # type: ignore[no-untyped-de
     return conftest.ACCESS_KEY_ID, conftest.SECRET_ACCESS_KEY
 
 
-def test_arn_follows_the_signing_region(server, new_id):
-    """The ARN's region is the one the client signs for, not a server setting."""
+def test_a_request_signed_for_another_region_is_refused(server, rekognition, new_id):
+    """One deployment is one region: a Deny naming a region cannot be dodged by signing for
+    another, and every ARN names the deployment's region."""
     key_id, secret = _admin_credentials(server)
     client = boto3.client(
         "rekognition", endpoint_url=server.url, region_name="us-west-2",
@@ -88,8 +89,28 @@ def test_arn_follows_the_signing_region(server, new_id):
         config=Config(retries={"max_attempts": 0}),
     )
     cid = new_id()
-    arn = client.create_collection(CollectionId=cid)["CollectionArn"]
-    assert arn == f"arn:aws:rekognition:us-west-2:{ACCOUNT}:collection/{cid}"
+    with pytest.raises(ClientError) as excinfo:
+        client.create_collection(CollectionId=cid)
+    assert _error(excinfo) == ("InvalidSignatureException", 400)
+    assert "region" in excinfo.value.response["Error"]["Message"]
+    region = sys.modules[type(server).__module__].REGION
+    arn = rekognition.create_collection(CollectionId=cid)["CollectionArn"]
+    try:
+        assert arn == f"arn:aws:rekognition:{region}:{ACCOUNT}:collection/{cid}"
+        assert rekognition.describe_collection(CollectionId=cid)["CollectionARN"] == arn
+        rekognition.tag_resource(ResourceArn=arn, Tags={"team": "a"})
+        assert rekognition.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"team": "a"}
+        other = arn.replace(f":{region}:", ":us-west-2:")
+        with pytest.raises(ClientError) as excinfo:
+            rekognition.tag_resource(ResourceArn=other, Tags={"team": "b"})
+        assert _error(excinfo)[0] == "ResourceNotFoundException"
+    finally:
+        rekognition.delete_collection(CollectionId=cid)
+    rekognition.create_collection(CollectionId=cid)  # the same id again: no tag outlived the first
+    try:
+        assert rekognition.list_tags_for_resource(ResourceArn=arn)["Tags"] == {}
+    finally:
+        rekognition.delete_collection(CollectionId=cid)
 
 
 def test_duplicate_collection_is_refused(rekognition, collection):

@@ -1,0 +1,98 @@
+"""What a deployer sets, and what a caller cannot: forwarded client addresses, the admin key
+from the environment, idle connections."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.governance.test_gate_e2e import agnosco
+from tests.server.conftest import ACCESS_KEY_ID, Server, start_server
+
+
+def _sources(server: Server) -> list[Any]:
+    with sqlite3.connect(Path(server.data_dir) / "audit.db") as db:
+        return [json.loads(b).get("source") for (b,) in db.execute("SELECT body FROM audit_records ORDER BY seq")]
+
+
+def _forwarded_call(server: Server) -> None:
+    client = server.client()
+
+    def forge(request, **kwargs):  # type: ignore[no-untyped-def]
+        request.headers["X-Forwarded-For"] = "203.0.113.7"
+
+    client.meta.events.register("before-send.rekognition.*", forge)
+    client.list_collections()
+
+
+def test_forwarded_for_is_not_believed_unless_the_proxy_is_trusted(tmp_path: Path) -> None:
+    """aws:SourceIp and the audit record's source: the peer's address, whatever a header says."""
+    server = start_server(tmp_path / "a", tmp_path / "a.log")
+    try:
+        _forwarded_call(server)
+        assert _sources(server)[-1] == "127.0.0.1"
+    finally:
+        server.stop()
+    trusted = start_server(tmp_path / "b", tmp_path / "b.log", "--trusted-proxy", "127.0.0.1")
+    try:
+        _forwarded_call(trusted)
+        assert _sources(trusted)[-1] == "203.0.113.7"
+    finally:
+        trusted.stop()
+
+
+def test_a_revoked_admin_key_does_not_come_back_from_the_environment(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start_server(data, tmp_path / "1.log")
+    server.client().list_collections()
+    server.stop()
+    agnosco("keys", "revoke", ACCESS_KEY_ID, "--data-dir", str(data))
+    again = start_server(data, tmp_path / "2.log")  # AGNOSCO_ACCESS_KEY_ID is still set
+    try:
+        with pytest.raises(ClientError) as excinfo:
+            again.client().list_collections()
+        assert excinfo.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    finally:
+        again.stop()
+    assert "was revoked; it is not restored" in (tmp_path / "2.log").read_text()
+
+
+def test_an_idle_connection_is_kept_for_a_pooled_client(tmp_path: Path) -> None:
+    """SDKs reuse pooled connections after idle seconds; one closed under them is a broken pipe."""
+    server = start_server(tmp_path / "data", tmp_path / "s.log")
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            request = f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+            conn.sendall(request)
+            assert _response(conn).startswith(b"HTTP/1.1 200")
+            time.sleep(7)  # past uvicorn's default keep-alive of 5 s
+            conn.sendall(request)
+            assert _response(conn).startswith(b"HTTP/1.1 200")
+    finally:
+        server.stop()
+
+
+def _response(conn: socket.socket) -> bytes:
+    """One whole HTTP response read from ``conn`` (b"" if the server closed it)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    while len(body) < length:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
