@@ -9,15 +9,26 @@ hostile file raises, it never crashes the process.
 
 Large JPEGs are decoded at a reduced scale with libjpeg's DCT scaling (Pillow's ``draft``)
 when that still leaves at least :data:`WORKING_MAX_SIDE` pixels on the long side: faces keep
-far more pixels than the 150 px descriptor chip needs, and decoding gets 4-16x cheaper.
-All geometry downstream is in ratios of the image size, so the working scale never shows.
+far more pixels than the 150 px descriptor chip needs, and decoding gets 4-16x cheaper.  Large
+PNGs (which have no reduced decoding) are box-reduced by an integer factor right after
+decoding, by the same rule, before any conversion copies them.  All geometry downstream is in
+ratios of the image size, so the working scale never shows.
+
+Memory is bounded by what decoding costs, not only by the pixel count: a 5 MiB PNG can hold 64
+million 16-bit RGBA pixels.  Each decode reserves :data:`DECODE_BYTES_PER_PIXEL` bytes per pixel
+it will hold from one process-wide :class:`DecodeBudget` of :data:`DECODE_BUDGET_BYTES`, waiting
+while others hold it; an image that would cost more than the whole budget is
+``ImageTooLargeException``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +50,44 @@ MIN_SIDE = 80
 MAX_PIXELS = 64_000_000
 #: JPEGs are decoded no smaller than this on their long side (see module docstring).
 WORKING_MAX_SIDE = 2048
+
+#: Bytes a decode may hold per pixel of the image as decoded (8-bit RGBA, at most 4 bytes, and
+#: the box-reduced copy, or a mode conversion before reducing, beside it).
+DECODE_BYTES_PER_PIXEL = 8
+#: All decodes at once hold at most this much (two 64-megapixel PNGs; dozens of photos).
+DECODE_BUDGET_BYTES = 1024 * 2**20
+
+
+class DecodeBudget:
+    """Bytes that decodes in this process may hold at once; :meth:`reserve` waits for room."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.in_use = total, 0
+        self._room = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        """Hold ``nbytes`` of the budget while the block runs.
+
+        :raises ImageTooLargeException: more than the whole budget.
+        """
+        if nbytes > self.total:
+            raise ImageTooLargeException(
+                f"Image is too large to decode: it needs about {nbytes // 2**20} MiB, "
+                f"more than the {self.total // 2**20} MiB this server gives decoding."
+            )
+        with self._room:
+            self._room.wait_for(lambda: self.in_use + nbytes <= self.total)
+            self.in_use += nbytes
+        try:
+            yield
+        finally:
+            with self._room:
+                self.in_use -= nbytes
+                self._room.notify_all()
+
+
+_BUDGET = DecodeBudget(DECODE_BUDGET_BYTES)
 
 _SIGNATURES = {
     b"\xff\xd8\xff": "JPEG",
@@ -137,14 +186,28 @@ def _decode(data: bytes, fmt: str) -> DecodedImage:
     if fmt == "JPEG" and max(width, height) > WORKING_MAX_SIDE:
         factor = max(width, height) / WORKING_MAX_SIDE
         image.draft("RGB", (int(width / factor), int(height / factor)))
-    image.load()
-    if orientation in (5, 6, 7, 8):  # the image is stored rotated by 90 degrees
-        width, height = height, width
-    upright = ImageOps.exif_transpose(image) if orientation != 1 else image
-    pixels = np.ascontiguousarray(_to_rgb(upright))
+    decoded_pixels = image.size[0] * image.size[1]  # after draft: what will really be decoded
+    with _BUDGET.reserve(decoded_pixels * DECODE_BYTES_PER_PIXEL):
+        image.load()
+        image = _working_copy(image)
+        if orientation in (5, 6, 7, 8):  # the image is stored rotated by 90 degrees
+            width, height = height, width
+        upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+        pixels = np.ascontiguousarray(_to_rgb(upright))
     return DecodedImage(
         pixels=pixels, width=width, height=height, format=fmt, sha256=hashlib.sha256(data).hexdigest()
     )
+
+
+def _working_copy(image: Image.Image) -> Image.Image:
+    """``image`` box-reduced by the largest integer factor that leaves its long side at least
+    :data:`WORKING_MAX_SIDE` (the image itself when it is not that large)."""
+    factor = max(image.size) // WORKING_MAX_SIDE
+    if factor < 2:
+        return image
+    if image.mode in ("1", "P", "I;16", "I;16B", "I;16L", "I;16N"):  # modes reduce() cannot take
+        image = image.convert("RGBA" if image.mode == "P" else "L" if image.mode == "1" else "I")
+    return image.reduce(factor)
 
 
 def _exif_orientation(image: Image.Image) -> int:
