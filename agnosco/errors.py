@@ -79,3 +79,7 @@ UnrecognizedClientException = _error(
 NotImplementedException = _error(
     "NotImplementedException", "The operation exists in Rekognition but not in Agnosco.", status=501)
 InternalServerError = _error("InternalServerError", "Agnosco itself failed; retry.", sender_fault=False)
+ThrottlingException = _error(
+    "ThrottlingException", "The server's model queue is full; retry with back-off.", sender_fault=False, status=500)
+ProvisionedThroughputExceededException = _error(
+    "ProvisionedThroughputExceededException", "The access key's request-rate limit is exceeded.")

@@ -17,7 +17,9 @@ def _serve(args: argparse.Namespace) -> None:
         serve(args.data_dir, host=args.host, port=args.port, s3_dir=args.s3_dir,
               s3_endpoint_url=args.s3_endpoint_url, threshold_mode=args.threshold_mode,
               max_retention_days=args.max_retention_days, purge_interval=args.purge_interval,
-              store_url=args.store, region=args.region, trusted_proxies=args.trusted_proxy)
+              store_url=args.store, region=args.region, trusted_proxies=args.trusted_proxy,
+              model_workers=args.model_workers, model_queue=args.model_queue, rate_limit=args.rate_limit,
+              rate_burst=args.rate_burst)
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,4 +44,14 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                        default=[a for a in os.environ.get("AGNOSCO_TRUSTED_PROXIES", "").split(",") if a.strip()],
                        help="a reverse proxy whose X-Forwarded-For names the client (repeatable; default: "
                             "$AGNOSCO_TRUSTED_PROXIES, comma-separated; none: forwarded headers are ignored)")
+    serve.add_argument("--model-workers", type=int, default=None,
+                       help="threads that analyse images (default: one per CPU)")
+    serve.add_argument("--model-queue", type=int, default=None,
+                       help="image calls admitted at once, running or waiting; beyond, ThrottlingException "
+                            "(default: 16 per model worker)")
+    serve.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND",
+                       help="requests a second each access key may make; beyond, "
+                            "ProvisionedThroughputExceededException (default: no limit)")
+    serve.add_argument("--rate-burst", type=float, default=None,
+                       help="requests an access key may make at once above --rate-limit (default: twice it)")
     serve.set_defaults(run=_serve)

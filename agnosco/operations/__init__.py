@@ -68,7 +68,7 @@ REGISTRY: dict[str, Operation] = {
     )),
     "CompareFaces": Operation(compare_faces, Traits(
         Resource.NONE, compares_faces=True, threshold=Threshold("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD),
-        withheld="FaceMatches",
+        withheld="FaceMatches", analyses_images=True,
     )),
     "CreateCollection": Operation(create_collection, CHANGE),
     "CreateUser": Operation(create_user, _USER_CHANGE),
@@ -76,9 +76,9 @@ REGISTRY: dict[str, Operation] = {
     "DeleteFaces": Operation(delete_faces, CHANGE),
     "DeleteUser": Operation(delete_user, _USER_CHANGE),
     "DescribeCollection": Operation(describe_collection, READ),
-    "DetectFaces": Operation(detect_faces, _GLOBAL),
+    "DetectFaces": Operation(detect_faces, Traits(Resource.NONE, analyses_images=True)),
     "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
-    "IndexFaces": Operation(index_faces, CHANGE),
+    "IndexFaces": Operation(index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)),
     "ListCollections": Operation(list_collections, _GLOBAL),
     "ListFaces": Operation(list_faces, Traits(Resource.USER)),  # the user ARN when filtered by UserId
     "ListTagsForResource": Operation(list_tags_for_resource, Traits(Resource.TAGGED)),
@@ -88,12 +88,14 @@ REGISTRY: dict[str, Operation] = {
     )),
     "SearchFacesByImage": Operation(search_faces_by_image, Traits(
         Resource.COLLECTION, compares_faces=True, threshold=FACE_MATCH, withheld="FaceMatches",
+        analyses_images=True,
     )),
     "SearchUsers": Operation(search_users, Traits(
         Resource.USER, compares_faces=True, threshold=USER_MATCH, withheld="UserMatches",
     )),
     "SearchUsersByImage": Operation(search_users_by_image, Traits(
         Resource.COLLECTION, compares_faces=True, threshold=USER_MATCH, withheld="UserMatches",
+        analyses_images=True,
     )),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
     "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),

@@ -47,6 +47,9 @@ class Traits:
     #: The response compares faces with faces (see the module docstring): identification.
     compares_faces: bool = False
     threshold: Threshold | None = None
+    #: The call decodes images and runs models on them (seconds of CPU, not milliseconds): the
+    #: server runs it on its bounded model queue, apart from the cheap calls.
+    analyses_images: bool = False
     #: The response member review withholds until reviewers decide; None for an identification
     #: operation whose result cannot be held back (it changes state), which review cannot
     #: govern: a policy that requires review refuses it.

@@ -8,7 +8,11 @@ For each ``POST /`` with ``X-Amz-Target: RekognitionService.<Operation>``:
 4. decode the JSON body against the input shape (:mod:`agnosco.protocol.codec`);
 5. hand the call to the governance gate (:mod:`agnosco.governance.gate`: policies, obligations,
    audit), which validates and runs the operation, in a worker thread so model work never
-   blocks the event loop;
+   blocks the event loop.  Calls that analyse images (``Traits.analyses_images``) run on their
+   own, bounded *model queue*, the others on a pool of their own, so a DescribeCollection never
+   waits behind image analysis; a full model queue answers ``ThrottlingException`` (a 5xx
+   fault: SDKs retry it with back-off), and an access key over the deployer's request-rate
+   limit ``ProvisionedThroughputExceededException``, both audited as refusals;
 6. encode the result against the output shape, adding the gate's headers (e.g. a review id).
 
 The Agnosco request headers ``x-agnosco-purpose`` (why this call is made) and
@@ -27,6 +31,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -39,13 +44,15 @@ from agnosco.errors import (
     ImageTooLargeException,
     InternalServerError,
     InvalidSignatureException,
+    ProvisionedThroughputExceededException,
     ServiceError,
+    ThrottlingException,
     UnknownOperationException,
     UnrecognizedClientException,
 )
 from agnosco.governance.actions import Caller
 from agnosco.governance.gate import CallResult, Gate
-from agnosco.operations import handler_for, invoke
+from agnosco.operations import invoke, traits_of
 from agnosco.operations.context import OperationContext
 from agnosco.protocol.codec import decode_request, encode_response
 from agnosco.protocol.sigv4 import verify
@@ -56,6 +63,26 @@ log = logging.getLogger("agnosco.server")
 MAX_BODY_BYTES = 7 * 1024 * 1024 + 64 * 1024
 TARGET_PREFIX = spec.service_model().metadata["targetPrefix"] + "."
 CONTENT_TYPE = b"application/x-amz-json-1.1"
+#: Threads for the calls that analyse no image (descriptions, listings, searches by id...).
+LIGHT_WORKERS = 8
+#: Image calls admitted per model worker (running or waiting) before ThrottlingException.
+MODEL_QUEUE_PER_WORKER = 16
+
+
+class RateLimiter:
+    """A token bucket per access key: ``rate`` requests a second, bursts of ``burst``.  Used from
+    the event loop's thread only."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate, self.burst = rate, burst or max(1.0, 2 * rate)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+
+    def allow(self, key: str, now: float) -> bool:
+        tokens, when = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - when) * self.rate)
+        allowed = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -69,14 +96,24 @@ class RekognitionApp:
         keys: KeyStore,
         gate: Gate | None,
         *,
-        workers: int = 4,
+        model_workers: int | None = None,
+        model_queue: int | None = None,
+        light_workers: int = LIGHT_WORKERS,
+        rate_limit: float | None = None,
+        rate_burst: float | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
     ) -> None:
         self.context = context
         self.keys = keys
         self.gate = gate
         self.now = now
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agnosco-op")
+        model_workers = model_workers or os.cpu_count() or 1
+        #: calls admitted to the model queue at once (running and waiting)
+        self.model_queue = model_queue or MODEL_QUEUE_PER_WORKER * model_workers
+        self._model_admitted = 0
+        self._model_pool = ThreadPoolExecutor(max_workers=model_workers, thread_name_prefix="agnosco-model")
+        self._pool = ThreadPoolExecutor(max_workers=light_workers, thread_name_prefix="agnosco-op")
+        self._limiter = RateLimiter(rate_limit, rate_burst) if rate_limit else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -88,6 +125,7 @@ class RekognitionApp:
         started = time.perf_counter()
         operation = "-"
         work = 0.0
+        admitted = False  # holds a place on the model queue
         try:
             if scope["method"] == "GET" and scope["path"] == "/health":
                 await _respond(send, 200, b'{"status":"ok"}', request_id)
@@ -112,10 +150,19 @@ class RekognitionApp:
                         f"this endpoint's region is '{self.context.region}'."
                     )
                 operation = _operation(headers)
-                handler_for(operation)  # unknown or unimplemented: refuse before decoding
+                traits = traits_of(operation)  # unknown or unimplemented: refuse before decoding
                 model = spec.service_model().operation_model(operation)
                 params = decode_request(body, model.input_shape)
                 caller = self._caller(identity, headers, scope, request_id)
+                if self._limiter is not None and not self._limiter.allow(identity.access_key_id, time.monotonic()):
+                    raise ProvisionedThroughputExceededException(
+                        f"Rate exceeded: this access key may make {self._limiter.rate:g} requests a second."
+                    )
+                if traits.analyses_images:
+                    if self._model_admitted >= self.model_queue:
+                        raise ThrottlingException("Rate exceeded: the server is busy analysing images; retry.")
+                    self._model_admitted += 1
+                    admitted = True
             except ServiceError as refusal:  # authenticated, yet refused before the gate: audit it
                 await asyncio.get_running_loop().run_in_executor(
                     self._pool, self._record_refusal, operation, identity, scope, request_id, refusal
@@ -124,7 +171,8 @@ class RekognitionApp:
             context = dataclasses.replace(self.context, consent_reference=caller.consent_reference)
             loop = asyncio.get_running_loop()
             result, work = await loop.run_in_executor(
-                self._pool, self._run, operation, params, caller, context
+                self._model_pool if traits.analyses_images else self._pool,
+                self._run, operation, params, caller, context,
             )
             extra = tuple((k.encode(), v.encode()) for k, v in result.headers.items())
             await _respond(send, 200, encode_response(result.response, model.output_shape), request_id, extra)
@@ -134,6 +182,9 @@ class RekognitionApp:
         except Exception:  # a bug of ours: log it, never leak it
             log.exception("request %s (%s) failed", request_id, operation)
             status = await _respond_error(send, InternalServerError("Internal server error"), request_id)
+        finally:
+            if admitted:
+                self._model_admitted -= 1
         log.info(
             "%s %s %d %.2fms (operation %.2fms)",
             request_id, operation, status, 1000 * (time.perf_counter() - started), 1000 * work,
@@ -188,6 +239,7 @@ class RekognitionApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self._model_pool.shutdown(wait=True)
                 self._pool.shutdown(wait=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return

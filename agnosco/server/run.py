@@ -28,13 +28,17 @@ def serve(
     s3_dir: Path | None = None, s3_endpoint_url: str | None = None, threshold_mode: str = "refuse",
     max_retention_days: float = DEFAULT_MAX_RETENTION_DAYS, purge_interval: float = 3600.0,
     store_url: str | None = None, region: str = DEFAULT_REGION, trusted_proxies: Sequence[str] = (),
+    model_workers: int | None = None, model_queue: int | None = None, rate_limit: float | None = None,
+    rate_burst: float | None = None,
 ) -> None:
     """Run the server until it is stopped.
 
     ``region`` is the deployment's one region (requests signed for another are refused).
     ``trusted_proxies`` are the addresses whose ``X-Forwarded-For`` / ``X-Forwarded-Proto``
     headers are believed (the client address in ``aws:SourceIp`` and the audit log); with none,
-    no forwarded header is believed, from anywhere.
+    no forwarded header is believed, from anywhere.  ``model_workers`` threads analyse images
+    (default: one per CPU), with at most ``model_queue`` such calls admitted at once;
+    ``rate_limit`` (requests a second per access key, bursts of ``rate_burst``) is off unless set.
     """
     import uvicorn
 
@@ -54,7 +58,8 @@ def serve(
     store = "sqlite" if store_url in (None, "sqlite") else store_url.split(":", 1)[0]  # no password
     print(f"Agnosco serving the Rekognition API on http://{host}:{port} (region {region}; data: {data_dir}, "
           f"store: {store})", flush=True)
-    app = RekognitionApp(service.context, service.keys, service.gate)
+    app = RekognitionApp(service.context, service.keys, service.gate, model_workers=model_workers,
+                         model_queue=model_queue, rate_limit=rate_limit, rate_burst=rate_burst)
     stop = threading.Event()
     purger = threading.Thread(
         target=_purge_periodically, args=(service, stop, purge_interval, max_retention_days),

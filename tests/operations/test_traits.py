@@ -94,3 +94,10 @@ def test_review_withholds_a_member_of_the_output():
             assert op.traits.withheld in output, name
     # an identification that changes state cannot be held back
     assert traits_of("AssociateFaces").compares_faces and traits_of("AssociateFaces").withheld is None
+
+
+@pytest.mark.parametrize("operation", IMPLEMENTED)
+def test_operations_that_take_an_image_are_on_the_model_queue(operation):
+    inputs = spec.service_model().operation_model(operation).input_shape.members
+    takes_image = any(member.name == "Image" for member in inputs.values())
+    assert traits_of(operation).analyses_images is takes_image

@@ -96,3 +96,57 @@ def _response(conn: socket.socket) -> bytes:
             break
         body += chunk
     return head + b"\r\n\r\n" + body
+
+
+def _audited(server: Server) -> dict[str, dict[str, Any]]:
+    with sqlite3.connect(Path(server.data_dir) / "audit.db") as db:
+        records = [json.loads(b) for (b,) in db.execute("SELECT body FROM audit_records ORDER BY seq")]
+    return {r["request_id"]: r for r in records if r.get("request_id") and r.get("phase") != "intent"}
+
+
+def test_a_full_model_queue_throttles_image_calls_but_not_cheap_ones(tmp_path: Path, deepface_images: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = start_server(tmp_path / "data", tmp_path / "s.log", "--model-workers", "1", "--model-queue", "1")
+    image = {"Bytes": (deepface_images / "couple.jpg").read_bytes()}
+    try:
+        server.client().create_collection(CollectionId="c")
+
+        def detect(_: int) -> tuple[str, str]:
+            try:
+                answer = server.client().detect_faces(Image=image)
+                return "ok", answer["ResponseMetadata"]["RequestId"]
+            except ClientError as error:
+                return error.response["Error"]["Code"], error.response["ResponseMetadata"]["RequestId"]
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(detect, range(8)))
+            described = server.client().describe_collection(CollectionId="c")  # meanwhile: not queued
+        assert described["FaceCount"] == 0
+        codes = [code for code, _ in outcomes]
+        assert "ok" in codes and "ThrottlingException" in codes, codes
+        assert set(codes) <= {"ok", "ThrottlingException"}
+        audited = _audited(server)
+        for code, request_id in outcomes:
+            assert audited[request_id].get("error") == (None if code == "ok" else code)
+    finally:
+        server.stop()
+
+
+def test_an_access_key_over_its_rate_limit_is_refused_and_audited(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", tmp_path / "s.log", "--rate-limit", "0.01", "--rate-burst", "2")
+    try:
+        codes = []
+        for _ in range(5):
+            try:
+                response = server.client().list_collections()
+                codes.append(("ok", response["ResponseMetadata"]["RequestId"]))
+            except ClientError as error:
+                codes.append((error.response["Error"]["Code"], error.response["ResponseMetadata"]["RequestId"]))
+        assert [c for c, _ in codes][:2] == ["ok", "ok"]
+        assert "ProvisionedThroughputExceededException" in [c for c, _ in codes[2:]]
+        audited = _audited(server)
+        for code, request_id in codes:
+            assert audited[request_id].get("error") == (None if code == "ok" else code)
+    finally:
+        server.stop()
