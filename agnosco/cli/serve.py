@@ -48,7 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                        help="threads that analyse images (default: one per CPU)")
     serve.add_argument("--model-queue", type=int, default=None,
                        help="image calls admitted at once, running or waiting; beyond, ThrottlingException "
-                            "(default: 16 per model worker)")
+                            "(default: 4 per model worker)")
     serve.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND",
                        help="requests a second each access key may make; beyond, "
                             "ProvisionedThroughputExceededException (default: no limit)")

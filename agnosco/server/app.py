@@ -66,7 +66,7 @@ CONTENT_TYPE = b"application/x-amz-json-1.1"
 #: Threads for the calls that analyse no image (descriptions, listings, searches by id...).
 LIGHT_WORKERS = 8
 #: Image calls admitted per model worker (running or waiting) before ThrottlingException.
-MODEL_QUEUE_PER_WORKER = 16
+MODEL_QUEUE_PER_WORKER = 4
 
 
 class RateLimiter:
@@ -151,9 +151,7 @@ class RekognitionApp:
                     )
                 operation = _operation(headers)
                 traits = traits_of(operation)  # unknown or unimplemented: refuse before decoding
-                model = spec.service_model().operation_model(operation)
-                params = decode_request(body, model.input_shape)
-                caller = self._caller(identity, headers, scope, request_id)
+                # Admission before the body is decoded (megabytes of base64 for an image call).
                 if self._limiter is not None and not self._limiter.allow(identity.access_key_id, time.monotonic()):
                     raise ProvisionedThroughputExceededException(
                         f"Rate exceeded: this access key may make {self._limiter.rate:g} requests a second."
@@ -163,6 +161,9 @@ class RekognitionApp:
                         raise ThrottlingException("Rate exceeded: the server is busy analysing images; retry.")
                     self._model_admitted += 1
                     admitted = True
+                model = spec.service_model().operation_model(operation)
+                params = decode_request(body, model.input_shape)
+                caller = self._caller(identity, headers, scope, request_id)
             except ServiceError as refusal:  # authenticated, yet refused before the gate: audit it
                 await asyncio.get_running_loop().run_in_executor(
                     self._pool, self._record_refusal, operation, identity, scope, request_id, refusal
