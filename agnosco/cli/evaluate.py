@@ -1,7 +1,7 @@
 """``agnosco evaluate`` and ``agnosco calibrate``: measure error rates, fit Similarity.
 
     agnosco evaluate DATASET [--pairs PAIRS.csv] [--groups COL ...] [--distinct]
-                     [--threshold 80] [--ratio-limit 2] [--endpoint URL] [--output DIR]
+                     [--threshold 80] [--ratio-limit 2] [--endpoint URL [--profile P]] [--output DIR]
     agnosco evaluate --list
     agnosco calibrate DATASET [--pairs PAIRS.csv] [--distinct] [--output FILE]
 
@@ -54,8 +54,10 @@ def _evaluate(args: argparse.Namespace) -> None:
         import boto3
 
         def client():  # type: ignore[no-untyped-def]
-            return boto3.client("rekognition", endpoint_url=args.endpoint, region_name=args.region,
-                                aws_access_key_id=args.access_key_id, aws_secret_access_key=args.secret_access_key)
+            # Credentials as every AWS tool finds them (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
+            # or a profile of ~/.aws/credentials): never a secret in the process's arguments.
+            session = boto3.Session(profile_name=args.profile)
+            return session.client("rekognition", endpoint_url=args.endpoint, region_name=args.region)
 
         scores = describe_via_endpoint(dataset, client, progress=progress)
         mode = f"server {args.endpoint}"
@@ -139,9 +141,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     e.add_argument("--ratio-limit", type=float, default=2.0,
                    help="flag a max/min error-rate ratio across groups above this (default 2)")
     e.add_argument("--endpoint", help="evaluate through a running server instead of in-process")
-    e.add_argument("--access-key-id")
-    e.add_argument("--secret-access-key")
-    e.add_argument("--region", default="us-east-1")
+    e.add_argument("--profile", help="with --endpoint: the AWS profile whose Agnosco key signs the calls "
+                                     "(default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as the AWS CLI)")
+    e.add_argument("--region", default="us-east-1", help="with --endpoint: the server's region")
     e.add_argument("--output", type=Path, help="also copy report.json and report.html here")
     e.set_defaults(run=_evaluate)
 

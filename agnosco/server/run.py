@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -11,6 +13,7 @@ from pathlib import Path
 from agnosco.governance.retention import DEFAULT_MAX_RETENTION_DAYS, purge
 from agnosco.deployment import DEFAULT_REGION
 from agnosco.server.app import RekognitionApp
+from agnosco.auth.keys import NewKey
 from agnosco.server.service import Service, ensure_admin_key, open_service
 
 log = logging.getLogger("agnosco.retention")
@@ -49,12 +52,11 @@ def serve(
     )
     created = ensure_admin_key(service.keys)
     if created is not None:
-        print(
-            "Created the admin access key (shown once; keep it safe):\n"
-            f"  AccessKeyId:     {created.access_key_id}\n"
-            f"  SecretAccessKey: {created.secret_access_key}",
-            flush=True,
-        )
+        path = write_admin_key(data_dir, created)
+        # The secret goes to a file only its owner can read, not to stdout (and so not into the
+        # service's logs, where whoever reads them would hold the admin key).
+        print(f"Created the admin access key {created.access_key_id}; its secret is in {path} "
+              "(readable by you alone: read it, keep it safe, then delete the file)", flush=True)
     store = "sqlite" if store_url in (None, "sqlite") else store_url.split(":", 1)[0]  # no password
     print(f"Agnosco serving the Rekognition API on http://{host}:{port} (region {region}; data: {data_dir}, "
           f"store: {store})", flush=True)
@@ -79,6 +81,22 @@ def serve(
             purger.join(timeout=30)
         service.close()
     sys.stdout.flush()
+
+
+ADMIN_KEY_FILE = "admin-key.json"
+
+
+def write_admin_key(data_dir: Path, created: NewKey) -> Path:
+    """Write a new admin key to ``DATA_DIR/admin-key.json``, mode 0600, in the AWS CLI's JSON
+    shape (``agnosco keys create --json``); returns its path."""
+    path = data_dir / ADMIN_KEY_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        json.dump({"AccessKeyId": created.access_key_id, "SecretAccessKey": created.secret_access_key,
+                   "Principal": created.principal}, fh, indent=2)
+        fh.write("\n")
+    return path
 
 
 def _purge_periodically(service: Service, stop: threading.Event, interval: float, max_days: float) -> None:

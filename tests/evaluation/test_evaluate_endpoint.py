@@ -63,9 +63,10 @@ def test_scores_through_the_server_equal_those_in_process(folders: Path, tmp_pat
 
         result = subprocess.run(
             [sys.executable, "-m", "agnosco.cli.main", "evaluate", str(folders), "--endpoint", server.url,
-             "--access-key-id", ACCESS_KEY_ID, "--secret-access-key", SECRET_ACCESS_KEY, "--region", REGION,
-             "--no-progress", "--data-dir", str(tmp_path / "reports")],
+             "--region", REGION, "--no-progress", "--data-dir", str(tmp_path / "reports")],
             capture_output=True, text=True, timeout=600,
+            env=os.environ | {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                              "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull},
         )
         assert result.returncode == 0, result.stderr
         folder = Path(result.stdout.strip().splitlines()[-1].removeprefix("report: ")).parent

@@ -150,3 +150,21 @@ def test_an_access_key_over_its_rate_limit_is_refused_and_audited(tmp_path: Path
             assert audited[request_id].get("error") == (None if code == "ok" else code)
     finally:
         server.stop()
+
+
+def test_the_first_admin_secret_goes_to_a_private_file_not_to_the_log(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    data = tmp_path / "data"
+    server = start_server(data, tmp_path / "s.log", env={"AGNOSCO_ACCESS_KEY_ID": "", "AGNOSCO_SECRET_ACCESS_KEY": ""})
+    try:
+        saved = json.loads((data / "admin-key.json").read_text())
+        assert stat.S_IMODE(os.stat(data / "admin-key.json").st_mode) == 0o600
+        client = server.client(saved["AccessKeyId"], saved["SecretAccessKey"])
+        assert client.list_collections()["CollectionIds"] == []
+    finally:
+        server.stop()
+    log = (tmp_path / "s.log").read_text()
+    assert saved["AccessKeyId"] in log and saved["SecretAccessKey"] not in log
+    assert "admin-key.json" in log
