@@ -1,9 +1,10 @@
-"""``agnosco audit verify|export``: check and read the audit log (``DATA_DIR/audit.db``, or the
+"""``agnosco audit verify|export|checkpoint``: check and read the audit log (``DATA_DIR/audit.db``, or the
 store's PostgreSQL database with ``--store``)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -22,8 +23,21 @@ def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _verify(args: argparse.Namespace) -> None:
+    checkpoints = []
+    for path in args.checkpoints or []:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise CliError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        try:
+            checkpoints += [json.loads(line) for line in lines if line.strip()]
+        except ValueError as exc:
+            raise CliError(f"{path} is not JSON Lines of checkpoints: {exc}") from exc
     with _open(args) as log:
-        report = log.verify()
+        report = log.verify(checkpoints)
+    if report.ok and checkpoints:
+        print(f"audit log OK: {report.count} records; holds all {len(checkpoints)} checkpoints")
+        return
     if report.ok:
         print(f"audit log OK: {report.count} records")
         return
@@ -51,14 +65,41 @@ def _export(args: argparse.Namespace) -> None:
     print(f"exported {count} records to {args.output}", file=sys.stderr)
 
 
+def _checkpoint(args: argparse.Namespace) -> None:
+    from agnosco.governance.audit import AuditLogError
+
+    with _open(args) as log:
+        try:
+            line = json.dumps(log.checkpoint(), sort_keys=True)
+        except AuditLogError as exc:
+            raise CliError(str(exc)) from None
+    if args.output is None:
+        print(line)
+        return
+    try:
+        with open(args.output, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    except OSError as exc:
+        raise CliError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+
+
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     audit = commands.add_parser("audit", help="verify or export the audit log")
     actions = audit.add_subparsers(dest="audit_action", required=True)
     verify = actions.add_parser(
         "verify", help="check the hash chain and the keyed head; exit 1 and list problems if tampered"
     )
+    verify.add_argument("--checkpoints", action="append", type=Path, metavar="FILE",
+                        help="JSON Lines of `audit checkpoint` output kept elsewhere: the log must still "
+                             "hold each (detects a cut-off end or a rolled-back log; repeatable)")
     add_state(verify)
     verify.set_defaults(run=_verify)
+    checkpoint = actions.add_parser(
+        "checkpoint", help="print a signed checkpoint of the log's head, to keep outside the data directory"
+    )
+    checkpoint.add_argument("--output", "-o", type=Path, help="append it to this file (default: stdout)")
+    add_state(checkpoint)
+    checkpoint.set_defaults(run=_checkpoint)
     export = actions.add_parser("export", help="write the records as JSON Lines, in order")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     add_state(export)

@@ -50,9 +50,14 @@ What it cannot detect
   consistently: the chain proves integrity relative to the key, not to the world.  Keep the
   key apart from the database (and its backups) where possible, and anchor the head
   elsewhere (e.g. copy ``head()`` to another system periodically) for stronger guarantees.
-- Rolling the whole database back to an earlier copy (an older, genuine head and chain) looks
-  like a valid, shorter log; so does a deleted file, or dropped tables (a new, empty log is
-  then created): only the absence, or an external copy of the head, reveals either.
+- Rolling the whole database back to an earlier copy (an older, genuine head and chain), or
+  cutting off its end and putting back an older, genuine head row saved before, looks like a
+  valid, shorter log; so does a deleted file, or dropped tables (a new, empty log is then
+  created) — *unless* signed checkpoints were kept elsewhere: :meth:`AuditLog.checkpoint`
+  (``agnosco audit checkpoint``, e.g. every few minutes from cron to another machine) and
+  ``agnosco audit verify --checkpoints FILE`` then names every checkpointed record the log no
+  longer holds.  What was appended after the last checkpoint kept elsewhere can still be cut
+  off unnoticed: checkpoint as often as that window must be short.
 - Durability on SQLite is ``synchronous=NORMAL``: a committed record survives the process
   being killed (even ``kill -9``), but an operating-system crash or power loss may lose the
   last committed records *together with their head* (same transaction), leaving a shorter log
@@ -71,7 +76,7 @@ import hmac
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TextIO
@@ -323,22 +328,59 @@ class AuditLog(Tables):
         return count
 
     # verifying ------------------------------------------------------------------------------
-    def verify(self) -> VerifyReport:
-        """Recompute the chain from the stored JSON and check the head against it and its MAC."""
+    def checkpoint(self) -> dict[str, Any]:
+        """A signed checkpoint of the log as it is now: the head's ``seq``, ``hash`` and ``time``
+        and their ``mac``.  Kept *outside* the data directory (another machine, a write-once
+        store), it lets :meth:`verify` detect what the head alone cannot: the end of the log cut
+        off and an older, genuine head put back, or the whole log rolled back to an earlier copy.
+
+        :raises AuditLogError: the head is missing or forged (verify the log first).
+        """
+        head = self.head()
+        if head is None or not self._head_mac_ok(head):
+            raise AuditLogError("the audit log's head is missing or forged: run `agnosco audit verify`")
+        return {"checkpoint": "agnosco-audit", "seq": head["seq"], "hash": head["hash"],
+                "time": head["time"], "mac": head["mac"]}
+
+    def verify(self, checkpoints: Sequence[dict[str, Any]] = ()) -> VerifyReport:
+        """Recompute the chain from the stored JSON and check the head against it and its MAC,
+        and that the log still holds every given :meth:`checkpoint`."""
         problems: list[str] = []
         count = 0
         prev_hash = GENESIS_HASH  # the stored hash of the previous row
         prev_seq = 0
         with self._db.snapshot() as tx:
             rows = tx.stream("SELECT seq, time, operation, principal, body, hash FROM audit_records ORDER BY seq")
+            wanted = {c.get("seq"): c for c in checkpoints if isinstance(c, dict)}
+            found: dict[int, str] = {}
             for seq, time_, operation, principal, body, digest in rows:
                 count += 1
                 problems.extend(self._check_record(seq, time_, operation, principal, body, digest,
                                                    prev_seq, prev_hash))
                 prev_seq, prev_hash = seq, digest
+                if seq in wanted:
+                    found[seq] = digest
             head = self._read_head(tx)
         problems.extend(self._check_head(head, count, prev_seq, prev_hash))
+        for checkpoint in checkpoints:
+            problems.extend(self._check_checkpoint(checkpoint, found))
         return VerifyReport(ok=not problems, count=count, problems=problems)
+
+    def _check_checkpoint(self, checkpoint: Any, found: dict[int, str]) -> list[str]:
+        if not isinstance(checkpoint, dict) or not self._head_mac_ok(
+            {k: checkpoint.get(k) for k in ("seq", "hash", "time", "mac")}
+        ):
+            return [f"checkpoint {checkpoint!r:.80}: its MAC does not verify (not made with this log's key)"]
+        seq = checkpoint["seq"]
+        if seq == 0:
+            return []
+        if seq not in found:
+            return [f"checkpoint at record {seq}: the log no longer holds record {seq} "
+                    "(its end was cut off, or the log was rolled back to an earlier copy)"]
+        if found[seq] != checkpoint["hash"]:
+            return [f"checkpoint at record {seq}: the record's hash is not the one checkpointed "
+                    "(the log was rewritten from there on)"]
+        return []
 
     @staticmethod
     def _check_record(seq: Any, time_: Any, operation: Any, principal: Any, body: Any, digest: Any,

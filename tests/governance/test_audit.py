@@ -381,3 +381,40 @@ def test_kill_9_during_appends_leaves_a_complete_verifiable_log(data_dir: Path, 
         assert last["i"] == last["seq"] - 1 and last["payload"] == "victim" * 2000
         assert log.append({"operation": "DetectFaces"})["seq"] == report.count + 1
         assert log.verify().ok
+
+
+# -- checkpoints kept elsewhere ----------------------------------------------------------------
+
+def test_a_cut_off_end_with_an_old_head_put_back_is_caught_by_a_checkpoint(
+    log: AuditLog, data_dir: Path, raw: Raw, store_url: str | None, tmp_path: Path
+) -> None:
+    """The attack the keyed head alone misses: save the head row (genuine, with its MAC), let
+    the log grow, then cut the new records off and put the saved head back."""
+    old_head = raw.one("SELECT seq, hash, time, mac FROM audit_head WHERE id = 1")
+    for i in range(3):
+        log.append(sample(i))
+    outside = tmp_path / "elsewhere" / "checkpoints.jsonl"
+    outside.parent.mkdir()
+    assert run_cli("audit", "checkpoint", "-o", str(outside), "--data-dir", str(data_dir),
+                   store_url=store_url).returncode == 0
+    checkpoint = json.loads(outside.read_text())
+    assert checkpoint["seq"] == N + 3
+    assert log.verify([checkpoint]).ok
+
+    seq, hash_, time_, mac = old_head
+    raw.sql(f"DELETE FROM audit_records WHERE seq > {seq}",
+            f"UPDATE audit_head SET seq = {seq}, hash = '{hash_}', time = {time_!r}, mac = '{mac}'")
+    assert log.verify().ok  # the head alone cannot tell
+    report = log.verify([checkpoint])
+    assert not report.ok
+    assert report.problems == [f"checkpoint at record {N + 3}: the log no longer holds record {N + 3} "
+                               "(its end was cut off, or the log was rolled back to an earlier copy)"]
+    result = run_cli("audit", "verify", "--checkpoints", str(outside), "--data-dir", str(data_dir),
+                     store_url=store_url)
+    assert result.returncode == 1 and result.stdout.splitlines() == report.problems
+
+
+def test_a_forged_checkpoint_is_refused(log: AuditLog) -> None:
+    checkpoint = log.checkpoint() | {"seq": 1}
+    problems = log.verify([checkpoint]).problems
+    assert len(problems) == 1 and "MAC does not verify" in problems[0]
