@@ -79,6 +79,8 @@ UnrecognizedClientException = _error(
 NotImplementedException = _error(
     "NotImplementedException", "The operation exists in Rekognition but not in Agnosco.", status=501)
 InternalServerError = _error("InternalServerError", "Agnosco itself failed; retry.", sender_fault=False)
+RequestTimeoutException = _error(
+    "RequestTimeoutException", "The request body did not arrive in time.", status=408)
 ThrottlingException = _error(
     "ThrottlingException", "The server's model queue is full; retry with back-off.", sender_fault=False, status=500)
 ProvisionedThroughputExceededException = _error(

@@ -45,6 +45,7 @@ from agnosco.errors import (
     InternalServerError,
     InvalidSignatureException,
     ProvisionedThroughputExceededException,
+    RequestTimeoutException,
     ServiceError,
     ThrottlingException,
     UnknownOperationException,
@@ -63,6 +64,8 @@ log = logging.getLogger("agnosco.server")
 MAX_BODY_BYTES = 7 * 1024 * 1024 + 64 * 1024
 TARGET_PREFIX = spec.service_model().metadata["targetPrefix"] + "."
 CONTENT_TYPE = b"application/x-amz-json-1.1"
+#: A request body's parts may be this many seconds apart before RequestTimeoutException.
+BODY_TIMEOUT_SECONDS = 20.0
 #: Threads for the calls that analyse no image (descriptions, listings, searches by id...).
 LIGHT_WORKERS = 8
 #: Image calls admitted per model worker (running or waiting) before ThrottlingException.
@@ -101,12 +104,14 @@ class RekognitionApp:
         light_workers: int = LIGHT_WORKERS,
         rate_limit: float | None = None,
         rate_burst: float | None = None,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
     ) -> None:
         self.context = context
         self.keys = keys
         self.gate = gate
         self.now = now
+        self.body_timeout = body_timeout
         model_workers = model_workers or os.cpu_count() or 1
         #: calls admitted to the model queue at once (running and waiting)
         self.model_queue = model_queue or MODEL_QUEUE_PER_WORKER * model_workers
@@ -131,7 +136,7 @@ class RekognitionApp:
                 await _respond(send, 200, b'{"status":"ok"}', request_id)
                 return
             headers = _headers(scope)
-            body = await _read_body(receive, headers)
+            body = await _read_body(receive, headers, self.body_timeout)
             identity = verify(
                 method=scope["method"],
                 path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0] or "/",
@@ -260,13 +265,20 @@ def _operation(headers: dict[str, list[str]]) -> str:
     return target[len(TARGET_PREFIX):]
 
 
-async def _read_body(receive: Receive, headers: dict[str, list[str]]) -> bytes:
+async def _read_body(receive: Receive, headers: dict[str, list[str]], timeout: float) -> bytes:
+    """The whole body; a client that sends none of it for ``timeout`` seconds is answered
+    RequestTimeoutException (a half-sent request must not hold a connection for ever)."""
     declared = (headers.get("content-length") or ["0"])[0]
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ImageTooLargeException(f"Request body of {declared} bytes exceeds {MAX_BODY_BYTES} bytes.")
     chunks, size = [], 0
     while True:
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), timeout)
+        except asyncio.TimeoutError:
+            raise RequestTimeoutException(
+                f"No part of the request body arrived for {timeout:g} s; the request was abandoned."
+            ) from None
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agnosco.governance.retention import DEFAULT_MAX_RETENTION_DAYS, purge
 from agnosco.deployment import DEFAULT_REGION
-from agnosco.server.app import RekognitionApp
+from agnosco.server.app import BODY_TIMEOUT_SECONDS, RekognitionApp
 from agnosco.auth.keys import NewKey
 from agnosco.server.service import Service, ensure_admin_key, open_service
 
@@ -32,7 +32,7 @@ def serve(
     max_retention_days: float = DEFAULT_MAX_RETENTION_DAYS, purge_interval: float = 3600.0,
     store_url: str | None = None, region: str = DEFAULT_REGION, trusted_proxies: Sequence[str] = (),
     model_workers: int | None = None, model_queue: int | None = None, rate_limit: float | None = None,
-    rate_burst: float | None = None,
+    rate_burst: float | None = None, body_timeout: float = BODY_TIMEOUT_SECONDS,
 ) -> None:
     """Run the server until it is stopped.
 
@@ -61,7 +61,8 @@ def serve(
     print(f"Agnosco serving the Rekognition API on http://{host}:{port} (region {region}; data: {data_dir}, "
           f"store: {store})", flush=True)
     app = RekognitionApp(service.context, service.keys, service.gate, model_workers=model_workers,
-                         model_queue=model_queue, rate_limit=rate_limit, rate_burst=rate_burst)
+                         model_queue=model_queue, rate_limit=rate_limit, rate_burst=rate_burst,
+                         body_timeout=body_timeout)
     stop = threading.Event()
     purger = threading.Thread(
         target=_purge_periodically, args=(service, stop, purge_interval, max_retention_days),

@@ -168,3 +168,18 @@ def test_the_first_admin_secret_goes_to_a_private_file_not_to_the_log(tmp_path: 
     log = (tmp_path / "s.log").read_text()
     assert saved["AccessKeyId"] in log and saved["SecretAccessKey"] not in log
     assert "admin-key.json" in log
+
+
+def test_a_half_sent_request_is_abandoned(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", tmp_path / "s.log", "--body-timeout", "1")
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as conn:
+            conn.sendall(f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000\r\n"
+                         "Content-Type: application/x-amz-json-1.1\r\n\r\n{\"Collec".encode())
+            answer = _response(conn)  # the server answers without the rest
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b"RequestTimeoutException" in answer
+        assert server.client().list_collections()["CollectionIds"] == []  # and serves on
+    finally:
+        server.stop()
