@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from botocore import xform_name
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parents[1]

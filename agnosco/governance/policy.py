@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agnosco.errors import MalformedPolicyDocumentException
-from agnosco.governance.conditions import UnknownOperator, check_operator, condition_matches, wildcard_match
+from agnosco.governance.conditions import (
+    UnknownOperator,
+    check_operator,
+    condition_matches,
+    wildcard_match,
+)
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 #: IAM's quota for a managed policy: 6,144 characters, whitespace not counted.  Evaluation cost

@@ -275,7 +275,7 @@ async def _read_body(receive: Receive, headers: dict[str, list[str]], timeout: f
     while True:
         try:
             message = await asyncio.wait_for(receive(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise RequestTimeoutException(
                 f"No part of the request body arrived for {timeout:g} s; the request was abandoned."
             ) from None

@@ -10,10 +10,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from agnosco.governance.retention import DEFAULT_MAX_RETENTION_DAYS, purge
-from agnosco.deployment import DEFAULT_REGION
-from agnosco.server.app import BODY_TIMEOUT_SECONDS, RekognitionApp
 from agnosco.auth.keys import NewKey
+from agnosco.deployment import DEFAULT_REGION
+from agnosco.governance.retention import DEFAULT_MAX_RETENTION_DAYS, purge
+from agnosco.server.app import BODY_TIMEOUT_SECONDS, RekognitionApp
 from agnosco.server.service import Service, ensure_admin_key, open_service
 
 log = logging.getLogger("agnosco.retention")

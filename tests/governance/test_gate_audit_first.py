@@ -7,25 +7,16 @@ before it names the change.  Runs on both backends (``store_url``).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from agnosco.errors import InternalServerError, ResourceNotFoundException
 from agnosco.governance.actions import Caller
 from agnosco.governance.audit import AuditLog
 from agnosco.governance.gate import Gate
-from agnosco.governance.principals import GovernanceStore
-from agnosco.governance.review import ReviewQueue
-from agnosco.operations.context import OperationContext
-from agnosco.storage.base import Collection, FaceRecord
-from agnosco.storage.database import open_database
-from agnosco.storage.sqlite import SQLiteStore
+from tests.governance.conftest import FACE
 
-FACE = "00000000-0000-4000-8000-000000000001"
 ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "rekognition:*", "Resource": "*"}]}
 CALLER = Caller("curator", "AKIA", "127.0.0.1", "us-east-1", None, None, request_id="r-1")
 
@@ -44,21 +35,9 @@ class BreakingAudit:
 
 
 @pytest.fixture
-def parts(tmp_path: Path, store_url: str | None):  # type: ignore[no-untyped-def]
-    store = SQLiteStore(tmp_path / "agnosco.db")
-    database = open_database(store_url, tmp_path / "agnosco.db")
-    governance = GovernanceStore(database, owned=True)
-    governance.ensure_principal("curator")
-    governance.put_policy("All", json.dumps(ALL))
-    governance.attach("All", "curator")
-    audit = AuditLog(database if store_url else tmp_path / "audit.db", b"k" * 32)
-    reviews = ReviewQueue(database)
-    context = OperationContext(store=store)
-    store.create_collection(Collection("c", context.collection_arn("c"), "1.0", 0.0), {})
-    store.add_faces("c", [FaceRecord(FACE, "i", None, 0, 0, 1, 1, 99.0, np.zeros(128, np.float32), 1.0)])
-    yield governance, audit, reviews, context, store
-    for part in (store, reviews, audit, governance):
-        part.close()
+def parts(gate_parts):  # type: ignore[no-untyped-def]
+    made = gate_parts("curator", ALL)
+    return made.governance, made.audit, made.reviews, made.context, made.store
 
 
 def _records(audit: AuditLog) -> list[dict[str, Any]]:
@@ -108,7 +87,7 @@ def test_a_change_whose_outcome_record_fails_is_named_by_its_intent(parts):  # t
 
 
 def test_reads_are_recorded_once_and_changes_twice(parts):  # type: ignore[no-untyped-def]
-    governance, audit, reviews, context, store = parts
+    governance, audit, reviews, context, _ = parts
     gate = Gate(governance, audit, reviews)
     gate.call("DescribeCollection", {"CollectionId": "c"}, CALLER, context)
     gate.call("CreateCollection", {"CollectionId": "other"}, CALLER, context)

@@ -45,7 +45,6 @@ from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from agnosco.operations import traits_of
-
 from tests.conftest import STATE_BACKENDS
 from tests.server.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, start_server
 

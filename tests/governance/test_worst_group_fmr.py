@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from agnosco.errors import AccessDeniedException
 from agnosco.evaluation.records import EvaluationIndex, save_evaluation
 from agnosco.governance.actions import Caller
-from agnosco.governance.audit import AuditLog
 from agnosco.governance.gate import Gate
-from agnosco.governance.principals import GovernanceStore
-from agnosco.governance.review import ReviewQueue
-from agnosco.operations.context import OperationContext
-from agnosco.storage.base import Collection, FaceRecord
-from agnosco.storage.database import open_database
-from agnosco.storage.sqlite import SQLiteStore
+from tests.governance.conftest import FACE
 
-FACE = "00000000-0000-4000-8000-000000000001"
 POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -42,23 +33,9 @@ class Fixed:
 
 
 @pytest.fixture
-def parts(tmp_path: Path, store_url: str | None):  # type: ignore[no-untyped-def]
-    """The gate's parts on either backend (governance, reviews and audit in one PostgreSQL
-    database, or in the data directory's agnosco.db and audit.db)."""
-    store = SQLiteStore(tmp_path / "agnosco.db")
-    database = open_database(store_url, tmp_path / "agnosco.db")
-    governance = GovernanceStore(database, owned=True)
-    governance.ensure_principal("analyst")
-    governance.put_policy("EvaluatedOnly", json.dumps(POLICY))
-    governance.attach("EvaluatedOnly", "analyst")
-    audit = AuditLog(database if store_url else tmp_path / "audit.db", b"k" * 32)
-    reviews = ReviewQueue(database)
-    context = OperationContext(store=store)
-    store.create_collection(Collection("c", context.collection_arn("c"), "1.0", 0.0), {})
-    store.add_faces("c", [FaceRecord(FACE, "i", None, 0, 0, 1, 1, 99.0, np.zeros(128, np.float32), 1.0)])
-    yield governance, audit, reviews, context
-    for part in (store, reviews, audit, governance):
-        part.close()
+def parts(gate_parts):  # type: ignore[no-untyped-def]
+    made = gate_parts("analyst", POLICY)
+    return made.governance, made.audit, made.reviews, made.context
 
 
 CALLER = Caller("analyst", "AKIA", "127.0.0.1", "us-east-1", None, None)

@@ -104,3 +104,25 @@ def collection(rekognition, request: pytest.FixtureRequest) -> Iterator[str]:  #
         rekognition.delete_collection(CollectionId=name)
     except rekognition.exceptions.ResourceNotFoundException:
         pass
+
+
+def signed_post(server: Server, key: tuple[str, str], operation: str, body: bytes) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    """POST ``body`` as ``operation``, signed with ``key`` exactly as botocore signs (the body
+    untouched, so it may be anything): (status, the JSON answer, x-amzn-RequestId)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=server.url + "/", data=body, headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"RekognitionService.{operation}"})
+    SigV4Auth(Credentials(*key), "rekognition", REGION).add_auth(request)
+    raw = urllib.request.Request(request.url, data=body, method="POST", headers=dict(request.headers.items()))
+    try:
+        with urllib.request.urlopen(raw, timeout=120) as response:
+            return response.status, json.loads(response.read()), response.headers["x-amzn-RequestId"]
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), error.headers["x-amzn-RequestId"]

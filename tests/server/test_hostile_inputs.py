@@ -6,37 +6,39 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from tests.governance.test_gate_e2e import agnosco
-from tests.server.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Server, start_server
+from tests.server.conftest import (
+    ACCESS_KEY_ID,
+    REGION,
+    SECRET_ACCESS_KEY,
+    Server,
+    signed_post,
+    start_server,
+)
 
 FACE = "00000000-0000-4000-8000-000000000001"
 S3_NAME = {"Bucket": "photos"}
 
 # (operation, raw JSON body, error code)
 CASES = [
-    ("SearchFaces", '{"CollectionId":"c","FaceId":"%s","FaceMatchThreshold":NaN}' % FACE, "SerializationException"),
-    ("SearchFaces", '{"CollectionId":"c","FaceId":"%s","FaceMatchThreshold":-Infinity}' % FACE,
+    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":NaN}}', "SerializationException"),
+    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":-Infinity}}',
      "SerializationException"),
     ("DescribeCollection", '{"CollectionId":Infinity}', "SerializationException"),
     ("DescribeCollection", '{"CollectionId":1e999}', "SerializationException"),
     ("DescribeCollection", '{"CollectionId":["c"]}', "InvalidParameterException"),
     ("DescribeCollection", '{"CollectionId":{"a":1}}', "InvalidParameterException"),
     ("DescribeCollection", '{"CollectionId":12}', "InvalidParameterException"),
-    ("SearchFaces", '{"CollectionId":"c","FaceId":"%s","FaceMatchThreshold":"high"}' % FACE,
+    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":"high"}}',
      "InvalidParameterException"),
-    ("SearchFaces", '{"CollectionId":"c","FaceId":"%s","FaceMatchThreshold":[99]}' % FACE,
+    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":[99]}}',
      "InvalidParameterException"),
-    ("SearchFaces", '{"CollectionId":"c","FaceId":"%s","MaxFaces":{"n":1}}' % FACE, "InvalidParameterException"),
+    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","MaxFaces":{{"n":1}}}}', "InvalidParameterException"),
     ("ListFaces", '{"CollectionId":"c","MaxResults":null}', "InvalidParameterException"),
     ("CreateCollection", '{"CollectionId":"c2","Tags":null}', "InvalidParameterException"),
     ("DetectFaces", json.dumps({"Image": {"S3Object": S3_NAME | {"Name": "a\u0000b.jpg"}}}),
@@ -62,18 +64,6 @@ def hostile(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
         server.stop()
 
 
-def _post(server: Server, key: tuple[str, str], operation: str, body: bytes) -> tuple[int, dict[str, Any], str]:
-    request = AWSRequest(method="POST", url=server.url + "/", data=body, headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"RekognitionService.{operation}"})
-    SigV4Auth(Credentials(*key), "rekognition", REGION).add_auth(request)
-    raw = urllib.request.Request(request.url, data=body, method="POST", headers=dict(request.headers.items()))
-    try:
-        with urllib.request.urlopen(raw, timeout=60) as response:
-            return response.status, json.loads(response.read()), response.headers["x-amzn-RequestId"]
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read()), error.headers["x-amzn-RequestId"]
-
-
 def _records(server: Server) -> list[dict[str, Any]]:
     with sqlite3.connect(Path(server.data_dir) / "audit.db") as db:
         return [json.loads(b) for (b,) in db.execute("SELECT body FROM audit_records ORDER BY seq")]
@@ -87,7 +77,7 @@ def test_a_hostile_value_is_a_400_and_audited(hostile, who, operation, body, cod
     # made is refused by policy; one that may be made fails in the operation.
     refused_first = code in ("SerializationException", "InvalidParameterException")
     expected = code if refused_first or who == "admin" else "AccessDeniedException"
-    status, answer, request_id = _post(server, keys[who], operation, body.encode())
+    status, answer, request_id = signed_post(server, keys[who], operation, body.encode())
     assert (status, answer["__type"]) == (400, expected), answer
     (record,) = [r for r in _records(server) if r.get("request_id") == request_id and r.get("phase") != "intent"]
     assert record["error"] == expected and record["operation"] == operation
@@ -104,7 +94,7 @@ def test_what_a_refused_request_leaves_in_the_log_is_bounded(hostile):  # type: 
         ("DeleteFaces", {"CollectionId": "c", "FaceIds": [huge[:36]] * 50_000}),
         ("CreateCollection", {"CollectionId": "c3", "Tags": {f"k{i}": huge[:256] for i in range(5_000)}}),
     ):
-        status, answer, request_id = _post(server, keys["nobody"], operation, json.dumps(body).encode())
+        status, answer, _ = signed_post(server, keys["nobody"], operation, json.dumps(body).encode())
         assert status == 400 and answer["__type"] == "InvalidParameterException"
         assert len(answer["message"]) < 20_000
     grown = sum(len(json.dumps(r)) for r in _records(server)) - before
@@ -113,7 +103,7 @@ def test_what_a_refused_request_leaves_in_the_log_is_bounded(hostile):  # type: 
 
 def test_access_denied_names_no_policy_and_echoes_no_more_than_the_model_allows(hostile):  # type: ignore[no-untyped-def]
     server, keys = hostile
-    status, answer, _ = _post(server, keys["nobody"], "DescribeCollection", b'{"CollectionId":"c"}')
+    status, answer, _ = signed_post(server, keys["nobody"], "DescribeCollection", b'{"CollectionId":"c"}')
     assert status == 400 and answer["__type"] == "AccessDeniedException"
     assert answer["message"] == (
         "User: nobody is not authorized to perform: rekognition:DescribeCollection on resource: "

@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agnosco import spec
 from agnosco.operations import OPERATIONS
 from tests.governance.test_gate_e2e import agnosco
-from tests.server.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Server
+from tests.server.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, signed_post
 
 OPERATION_NAMES = sorted(OPERATIONS)
 #: 5xx codes the model declares as faults a client must expect (and retry).
@@ -91,23 +86,12 @@ def keys(server: Server) -> dict[str, tuple[str, str]]:
     return {"admin": (ACCESS_KEY_ID, SECRET_ACCESS_KEY), "nobody": (made["AccessKeyId"], made["SecretAccessKey"])}
 
 
-def _post(server: Server, key: tuple[str, str], operation: str, body: bytes) -> tuple[int, str, str]:
-    request = AWSRequest(method="POST", url=server.url + "/", data=body, headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"RekognitionService.{operation}"})
-    SigV4Auth(Credentials(*key), "rekognition", REGION).add_auth(request)
-    raw = urllib.request.Request(request.url, data=body, method="POST", headers=dict(request.headers.items()))
-    try:
-        with urllib.request.urlopen(raw, timeout=120) as response:
-            return response.status, "ok", response.headers["x-amzn-RequestId"]
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())["__type"], error.headers["x-amzn-RequestId"]
-
-
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(case=requests(), who=st.sampled_from(["admin", "nobody"]))
 def test_fuzzed_requests(server: Server, keys: dict[str, tuple[str, str]], case: tuple[str, bytes], who: str) -> None:
     operation, body = case
-    status, code, request_id = _post(server, keys[who], operation, body)
+    status, answer, request_id = signed_post(server, keys[who], operation, body)
+    code = answer.get("__type", "ok") if isinstance(answer, dict) else "ok"
     assert status < 500 or code in MODELLED_FAULTS or status == 501, (operation, body[:300], status, code)
     with sqlite3.connect(Path(server.data_dir) / "audit.db") as db:
         rows = db.execute("SELECT body FROM audit_records ORDER BY seq DESC LIMIT 5").fetchall()
