@@ -67,3 +67,14 @@ def test_out_of_range_threshold_is_refused(deepface_images: Path, threshold: str
                  "--similarity-threshold", threshold)
     assert result.returncode == 1
     assert "InvalidParameterException" in result.stderr
+
+
+def test_no_secret_is_taken_on_the_command_line() -> None:
+    """A secret in argv is visible to every local user (ps): evaluate signs with the AWS
+    credential chain instead."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "agnosco.cli.main", "evaluate", "x", "--endpoint", "http://h",
+                           "--secret-access-key", "s"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "unrecognized arguments: --secret-access-key" in done.stderr
