@@ -183,3 +183,41 @@ def test_a_half_sent_request_is_abandoned(tmp_path: Path) -> None:
         assert server.client().list_collections()["CollectionIds"] == []  # and serves on
     finally:
         server.stop()
+
+
+def test_idle_connections_beyond_the_limit_cannot_exhaust_the_server(tmp_path: Path) -> None:
+    """3,000 connections that send nothing were all held; beyond MAX_CONNECTIONS new requests are
+    answered 503 at once, and the server serves again when they go."""
+    from agnosco.server.run import MAX_CONNECTIONS
+
+    server = start_server(tmp_path / "data", tmp_path / "s.log")
+    host, port = server.url.removeprefix("http://").split(":")
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(MAX_CONNECTIONS + 5):
+            idle.append(socket.create_connection((host, int(port)), timeout=10))
+        deadline = time.monotonic() + 60  # until the server has accepted them all
+        while True:
+            with socket.create_connection((host, int(port)), timeout=30) as conn:
+                conn.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+                answer = _response(conn)
+            if answer.startswith(b"HTTP/1.1 503") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert answer.startswith(b"HTTP/1.1 503"), answer[:100]
+        for s in idle:
+            s.close()
+        idle.clear()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert server.client().list_collections()["CollectionIds"] == []
+                break
+            except ClientError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        for s in idle:
+            s.close()
+        server.stop()
