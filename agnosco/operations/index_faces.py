@@ -28,6 +28,26 @@ def image_id_for(sha256: str, external_image_id: str | None) -> str:
     return str(uuid.uuid5(_IMAGE_NAMESPACE, f"{sha256}/{external_image_id or ''}"))
 
 
+#: A stored face and a face analysed now are the same face of the image above this overlap.
+SAME_FACE_IOU = 0.5
+
+
+def _stored_record_of(face: FaceAnalysis, stored: list[FaceRecord]) -> FaceRecord | None:
+    """The stored record of the image whose box overlaps ``face``'s most (IoU above
+    :data:`SAME_FACE_IOU`), or None."""
+    best, best_iou = None, SAME_FACE_IOU
+    box = face.box
+    for record in stored:
+        iw = min(box.left + box.width, record.left + record.width) - max(box.left, record.left)
+        ih = min(box.top + box.height, record.top + record.height) - max(box.top, record.top)
+        inter = max(iw, 0.0) * max(ih, 0.0)
+        union = box.width * box.height + record.width * record.height - inter
+        iou = inter / union if union > 0 else 0.0
+        if iou > best_iou:
+            best, best_iou = record, iou
+    return best
+
+
 def index_faces(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
     """:raises ResourceNotFoundException: no such collection.
     :raises ServiceError: an invalid image (see :func:`decode_image`)."""
@@ -67,22 +87,28 @@ def index_analysis(
         else:
             kept.append(face)
 
-    existing = store.faces_of_image(collection_id, image_id) if kept else []
-    if existing:
-        records = existing
-    else:
-        now = context.clock()
-        records = [
-            FaceRecord(
-                face_id=str(uuid.uuid4()), image_id=image_id, external_image_id=external_id,
-                left=face.box.left, top=face.box.top, width=face.box.width, height=face.box.height,
-                confidence=face.confidence, descriptor=face.descriptor, indexed_at=now,
-                consent_ref=context.consent_reference,
-            )
-            for face in kept
-        ]
-        if records:
-            store.add_faces(collection_id, records)
+    # The same image under the same ExternalImageId again: a face already stored is returned,
+    # never stored twice; one this call keeps that an earlier call did not (another MaxFaces or
+    # QualityFilter) is stored now.  Faces are told apart by where they are in the image.
+    unmatched = store.faces_of_image(collection_id, image_id) if kept else []
+    now = context.clock()
+    records, new = [], []
+    for face in kept:
+        stored = _stored_record_of(face, unmatched)
+        if stored is not None:
+            unmatched.remove(stored)
+            records.append(stored)
+            continue
+        record = FaceRecord(
+            face_id=str(uuid.uuid4()), image_id=image_id, external_image_id=external_id,
+            left=face.box.left, top=face.box.top, width=face.box.width, height=face.box.height,
+            confidence=face.confidence, descriptor=face.descriptor, indexed_at=now,
+            consent_ref=context.consent_reference,
+        )
+        records.append(record)
+        new.append(record)
+    if new:
+        store.add_faces(collection_id, new)
     details = [face_detail(face, attributes) for face in kept]
     return {
         "FaceRecords": [

@@ -145,6 +145,24 @@ def test_index_same_image_twice_adds_nothing(rekognition, collection, read_image
     assert _face_count(rekognition, collection) == 2
 
 
+def test_a_retry_with_another_max_faces_loses_no_face(rekognition, collection, read_image):
+    """A retried IndexFaces of the same image and ExternalImageId returns what is stored and
+    stores what this call keeps that the first did not; it used to pair stored faces with this
+    call's by position, and drop the rest silently."""
+    image = {"Bytes": read_image("couple.jpg")}
+    first = rekognition.index_faces(CollectionId=collection, Image=image, ExternalImageId="c", MaxFaces=1)
+    assert len(first["FaceRecords"]) == 1
+    second = rekognition.index_faces(CollectionId=collection, Image=image, ExternalImageId="c", MaxFaces=2)
+    ids = [f["Face"]["FaceId"] for f in second["FaceRecords"]]
+    assert len(ids) == 2 and ids[0] == first["FaceRecords"][0]["Face"]["FaceId"]  # largest first
+    assert second["UnindexedFaces"] == []
+    assert _face_count(rekognition, collection) == 2
+    third = rekognition.index_faces(CollectionId=collection, Image=image, ExternalImageId="c", MaxFaces=1)
+    assert [f["Face"]["FaceId"] for f in third["FaceRecords"]] == ids[:1]
+    assert [u["Reasons"] for u in third["UnindexedFaces"]] == [["EXCEEDS_MAX_FACES"]]
+    assert _face_count(rekognition, collection) == 2
+
+
 # ListFaces --------------------------------------------------------------------------------
 
 def _index_four(rekognition, collection: str, read_image) -> set[str]:  # type: ignore[no-untyped-def]
