@@ -19,8 +19,8 @@ The Agnosco request headers ``x-agnosco-purpose`` (why this call is made) and
 ``x-agnosco-consent-ref`` (the consent an enrolment rests on) count only when signed.
 
 This is the only place a :class:`ServiceError` becomes an HTTP response:
-``{"__type": code, "message": ...}`` with status ``status_hint`` or 400 (caller's fault) /
-500 (ours), and ``X-Amzn-ErrorType``.  Every response carries ``x-amzn-RequestId``.
+``{"__type": code, "message": ..., "Code": code, "Message": ..., "Logref": request id}`` with
+status ``status_hint`` or 400 (caller's fault) / 500 (ours), and ``X-Amzn-ErrorType``.  Every response carries ``x-amzn-RequestId``.
 Unexpected exceptions are logged with the request id and answered as InternalServerError.
 """
 
@@ -304,6 +304,9 @@ async def _respond(send: Send, status: int, body: bytes, request_id: str, extra:
 
 async def _respond_error(send: Send, error: ServiceError, request_id: str) -> int:
     status = error.status_hint or (400 if error.sender_fault else 500)
-    body = json.dumps({"__type": error.code, "message": error.message}).encode()
+    # As Rekognition answers: __type and message, and the Code, Message and Logref members its
+    # exceptions carry (Logref: the request id), so every SDK's typed error finds its fields.
+    body = json.dumps({"__type": error.code, "message": error.message, "Code": error.code,
+                       "Message": error.message, "Logref": request_id}).encode()
     await _respond(send, status, body, request_id, ((b"x-amzn-errortype", error.code.encode()),))
     return status

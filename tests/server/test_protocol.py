@@ -77,7 +77,9 @@ def _assert_error(reply: Reply, code: str, status: int = 400) -> dict[str, Any]:
     assert reply.headers["x-amzn-errortype"] == code
     assert len(reply.headers["x-amzn-requestid"]) == UUID_LENGTH
     body = reply.json()
-    assert set(body) == {"__type", "message"}, body
+    assert set(body) == {"__type", "message", "Code", "Message", "Logref"}, body
+    assert body["Code"] == body["__type"] == code and body["Message"] == body["message"]
+    assert body["Logref"] == reply.headers["x-amzn-requestid"]
     assert body["__type"] == code
     assert isinstance(body["message"], str)
     return body
