@@ -21,10 +21,15 @@ Tree::
     ├── ServiceQuotaExceededException      a per-collection/user limit
     ├── AccessDeniedException              policy refused the call
     ├── MalformedPolicyDocumentException   a policy document is invalid
+    ├── ProvisionedThroughputExceededException   an access key over its request-rate limit
     ├── protocol errors: SerializationException, UnknownOperationException,
     │   MissingAuthenticationTokenException, IncompleteSignatureException,
-    │   InvalidSignatureException, UnrecognizedClientException, NotImplementedException
+    │   InvalidSignatureException, UnrecognizedClientException, NotImplementedException,
+    │   RequestTimeoutException
+    ├── ThrottlingException                the model queue is full (a fault: retry)
     └── InternalServerError                Agnosco's own fault
+
+Each is a real class (type checkers and ``except`` clauses see it), its docstring what it means.
 """
 
 from __future__ import annotations
@@ -47,41 +52,148 @@ class ServiceError(Exception):
         return f"{self.code}: {self.message}"
 
 
-def _error(name: str, doc: str, *, sender_fault: bool = True, status: int | None = None) -> type[ServiceError]:
-    return type(name, (ServiceError,), {"code": name, "__doc__": doc, "sender_fault": sender_fault,
-                                        "status_hint": status, "__module__": __name__})
+class InvalidParameterException(ServiceError):
+    """A parameter violated a constraint."""
+
+    code = "InvalidParameterException"
 
 
-InvalidParameterException = _error("InvalidParameterException", "A parameter violated a constraint.")
-InvalidImageFormatException = _error("InvalidImageFormatException", "The image is not a decodable JPEG or PNG.")
-ImageTooLargeException = _error("ImageTooLargeException", "The image exceeds the byte or pixel limits.")
-InvalidS3ObjectException = _error("InvalidS3ObjectException", "The S3 object is missing or unreadable.")
-ResourceNotFoundException = _error("ResourceNotFoundException", "The collection, user or face does not exist.")
-ResourceAlreadyExistsException = _error("ResourceAlreadyExistsException", "A collection with this id exists.")
-ConflictException = _error("ConflictException", "The resource's state forbids this change.")
-IdempotentParameterMismatchException = _error(
-    "IdempotentParameterMismatchException", "A ClientRequestToken was reused with other parameters.")
-InvalidPaginationTokenException = _error("InvalidPaginationTokenException", "The NextToken is not valid here.")
-ServiceQuotaExceededException = _error("ServiceQuotaExceededException", "A quota would be exceeded.")
-AccessDeniedException = _error("AccessDeniedException", "A policy refused the call.")
-MalformedPolicyDocumentException = _error(
-    "MalformedPolicyDocumentException", "A policy document is not valid IAM policy syntax.")
-SerializationException = _error("SerializationException", "The request body is not valid JSON of the shape.")
-UnknownOperationException = _error("UnknownOperationException", "X-Amz-Target names no Rekognition operation.")
-MissingAuthenticationTokenException = _error(
-    "MissingAuthenticationTokenException", "The request carries no signature.", status=403)
-IncompleteSignatureException = _error(
-    "IncompleteSignatureException", "The Authorization header is malformed.", status=400)
-InvalidSignatureException = _error(
-    "InvalidSignatureException", "The signature does not match, or has expired.", status=400)
-UnrecognizedClientException = _error(
-    "UnrecognizedClientException", "The access key is unknown or revoked.", status=400)
-NotImplementedException = _error(
-    "NotImplementedException", "The operation exists in Rekognition but not in Agnosco.", status=501)
-InternalServerError = _error("InternalServerError", "Agnosco itself failed; retry.", sender_fault=False)
-RequestTimeoutException = _error(
-    "RequestTimeoutException", "The request body did not arrive in time.", status=408)
-ThrottlingException = _error(
-    "ThrottlingException", "The server's model queue is full; retry with back-off.", sender_fault=False, status=500)
-ProvisionedThroughputExceededException = _error(
-    "ProvisionedThroughputExceededException", "The access key's request-rate limit is exceeded.")
+class InvalidImageFormatException(ServiceError):
+    """The image is not a decodable JPEG or PNG."""
+
+    code = "InvalidImageFormatException"
+
+
+class ImageTooLargeException(ServiceError):
+    """The image exceeds the byte or pixel limits."""
+
+    code = "ImageTooLargeException"
+
+
+class InvalidS3ObjectException(ServiceError):
+    """The S3 object is missing or unreadable."""
+
+    code = "InvalidS3ObjectException"
+
+
+class ResourceNotFoundException(ServiceError):
+    """The collection, user or face does not exist."""
+
+    code = "ResourceNotFoundException"
+
+
+class ResourceAlreadyExistsException(ServiceError):
+    """A collection with this id exists."""
+
+    code = "ResourceAlreadyExistsException"
+
+
+class ConflictException(ServiceError):
+    """The resource's state forbids this change."""
+
+    code = "ConflictException"
+
+
+class IdempotentParameterMismatchException(ServiceError):
+    """A ClientRequestToken was reused with other parameters."""
+
+    code = "IdempotentParameterMismatchException"
+
+
+class InvalidPaginationTokenException(ServiceError):
+    """The NextToken is not valid here."""
+
+    code = "InvalidPaginationTokenException"
+
+
+class ServiceQuotaExceededException(ServiceError):
+    """A quota would be exceeded."""
+
+    code = "ServiceQuotaExceededException"
+
+
+class AccessDeniedException(ServiceError):
+    """A policy refused the call."""
+
+    code = "AccessDeniedException"
+
+
+class MalformedPolicyDocumentException(ServiceError):
+    """A policy document is not valid IAM policy syntax."""
+
+    code = "MalformedPolicyDocumentException"
+
+
+class SerializationException(ServiceError):
+    """The request body is not valid JSON of the shape."""
+
+    code = "SerializationException"
+
+
+class UnknownOperationException(ServiceError):
+    """X-Amz-Target names no Rekognition operation."""
+
+    code = "UnknownOperationException"
+
+
+class MissingAuthenticationTokenException(ServiceError):
+    """The request carries no signature."""
+
+    code = "MissingAuthenticationTokenException"
+    status_hint = 403
+
+
+class IncompleteSignatureException(ServiceError):
+    """The Authorization header is malformed."""
+
+    code = "IncompleteSignatureException"
+    status_hint = 400
+
+
+class InvalidSignatureException(ServiceError):
+    """The signature does not match, or has expired."""
+
+    code = "InvalidSignatureException"
+    status_hint = 400
+
+
+class UnrecognizedClientException(ServiceError):
+    """The access key is unknown or revoked."""
+
+    code = "UnrecognizedClientException"
+    status_hint = 400
+
+
+class NotImplementedException(ServiceError):
+    """The operation exists in Rekognition but not in Agnosco."""
+
+    code = "NotImplementedException"
+    status_hint = 501
+
+
+class InternalServerError(ServiceError):
+    """Agnosco itself failed; retry."""
+
+    code = "InternalServerError"
+    sender_fault = False
+
+
+class RequestTimeoutException(ServiceError):
+    """The request body did not arrive in time."""
+
+    code = "RequestTimeoutException"
+    status_hint = 408
+
+
+class ThrottlingException(ServiceError):
+    """The server's model queue is full; retry with back-off."""
+
+    code = "ThrottlingException"
+    sender_fault = False
+    status_hint = 500
+
+
+class ProvisionedThroughputExceededException(ServiceError):
+    """The access key's request-rate limit is exceeded."""
+
+    code = "ProvisionedThroughputExceededException"
