@@ -19,7 +19,7 @@ def _serve(args: argparse.Namespace) -> None:
               max_retention_days=args.max_retention_days, purge_interval=args.purge_interval,
               store_url=args.store, region=args.region, trusted_proxies=args.trusted_proxy,
               model_workers=args.model_workers, model_queue=args.model_queue, rate_limit=args.rate_limit,
-              rate_burst=args.rate_burst, body_timeout=args.body_timeout)
+              rate_burst=args.rate_burst, body_timeout=args.body_timeout, header_timeout=args.header_timeout)
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,4 +57,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     serve.add_argument("--body-timeout", type=float, default=20.0, metavar="SECONDS",
                        help="a request body whose parts are further apart than this is abandoned with "
                             "RequestTimeoutException (default 20)")
+    serve.add_argument("--header-timeout", type=float, default=20.0, metavar="SECONDS",
+                       help="a connection whose request headers are not complete this long after it opens "
+                            "(or after the request's first byte) is closed (default 20)")
     serve.set_defaults(run=_serve)

@@ -14,6 +14,7 @@ from agnosco.auth.keys import NewKey
 from agnosco.deployment import DEFAULT_REGION
 from agnosco.governance.retention import DEFAULT_MAX_RETENTION_DAYS, purge
 from agnosco.server.app import BODY_TIMEOUT_SECONDS, RekognitionApp
+from agnosco.server.http_protocol import HEADER_TIMEOUT_SECONDS, with_header_timeout
 from agnosco.server.service import Service, ensure_admin_key, open_service
 
 log = logging.getLogger("agnosco.retention")
@@ -33,6 +34,7 @@ def serve(
     store_url: str | None = None, region: str = DEFAULT_REGION, trusted_proxies: Sequence[str] = (),
     model_workers: int | None = None, model_queue: int | None = None, rate_limit: float | None = None,
     rate_burst: float | None = None, body_timeout: float = BODY_TIMEOUT_SECONDS,
+    header_timeout: float = HEADER_TIMEOUT_SECONDS,
 ) -> None:
     """Run the server until it is stopped.
 
@@ -75,6 +77,7 @@ def serve(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
             proxy_headers=bool(trusted_proxies), forwarded_allow_ips=list(trusted_proxies) or None,
             timeout_keep_alive=KEEP_ALIVE_SECONDS, limit_concurrency=MAX_CONNECTIONS,
+            http=with_header_timeout(header_timeout),
         )
     finally:
         stop.set()

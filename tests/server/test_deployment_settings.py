@@ -221,3 +221,22 @@ def test_idle_connections_beyond_the_limit_cannot_exhaust_the_server(tmp_path: P
         for s in idle:
             s.close()
         server.stop()
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /health HTTP/1.1\r\nHo"], ids=["nothing", "half the headers"])
+def test_a_connection_without_a_whole_request_is_closed(tmp_path: Path, sent: bytes) -> None:
+    """An idle new connection, or headers trickling in, was held for ever (slowloris)."""
+    server = start_server(tmp_path / "data", tmp_path / "s.log", "--header-timeout", "1")
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as conn:
+            conn.sendall(sent)
+            assert conn.recv(4096) == b""  # closed by the server, well before the 30 s socket timeout
+        with socket.create_connection((host, int(port)), timeout=30) as conn:  # a whole request is served
+            conn.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            assert _response(conn).startswith(b"HTTP/1.1 200")
+            time.sleep(2)  # after a response, the keep-alive window applies, not the header deadline
+            conn.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            assert _response(conn).startswith(b"HTTP/1.1 200")
+    finally:
+        server.stop()
