@@ -177,7 +177,7 @@ def run_set(files: dict[str, Path], tools: dict[str, Describe]) -> dict[str, Too
 
 
 def print_speed(runs: dict[str, ToolRun]) -> None:
-    print(f"  per-image time, bytes -> descriptors of every face (s):")
+    print("  per-image time, bytes -> descriptors of every face (s):")
     for tool, run in runs.items():
         print(f"    {tool:17s} mean {statistics.mean(run.seconds):.4f}  "
               f"median {statistics.median(run.seconds):.4f}")

@@ -29,7 +29,7 @@ from agnosco.storage.base import Collection, FaceRecord
 
 
 def row(name: str, on: list[float], off: list[float]) -> str:
-    p = lambda xs, q: 1000 * sorted(xs)[int(q * (len(xs) - 1))]  # noqa: E731
+    p = lambda xs, q: 1000 * sorted(xs)[int(q * (len(xs) - 1))]
     added = sorted(1000 * (a - b) for a, b in zip(on, off))
     return (f"  {name:44s} {p(on, .5):8.3f} {p(on, .99):8.3f} {p(off, .5):8.3f} {p(off, .99):8.3f} "
             f"{statistics.median(added):8.3f}")

@@ -3,7 +3,8 @@
 #
 # Installs the package with its test dependencies, and Debian's headless Chromium for the test
 # that renders the evaluation report in a browser (when apt-get is available and Chromium is
-# not installed yet; elsewhere that one test skips and says why). Then runs the whole suite.
+# not installed yet; elsewhere that one test skips and says why). Then lints (ruff) and runs
+# the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -11,4 +12,5 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
         || echo "note: could not install chromium; the browser rendering test will skip" >&2
 fi
 pip install -q -e '.[test]'
+python -m ruff check   # zero findings with the project's configuration (pyproject.toml)
 exec python -m pytest "$@"

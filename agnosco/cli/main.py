@@ -24,7 +24,18 @@ import sys
 from collections.abc import Callable, Sequence
 
 from agnosco import __version__
-from agnosco.cli import audit, bulk, evaluate, faces, keys, policies, principals, purge, review, serve
+from agnosco.cli import (
+    audit,
+    bulk,
+    evaluate,
+    faces,
+    keys,
+    policies,
+    principals,
+    purge,
+    review,
+    serve,
+)
 from agnosco.cli.common import CliError
 from agnosco.errors import ServiceError
 

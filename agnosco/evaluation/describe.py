@@ -11,6 +11,7 @@ and a Similarity for any two enrolled samples.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,10 +121,8 @@ def describe_via_endpoint(
     """Scores as a running Agnosco (or any Rekognition endpoint) reports them."""
     client = client_factory()
     collection = "agnosco-evaluation-" + dataset.fingerprint()[:16]
-    try:
+    with contextlib.suppress(Exception):  # absent is the normal case
         client.delete_collection(CollectionId=collection)  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - absent is the normal case
-        pass
     client.create_collection(CollectionId=collection)  # type: ignore[attr-defined]
     try:
         face_of: dict[str, str] = {}

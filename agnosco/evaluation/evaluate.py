@@ -124,7 +124,7 @@ def evaluate(
     pairs = pair_scores(dataset, scores)
     report: dict[str, Any] = {
         "agnosco_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "mode": mode,
         "model": {
             "descriptor": DESCRIPTOR_MODEL,

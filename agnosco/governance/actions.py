@@ -83,7 +83,7 @@ def request_context(
 ) -> dict[str, Any]:
     """The condition keys of one call (review and reviewer keys are added by the gate)."""
     context: dict[str, Any] = {
-        "aws:CurrentTime": dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:CurrentTime": dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "aws:EpochTime": int(now),
         "aws:SourceIp": caller.source_ip,
         "aws:RequestedRegion": caller.region,

@@ -375,11 +375,11 @@ class AuditLog(Tables):
         if seq == 0:
             return []
         if seq not in found:
-            return [f"checkpoint at record {seq}: the log no longer holds record {seq} "
-                    "(its end was cut off, or the log was rolled back to an earlier copy)"]
+            return [(f"checkpoint at record {seq}: the log no longer holds record {seq} "
+                     "(its end was cut off, or the log was rolled back to an earlier copy)")]
         if found[seq] != checkpoint["hash"]:
-            return [f"checkpoint at record {seq}: the record's hash is not the one checkpointed "
-                    "(the log was rewritten from there on)"]
+            return [(f"checkpoint at record {seq}: the record's hash is not the one checkpointed "
+                     "(the log was rewritten from there on)")]
         return []
 
     @staticmethod

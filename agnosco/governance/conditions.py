@@ -163,7 +163,7 @@ def operator_matches(name: str, key_values: dict[str, Any], context: dict[str, A
         actual_values = _values(actual)
         expected_values = _values(expected)
 
-        def any_expected(value: Any) -> bool:
+        def any_expected(value: Any, expected_values: list[Any] = expected_values) -> bool:
             return any(_single(base, value, e) for e in expected_values)
 
         if base in _NEGATED:

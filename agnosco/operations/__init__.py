@@ -22,8 +22,9 @@ from typing import Any
 
 from agnosco import spec
 from agnosco.errors import NotImplementedException, UnknownOperationException
-from agnosco.operations.associate_faces import associate_faces
-from agnosco.operations.compare_faces import compare_faces
+from agnosco.operations.associate_faces import DEFAULT_ASSOCIATE_THRESHOLD, associate_faces
+from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD
+from agnosco.operations.compare_faces import DEFAULT_SIMILARITY_THRESHOLD, compare_faces
 from agnosco.operations.context import FaceContext, OperationContext
 from agnosco.operations.create_collection import create_collection
 from agnosco.operations.create_user import create_user
@@ -42,9 +43,6 @@ from agnosco.operations.search_faces_by_image import search_faces_by_image
 from agnosco.operations.search_users import search_users
 from agnosco.operations.search_users_by_image import search_users_by_image
 from agnosco.operations.tag_resource import list_tags_for_resource, tag_resource, untag_resource
-from agnosco.operations.associate_faces import DEFAULT_ASSOCIATE_THRESHOLD
-from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD
-from agnosco.operations.compare_faces import DEFAULT_SIMILARITY_THRESHOLD
 from agnosco.operations.traits import CHANGE, READ, Resource, Threshold, Traits
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
 

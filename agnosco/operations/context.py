@@ -11,11 +11,11 @@ from typing import Any
 
 from agnosco.deployment import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.errors import InternalServerError
+from agnosco.operations.images import ImageSource
 from agnosco.storage.base import Store
 from agnosco.vision.image import DecodedImage
 from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
-from agnosco.operations.images import ImageSource
 
 #: Reported as FaceModelVersion and IndexFacesModelVersion (the model's pattern is [0-9.]+):
 #: Agnosco's own numbering of its descriptor model, dlib's ResNet v1 with calibration family 1.

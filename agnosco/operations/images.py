@@ -10,7 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agnosco.errors import ImageTooLargeException, InvalidParameterException, InvalidS3ObjectException
+from agnosco.errors import (
+    ImageTooLargeException,
+    InvalidParameterException,
+    InvalidS3ObjectException,
+)
 from agnosco.vision.image import MAX_S3_IMAGE_BYTES, DecodedImage, decode_image
 
 _NO_OBJECT = "Unable to get object metadata from S3. Check object key, region and/or access permissions."

@@ -6,7 +6,12 @@ from typing import Any
 
 from agnosco.errors import InvalidParameterException, ResourceNotFoundException
 from agnosco.operations.context import OperationContext
-from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD, MAX_USERS, match_users, user_faces
+from agnosco.operations.users import (
+    DEFAULT_USER_MATCH_THRESHOLD,
+    MAX_USERS,
+    match_users,
+    user_faces,
+)
 
 
 def search_users(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:

@@ -118,7 +118,7 @@ def verify(
     if amz_date is None:
         raise IncompleteSignatureException("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
     try:
-        when = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+        when = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
     except ValueError:
         raise IncompleteSignatureException(f"X-Amz-Date is not in the form YYYYMMDDTHHMMSSZ: {amz_date}") from None
     if service != SERVICE:

@@ -105,7 +105,7 @@ class RekognitionApp:
         rate_limit: float | None = None,
         rate_burst: float | None = None,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
-        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.context = context
         self.keys = keys

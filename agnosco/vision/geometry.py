@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+
 @dataclass(frozen=True, slots=True)
 class Box:
     """A box in ratios of image width/height; may extend past 0..1 for faces cut by the frame."""

@@ -214,7 +214,7 @@ def _exif_orientation(image: Image.Image) -> int:
     """The EXIF orientation tag (1-8); a damaged EXIF block counts as upright."""
     try:
         value = int(image.getexif().get(0x0112, 1))
-    except Exception:  # a broken EXIF block must not reject otherwise valid pixels
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not reject otherwise valid pixels
         return 1
     return value if 1 <= value <= 8 else 1
 

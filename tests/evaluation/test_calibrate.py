@@ -44,7 +44,7 @@ def test_populations_weigh_the_same_whatever_their_size():
     rng = np.random.default_rng(1)
     large = rng.normal(1.0, 0.1, 1_000_000)  # FMR 1e-2 near 0.767
     small = rng.normal(0.8, 0.1, 10_000)  # a population far more often confused: near 0.567
-    document, calibration = _fit({"large": large, "small": small})
+    _, calibration = _fit({"large": large, "small": small})
     at_80 = calibration.distance_at(80.0)
     mean_rate = ((large <= at_80).mean() + (small <= at_80).mean()) / 2
     assert mean_rate == pytest.approx(1e-2, rel=0.05)

@@ -407,8 +407,8 @@ def test_a_cut_off_end_with_an_old_head_put_back_is_caught_by_a_checkpoint(
     assert log.verify().ok  # the head alone cannot tell
     report = log.verify([checkpoint])
     assert not report.ok
-    assert report.problems == [f"checkpoint at record {N + 3}: the log no longer holds record {N + 3} "
-                               "(its end was cut off, or the log was rolled back to an earlier copy)"]
+    assert report.problems == [(f"checkpoint at record {N + 3}: the log no longer holds record {N + 3} "
+                                "(its end was cut off, or the log was rolled back to an earlier copy)")]
     result = run_cli("audit", "verify", "--checkpoints", str(outside), "--data-dir", str(data_dir),
                      store_url=store_url)
     assert result.returncode == 1 and result.stdout.splitlines() == report.problems

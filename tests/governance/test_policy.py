@@ -252,7 +252,7 @@ def _reference_match(pattern: str, value: str) -> bool:
     import re
 
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, flags=re.S) is not None
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
 
 
 @settings(max_examples=2000, deadline=None, derandomize=True)

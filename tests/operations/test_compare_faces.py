@@ -188,5 +188,5 @@ def test_quality_filter_keeps_a_good_match(compare, level):
 def test_quality_filter_high_drops_poor_crowd_faces(compare):
     none = compare("img1.jpg", "selfie-many-people.jpg", QualityFilter="NONE")
     high = compare("img1.jpg", "selfie-many-people.jpg", QualityFilter="HIGH")
-    count = lambda r: len(r["FaceMatches"]) + len(r["UnmatchedFaces"])  # noqa: E731
+    count = lambda r: len(r["FaceMatches"]) + len(r["UnmatchedFaces"])
     assert count(high) < count(none)

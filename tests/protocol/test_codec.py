@@ -42,7 +42,7 @@ def test_botocore_parses_our_response() -> None:
         {"status_code": 200, "headers": {}, "body": body}, model.output_shape
     )
     assert parsed["FaceCount"] == 2
-    assert parsed["CreationTimestamp"] == dt.datetime.fromtimestamp(1795300000.5, dt.timezone.utc)
+    assert parsed["CreationTimestamp"] == dt.datetime.fromtimestamp(1795300000.5, dt.UTC)
 
 
 def test_blobs_are_base64_on_the_wire() -> None:

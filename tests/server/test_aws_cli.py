@@ -23,7 +23,7 @@ def aws(server: Server, *args: str) -> dict:  # type: ignore[type-arg]
     }
     result = subprocess.run(
         [*argv, "rekognition", *args, "--endpoint-url", server.url, "--output", "json"],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=env, timeout=300, check=False,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout) if result.stdout.strip() else {}

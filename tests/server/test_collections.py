@@ -156,7 +156,7 @@ def test_describe_new_collection(rekognition, new_id):
     assert described["FaceModelVersion"] == created["FaceModelVersion"]
     created_at = described["CreationTimestamp"]
     assert isinstance(created_at, dt.datetime)
-    assert abs((dt.datetime.now(dt.timezone.utc) - created_at).total_seconds()) < 120
+    assert abs((dt.datetime.now(dt.UTC) - created_at).total_seconds()) < 120
 
 
 def test_describe_counts_follow_faces_and_users(rekognition, collection, read_image):

@@ -62,8 +62,8 @@ def test_kill_9_during_index_faces_leaves_no_partial_write(tmp_path: Path, deepf
                         CollectionId="crash", ExternalImageId=f"r{round_}-{name.split('.')[0]}",
                         Image={"Bytes": (deepface_images / name).read_bytes()},
                     )
-                except Exception:
-                    return  # the server is gone
+                except Exception:  # noqa: BLE001 - whatever it raises, the server is gone
+                    return
                 acknowledged[f"r{round_}-{name}"] = [r["Face"]["FaceId"] for r in result["FaceRecords"]]
 
     thread = threading.Thread(target=index_forever)

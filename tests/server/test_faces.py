@@ -136,7 +136,7 @@ def test_index_same_image_twice_adds_nothing(rekognition, collection, read_image
     image = read_image("img25.jpg")
     first = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image}, ExternalImageId="same")
     second = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image}, ExternalImageId="same")
-    ids = lambda r: [f["Face"]["FaceId"] for f in r["FaceRecords"]]  # noqa: E731
+    ids = lambda r: [f["Face"]["FaceId"] for f in r["FaceRecords"]]
     assert ids(first) == ids(second) and len(ids(first)) == 1
     assert _face_count(rekognition, collection) == 1
     # Another ExternalImageId is another image record: a new face.
@@ -385,7 +385,7 @@ def test_search_faces_by_image_missing_collection(rekognition, read_image):
 def test_deleted_face_is_no_longer_found(rekognition, collection, read_image):
     probe = _index_one(rekognition, collection, read_image("img10.jpg"))
     other = _index_one(rekognition, collection, read_image("img2.jpg"))
-    found = lambda r: {m["Face"]["FaceId"] for m in r["FaceMatches"]}  # noqa: E731
+    found = lambda r: {m["Face"]["FaceId"] for m in r["FaceMatches"]}
     assert found(rekognition.search_faces(CollectionId=collection, FaceId=probe)) == {other}
     by_image = {"CollectionId": collection, "Image": {"Bytes": read_image("img6.jpg")}}
     assert found(rekognition.search_faces_by_image(**by_image)) == {probe, other}

@@ -139,8 +139,8 @@ def test_unsigned_request(server):
     "AWS4-HMAC-SHA256 garbage",
     "Bearer abc.def.ghi",
     "AWS4-HMAC-SHA256 Credential=AKIAAGNOSCOTESTADMIN, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
-    "AWS4-HMAC-SHA256 Credential=AKIAAGNOSCOTESTADMIN/20240101/eu-west-1/rekognition/aws4_request, "
-    "SignedHeaders=host;x-amz-date",
+    ("AWS4-HMAC-SHA256 Credential=AKIAAGNOSCOTESTADMIN/20240101/eu-west-1/rekognition/aws4_request, "
+     "SignedHeaders=host;x-amz-date"),
 ])
 def test_malformed_authorization_header(server, authorization):
     request = _request(server, "ListCollections")

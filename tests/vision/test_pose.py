@@ -87,11 +87,11 @@ def test_pitch_sign_follows_documented_convention(face_model, pitch):
 
 
 POSES = [
-    dict(yaw=20.0),
-    dict(yaw=-30.0, roll=8.0),
-    dict(roll=12.0, pitch=10.0),
-    dict(yaw=15.0, pitch=-12.0, roll=-6.0),
-    dict(yaw=-40.0, pitch=8.0, roll=15.0),
+    {"yaw": 20.0},
+    {"yaw": -30.0, "roll": 8.0},
+    {"roll": 12.0, "pitch": 10.0},
+    {"yaw": 15.0, "pitch": -12.0, "roll": -6.0},
+    {"yaw": -40.0, "pitch": 8.0, "roll": 15.0},
 ]
 
 
@@ -120,7 +120,7 @@ def test_mirrored_landmarks_negate_roll_and_yaw_keep_pitch(face_model, angles, o
 @pytest.mark.parametrize("seed", range(5))
 def test_mirror_symmetry_holds_for_noisy_landmarks(face_model, seed):
     rng = np.random.default_rng(seed)
-    angles = dict(yaw=rng.uniform(-30, 30), pitch=rng.uniform(-15, 15), roll=rng.uniform(-15, 15))
+    angles = {"yaw": rng.uniform(-30, 30), "pitch": rng.uniform(-15, 15), "roll": rng.uniform(-15, 15)}
     points = face_model.project(face_model.layout(), **angles)
     points = points + rng.normal(0.0, 1.0, points.shape)  # ~1 px of landmark noise
     pose, mirrored = _pose(points), _pose(face_model.mirror(points, W))
