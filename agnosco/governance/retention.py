@@ -86,6 +86,13 @@ def purge(
             expired = store.expired_faces(collection.collection_id, result.indexed_before, result.unmatched_before)
             result.deleted_faces = [f.face_id for f in expired]
             if expired and not dry_run:
+                if audit is not None:  # before the deletion, as every change is (governance/gate.py)
+                    audit.append({
+                        "time": now, "principal": actor, "operation": "agnosco:Purge", "phase": "intent",
+                        "collection": collection.collection_id, "decision": "Allow",
+                        "reason": f"retention (ceiling {max_retention_days:g} days)",
+                        "parameters": {"FaceIds": result.deleted_faces},
+                    })
                 store.delete_faces(collection.collection_id, result.deleted_faces)
                 result.deleted_users = store.delete_empty_users(collection.collection_id, now)
                 _verify(store, collection.collection_id, expired, result)

@@ -150,3 +150,20 @@ def test_purged_descriptor_bytes_leave_the_database_files(store: SQLiteStore, au
     purge(store, audit, T0 + 5 * DAY)
     assert ids(store, "c") == ["kept"]
     assert needle not in on_disk()
+
+
+def test_nothing_is_purged_when_its_record_cannot_be_written(store: SQLiteStore, audit: AuditLog) -> None:
+    """A deletion is recorded before it happens: with the log broken, the faces stay."""
+    add_collection(store, "c", {RETENTION_TAG: "1"})
+    add_face(store, "c", "old", T0)
+
+    class Broken:
+        def append(self, record: dict) -> None:  # type: ignore[type-arg]
+            raise OSError("the audit head does not verify")
+
+    with pytest.raises(OSError):
+        purge(store, Broken(), T0 + 2 * DAY)  # type: ignore[arg-type]
+    assert ids(store, "c") == ["old"]
+    purge(store, audit, T0 + 2 * DAY)
+    intents = [r for r in audit.records() if r.get("phase") == "intent"]
+    assert [(r["operation"], r["parameters"]["FaceIds"]) for r in intents] == [("agnosco:Purge", ["old"])]
