@@ -38,11 +38,16 @@ from __future__ import annotations
 class ServiceError(Exception):
     """A failure reported to the caller under an AWS error code."""
 
+    #: The AWS error code (``__type`` on the wire): the class's name.
     code: str = "ServiceError"
     #: True when the caller's request is at fault (a 4xx), False for our own faults (5xx).
     sender_fault: bool = True
     #: HTTP status AWS uses when it is not the default 400 / 500.
     status_hint: int | None = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.__name__
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -55,145 +60,101 @@ class ServiceError(Exception):
 class InvalidParameterException(ServiceError):
     """A parameter violated a constraint."""
 
-    code = "InvalidParameterException"
-
 
 class InvalidImageFormatException(ServiceError):
     """The image is not a decodable JPEG or PNG."""
-
-    code = "InvalidImageFormatException"
 
 
 class ImageTooLargeException(ServiceError):
     """The image exceeds the byte or pixel limits."""
 
-    code = "ImageTooLargeException"
-
 
 class InvalidS3ObjectException(ServiceError):
     """The S3 object is missing or unreadable."""
-
-    code = "InvalidS3ObjectException"
 
 
 class ResourceNotFoundException(ServiceError):
     """The collection, user or face does not exist."""
 
-    code = "ResourceNotFoundException"
-
 
 class ResourceAlreadyExistsException(ServiceError):
     """A collection with this id exists."""
-
-    code = "ResourceAlreadyExistsException"
 
 
 class ConflictException(ServiceError):
     """The resource's state forbids this change."""
 
-    code = "ConflictException"
-
 
 class IdempotentParameterMismatchException(ServiceError):
     """A ClientRequestToken was reused with other parameters."""
-
-    code = "IdempotentParameterMismatchException"
 
 
 class InvalidPaginationTokenException(ServiceError):
     """The NextToken is not valid here."""
 
-    code = "InvalidPaginationTokenException"
-
 
 class ServiceQuotaExceededException(ServiceError):
     """A quota would be exceeded."""
-
-    code = "ServiceQuotaExceededException"
 
 
 class AccessDeniedException(ServiceError):
     """A policy refused the call."""
 
-    code = "AccessDeniedException"
-
 
 class MalformedPolicyDocumentException(ServiceError):
     """A policy document is not valid IAM policy syntax."""
-
-    code = "MalformedPolicyDocumentException"
 
 
 class SerializationException(ServiceError):
     """The request body is not valid JSON of the shape."""
 
-    code = "SerializationException"
-
 
 class UnknownOperationException(ServiceError):
     """X-Amz-Target names no Rekognition operation."""
-
-    code = "UnknownOperationException"
 
 
 class MissingAuthenticationTokenException(ServiceError):
     """The request carries no signature."""
 
-    code = "MissingAuthenticationTokenException"
     status_hint = 403
 
 
 class IncompleteSignatureException(ServiceError):
     """The Authorization header is malformed."""
 
-    code = "IncompleteSignatureException"
-    status_hint = 400
-
 
 class InvalidSignatureException(ServiceError):
     """The signature does not match, or has expired."""
-
-    code = "InvalidSignatureException"
-    status_hint = 400
 
 
 class UnrecognizedClientException(ServiceError):
     """The access key is unknown or revoked."""
 
-    code = "UnrecognizedClientException"
-    status_hint = 400
-
 
 class NotImplementedException(ServiceError):
     """The operation exists in Rekognition but not in Agnosco."""
 
-    code = "NotImplementedException"
     status_hint = 501
 
 
 class InternalServerError(ServiceError):
     """Agnosco itself failed; retry."""
 
-    code = "InternalServerError"
     sender_fault = False
 
 
 class RequestTimeoutException(ServiceError):
     """The request body did not arrive in time."""
 
-    code = "RequestTimeoutException"
     status_hint = 408
 
 
 class ThrottlingException(ServiceError):
     """The server's model queue is full; retry with back-off."""
 
-    code = "ThrottlingException"
     sender_fault = False
     status_hint = 500
 
 
 class ProvisionedThroughputExceededException(ServiceError):
     """The access key's request-rate limit is exceeded."""
-
-    code = "ProvisionedThroughputExceededException"

@@ -44,7 +44,7 @@ from agnosco.governance.audit import AuditLog
 from agnosco.governance.policy import Decision, Policy, evaluate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
-from agnosco.operations import invoke, traits_of, validate_request
+from agnosco.operations import run_validated, traits_of, validate_request
 from agnosco.operations.context import OperationContext
 
 THRESHOLD_MODES = ("refuse", "clamp")
@@ -150,7 +150,7 @@ class Gate:
             # after the change, the intent is there (the outcome record follows it).
             self._append(record | {"phase": "intent"})
         try:
-            response = invoke(operation, request, context)
+            response = run_validated(operation, request, context)
         except ServiceError as error:
             self._append(record | {"error": error.code, "message": error.message})
             raise

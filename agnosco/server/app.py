@@ -20,7 +20,8 @@ The Agnosco request headers ``x-agnosco-purpose`` (why this call is made) and
 
 This is the only place a :class:`ServiceError` becomes an HTTP response:
 ``{"__type": code, "message": ..., "Code": code, "Message": ..., "Logref": request id}`` with
-status ``status_hint`` or 400 (caller's fault) / 500 (ours), and ``X-Amzn-ErrorType``.  Every response carries ``x-amzn-RequestId``.
+status ``status_hint`` or 400 (caller's fault) / 500 (ours), and ``X-Amzn-ErrorType``.  Every
+response carries ``x-amzn-RequestId``.
 Unexpected exceptions are logged with the request id and answered as InternalServerError.
 """
 

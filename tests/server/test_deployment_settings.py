@@ -104,6 +104,21 @@ def _audited(server: Server) -> dict[str, dict[str, Any]]:
     return {r["request_id"]: r for r in records if r.get("request_id") and r.get("phase") != "intent"}
 
 
+def _outcome(call: Any) -> tuple[str, str]:
+    """("ok" or the error code, the request id) of one boto3 call."""
+    try:
+        return "ok", call()["ResponseMetadata"]["RequestId"]
+    except ClientError as error:
+        return error.response["Error"]["Code"], error.response["ResponseMetadata"]["RequestId"]
+
+
+def _assert_audited(server: Server, outcomes: list[tuple[str, str]]) -> None:
+    """Every answered call has its record, and the record's error is the answer's."""
+    audited = _audited(server)
+    for code, request_id in outcomes:
+        assert audited[request_id].get("error") == (None if code == "ok" else code)
+
+
 def test_a_full_model_queue_throttles_image_calls_but_not_cheap_ones(tmp_path: Path, deepface_images: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -112,23 +127,15 @@ def test_a_full_model_queue_throttles_image_calls_but_not_cheap_ones(tmp_path: P
     try:
         server.client().create_collection(CollectionId="c")
 
-        def detect(_: int) -> tuple[str, str]:
-            try:
-                answer = server.client().detect_faces(Image=image)
-                return "ok", answer["ResponseMetadata"]["RequestId"]
-            except ClientError as error:
-                return error.response["Error"]["Code"], error.response["ResponseMetadata"]["RequestId"]
-
         with ThreadPoolExecutor(8) as pool:
-            outcomes = list(pool.map(detect, range(8)))
+            outcomes = list(pool.map(lambda _: _outcome(lambda: server.client().detect_faces(Image=image)),
+                                     range(8)))
             described = server.client().describe_collection(CollectionId="c")  # meanwhile: not queued
         assert described["FaceCount"] == 0
         codes = [code for code, _ in outcomes]
         assert "ok" in codes and "ThrottlingException" in codes, codes
         assert set(codes) <= {"ok", "ThrottlingException"}
-        audited = _audited(server)
-        for code, request_id in outcomes:
-            assert audited[request_id].get("error") == (None if code == "ok" else code)
+        _assert_audited(server, outcomes)
     finally:
         server.stop()
 
@@ -136,18 +143,10 @@ def test_a_full_model_queue_throttles_image_calls_but_not_cheap_ones(tmp_path: P
 def test_an_access_key_over_its_rate_limit_is_refused_and_audited(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", tmp_path / "s.log", "--rate-limit", "0.01", "--rate-burst", "2")
     try:
-        codes = []
-        for _ in range(5):
-            try:
-                response = server.client().list_collections()
-                codes.append(("ok", response["ResponseMetadata"]["RequestId"]))
-            except ClientError as error:
-                codes.append((error.response["Error"]["Code"], error.response["ResponseMetadata"]["RequestId"]))
+        codes = [_outcome(server.client().list_collections) for _ in range(5)]
         assert [c for c, _ in codes][:2] == ["ok", "ok"]
         assert "ProvisionedThroughputExceededException" in [c for c, _ in codes[2:]]
-        audited = _audited(server)
-        for code, request_id in codes:
-            assert audited[request_id].get("error") == (None if code == "ok" else code)
+        _assert_audited(server, codes)
     finally:
         server.stop()
 
