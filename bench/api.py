@@ -43,7 +43,7 @@ import numpy as np
 from agnosco.operations import invoke
 from agnosco.operations.context import FACE_MODEL_VERSION, OperationContext
 from agnosco.storage.base import Collection, FaceRecord
-from agnosco.storage.sqlite import SQLiteStore
+from agnosco.storage.sql_store import SQLStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -169,7 +169,7 @@ def main() -> None:
             client = server.client()
             client.create_collection(CollectionId="bench")
             client.index_faces(CollectionId="bench", Image={"Bytes": image})
-            store = SQLiteStore(data / "agnosco.db")
+            store = SQLStore.sqlite(data / "agnosco.db")
             context = OperationContext(store=store)
             request = {"CollectionId": "bench", "Image": {"Bytes": image}}
             log = Path(tmp) / "server.log"

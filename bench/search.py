@@ -10,10 +10,10 @@ For each variant of synthetic 128-d descriptors at dlib-like scales (``--size``,
 and each system:
 
 * ``exact``: :class:`~agnosco.storage.vector_index.ExactIndex` in memory (the ground truth);
-* ``embedded ANN``: :class:`~agnosco.storage.sqlite.SQLiteStore` on a real database file, so
+* ``embedded ANN``: :meth:`~agnosco.storage.sql_store.SQLStore.sqlite` on a real database file, so
   the figures include the store's work (the index build from the ``faces`` table, its save, and
   each hit's row); then the store is closed and reopened, and the saved index loaded;
-* ``pgvector``: :class:`~agnosco.storage.postgres.PostgresStore` (HNSW, m=16,
+* ``pgvector``: :meth:`~agnosco.storage.sql_store.SQLStore.postgres` (HNSW, m=16,
   ef_construction=64) on an embedded PostgreSQL with ``shared_buffers`` large enough for the
   index (``--pg-shared-buffers``), as ``docs/scaling.md`` asks of a deployment;
 
@@ -42,7 +42,8 @@ from pathlib import Path
 import numpy as np
 
 from agnosco.storage.base import Collection, FaceRecord, Store
-from agnosco.storage.sqlite import ANN_THRESHOLD, SQLiteStore
+from agnosco.storage.index_cache import ANN_THRESHOLD
+from agnosco.storage.sql_store import SQLStore
 from agnosco.storage.vector_index import ExactIndex
 from agnosco.vision.similarity import SimilarityCalibration
 
@@ -166,9 +167,10 @@ def main() -> None:
     within = SimilarityCalibration.load().distance_at(80)  # SearchFaces' default FaceMatchThreshold
     began = time.perf_counter()
     try:
-        from agnosco.storage.postgres import PostgresStore
+        import pgvector  # noqa: F401  (the 'postgres' extra)
+        postgres = True
     except ImportError:
-        PostgresStore = None
+        postgres = False
 
     print(f"{args.size:,} faces, {args.queries} queries, k=10 within distance {within:.3f} (Similarity 80); "
           f"ANN above {args.ann_threshold:,} faces; {os.cpu_count()} CPUs", flush=True)
@@ -192,7 +194,7 @@ def main() -> None:
         # the embedded ANN, through the SQLite store
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "agnosco.db"
-            store = SQLiteStore(db, ann_threshold=args.ann_threshold)
+            store = SQLStore.sqlite(db, ann_threshold=args.ann_threshold)
             loaded = load(store, variant, vectors)
             before, start = rss(), time.perf_counter()
             store.search(variant, queries[0], 1, within)  # builds the index from SQLite and saves it
@@ -200,30 +202,30 @@ def main() -> None:
             grown = rss() - before
             on_disk = sum(p.stat().st_size for p in db.with_name(db.name + ".ann").glob("*"))
             m = measure(store_search(store, variant), queries, truth, within)
-            events = dict(store.ann_events)
+            events = dict(store.neighbours.events)
             store.close()
-            kind = "embedded ANN (SQLiteStore)" if events else "SQLiteStore (exact: below threshold)"
+            kind = "embedded ANN (SQLite)" if events else "SQLite (exact: below threshold)"
             row(kind, m, f"{mib(grown)} / {mib(on_disk)}",
                 f"{built:.1f} s from SQLite {events}; rows inserted in {loaded:.0f} s")
-            store = SQLiteStore(db, ann_threshold=args.ann_threshold)
+            store = SQLStore.sqlite(db, ann_threshold=args.ann_threshold)
             start = time.perf_counter()
             store.search(variant, queries[0], 1, within)
             reopened = time.perf_counter() - start
             restarted = measure(store_search(store, variant), queries[: max(1, len(queries) // 5)], truth, within)
             row("  after a restart", restarted, "",
-                f"{reopened:.1f} s to open {dict(store.ann_events)}")
+                f"{reopened:.1f} s to open {dict(store.neighbours.events)}")
             store.close()
 
         # pgvector
         if variant not in args.pgvector_variants:
             print("  pgvector: not run for this variant (--pgvector-variants)", flush=True)
-        elif PostgresStore is None:
-            print("  pgvector: skipped (agnosco.storage.postgres not available)", flush=True)
+        elif not postgres:
+            print("  pgvector: skipped (the 'postgres' extra is not installed)", flush=True)
         else:
             import psycopg
 
             with embedded_postgres(args.pg_shared_buffers) as dsn:
-                store = PostgresStore(dsn)
+                store = SQLStore.postgres(dsn)
                 # pgvector's advice for a bulk load: rows first, then the HNSW index in one build
                 # (maintained row by row it inserts ~900 rows/s here: ~20 min per million).
                 with psycopg.connect(dsn, autocommit=True) as conn:
@@ -242,7 +244,7 @@ def main() -> None:
                     (table_bytes,) = conn.execute("SELECT pg_total_relation_size('faces')").fetchone()
                 m = measure(store_search(store, variant), queries, truth, within)
                 store.close()
-                row("pgvector HNSW (PostgresStore)", m, f"index {mib(index_bytes)} / all {mib(table_bytes)}",
+                row("pgvector HNSW (PostgreSQL)", m, f"index {mib(index_bytes)} / all {mib(table_bytes)}",
                     f"{built:.0f} s (CREATE INDEX after the rows); rows inserted in {loaded:.0f} s")
         del vectors, truth
         gc.collect()

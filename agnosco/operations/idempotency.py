@@ -30,11 +30,11 @@ def run_once(
     ).hexdigest()
     known = store.recall_request(scope, token)
     if known is not None:
-        if known[0] != fingerprint:
+        if known.fingerprint != fingerprint:
             raise IdempotentParameterMismatchException(
                 f"The ClientRequestToken: {token} you have supplied is already in use."
             )
-        return json.loads(known[1])  # type: ignore[no-any-return]
+        return json.loads(known.response_json)  # type: ignore[no-any-return]
     response = action()
     store.remember_request(scope, token, fingerprint, json.dumps(response))
     return response

@@ -63,12 +63,12 @@ class Service:
     database: Database | None = None
 
     def close(self) -> None:
+        if self.context.store is not None:
+            self.context.store.close()
         for part in (self.keys, self.governance, self.reviews, self.audit):
             part.close()
         if self.database is not None:
             self.database.close()
-        if self.context.store is not None:
-            self.context.store.close()
 
 
 @dataclass
@@ -151,7 +151,7 @@ def open_service(
     try:
         keys = KeyStore(data_dir, parts.database)  # type: ignore[arg-type]
         try:
-            store = open_store(store_url, data_dir)
+            store = open_store(store_url, data_dir, database=parts.database)
         except BaseException:
             keys.close()
             raise

@@ -66,6 +66,14 @@ class Page:
 
 
 @dataclass(frozen=True)
+class RememberedRequest:
+    """What a ClientRequestToken call left: its request's fingerprint and its response."""
+
+    fingerprint: str
+    response_json: str
+
+
+@dataclass(frozen=True)
 class SearchHit:
     face: FaceRecord
     distance: float
@@ -110,7 +118,7 @@ class Store(Protocol):
     def list_tags(self, arn: str) -> dict[str, str]: ...
 
     # idempotency of ClientRequestToken operations
-    def recall_request(self, scope: str, token: str) -> tuple[str, str] | None: ...
+    def recall_request(self, scope: str, token: str) -> RememberedRequest | None: ...
     def remember_request(self, scope: str, token: str, fingerprint: str, response_json: str) -> None: ...
 
     def compact(self) -> None:

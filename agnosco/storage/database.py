@@ -1,35 +1,41 @@
-"""One small SQL layer for Agnosco's own tables, on SQLite or on PostgreSQL.
+"""One small SQL layer for every table of a deployment, on SQLite or on PostgreSQL.
 
-The face store has a class per backend (:mod:`.sqlite`, :mod:`.postgres`) because searching
-differs; the governance tables (access keys, principals and policies, reviews, the audit log)
-need nothing a dialect cannot express, so each is written once, against a :class:`Database`:
+The face store (:mod:`.sql_store`) and the governance tables (access keys, principals and
+policies, reviews, the audit log) are each written once, against a :class:`Database`; what
+differs between the two databases is here and nowhere else:
 
 * **SQL** is written in SQLite's spelling with ``?`` placeholders; on PostgreSQL each ``?``
   becomes ``%s`` (and a literal ``%`` ``%%``), so ``?`` must not appear inside a string literal.
   Only statements both accept: ``INSERT ... ON CONFLICT (...) DO UPDATE SET c = excluded.c`` or
   ``DO NOTHING`` (SQLite 3.24 or newer) rather than ``INSERT OR REPLACE`` / ``OR IGNORE``; a read
-  that a write depends on locks its rows with :attr:`Transaction.for_update` (``FOR UPDATE`` on
-  PostgreSQL, nothing on SQLite, whose write transactions exclude each other anyway).
+  that a write depends on locks its rows with :meth:`Transaction.locking` (``FOR UPDATE``, ``FOR
+  NO KEY UPDATE``... on PostgreSQL, nothing on SQLite, whose write transactions exclude each
+  other anyway), and writers that must not run side by side take :meth:`Transaction.serialize`.
+  SQLite 3.35 or newer is needed (``RETURNING``).
 * **DDL** (in migrations) is written with SQLite's type names, in capitals, and :func:`ddl`
   rewrites them for PostgreSQL: ``REAL`` -> ``DOUBLE PRECISION`` (PostgreSQL's ``REAL`` is a
   float4: timestamps would silently lose precision), ``BLOB`` -> ``BYTEA``, ``INTEGER`` ->
   ``BIGINT`` (SQLite integers are 64-bit) and ``TEXT`` -> ``TEXT COLLATE "C"`` (byte order, as
   SQLite compares, so listings agree between the backends).
-* **Transactions.** :meth:`Database.write` is one write transaction: on SQLite ``BEGIN
-  IMMEDIATE`` on the database's one connection (a lock serialises this process's threads,
-  SQLite's write lock other processes); on PostgreSQL a pooled connection (``psycopg_pool``,
-  configured as :class:`~agnosco.storage.postgres.PostgresStore`'s pool is) in READ COMMITTED.
-  :meth:`Database.read` is a short read transaction that never waits for writers.
-  :meth:`Database.snapshot` is one consistent read-only view over several statements, on a
-  connection of its own so it blocks nobody: a SQLite read transaction (WAL), a PostgreSQL
-  ``REPEATABLE READ, READ ONLY`` transaction; :meth:`Transaction.stream` reads a large result in
-  batches (a server-side cursor on PostgreSQL).  Every transaction commits when its block ends
-  and rolls back when it raises; they do not nest.
-* **Schema.** Each component (``keys``, ``principals``, ``reviews``, ``audit``) has its own
-  migrations and its own version, a row of ``agnosco_schema``; :meth:`Database.migrate` applies
-  the missing ones in one write transaction, on PostgreSQL under the advisory lock the face
-  store's migrations take (:data:`~agnosco.storage.postgres.MIGRATION_LOCK`), so processes
-  starting together migrate once.  A component newer than the code is refused.
+* **Connections.** One :class:`Database` per database, shared by every component of the
+  process: on SQLite one writer connection (a lock serialises this process's threads, SQLite's
+  write lock other processes) and a pool of reader connections; on PostgreSQL one pool
+  (``psycopg_pool``) whose connections know pgvector's ``vector`` type.
+* **Transactions.** :meth:`Database.write` is one write transaction (SQLite ``BEGIN
+  IMMEDIATE``; PostgreSQL READ COMMITTED).  :meth:`Database.read` is a read transaction that
+  never waits for writers: on SQLite a consistent view over all its statements (WAL), on
+  PostgreSQL READ COMMITTED.  :meth:`Database.snapshot` is one consistent read-only view over
+  several statements on both (a PostgreSQL ``REPEATABLE READ, READ ONLY`` transaction);
+  :meth:`Transaction.stream` reads a large result in batches (a server-side cursor on
+  PostgreSQL).  Every transaction commits when its block ends and rolls back when it raises;
+  they do not nest.
+* **Schema.** Each component (``store``, ``keys``, ``principals``, ``reviews``, ``audit``, and
+  the jobs to come) has its own migrations and its own version, a row of ``agnosco_schema``;
+  :meth:`Database.migrate` applies the missing ones in one write transaction, on PostgreSQL
+  under an advisory lock (:data:`MIGRATION_LOCK`), so processes starting together migrate once.
+  A component newer than the code is refused with :class:`SchemaError`.
+* **Maintenance.** :meth:`Database.compact` makes deleted rows unrecoverable from the files
+  (SQLite: ``secure_delete`` is on and the WAL is checkpointed; PostgreSQL: ``VACUUM``).
 
 :func:`open_database` picks the backend from a store URL (:func:`agnosco.storage.store_backend`):
 the store's PostgreSQL database when it names one, otherwise a SQLite file in the data directory.
@@ -37,12 +43,14 @@ the store's PostgreSQL database when it names one, otherwise a SQLite file in th
 
 from __future__ import annotations
 
+import queue
 import re
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, closing, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from itertools import count
 from pathlib import Path
 from typing import Any, Self
@@ -66,10 +74,15 @@ _SCHEMA_TABLE = (
 )
 _STREAM_BATCH = 1000
 _cursor_names = count(1)
+#: Key of the advisory lock that serialises schema migrations (per database): "agnosco" in ASCII.
+MIGRATION_LOCK = int.from_bytes(b"agnosco", "big")
+#: Idle SQLite reader connections kept for reuse (more are opened while more threads read).
+_SQLITE_IDLE_READERS = 4
 
 
 class SchemaError(RuntimeError):
-    """The database holds a component's schema newer than this Agnosco knows."""
+    """The database cannot hold this Agnosco's tables: a component's schema is newer than the
+    code, or PostgreSQL lacks the ``vector`` extension and may not be given it."""
 
 
 def ddl(dialect: str, statement: str) -> str:
@@ -92,8 +105,25 @@ class Transaction:
     #: Appended to a SELECT whose rows the transaction goes on to write.
     for_update: str
 
+    def locking(self, mode: str) -> str:
+        """What to append to a SELECT to lock its rows in ``mode`` (``"UPDATE"``, ``"NO KEY
+        UPDATE"``, ``"NO KEY UPDATE SKIP LOCKED"``...): nothing on SQLite."""
+        raise NotImplementedError
+
+    def serialize(self, name: str) -> None:
+        """Make the writers that name ``name`` run one at a time until this transaction ends
+        (SQLite's write transactions always do)."""
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; returns its cursor (``fetchone``, ``fetchall``, ``rowcount``, iteration)."""
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+        raise NotImplementedError
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of ``table`` (empty when it does not exist)."""
         raise NotImplementedError
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
@@ -114,8 +144,17 @@ class _SQLiteTransaction(Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
+    def locking(self, mode: str) -> str:
+        return ""
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._conn.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, [tuple(row) for row in rows])
+
+    def columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._conn.execute("SELECT * FROM pragma_table_info(?)", (table,))}
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         yield from self._conn.execute(sql, tuple(params))  # sqlite3 steps through rows lazily
@@ -133,8 +172,24 @@ class _PostgresTransaction(Transaction):
     def __init__(self, conn: Any) -> None:
         self._conn = conn
 
+    def locking(self, mode: str) -> str:
+        return f" FOR {mode}"
+
+    def serialize(self, name: str) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(name.encode()),))
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(postgres_sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self._conn.cursor() as cursor:
+                cursor.executemany(postgres_sql(sql), [tuple(row) for row in rows])
+
+    def columns(self, table: str) -> set[str]:
+        return {row[0] for row in self.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = ?", (table,))}
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         with self._conn.cursor(name=f"agnosco_stream_{next(_cursor_names)}") as cursor:
@@ -165,6 +220,10 @@ class Database:
     def close(self) -> None:
         raise NotImplementedError
 
+    def compact(self, tables: Sequence[str]) -> None:
+        """Make rows deleted from ``tables`` unrecoverable from the database's files."""
+        raise NotImplementedError
+
     def migrate(self, component: str, migrations: Migrations) -> int:
         """Bring ``component``'s tables to its latest version, once, whoever else is starting;
         returns that version.
@@ -173,8 +232,6 @@ class Database:
         """
         with self.write() as tx:
             if tx.dialect == POSTGRESQL:
-                from agnosco.storage.postgres import MIGRATION_LOCK
-
                 tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
             tx.execute(tx.ddl(_SCHEMA_TABLE))
             row = tx.execute("SELECT version FROM agnosco_schema WHERE component = ?", (component,)).fetchone()
@@ -242,16 +299,19 @@ class Tables:
 
 
 class SQLiteDatabase(Database):
-    """One SQLite file (WAL, foreign keys on); one connection shared by the process's threads.
+    """One SQLite file (WAL, foreign keys on, ``secure_delete`` on): one writer connection shared
+    by the process's threads, and reader connections that never wait for it.
 
-    ``synchronous`` sets ``PRAGMA synchronous`` (e.g. ``"NORMAL"``: a committed transaction
-    survives a killed process, not necessarily an operating-system crash).
+    ``synchronous`` sets ``PRAGMA synchronous``: ``"FULL"`` (the default: an acknowledged write
+    survives power loss) or ``"NORMAL"`` (a committed transaction survives a killed process, not
+    necessarily an operating-system crash).
     """
 
     dialect = SQLITE
 
     def __init__(self, path: Path, *, synchronous: str | None = None) -> None:
-        if synchronous is not None and synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        synchronous = (synchronous or "FULL").upper()
+        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = Path(path)
         self.name = str(self.path)
@@ -260,21 +320,24 @@ class SQLiteDatabase(Database):
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = self._connect()
         self._conn.execute("PRAGMA journal_mode=WAL")
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         conn.execute("PRAGMA foreign_keys=ON")
-        if self._synchronous is not None:
-            conn.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        # Deleted rows are overwritten with zeros, so deleted data does not linger in free pages.
+        conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     @contextmanager
-    def _transaction(self, begin: str) -> Iterator[Transaction]:
+    def write(self) -> Iterator[Transaction]:
         with self._lock:
             conn = self._conn
             if conn is None:
                 raise sqlite3.ProgrammingError(f"the database {self.name} is closed")
-            conn.execute(begin)
+            conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _SQLiteTransaction(conn)
             except BaseException:
@@ -283,26 +346,47 @@ class SQLiteDatabase(Database):
                 raise
             conn.execute("COMMIT")
 
-    def write(self) -> AbstractContextManager[Transaction]:
-        return self._transaction("BEGIN IMMEDIATE")
-
-    def read(self) -> AbstractContextManager[Transaction]:
-        return self._transaction("BEGIN")
-
     @contextmanager
-    def snapshot(self) -> Iterator[Transaction]:
-        with closing(self._connect()) as conn:
+    def read(self) -> Iterator[Transaction]:
+        if self._closed:
+            raise sqlite3.ProgrammingError(f"the database {self.name} is closed")
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+        try:
             conn.execute("BEGIN")
             try:
                 yield _SQLiteTransaction(conn)
             finally:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")  # it wrote nothing: ending it is all
+        except BaseException:
+            conn.close()
+            raise
+        if self._closed or self._readers.qsize() >= _SQLITE_IDLE_READERS:
+            conn.close()
+        else:
+            self._readers.put(conn)
+
+    snapshot = read  # a SQLite read transaction is one consistent view (WAL)
+
+    def compact(self, tables: Sequence[str]) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
+        self._closed = True
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                break
 
 
 class PostgresDatabase(Database):
@@ -318,11 +402,13 @@ class PostgresDatabase(Database):
         self.dsn = dsn
         self.name = _describe(dsn)
         # Connect once first: an unreachable server fails here, with libpq's reason, rather
-        # than as a pool timeout at the first query.
-        psycopg.connect(dsn).close()
+        # than as a pool timeout at the first query; and the face store's column type must
+        # exist before the pool's connections learn it.
+        with psycopg.connect(dsn, autocommit=False) as conn:
+            _ensure_vector_extension(conn, self.name)
         self._pool = ConnectionPool(
-            dsn, min_size=min_size, max_size=max_size, open=True,
-            kwargs={"autocommit": False}, check=ConnectionPool.check_connection, name="agnosco-governance",
+            dsn, min_size=min_size, max_size=max_size, open=True, kwargs={"autocommit": False},
+            configure=_configure, check=ConnectionPool.check_connection, name="agnosco",
         )
 
     @contextmanager
@@ -338,8 +424,41 @@ class PostgresDatabase(Database):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield _PostgresTransaction(conn)
 
+    def compact(self, tables: Sequence[str]) -> None:
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:  # VACUUM runs outside a transaction
+            for table in tables:
+                conn.execute(f"VACUUM {table}")  # type: ignore[arg-type]  # (a name of ours, not input)
+
     def close(self) -> None:
         self._pool.close()
+
+
+def _ensure_vector_extension(conn: Any, name: str) -> None:
+    """pgvector's ``vector`` type in the database, created once whoever else is starting."""
+    from psycopg import errors as pgerrors
+
+    with conn.transaction():
+        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone():
+            return
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        try:
+            with conn.transaction():
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except pgerrors.InsufficientPrivilege as exc:
+            raise SchemaError(
+                f"the {name} has no 'vector' extension and this role may not create it: "
+                "run CREATE EXTENSION vector as a superuser (pgvector 0.8 or newer)"
+            ) from exc
+
+
+def _configure(conn: Any) -> None:
+    """Each pooled connection: pgvector's adapters (numpy arrays in, ``Vector`` out)."""
+    from pgvector.psycopg import register_vector
+
+    register_vector(conn)
+    conn.commit()
 
 
 def _describe(dsn: str) -> str:
@@ -365,6 +484,7 @@ def open_database(url: str | None, sqlite_path: Path, *, synchronous: str | None
     if store_backend(url) == POSTGRESQL:
         assert url is not None
         try:
+            import pgvector  # noqa: F401
             import psycopg  # noqa: F401
             import psycopg_pool  # noqa: F401
         except ImportError as exc:

@@ -18,7 +18,7 @@ from agnosco.governance.review import ReviewQueue
 from agnosco.operations.context import OperationContext
 from agnosco.storage.base import Collection, FaceRecord
 from agnosco.storage.database import open_database
-from agnosco.storage.sqlite import SQLiteStore
+from agnosco.storage.sql_store import SQLStore
 
 #: The one face of collection "c" in :func:`gate_parts`.
 FACE = "00000000-0000-4000-8000-000000000001"
@@ -30,7 +30,7 @@ class GateParts:
     audit: AuditLog
     reviews: ReviewQueue
     context: OperationContext
-    store: SQLiteStore
+    store: SQLStore
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def gate_parts(tmp_path: Path, store_url: str | None) -> Iterator[Callable[[str,
     opened: list[GateParts] = []
 
     def make(principal: str, policy: dict[str, Any]) -> GateParts:
-        store = SQLiteStore(tmp_path / "agnosco.db")
+        store = SQLStore.sqlite(tmp_path / "agnosco.db")
         database = open_database(store_url, tmp_path / "agnosco.db")
         governance = GovernanceStore(database, owned=True)
         governance.ensure_principal(principal)

@@ -14,7 +14,7 @@ from agnosco.governance.audit import AuditLog
 from agnosco.governance.retention import DAY, RETENTION_TAG, UNMATCHED_RETENTION_TAG, purge
 from agnosco.storage.base import Collection, FaceRecord, UserRecord
 from agnosco.storage.database import open_database
-from agnosco.storage.sqlite import SQLiteStore
+from agnosco.storage.sql_store import SQLStore
 
 T0 = 1_800_000_000.0
 ARN = "arn:aws:rekognition:us-east-1:000000000000:collection/"
@@ -23,7 +23,7 @@ rng = np.random.default_rng(5)
 
 @pytest.fixture
 def store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    s = SQLiteStore(tmp_path / "agnosco.db")
+    s = SQLStore.sqlite(tmp_path / "agnosco.db")
     yield s
     s.close()
 
@@ -36,21 +36,21 @@ def audit(tmp_path: Path, store_url: str | None):  # type: ignore[no-untyped-def
     log.close()
 
 
-def add_collection(store: SQLiteStore, cid: str, tags: dict[str, str] | None = None) -> None:
+def add_collection(store: SQLStore, cid: str, tags: dict[str, str] | None = None) -> None:
     store.create_collection(Collection(cid, ARN + cid, "1.0", T0), tags or {})
 
 
-def add_face(store: SQLiteStore, cid: str, face_id: str, indexed_at: float) -> np.ndarray:
+def add_face(store: SQLStore, cid: str, face_id: str, indexed_at: float) -> np.ndarray:
     v = rng.normal(size=128).astype(np.float32)
     store.add_faces(cid, [FaceRecord(face_id, "img", None, 0, 0, 1, 1, 99.0, v, indexed_at=indexed_at)])
     return v
 
 
-def ids(store: SQLiteStore, cid: str) -> list[str]:
+def ids(store: SQLStore, cid: str) -> list[str]:
     return [f.face_id for f in store.list_faces(cid, None, 100).items]
 
 
-def test_retention_days_since_indexing(store: SQLiteStore, audit: AuditLog) -> None:
+def test_retention_days_since_indexing(store: SQLStore, audit: AuditLog) -> None:
     add_collection(store, "c", {RETENTION_TAG: "30"})
     old = add_face(store, "c", "old", T0)
     add_face(store, "c", "new", T0 + 20 * DAY)
@@ -69,7 +69,7 @@ def test_retention_days_since_indexing(store: SQLiteStore, audit: AuditLog) -> N
     assert audit.verify().ok
 
 
-def test_unmatched_retention_counts_from_the_last_match(store: SQLiteStore, audit: AuditLog) -> None:
+def test_unmatched_retention_counts_from_the_last_match(store: SQLStore, audit: AuditLog) -> None:
     add_collection(store, "c", {UNMATCHED_RETENTION_TAG: "10"})
     add_face(store, "c", "never-matched", T0)
     add_face(store, "c", "matched", T0)
@@ -80,7 +80,7 @@ def test_unmatched_retention_counts_from_the_last_match(store: SQLiteStore, audi
     assert ids(store, "c") == []
 
 
-def test_server_ceiling_applies_without_tags(store: SQLiteStore, audit: AuditLog) -> None:
+def test_server_ceiling_applies_without_tags(store: SQLStore, audit: AuditLog) -> None:
     add_collection(store, "untagged")
     add_collection(store, "long", {RETENTION_TAG: "5000"})  # a tag cannot exceed the ceiling
     add_face(store, "untagged", "a", T0)
@@ -89,7 +89,7 @@ def test_server_ceiling_applies_without_tags(store: SQLiteStore, audit: AuditLog
     assert purge(store, audit, T0 + 1096 * DAY).deleted_faces == 2
 
 
-def test_dry_run_deletes_nothing(store: SQLiteStore, audit: AuditLog) -> None:
+def test_dry_run_deletes_nothing(store: SQLStore, audit: AuditLog) -> None:
     add_collection(store, "c", {RETENTION_TAG: "1"})
     add_face(store, "c", "a", T0)
     receipt = purge(store, audit, T0 + 2 * DAY, dry_run=True)
@@ -137,7 +137,7 @@ def test_purged_face_is_not_found_by_any_search(deepface_images: Path, tmp_path:
         server.stop()
 
 
-def test_purged_descriptor_bytes_leave_the_database_files(store: SQLiteStore, audit: AuditLog, tmp_path: Path) -> None:
+def test_purged_descriptor_bytes_leave_the_database_files(store: SQLStore, audit: AuditLog, tmp_path: Path) -> None:
     add_collection(store, "c", {RETENTION_TAG: "1"})
     vector = add_face(store, "c", "gone", T0)
     add_face(store, "c", "kept", T0 + 10 * DAY)
@@ -152,7 +152,7 @@ def test_purged_descriptor_bytes_leave_the_database_files(store: SQLiteStore, au
     assert needle not in on_disk()
 
 
-def test_nothing_is_purged_when_its_record_cannot_be_written(store: SQLiteStore, audit: AuditLog) -> None:
+def test_nothing_is_purged_when_its_record_cannot_be_written(store: SQLStore, audit: AuditLog) -> None:
     """A deletion is recorded before it happens: with the log broken, the faces stay."""
     add_collection(store, "c", {RETENTION_TAG: "1"})
     add_face(store, "c", "old", T0)

@@ -16,27 +16,26 @@ from pathlib import Path
 
 import pytest
 
-from agnosco.storage import postgres
+from agnosco.storage import pgvector_search
 from agnosco.storage.base import Store
-from agnosco.storage.postgres import PostgresStore
-from agnosco.storage.sqlite import SQLiteStore
+from agnosco.storage.sql_store import SQLStore
 
 Opener = Callable[[], Store]
 
 
 def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> Opener:
-    return lambda: SQLiteStore(tmp / "agnosco.db")
+    return lambda: SQLStore.sqlite(tmp / "agnosco.db")
 
 
 def _postgres(request: pytest.FixtureRequest, tmp: Path) -> Opener:
     dsn: str = request.getfixturevalue("postgres_dsn")
-    return lambda: PostgresStore(dsn)
+    return lambda: SQLStore.postgres(dsn)
 
 
 def _postgres_hnsw(request: pytest.FixtureRequest, tmp: Path) -> Opener:
     """PostgreSQL with every search through the HNSW index (normally only collections of more
     than EXACT_SEARCH_MAX faces), so the approximate path keeps the whole contract too."""
-    request.getfixturevalue("monkeypatch").setattr(postgres, "EXACT_SEARCH_MAX", 0)
+    request.getfixturevalue("monkeypatch").setattr(pgvector_search, "EXACT_SEARCH_MAX", 0)
     return _postgres(request, tmp)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agnosco.storage.ann_index import AnnIndex, IndexFileError, manifest_path
-from agnosco.storage.sqlite import SQLiteStore
+from agnosco.storage.sql_store import SQLStore
 from agnosco.storage.vector_index import ExactIndex
 
 # The contract suite's search tests, run here on a store whose every non-empty collection is
@@ -27,11 +27,11 @@ from tests.storage.test_store import (  # noqa: F401 - collected by pytest with 
 
 
 @pytest.fixture
-def open_store(tmp_path: Path) -> Iterator[Callable[[], SQLiteStore]]:
-    opened: list[SQLiteStore] = []
+def open_store(tmp_path: Path) -> Iterator[Callable[[], SQLStore]]:
+    opened: list[SQLStore] = []
 
-    def opener() -> SQLiteStore:
-        opened.append(SQLiteStore(tmp_path / "agnosco.db", ann_threshold=0))
+    def opener() -> SQLStore:
+        opened.append(SQLStore.sqlite(tmp_path / "agnosco.db", ann_threshold=0))
         return opened[-1]
 
     yield opener
@@ -40,7 +40,7 @@ def open_store(tmp_path: Path) -> Iterator[Callable[[], SQLiteStore]]:
 
 
 @pytest.fixture
-def store(open_store: Callable[[], SQLiteStore]) -> SQLiteStore:
+def store(open_store: Callable[[], SQLStore]) -> SQLStore:
     return open_store()
 
 
@@ -152,27 +152,27 @@ def test_save_load_round_trip_and_refusals(tmp_path: Path) -> None:
 
 
 # the store ---------------------------------------------------------------------------------
-def fill(store: SQLiteStore, vectors: np.ndarray, start: int = 0, cid: str = "c1") -> None:
+def fill(store: SQLStore, vectors: np.ndarray, start: int = 0, cid: str = "c1") -> None:
     ids = ids_of(len(vectors), start)
     for s in range(0, len(vectors), 500):
         store.add_faces(cid, [face(i, v) for i, v in zip(ids[s:s + 500], vectors[s:s + 500])])
 
 
-def nearest(store: SQLiteStore, q: np.ndarray, n: int = 1, cid: str = "c1") -> list[str]:
+def nearest(store: SQLStore, q: np.ndarray, n: int = 1, cid: str = "c1") -> list[str]:
     return [h.face.face_id for h in store.search(cid, q, n, 10.0)]
 
 
 def test_store_switches_between_exact_and_ann_by_size(tmp_path: Path) -> None:
     vectors, queries = clustered(3_000, seed=4)
-    store = SQLiteStore(tmp_path / "agnosco.db", ann_threshold=1_000)
+    store = SQLStore.sqlite(tmp_path / "agnosco.db", ann_threshold=1_000)
     make_collection(store)
     fill(store, vectors[:1_000])
     store.search("c1", queries[0], 1, 1.0)
-    assert store.ann_events["built"] == 0  # at the threshold: exact
+    assert store.neighbours.events["built"] == 0  # at the threshold: exact
     fill(store, vectors[1_000:], start=1_000)
     reference = ExactIndex(ids_of(3_000), vectors)
     hits = sum(nearest(store, q) == [reference.search(q, 1, 10.0)[0][0]] for q in queries)
-    assert store.ann_events["built"] == 1 and hits / len(queries) >= 0.99
+    assert store.neighbours.events["built"] == 1 and hits / len(queries) >= 0.99
     assert list((tmp_path / "agnosco.db.ann").glob("*.idx"))
     store.delete_faces("c1", ids_of(2_600))  # well below the threshold: exact search again
     assert sorted(nearest(store, queries[0], 500)) == ids_of(400, 2_600)
@@ -181,33 +181,33 @@ def test_store_switches_between_exact_and_ann_by_size(tmp_path: Path) -> None:
 
 def test_restart_loads_the_saved_index_with_changes_made_since_the_build(tmp_path: Path) -> None:
     vectors, _ = clustered(2_500, seed=6)
-    first = SQLiteStore(tmp_path / "agnosco.db", ann_threshold=500)
+    first = SQLStore.sqlite(tmp_path / "agnosco.db", ann_threshold=500)
     make_collection(first)
     fill(first, vectors[:2_000])
     assert nearest(first, vectors[5]) == [ids_of(1, 5)[0]]
-    assert first.ann_events["built"] == 1 and first.ann_events["saved"] == 1
+    assert first.neighbours.events["built"] == 1 and first.neighbours.events["saved"] == 1
     fill(first, vectors[2_000:], start=2_000)  # few changes: kept in memory, saved on close
     first.delete_faces("c1", ids_of(10))
-    assert first.ann_events["saved"] == 1
+    assert first.neighbours.events["saved"] == 1
     first.close()
-    assert first.ann_events["saved"] == 2
+    assert first.neighbours.events["saved"] == 2
 
-    again = SQLiteStore(tmp_path / "agnosco.db", ann_threshold=500)
+    again = SQLStore.sqlite(tmp_path / "agnosco.db", ann_threshold=500)
     assert nearest(again, vectors[2_100]) == ids_of(1, 2_100)
     assert nearest(again, vectors[3], 1) != ids_of(1, 3)  # deleted before the restart
-    assert dict(again.ann_events) == {"loaded": 1}
+    assert dict(again.neighbours.events) == {"loaded": 1}
     again.close()
 
 
 def test_a_stale_file_is_repaired_and_a_damaged_one_rebuilt(tmp_path: Path) -> None:
     vectors, _ = clustered(1_500, seed=8)
     db = tmp_path / "agnosco.db"
-    first = SQLiteStore(db, ann_threshold=500)
+    first = SQLStore.sqlite(db, ann_threshold=500)
     make_collection(first)
     fill(first, vectors[:1_000])
     nearest(first, vectors[0])
     first.close()  # saved at this generation
-    other = SQLiteStore(db, ann_threshold=500)  # another process writes: the file is now stale
+    other = SQLStore.sqlite(db, ann_threshold=500)  # another process writes: the file is now stale
     fill(other, vectors[1_000:], start=1_000)
     other.delete_faces("c1", ids_of(5))
     # the same id again with another descriptor: a repair must not keep the old one
@@ -215,36 +215,36 @@ def test_a_stale_file_is_repaired_and_a_damaged_one_rebuilt(tmp_path: Path) -> N
     other.add_faces("c1", [face(ids_of(1, 10)[0], vectors[1_499] + 1.0)])
     other.close()
 
-    third = SQLiteStore(db, ann_threshold=500)
+    third = SQLStore.sqlite(db, ann_threshold=500)
     assert nearest(third, vectors[1_200]) == ids_of(1, 1_200)
     assert nearest(third, vectors[2]) != ids_of(1, 2)
     assert nearest(third, vectors[1_499] + 1.0) == ids_of(1, 10)
     assert nearest(third, vectors[10], 1) != ids_of(1, 10)
-    assert third.ann_events["repaired"] == 1 and third.ann_events["built"] == 0
-    assert third.ann_events["saved"] == 1  # the repaired index replaces the stale file
+    assert third.neighbours.events["repaired"] == 1 and third.neighbours.events["built"] == 0
+    assert third.neighbours.events["saved"] == 1  # the repaired index replaces the stale file
     third.close()
 
     (index_file,) = (tmp_path / "agnosco.db.ann").glob("*.idx")
     data = bytearray(index_file.read_bytes())
     data[-5_000:-4_000] = bytes(1_000)
     index_file.write_bytes(bytes(data))
-    fourth = SQLiteStore(db, ann_threshold=500)
+    fourth = SQLStore.sqlite(db, ann_threshold=500)
     assert nearest(fourth, vectors[1_200]) == ids_of(1, 1_200)
-    assert fourth.ann_events["rejected"] == 1 and fourth.ann_events["built"] == 1
+    assert fourth.neighbours.events["rejected"] == 1 and fourth.neighbours.events["built"] == 1
     fourth.close()
 
 
 def test_another_process_writing_repairs_the_index_in_memory(tmp_path: Path) -> None:
     vectors, _ = clustered(1_200, seed=10)
-    reader = SQLiteStore(tmp_path / "agnosco.db", ann_threshold=500)
-    writer = SQLiteStore(tmp_path / "agnosco.db", ann_threshold=500)
+    reader = SQLStore.sqlite(tmp_path / "agnosco.db", ann_threshold=500)
+    writer = SQLStore.sqlite(tmp_path / "agnosco.db", ann_threshold=500)
     make_collection(writer)
     fill(writer, vectors[:1_000])
     assert nearest(reader, vectors[7]) == ids_of(1, 7)
     writer.add_faces("c1", [face("late", vectors[1_100])])
     reader.add_faces("c1", [face("mine", vectors[1_101])])  # the reader's cache is behind: dropped
     assert nearest(reader, vectors[1_100]) == ["late"] and nearest(reader, vectors[1_101]) == ["mine"]
-    assert reader.ann_events["repaired"] == 1
+    assert reader.neighbours.events["repaired"] == 1
     writer.close()
     reader.close()
 
@@ -252,7 +252,7 @@ def test_another_process_writing_repairs_the_index_in_memory(tmp_path: Path) -> 
 def test_deleting_the_collection_or_compacting_removes_index_files_with_deleted_faces(tmp_path: Path) -> None:
     vectors, _ = clustered(1_000, seed=12)
     db = tmp_path / "agnosco.db"
-    store = SQLiteStore(db, ann_threshold=100)
+    store = SQLStore.sqlite(db, ann_threshold=100)
     make_collection(store, "a")
     make_collection(store, "b")
     fill(store, vectors[:500], cid="a")
@@ -261,15 +261,15 @@ def test_deleting_the_collection_or_compacting_removes_index_files_with_deleted_
     nearest(store, vectors[600], cid="b")
     files = sorted((tmp_path / "agnosco.db.ann").glob("*.idx"))
     assert len(files) == 2
-    other = SQLiteStore(db, ann_threshold=100)  # a purge in another process
-    other.delete_faces("b", ids_of(1, 600))
+    other = SQLStore.sqlite(db, ann_threshold=100)  # a purge in another process
+    other.delete_faces("b", ids_of(1, 100))
     other.compact()
     assert [p.name for p in sorted((tmp_path / "agnosco.db.ann").glob("*.idx"))] == [
-        p.name for p in files if p == store._ann_path("a")]
+        p.name for p in files if p == store.neighbours.ann_path("a")]
     other.close()
     store.delete_faces("a", ids_of(3))  # in this process: compact saves the index without them
     store.compact()
-    assert AnnIndex.load(store._ann_path("a")).search(vectors[1], 1, 0.0001) == []
+    assert AnnIndex.load(store.neighbours.ann_path("a")).search(vectors[1], 1, 0.0001) == []
     store.delete_collection("a")
-    assert not store._ann_path("a").exists() and not manifest_path(store._ann_path("a")).exists()
+    assert not store.neighbours.ann_path("a").exists() and not manifest_path(store.neighbours.ann_path("a")).exists()
     store.close()

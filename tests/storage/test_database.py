@@ -180,3 +180,45 @@ def test_a_snapshot_is_one_consistent_view_and_streams(database: Database) -> No
         assert first == 2500 and streamed == list(range(2500))
     with database.read() as tx:
         assert tx.execute("SELECT COUNT(*) FROM things").fetchone()[0] == 2501
+
+
+def test_reads_never_wait_for_a_writer(database: Database) -> None:
+    """A write transaction held open (a long IndexFaces, a migration) blocks other writers only:
+    reads go on, and see what was committed before it."""
+    with database.write() as tx:
+        tx.execute(tx.ddl(TABLE))
+        tx.execute("INSERT INTO things (id, at) VALUES (1, 1.0)")
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with database.write() as tx:
+            tx.execute("INSERT INTO things (id, at) VALUES (2, 2.0)")
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        with database.read() as tx:  # a read that waited would see the writer's row (it gives up after 10 s)
+            assert tx.execute("SELECT id FROM things ORDER BY id").fetchall() == [(1,)]
+    finally:
+        release.set()
+        thread.join()
+    with database.read() as tx:
+        assert tx.execute("SELECT id FROM things ORDER BY id").fetchall() == [(1,), (2,)]
+
+
+def test_deleted_rows_leave_the_sqlite_file_after_compact(tmp_path: Path) -> None:
+    needle = b"a descriptor that was purged!"
+    with SQLiteDatabase(tmp_path / "state.db") as db:
+        with db.write() as tx:
+            tx.execute(TABLE)
+            tx.execute("INSERT INTO things (id, at, data) VALUES (1, 1.0, ?)", (needle,))
+        db.compact(["things"])
+        assert needle in (tmp_path / "state.db").read_bytes()
+        with db.write() as tx:
+            tx.execute("DELETE FROM things WHERE id = 1")
+        db.compact(["things"])
+        files = [p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("state.db")]
+        assert files and not any(needle in data for data in files)

@@ -7,15 +7,14 @@ from pathlib import Path
 import pytest
 
 from agnosco import storage
-from agnosco.storage.postgres import PostgresStore
-from agnosco.storage.sqlite import SQLiteStore
+from agnosco.storage.database import POSTGRESQL, SQLiteDatabase
 
 
 @pytest.mark.parametrize("url", [None, "sqlite"])
 def test_the_default_is_the_data_directorys_sqlite_file(tmp_path: Path, url: str | None) -> None:
     store = storage.open_store(url, tmp_path)
     try:
-        assert isinstance(store, SQLiteStore) and store.path == tmp_path / "agnosco.db"
+        assert isinstance(store.database, SQLiteDatabase) and store.database.path == tmp_path / "agnosco.db"
     finally:
         store.close()
 
@@ -25,8 +24,8 @@ def test_a_sqlite_url_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     relative = storage.open_store("sqlite:///rel/faces.db", tmp_path / "data")
     absolute = storage.open_store(f"sqlite:///{tmp_path}/abs.db", tmp_path / "data")  # sqlite:////tmp/...
     try:
-        assert relative.path == Path("rel/faces.db") and (tmp_path / "rel" / "faces.db").is_file()
-        assert absolute.path == tmp_path / "abs.db" and absolute.path.is_file()
+        assert relative.database.path == Path("rel/faces.db") and (tmp_path / "rel" / "faces.db").is_file()
+        assert absolute.database.path == tmp_path / "abs.db" and (tmp_path / "abs.db").is_file()
     finally:
         relative.close()
         absolute.close()
@@ -36,7 +35,7 @@ def test_a_sqlite_url_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_a_postgres_url_opens_postgres(postgres_dsn: str, scheme: str) -> None:
     store = storage.open_store(scheme + postgres_dsn.removeprefix("postgresql"), Path("unused"))
     try:
-        assert isinstance(store, PostgresStore)
+        assert store.database.dialect == POSTGRESQL
         assert store.list_collections(None, 10).items == []
     finally:
         store.close()
@@ -47,3 +46,27 @@ def test_anything_else_is_refused_without_echoing_secrets(tmp_path: Path, url: s
     with pytest.raises(ValueError, match="sqlite") as excinfo:
         storage.open_store(url, tmp_path)
     assert "hunter2" not in str(excinfo.value) or url == "hunter2"
+
+
+@pytest.mark.parametrize("url", [None, "sqlite", "postgres"])
+def test_the_store_shares_the_deployments_database(tmp_path: Path, url: str | None, request: pytest.FixtureRequest) -> None:
+    """Faces, keys, policies and reviews on one set of connections: the deployment's database is
+    used (not opened again) when it is the store's, and stays open when the store closes."""
+    from agnosco.storage.database import open_database
+
+    if url == "postgres":
+        url = request.getfixturevalue("postgres_dsn")
+    database = open_database(url, tmp_path / "agnosco.db")
+    try:
+        store = storage.open_store(url, tmp_path, database=database)
+        assert store.database is database
+        store.close()
+        with database.read() as tx:
+            assert tx.table_exists("faces") and tx.table_exists("agnosco_schema")
+    finally:
+        database.close()
+    elsewhere = storage.open_store(f"sqlite:///{tmp_path}/elsewhere.db", tmp_path, database=database)
+    try:
+        assert elsewhere.database is not database and elsewhere.list_collections(None, 1).items == []
+    finally:
+        elsewhere.close()

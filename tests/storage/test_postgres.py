@@ -10,9 +10,11 @@ import psycopg
 import pytest
 from pgvector.psycopg import register_vector
 
-import agnosco.storage.postgres as pgstore
+import agnosco.storage.pgvector_search as pgsearch
 from agnosco.storage.base import Collection, FaceRecord, UserRecord
-from agnosco.storage.postgres import PostgresStore, exact_search_sql, hnsw_search_sql
+from agnosco.storage.database import SchemaError, postgres_sql
+from agnosco.storage.pgvector_search import PgvectorSearch, exact_search_sql, hnsw_search_sql
+from agnosco.storage.sql_store import MIGRATIONS, SQLStore
 from agnosco.storage.vector_index import ExactIndex
 from tests.conftest import run_threads
 from tests.storage.embedded import EmbeddedPostgres
@@ -34,26 +36,27 @@ def with_options(dsn: str, options: str) -> str:
 
 
 def test_migrations_run_once_and_are_recorded(postgres_dsn: str) -> None:
-    PostgresStore(postgres_dsn).close()
-    PostgresStore(postgres_dsn).close()
+    SQLStore.postgres(postgres_dsn).close()
+    SQLStore.postgres(postgres_dsn).close()
     with psycopg.connect(postgres_dsn) as conn:
-        versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-        assert versions == [(v,) for v in range(1, len(pgstore.MIGRATIONS) + 1)]
+        versions = conn.execute("SELECT version FROM agnosco_schema WHERE component = 'store'").fetchall()
+        assert versions == [(len(MIGRATIONS),)]
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert {"collections", "faces", "users", "tags", "requests", "schema_version"} <= tables
+        assert {"collections", "faces", "users", "tags", "requests", "agnosco_schema"} <= tables
+        assert "schema_version" not in tables
         indexes = dict(conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'faces'").fetchall())
         assert "USING hnsw (descriptor vector_l2_ops)" in indexes["faces_by_descriptor"]
 
 
 def test_processes_starting_together_migrate_once(postgres_dsn: str) -> None:
     barrier = threading.Barrier(6)
-    stores: list[PostgresStore] = []
+    stores: list[SQLStore] = []
     errors: list[BaseException] = []
 
     def start() -> None:
         barrier.wait()
         try:
-            stores.append(PostgresStore(postgres_dsn, max_size=1))
+            stores.append(SQLStore.postgres(postgres_dsn, max_size=1))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -62,42 +65,15 @@ def test_processes_starting_together_migrate_once(postgres_dsn: str) -> None:
         store.close()
     assert errors == [] and len(stores) == 6
     with psycopg.connect(postgres_dsn) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone() == (len(pgstore.MIGRATIONS),)
-
-
-def test_upgrading_a_version_1_database_counts_its_existing_faces(postgres_dsn: str) -> None:
-    """Migration 2 adds the maintained face count and fills it from the rows already there."""
-    with psycopg.connect(postgres_dsn) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        register_vector(conn)
-        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-        for statement in pgstore.MIGRATIONS[0]:
-            conn.execute(statement)  # type: ignore[arg-type]
-        conn.execute("INSERT INTO schema_version (version) VALUES (1)")
-        for cid, n in (("three", 3), ("none", 0)):
-            conn.execute("INSERT INTO collections (collection_id, arn, face_model_version, created_at)"
-                         " VALUES (%s, %s, 'v1', 1.0)", (cid, collection(cid).arn))
-            for i in range(n):
-                conn.execute("INSERT INTO faces (collection_id, face_id, image_id, left_, top, width, height,"
-                             " confidence, descriptor, indexed_at) VALUES (%s, %s, 'img', 0, 0, 1, 1, 99, %s, 1)",
-                             (cid, f"f{i}", rng.normal(size=128).astype(np.float32)))
-    store = PostgresStore(postgres_dsn)
-    try:
-        assert store.get_collection("three").face_count == 3
-        assert store.get_collection("none").face_count == 0
-        assert store.delete_faces("three", ["f0", "missing"]) == ["f0"]
-        store.add_faces("none", [face("new", rng.normal(size=128).astype(np.float32))])
-        assert (store.get_collection("three").face_count, store.get_collection("none").face_count) == (2, 1)
-    finally:
-        store.close()
+        assert conn.execute("SELECT COUNT(*) FROM agnosco_schema WHERE component = 'store'").fetchone() == (1,)
 
 
 def test_a_newer_schema_is_refused(postgres_dsn: str) -> None:
-    PostgresStore(postgres_dsn).close()
+    SQLStore.postgres(postgres_dsn).close()
     with psycopg.connect(postgres_dsn) as conn:
-        conn.execute("INSERT INTO schema_version (version) VALUES (99)")
-    with pytest.raises(RuntimeError, match="schema is version 99, newer than this Agnosco knows"):
-        PostgresStore(postgres_dsn)
+        conn.execute("UPDATE agnosco_schema SET version = 99 WHERE component = 'store'")
+    with pytest.raises(SchemaError, match="store tables .* are version 99, newer than this Agnosco knows"):
+        SQLStore.postgres(postgres_dsn)
 
 
 def test_hnsw_search_finds_a_small_collection_among_many_faces(
@@ -107,7 +83,7 @@ def test_hnsw_search_finds_a_small_collection_among_many_faces(
     the table: iterative scanning keeps reading the graph until enough of its rows are found."""
     # enable_sort=off leaves the planner no other way to order rows than the HNSW index.
     dsn = with_options(postgres_dsn, "-c enable_sort=off")
-    store = PostgresStore(dsn)
+    store = SQLStore.postgres(dsn)
     try:
         store.create_collection(collection("big"), {})
         store.create_collection(collection("small"), {})
@@ -118,10 +94,11 @@ def test_hnsw_search_finds_a_small_collection_among_many_faces(
         with psycopg.connect(dsn) as conn:
             conn.execute("ANALYZE faces")
             register_vector(conn)
-            params = {"c": "small", "q": small[0], "within": float("inf"), "x": None, "n": 10}
-            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + hnsw_search_sql(False), params))
+            hnsw = (postgres_sql(hnsw_search_sql(False)), (small[0], "small", small[0], 10, float("inf")))
+            exact = (postgres_sql(exact_search_sql(False)), (small[0], "small", small[0], float("inf"), 10))
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + hnsw[0], hnsw[1]))
             assert "faces_by_descriptor" in plan, plan
-            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + exact_search_sql(False), params))
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + exact[0], exact[1]))
             assert "faces_by_descriptor" not in plan, plan
             # Why iterative scanning is on: without it the filter leaves few of the ef_search rows.
             found = {}
@@ -129,13 +106,13 @@ def test_hnsw_search_finds_a_small_collection_among_many_faces(
                 with conn.transaction():
                     conn.execute("SET LOCAL hnsw.ef_search = 40")
                     conn.execute(f"SET LOCAL hnsw.iterative_scan = {mode}")
-                    found[mode] = len(conn.execute(hnsw_search_sql(False), params).fetchall())
+                    found[mode] = len(conn.execute(*hnsw).fetchall())
             assert found["off"] < 10 and found["relaxed_order"] == 10, found
 
-        monkeypatch.setattr(pgstore, "EXACT_SEARCH_MAX", 0)
+        monkeypatch.setattr(pgsearch, "EXACT_SEARCH_MAX", 0)
         hnsw_searches = []
-        hnsw_search = PostgresStore._hnsw_search
-        monkeypatch.setattr(PostgresStore, "_hnsw_search",
+        hnsw_search = PgvectorSearch._hnsw_search
+        monkeypatch.setattr(PgvectorSearch, "_hnsw_search",
                             staticmethod(lambda *a: hnsw_searches.append(a[-1]) or hnsw_search(*a)))
         index = ExactIndex([f"s{i:02d}" for i in range(30)], small)
         for k in range(5):
@@ -155,7 +132,7 @@ def test_hnsw_search_finds_a_small_collection_among_many_faces(
 def test_concurrent_writers_and_searchers_on_two_stores(postgres_dsn: str) -> None:
     """Two stores (as two server processes would have) writing one collection at once: no
     deadlock, nothing lost, and touches never block."""
-    first, second = PostgresStore(postgres_dsn), PostgresStore(postgres_dsn)
+    first, second = SQLStore.postgres(postgres_dsn), SQLStore.postgres(postgres_dsn)
     try:
         first.create_collection(collection("c1"), {})
         for u in ("u0", "u1"):
@@ -163,7 +140,7 @@ def test_concurrent_writers_and_searchers_on_two_stores(postgres_dsn: str) -> No
         base = rng.normal(size=128).astype(np.float32)
         errors: list[BaseException] = []
 
-        def worker(store: PostgresStore, n: int) -> None:
+        def worker(store: SQLStore, n: int) -> None:
             try:
                 for i in range(15):
                     mine = [f"w{n}-{i}-{j}" for j in range(3)]
@@ -190,7 +167,7 @@ def test_compact_takes_deleted_descriptors_out_of_the_table_and_index_files(
 ) -> None:
     """Measured, not promised by PostgreSQL: after VACUUM the bytes of a deleted descriptor are in
     neither the heap nor the HNSW index files (the WAL keeps them until it is recycled)."""
-    store = PostgresStore(postgres_dsn)
+    store = SQLStore.postgres(postgres_dsn)
     try:
         store.create_collection(collection("c1"), {})
         secret = rng.normal(size=128).astype(np.float32)

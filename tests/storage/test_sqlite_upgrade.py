@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agnosco.storage.sqlite import SQLiteStore
+from agnosco.storage.sql_store import SQLStore
 from tests.storage.test_store import face
 
 #: The collections and faces tables as the first release wrote them (no face counts, consent
@@ -36,7 +36,7 @@ def test_an_old_database_gets_its_face_counts_and_new_columns(tmp_path: Path) ->
             for i in range(n):
                 db.execute("INSERT INTO faces VALUES (?, ?, 'img', NULL, 0, 0, 1, 1, 99, ?, 1.0, NULL)",
                            (cid, f"f{i}", np.zeros(128, np.float32).tobytes()))
-    store = SQLiteStore(path)
+    store = SQLStore.sqlite(path)
     try:
         assert store.get_collection("three").face_count == 3
         assert store.get_collection("none").face_count == 0
@@ -46,4 +46,4 @@ def test_an_old_database_gets_its_face_counts_and_new_columns(tmp_path: Path) ->
         assert store.get_faces("three", ["f1"])[0].last_matched_at is None
     finally:
         store.close()
-    SQLiteStore(path).close()  # a second open finds nothing to upgrade
+    SQLStore.sqlite(path).close()  # a second open finds nothing to upgrade

@@ -10,7 +10,7 @@ from agnosco.errors import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
 )
-from agnosco.storage.base import Collection, FaceRecord, Store, UserRecord
+from agnosco.storage.base import Collection, FaceRecord, RememberedRequest, Store, UserRecord
 
 ARN = "arn:aws:rekognition:eu-west-1:000000000000:collection/"
 rng = np.random.default_rng(7)
@@ -150,6 +150,6 @@ def test_tags_and_request_tokens(store: Store) -> None:
     assert store.list_tags(ARN + "c1") == {"b": "2"}
     assert store.recall_request("c1/CreateUser", "t") is None
     store.remember_request("c1/CreateUser", "t", "fp", "{}")
-    assert store.recall_request("c1/CreateUser", "t") == ("fp", "{}")
+    assert store.recall_request("c1/CreateUser", "t") == RememberedRequest("fp", "{}")
     store.delete_collection("c1")
     assert store.recall_request("c1/CreateUser", "t") is None

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from agnosco.errors import ResourceNotFoundException
-from agnosco.storage.base import Collection, FaceRecord, Store, UserRecord
+from agnosco.storage.base import Collection, FaceRecord, RememberedRequest, Store, UserRecord
 from agnosco.storage.vector_index import ExactIndex
 
 ARN = "arn:aws:rekognition:eu-west-1:000000000000:collection/"
@@ -111,7 +111,7 @@ def test_delete_collection_removes_exactly_what_belongs_to_it(store: Store) -> N
     for other in ("c%1", "cX1", "c_10"):  # no wildcard, no prefix of another id
         assert store.list_tags(ARN + other) == {"k": other}
         assert store.list_tags(ARN + other + "/sub") == {"s": "1"}
-        assert store.recall_request(other + "/CreateUser", "t") == ("fp", "{}")
+        assert store.recall_request(other + "/CreateUser", "t") == RememberedRequest("fp", "{}")
         assert store.get_collection(other).face_count == 1 and store.get_collection(other).user_count == 1
     make_collection(store, "c_1")  # the id is free again, and empty
     described = store.get_collection("c_1")
@@ -164,7 +164,7 @@ def test_tags_overwrite_and_requests_overwrite(store: Store) -> None:
     assert store.list_tags("arn:x") == {"b": "3"}
     store.remember_request("s", "t", "fp1", '{"a": 1}')
     store.remember_request("s", "t", "fp2", '{"a": 2}')
-    assert store.recall_request("s", "t") == ("fp2", '{"a": 2}')
+    assert store.recall_request("s", "t") == RememberedRequest("fp2", '{"a": 2}')
     assert store.recall_request("s", "other") is None
 
 
