@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from agnosco.operations import invoke
-from agnosco.operations.context import FACE_MODEL_VERSION, OperationContext
+from agnosco.operations.context import FACE_MODEL, OperationContext
 from agnosco.storage.base import Collection, FaceRecord
 from agnosco.storage.sql_store import SQLStore
 
@@ -194,7 +194,7 @@ def main() -> None:
             print(f"  {'faces':>8s} {'in-process p50':>15s} {'p99':>8s} {'SearchFaces p50':>16s} {'p99':>8s} {'index load s':>13s}")
             for size in args.sizes:
                 collection = f"bench-{size}"
-                store.create_collection(Collection(collection, context.collection_arn(collection), FACE_MODEL_VERSION, time.time()), {})
+                store.create_collection(Collection(collection, context.collection_arn(collection), FACE_MODEL.version, time.time(), FACE_MODEL.descriptor.size), {})
                 faces = synthetic_faces(size, rng)
                 for start in range(0, size, 10_000):
                     store.add_faces(collection, faces[start:start + 10_000])

@@ -23,7 +23,7 @@ import numpy as np
 
 from agnosco.governance.actions import Caller
 from agnosco.operations import invoke
-from agnosco.operations.context import FACE_MODEL_VERSION, OperationContext
+from agnosco.operations.context import FACE_MODEL, OperationContext
 from agnosco.server.service import open_service
 from agnosco.storage.base import Collection, FaceRecord
 
@@ -47,7 +47,7 @@ def main() -> None:
         gov.attach("PoliceMoratorium2020", "metro-pd")
         context: OperationContext = service.context
         store = context.require_store()
-        store.create_collection(Collection("bench", context.collection_arn("bench"), FACE_MODEL_VERSION, time.time()), {})
+        store.create_collection(Collection("bench", context.collection_arn("bench"), FACE_MODEL.version, time.time(), FACE_MODEL.descriptor.size), {})
         rng = np.random.default_rng(1)
         faces = [FaceRecord(str(uuid.uuid4()), "img", None, 0, 0, 1, 1, 99.0, rng.normal(0, 0.09, 128).astype(np.float32), 1.0)
                  for _ in range(1000)]

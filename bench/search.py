@@ -89,7 +89,7 @@ def records(vectors: np.ndarray) -> Iterator[list[FaceRecord]]:
 
 
 def load(store: Store, collection: str, vectors: np.ndarray) -> float:
-    store.create_collection(Collection(collection, ARN + collection, "bench", time.time()), {})
+    store.create_collection(Collection(collection, ARN + collection, "bench", time.time(), vectors.shape[1]), {})
     start = time.perf_counter()
     for batch in records(vectors):
         store.add_faces(collection, batch)
@@ -226,12 +226,13 @@ def main() -> None:
 
             with embedded_postgres(args.pg_shared_buffers) as dsn:
                 store = SQLStore.postgres(dsn)
+                index_name = f"faces_by_descriptor_{vectors.shape[1]}"
                 # pgvector's advice for a bulk load: rows first, then the HNSW index in one build
                 # (maintained row by row it inserts ~900 rows/s here: ~20 min per million).
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     (ddl,) = conn.execute(
-                        "SELECT indexdef FROM pg_indexes WHERE indexname = 'faces_by_descriptor'").fetchone()
-                    conn.execute("DROP INDEX faces_by_descriptor")
+                        "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (index_name,)).fetchone()
+                    conn.execute(f"DROP INDEX {index_name}")
                 loaded = load(store, variant, vectors)
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute("SET maintenance_work_mem = '4GB'")
@@ -240,7 +241,7 @@ def main() -> None:
                     conn.execute(ddl)
                     built = time.perf_counter() - start
                     conn.execute("ANALYZE faces")
-                    (index_bytes,) = conn.execute("SELECT pg_relation_size('faces_by_descriptor')").fetchone()
+                    (index_bytes,) = conn.execute("SELECT pg_relation_size(%s)", (index_name,)).fetchone()
                     (table_bytes,) = conn.execute("SELECT pg_total_relation_size('faces')").fetchone()
                 m = measure(store_search(store, variant), queries, truth, within)
                 store.close()

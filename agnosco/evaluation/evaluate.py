@@ -43,7 +43,7 @@ from agnosco.evaluation.metrics import (
     to_jsonable,
     verification_at,
 )
-from agnosco.operations.context import FACE_MODEL_VERSION
+from agnosco.operations.context import FACE_MODEL
 from agnosco.vision.embedding import DESCRIPTOR_MODEL
 from agnosco.vision.similarity import SimilarityCalibration
 
@@ -128,7 +128,7 @@ def evaluate(
         "mode": mode,
         "model": {
             "descriptor": DESCRIPTOR_MODEL,
-            "face_model_version": FACE_MODEL_VERSION,
+            "face_model_version": FACE_MODEL.version,
             "calibration_version": calibration.version,
         },
         "dataset": {

@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from agnosco.operations.context import FACE_MODEL_VERSION, OperationContext
-from agnosco.storage.base import FaceRecord
+from agnosco.errors import InvalidParameterException
+from agnosco.operations.context import OperationContext
+from agnosco.storage.base import Collection, FaceRecord
 
 DEFAULT_FACE_MATCH_THRESHOLD = 80.0
 #: Rekognition documents no default MaxFaces for searches; Agnosco returns up to the maximum.
@@ -16,14 +17,27 @@ MAX_SEARCH_FACES = 4096
 DEFAULT_PAGE_SIZE = 1000
 
 
-def face_shape(record: FaceRecord) -> dict[str, Any]:
-    """A Rekognition ``Face``."""
+def require_face_model(context: OperationContext, collection: Collection) -> None:
+    """Faces analysed here may be added to or searched in ``collection`` only if its descriptors
+    are this deployment's model's (another model's lie in another space).
+
+    :raises InvalidParameterException: the collection was made with another face model."""
+    if collection.face_model_version != context.face_model.version:
+        raise InvalidParameterException(
+            f"The collection {collection.collection_id} holds faces of face model version "
+            f"{collection.face_model_version}; this deployment analyses faces with version "
+            f"{context.face_model.version}, whose descriptors cannot be compared with them."
+        )
+
+
+def face_shape(record: FaceRecord, face_model_version: str) -> dict[str, Any]:
+    """A Rekognition ``Face`` of a collection made with ``face_model_version``."""
     face: dict[str, Any] = {
         "FaceId": record.face_id,
         "BoundingBox": {"Width": record.width, "Height": record.height, "Left": record.left, "Top": record.top},
         "ImageId": record.image_id,
         "Confidence": record.confidence,
-        "IndexFacesModelVersion": FACE_MODEL_VERSION,
+        "IndexFacesModelVersion": face_model_version,
     }
     if record.external_image_id is not None:
         face["ExternalImageId"] = record.external_image_id
@@ -34,7 +48,7 @@ def face_shape(record: FaceRecord) -> dict[str, Any]:
 
 def search_collection(
     context: OperationContext,
-    collection_id: str,
+    collection: Collection,
     descriptor: np.ndarray,
     threshold: float,
     max_faces: int,
@@ -42,6 +56,7 @@ def search_collection(
 ) -> list[dict[str, Any]]:
     """``FaceMatches`` for a descriptor: Similarity >= threshold, best first, at most max_faces."""
     max_distance = context.calibration.distance_at(threshold)
+    collection_id = collection.collection_id
     hits = context.require_store().search(
         collection_id, descriptor, max_faces, max_distance, exclude_face_id=exclude_face_id
     )
@@ -49,7 +64,7 @@ def search_collection(
     for hit in hits:
         similarity = float(context.calibration.similarity(hit.distance))
         if similarity >= threshold:
-            matches.append({"Similarity": similarity, "Face": face_shape(hit.face)})
+            matches.append({"Similarity": similarity, "Face": face_shape(hit.face, collection.face_model_version)})
     # Retention can count from a face's last match ("delete if unmatched for N days").
     context.require_store().touch_faces(collection_id, [m["Face"]["FaceId"] for m in matches], context.clock())
     return matches

@@ -13,18 +13,31 @@ from agnosco.deployment import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.errors import InternalServerError
 from agnosco.operations.images import ImageSource
 from agnosco.storage.base import Store
+from agnosco.vision.embedding import DESCRIPTOR, DescriptorModel
 from agnosco.vision.image import DecodedImage
 from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
 
-#: Reported as FaceModelVersion and IndexFacesModelVersion (the model's pattern is [0-9.]+):
-#: Agnosco's own numbering of its descriptor model, dlib's ResNet v1 with calibration family 1.
-FACE_MODEL_VERSION = "1.0"
+
+@dataclass(frozen=True)
+class FaceModel:
+    """A face model as a collection records it: the version Rekognition reports as
+    FaceModelVersion and IndexFacesModelVersion (the API's pattern is [0-9.]+), and the
+    descriptors it makes.  A collection is searched and added to only by its own model."""
+
+    version: str
+    descriptor: DescriptorModel
+
+
+#: Agnosco's own numbering of its face model: dlib's ResNet v1 with calibration family 1.
+FACE_MODEL = FaceModel("1.0", DESCRIPTOR)
 
 
 @dataclass
 class OperationContext:
     analyzer: FaceAnalyzer = field(default_factory=FaceAnalyzer)
+    #: The model ``analyzer`` is: what new collections are made with.
+    face_model: FaceModel = FACE_MODEL
     calibration: SimilarityCalibration = field(default_factory=SimilarityCalibration.load)
     images: ImageSource = field(default_factory=ImageSource)
     store: Store | None = None

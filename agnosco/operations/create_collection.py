@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agnosco.operations.context import FACE_MODEL_VERSION, OperationContext
+from agnosco.operations.context import OperationContext
 from agnosco.storage.base import Collection
 
 
@@ -13,6 +13,7 @@ def create_collection(request: dict[str, Any], context: OperationContext) -> dic
     collection_id = request["CollectionId"]
     arn = context.collection_arn(collection_id)
     context.require_store().create_collection(
-        Collection(collection_id, arn, FACE_MODEL_VERSION, context.clock()), request.get("Tags", {})
+        Collection(collection_id, arn, context.face_model.version, context.clock(), context.face_model.descriptor.size),
+        request.get("Tags", {}),
     )
-    return {"StatusCode": 200, "CollectionArn": arn, "FaceModelVersion": FACE_MODEL_VERSION}
+    return {"StatusCode": 200, "CollectionArn": arn, "FaceModelVersion": context.face_model.version}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from agnosco.operations.collection_faces import face_shape
+from agnosco.operations.collection_faces import face_shape, require_face_model
 from agnosco.operations.context import OperationContext
 from agnosco.operations.face_detail import face_detail, requested_attributes
 from agnosco.operations.quality_filter import filter_reasons
@@ -68,6 +68,7 @@ def index_analysis(
     attributes when the request's DetectionAttributes asks for them; ``width`` and ``height``
     are the image's size in pixels.  Bulk indexing (:mod:`agnosco.bulk`) analyses images in
     worker processes and stores them through this function, so both paths behave alike."""
+    require_face_model(context, collection)
     collection_id = collection.collection_id
     store = context.require_store()
     attributes = requested_attributes(request.get("DetectionAttributes"))
@@ -112,7 +113,7 @@ def index_analysis(
     details = [face_detail(face, attributes) for face in kept]
     return {
         "FaceRecords": [
-            {"Face": face_shape(record), "FaceDetail": detail} for record, detail in zip(records, details)
+            {"Face": face_shape(record, collection.face_model_version), "FaceDetail": detail} for record, detail in zip(records, details)
         ],
         "FaceModelVersion": collection.face_model_version,
         "UnindexedFaces": unindexed,

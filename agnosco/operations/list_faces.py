@@ -21,7 +21,7 @@ def list_faces(request: dict[str, Any], context: OperationContext) -> dict[str, 
         user_id=request.get("UserId"), face_ids=request.get("FaceIds"),
     )
     response: dict[str, Any] = {
-        "Faces": [face_shape(f) for f in page.items],
+        "Faces": [face_shape(f, collection.face_model_version) for f in page.items],
         "FaceModelVersion": collection.face_model_version,
     }
     token = make_token(context.token_key, listing, page.next_key)

@@ -22,7 +22,7 @@ def search_faces(request: dict[str, Any], context: OperationContext) -> dict[str
     if not faces:
         raise ResourceNotFoundException(f"The face id: {face_id} does not exist in collection {collection_id}")
     matches = search_collection(
-        context, collection_id, faces[0].descriptor,
+        context, collection, faces[0].descriptor,
         float(request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD)),
         request.get("MaxFaces", MAX_SEARCH_FACES), exclude_face_id=face_id,
     )

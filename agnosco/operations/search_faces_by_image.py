@@ -8,6 +8,7 @@ from agnosco.errors import InvalidParameterException
 from agnosco.operations.collection_faces import (
     DEFAULT_FACE_MATCH_THRESHOLD,
     MAX_SEARCH_FACES,
+    require_face_model,
     search_collection,
 )
 from agnosco.operations.context import OperationContext
@@ -20,6 +21,7 @@ def search_faces_by_image(request: dict[str, Any], context: OperationContext) ->
     :raises InvalidParameterException: no face, or the face fails QualityFilter."""
     collection_id = request["CollectionId"]
     collection = context.require_store().get_collection(collection_id)
+    require_face_model(context, collection)
     image = context.load_image(request["Image"])
     faces = context.analyzer.analyze(image, descriptors=True, max_faces=1)
     if not faces:
@@ -30,7 +32,7 @@ def search_faces_by_image(request: dict[str, Any], context: OperationContext) ->
     if reasons:
         raise InvalidParameterException(f"The face does not pass QualityFilter {level}: {', '.join(reasons)}.")
     matches = search_collection(
-        context, collection_id, face.descriptor,
+        context, collection, face.descriptor,
         float(request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD)),
         request.get("MaxFaces", MAX_SEARCH_FACES),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agnosco.operations.collection_faces import require_face_model
 from agnosco.operations.context import OperationContext
 from agnosco.operations.face_detail import face_detail
 from agnosco.operations.quality_filter import filter_reasons
@@ -19,6 +20,7 @@ def search_users_by_image(request: dict[str, Any], context: OperationContext) ->
     :raises ServiceError: an invalid image."""
     collection_id = request["CollectionId"]
     collection = context.require_store().get_collection(collection_id)
+    require_face_model(context, collection)
     image = context.load_image(request["Image"])
     faces = context.analyzer.analyze(image, descriptors=True)
     level = request.get("QualityFilter", "NONE")

@@ -30,7 +30,7 @@ from agnosco.governance.audit import AUDIT_DATABASE, AuditLog, audit_key
 from agnosco.governance.gate import Gate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
-from agnosco.operations.context import FACE_MODEL_VERSION, OperationContext
+from agnosco.operations.context import OperationContext
 from agnosco.operations.images import ImageSource
 from agnosco.storage import open_store
 from agnosco.storage.data_dir import prepare_data_dir
@@ -165,7 +165,7 @@ def open_service(
         region=region,
         token_key=token_key,
     )
-    evaluations = EvaluationIndex(data_dir, FACE_MODEL_VERSION, calibration.version)
+    evaluations = EvaluationIndex(data_dir, context.face_model.version, calibration.version)
     gate = Gate(parts.governance, parts.audit, parts.reviews, threshold_mode=threshold_mode, evaluations=evaluations)
     return Service(data_dir, context, keys, parts.governance, parts.reviews, parts.audit, gate, parts.database)
 

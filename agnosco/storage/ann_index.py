@@ -38,7 +38,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-DIM = 128
+from agnosco.storage.vector_index import as_rows
+
 #: Cells: about 4 * sqrt(n) (4,000 at 1M faces), with at least MIN_CELL_POINTS training points each.
 CELLS_PER_SQRT = 4
 MIN_CELL_POINTS = 39
@@ -69,14 +70,10 @@ class AnnIndex:
     """Face ids and their descriptors; add, remove and approximate k-nearest search with exact
     distances."""
 
-    def __init__(self, ids: list[str] | None = None, vectors: np.ndarray | None = None) -> None:
+    def __init__(self, ids: list[str] | None = None, vectors: np.ndarray | None = None, *,
+                 dim: int | None = None) -> None:
         ids = list(ids or [])
-        vectors = (
-            np.asarray(vectors, dtype=np.float32).reshape(-1, DIM)
-            if vectors is not None else np.empty((0, DIM), np.float32)
-        )
-        if len(ids) != len(vectors):
-            raise ValueError("ids and vectors differ in length")
+        vectors = as_rows(vectors, len(ids), dim)
         self._ids: list[str | None] = []  # key (FAISS id) -> face id; None once removed
         self._key: dict[str, int] = {}  # face id -> key
         self._index: Any = None  # faiss.IndexIVFFlat, trained on the first vectors it is given
@@ -89,7 +86,8 @@ class AnnIndex:
     # building ---------------------------------------------------------------------------
     def _train(self, vectors: np.ndarray) -> None:
         cells = _cells(len(vectors))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(DIM), DIM, cells, faiss.METRIC_L2)
+        dim = vectors.shape[1]
+        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, cells, faiss.METRIC_L2)
         index.cp.min_points_per_centroid = 1  # small indexes train on what there is, quietly
         sample = vectors
         if len(vectors) > TRAIN_POINTS_PER_CELL * cells:
@@ -121,11 +119,9 @@ class AnnIndex:
         return len(self._key)
 
     def add(self, ids: list[str], vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(-1, DIM))
-        if len(ids) != len(vectors):
-            raise ValueError("ids and vectors differ in length")
         if not ids:
             return
+        vectors = np.ascontiguousarray(as_rows(vectors, len(ids), self._index.d if self._index is not None else None))
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate ids in one add")
         self.remove([i for i in ids if i in self._key])  # an id added again replaces its vector
@@ -150,15 +146,15 @@ class AnnIndex:
         """Every face id held and its descriptor (row i for id i)."""
         keys = np.fromiter(self._key.values(), dtype=np.int64, count=len(self._key))
         if not len(keys):
-            return [], np.empty((0, DIM), np.float32)
+            return [], np.empty((0, self._index.d if self._index is not None else 0), np.float32)
         return list(self._key), self._index.reconstruct_batch(keys)
 
     def search(self, query: np.ndarray, limit: int, max_distance: float) -> list[tuple[str, float]]:
         """Up to ``limit`` (id, exact distance) pairs within ``max_distance``, nearest first."""
         if not self._key or limit <= 0:
             return []
-        q = np.asarray(query, dtype=np.float32).reshape(DIM)
-        _, found = self._index.search(q.reshape(1, DIM), min(limit + SLACK, len(self._key)))
+        q = np.asarray(query, dtype=np.float32).reshape(1, self._index.d)
+        _, found = self._index.search(q, min(limit + SLACK, len(self._key)))
         keys = found[0][found[0] >= 0]
         if not len(keys):
             return []
@@ -261,7 +257,7 @@ class AnnIndex:
                 if not isinstance(self._index, faiss.IndexIVFFlat):
                     raise IndexFileError("not an IVF-Flat index")
                 self._trained_on = int(header["trained_on"])
-                if self._index.ntotal != count or self._index.d != DIM:
+                if self._index.ntotal != count:
                     raise IndexFileError("index holds other vectors than its id list")
             return self
         except IndexFileError:

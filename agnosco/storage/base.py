@@ -24,8 +24,11 @@ import numpy as np
 class Collection:
     collection_id: str
     arn: str
+    #: The face model that made the collection's descriptors (Rekognition's FaceModelVersion).
     face_model_version: str
     created_at: float  # epoch seconds
+    #: Their length: every face added must have it, and searches are in that space.
+    descriptor_size: int
     face_count: int = 0
     user_count: int = 0
 
@@ -42,7 +45,7 @@ class FaceRecord:
     width: float
     height: float
     confidence: float
-    descriptor: np.ndarray = field(repr=False)  # float32[128]
+    descriptor: np.ndarray = field(repr=False)  # float32, of its collection's descriptor_size
     indexed_at: float = 0.0
     user_id: str | None = None
     consent_ref: str | None = None  # the consent the enrolment rests on, when one was declared

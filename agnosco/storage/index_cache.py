@@ -150,7 +150,7 @@ class IndexCache(NeighbourSearch):
             previous = cached.index if cached and isinstance(cached.index, AnnIndex) else None
             index = self._ann_index(tx, collection, previous)
         else:
-            index = ExactIndex(*self._rows(tx, collection.collection_id))
+            index = ExactIndex(*self._rows(tx, collection.collection_id), dim=collection.descriptor_size)
             self._unsaved.pop(collection.collection_id, None)
         self._indexes[collection.collection_id] = _Cached(collection.generation, index)
         return index
@@ -227,7 +227,7 @@ class IndexCache(NeighbourSearch):
                 previous.add([ids[i] for i in fresh], vectors[fresh])
                 index, event = previous, "repaired"
         if index is None:
-            index = AnnIndex(ids, vectors)
+            index = AnnIndex(ids, vectors, dim=collection.descriptor_size)
         self.events[event] += 1
         log.info("collection %s: ANN index of %d faces %s in %.1f s",
                  collection_id, count, event, time.perf_counter() - start)

@@ -32,10 +32,14 @@ class CollectionHead:
     generation: int
     face_count: int
     created_at: float
+    descriptor_size: int
 
 
 class NeighbourSearch:
     """A search strategy; one that caches nothing needs only :meth:`nearest`."""
+
+    def prepare(self, tx: Transaction, descriptor_size: int) -> None:
+        """A collection of descriptors of ``descriptor_size`` values is being created in ``tx``."""
 
     def nearest(
         self, tx: Transaction, collection: CollectionHead, query: np.ndarray, limit: int,

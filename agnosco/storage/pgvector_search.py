@@ -1,8 +1,11 @@
 """Nearest-neighbour search in PostgreSQL with pgvector: nothing cached in the process, so every
 search sees every face committed before it began, whichever process wrote it.
 
-Descriptors are ``vector(128)`` in the ``faces`` table with one HNSW index (``vector_l2_ops``:
-Euclidean distance, the metric the Similarity calibration is defined in).  A collection of at most
+Descriptors are ``vector`` values in the ``faces`` table, of the length their collection's face
+model gives them; each length in use has one partial HNSW index over the rows of that length,
+``faces_by_descriptor_<n>`` on ``(descriptor::vector(n))`` (``vector_l2_ops``: Euclidean distance,
+the metric the Similarity calibration is defined in), made when the first collection of that length
+is (:meth:`PgvectorSearch.prepare`).  A collection of at most
 :data:`EXACT_SEARCH_MAX` faces is searched exactly (``l2_distance()`` of every row of the
 collection: the HNSW index cannot serve that function, only its ``<->`` operator); a larger one
 through the HNSW index with ``hnsw.ef_search = min(1000, max(400, 2 * n))`` for ``n`` wanted rows
@@ -47,6 +50,14 @@ MIN_EF_SEARCH = 400
 MAX_EF_SEARCH = 1000
 
 
+def create_hnsw_index(tx: Transaction, size: int) -> None:
+    """The HNSW index over the descriptors of ``size`` values (m=16, ef_construction=64)."""
+    n = int(size)
+    tx.execute(f"CREATE INDEX IF NOT EXISTS faces_by_descriptor_{n} ON faces"
+               f" USING hnsw ((descriptor::vector({n})) vector_l2_ops) WITH (m = 16, ef_construction = 64)"
+               f" WHERE vector_dims(descriptor) = {n}")
+
+
 def exact_search_sql(exclude: bool) -> str:
     """Up to ? faces of collection ? within ? of ?, nearest first, measured row by row:
     ``l2_distance()`` is not the HNSW index's operator, so the index cannot serve it and the
@@ -59,21 +70,26 @@ def exact_search_sql(exclude: bool) -> str:
     )
 
 
-def hnsw_search_sql(exclude: bool) -> str:
-    """The ? nearest faces of collection ? through the HNSW index (``<->`` in ``ORDER BY``), in a
-    materialized CTE, then those within ? (pgvector's advice for a distance cut).  Parameters:
-    query, collection, [excluded face,] query, rows, distance."""
+def hnsw_search_sql(exclude: bool, size: int) -> str:
+    """The ? nearest faces of collection ? through the HNSW index of ``size``-value descriptors
+    (its expression and ``<->`` in ``ORDER BY``, its predicate in ``WHERE``), in a materialized
+    CTE, then those within ? (pgvector's advice for a distance cut).  Parameters: query,
+    collection, [excluded face,] query, rows, distance."""
+    n = int(size)
     return (
         "WITH nearest AS MATERIALIZED ("
-        " SELECT face_id, descriptor, descriptor <-> ? AS distance FROM faces"
-        f" WHERE collection_id = ?{' AND face_id <> ?' if exclude else ''}"
-        " ORDER BY descriptor <-> ? LIMIT ?)"
+        f" SELECT face_id, descriptor, descriptor::vector({n}) <-> ?::vector({n}) AS distance FROM faces"
+        f" WHERE collection_id = ?{' AND face_id <> ?' if exclude else ''} AND vector_dims(descriptor) = {n}"
+        f" ORDER BY descriptor::vector({n}) <-> ?::vector({n}) LIMIT ?)"
         " SELECT face_id, descriptor, distance FROM nearest WHERE distance <= ? ORDER BY distance"
     )
 
 
 class PgvectorSearch(NeighbourSearch):
     """Search by the database, through pgvector; nothing cached, so nothing to keep current."""
+
+    def prepare(self, tx: Transaction, descriptor_size: int) -> None:
+        create_hnsw_index(tx, descriptor_size)
 
     def nearest(
         self, tx: Transaction, collection: CollectionHead, query: np.ndarray, limit: int,
@@ -88,7 +104,8 @@ class PgvectorSearch(NeighbourSearch):
             rows = tx.execute(exact_search_sql(bool(exclude)),
                               (query, collection.collection_id, *exclude, query, within, limit + 8)).fetchall()
         else:
-            rows = self._hnsw_search(tx, (query, collection.collection_id, *exclude, query), within, limit)
+            rows = self._hnsw_search(tx, collection.descriptor_size,
+                                     (query, collection.collection_id, *exclude, query), within, limit)
         if not rows:
             return []
         vectors = np.stack([row[1].to_numpy() for row in rows])
@@ -97,7 +114,7 @@ class PgvectorSearch(NeighbourSearch):
         return [(face_id, distance) for distance, face_id in hits[:limit]]
 
     @staticmethod
-    def _hnsw_search(tx: Transaction, head: Sequence[Any], within: float, limit: int) -> list[Any]:
+    def _hnsw_search(tx: Transaction, size: int, head: Sequence[Any], within: float, limit: int) -> list[Any]:
         """The nearest rows through the HNSW index, asking for more while all are in reach."""
         wanted = limit + 8
         n = min(wanted, FIRST_BATCH)
@@ -106,7 +123,7 @@ class PgvectorSearch(NeighbourSearch):
                 "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', ?, true)",
                 (str(min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, 2 * n))),),
             )
-            rows: list[Any] = tx.execute(hnsw_search_sql(len(head) == 4), (*head, n, within)).fetchall()
+            rows: list[Any] = tx.execute(hnsw_search_sql(len(head) == 4, size), (*head, n, within)).fetchall()
             # Fewer rows in reach than asked for: the next ones are out of reach too.
             if len(rows) < n or n >= wanted:
                 return rows

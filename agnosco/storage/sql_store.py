@@ -18,8 +18,10 @@ HNSW index for PostgreSQL (:mod:`.pgvector_search`).
   :meth:`~agnosco.storage.database.Transaction.serialize` so concurrent creators never take one
   number; ids compare bytewise on both backends (``TEXT COLLATE "C"`` on PostgreSQL), so
   listings and their resume keys agree.
-* **Descriptors** are float32 blobs on SQLite and ``vector(128)`` on PostgreSQL (the column the
-  HNSW index is built on).
+* **Descriptors** are float32 blobs on SQLite and pgvector ``vector`` values on PostgreSQL, of the
+  length the collection's face model gives them (``collections.descriptor_size``), so collections
+  of different models live side by side; on PostgreSQL each length in use has its own partial
+  HNSW index (:mod:`.pgvector_search`).
 * **Schema.** The ``store`` component's migrations (:data:`MIGRATIONS`) run through
   :meth:`~agnosco.storage.database.Database.migrate`.  The first one also adopts the tables an
   earlier Agnosco made on its own (SQLite's from ``CREATE TABLE IF NOT EXISTS`` and added
@@ -59,8 +61,8 @@ from agnosco.storage.database import (
 )
 from agnosco.storage.neighbours import CollectionHead, NeighbourSearch
 
-#: The length of the descriptors stored (dlib's ResNet).
-DESCRIPTOR_SIZE = 128
+#: The descriptor length of every collection made before collections recorded theirs: dlib's ResNet.
+_FIRST_DESCRIPTOR_SIZE = 128
 
 _FACE_COLUMNS = (
     "face_id, image_id, external_image_id, left_, top, width, height, confidence, "
@@ -127,7 +129,7 @@ def _create_or_adopt(tx: Transaction) -> None:
     for statement in _TABLES:
         tx.execute(tx.ddl(statement))
     tx.execute(tx.ddl(_FACES_TABLE.format(
-        descriptor=f"vector({DESCRIPTOR_SIZE})" if postgres else "BLOB",
+        descriptor=f"vector({_FIRST_DESCRIPTOR_SIZE})" if postgres else "BLOB",
         # Room on each page for HOT updates of last_matched_at (touch_faces), which then rewrite
         # neither the HNSW index nor the other indexes.
         options=" WITH (fillfactor = 80)" if postgres else "",
@@ -151,8 +153,20 @@ def _create_or_adopt(tx: Transaction) -> None:
         tx.execute("DROP TABLE IF EXISTS schema_version")  # its record is agnosco_schema's now
 
 
+def _descriptor_size_per_collection(tx: Transaction) -> None:
+    """Each collection records its descriptors' length; on PostgreSQL the column takes any length
+    and the HNSW index becomes one partial index per length (the first model's, to begin with)."""
+    tx.execute(f"ALTER TABLE collections ADD COLUMN descriptor_size INTEGER NOT NULL DEFAULT {_FIRST_DESCRIPTOR_SIZE}")
+    if tx.dialect == POSTGRESQL:
+        from agnosco.storage.pgvector_search import create_hnsw_index
+
+        tx.execute("DROP INDEX IF EXISTS faces_by_descriptor")
+        tx.execute("ALTER TABLE faces ALTER COLUMN descriptor TYPE vector")
+        create_hnsw_index(tx, _FIRST_DESCRIPTOR_SIZE)
+
+
 #: The store's migrations; version N is MIGRATIONS[N - 1].  Append, never edit.
-MIGRATIONS: list[list[Any]] = [[_create_or_adopt]]
+MIGRATIONS: list[list[Any]] = [[_create_or_adopt], [_descriptor_size_per_collection]]
 
 
 def _face(row: Sequence[Any]) -> FaceRecord:
@@ -241,13 +255,13 @@ class SQLStore:
     def _require(tx: Transaction, collection_id: str, lock: str = "") -> CollectionHead:
         """The collection's row (it must exist); ``lock`` (``"NO KEY UPDATE"``...) locks it."""
         row = tx.execute(
-            "SELECT generation, face_count, created_at FROM collections WHERE collection_id = ?"
+            "SELECT generation, face_count, created_at, descriptor_size FROM collections WHERE collection_id = ?"
             + (tx.locking(lock) if lock else ""),
             (collection_id,),
         ).fetchone()
         if row is None:
             raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
-        return CollectionHead(collection_id, int(row[0]), int(row[1]), float(row[2]))
+        return CollectionHead(collection_id, int(row[0]), int(row[1]), float(row[2]), int(row[3]))
 
     @staticmethod
     def _bump(tx: Transaction, collection_id: str, added: int) -> int:
@@ -266,11 +280,14 @@ class SQLStore:
             tx.serialize("collections")
             if tx.execute("SELECT 1 FROM collections WHERE collection_id = ?", (collection.collection_id,)).fetchone():
                 raise ResourceAlreadyExistsException(f"The collection id: {collection.collection_id} already exists")
+            if collection.descriptor_size <= 0:
+                raise ValueError(f"a descriptor size must be positive, not {collection.descriptor_size}")
+            self.neighbours.prepare(tx, collection.descriptor_size)
             tx.execute(
-                "INSERT INTO collections (collection_id, seq, arn, face_model_version, created_at)"
-                " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ? FROM collections",
+                "INSERT INTO collections (collection_id, seq, arn, face_model_version, created_at, descriptor_size)"
+                " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM collections",
                 (collection.collection_id, collection.arn, collection.face_model_version,
-                 float(collection.created_at)),
+                 float(collection.created_at), int(collection.descriptor_size)),
             )
             tx.execute("DELETE FROM tags WHERE arn = ?", (collection.arn,))
             tx.executemany("INSERT INTO tags (arn, key, value) VALUES (?, ?, ?)",
@@ -279,19 +296,19 @@ class SQLStore:
     def get_collection(self, collection_id: str) -> Collection:
         with self._db.read() as tx:
             row = tx.execute(
-                "SELECT c.collection_id, c.arn, c.face_model_version, c.created_at, c.face_count,"
+                "SELECT c.collection_id, c.arn, c.face_model_version, c.created_at, c.descriptor_size, c.face_count,"
                 " (SELECT COUNT(*) FROM users u WHERE u.collection_id = c.collection_id)"
                 " FROM collections c WHERE c.collection_id = ?",
                 (collection_id,),
             ).fetchone()
         if row is None:
             raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
-        return Collection(row[0], row[1], row[2], row[3], int(row[4]), int(row[5]))
+        return Collection(row[0], row[1], row[2], row[3], int(row[4]), int(row[5]), int(row[6]))
 
     def list_collections(self, after: str | None, limit: int) -> Page:
         with self._db.read() as tx:
             rows = tx.execute(
-                "SELECT seq, collection_id, arn, face_model_version, created_at FROM collections"
+                "SELECT seq, collection_id, arn, face_model_version, created_at, descriptor_size FROM collections"
                 " WHERE seq > ? ORDER BY seq LIMIT ?",
                 (int(after) if after else 0, limit + 1),
             ).fetchall()
@@ -312,9 +329,13 @@ class SQLStore:
     # faces -------------------------------------------------------------------------------
     def add_faces(self, collection_id: str, faces: list[FaceRecord]) -> None:
         with self._db.write() as tx:
-            self._require(tx, collection_id, "NO KEY UPDATE")
+            head = self._require(tx, collection_id, "NO KEY UPDATE")
             if not faces:
                 return
+            for f in faces:
+                if np.size(f.descriptor) != head.descriptor_size:
+                    raise ValueError(f"face {f.face_id}: a descriptor of {np.size(f.descriptor)} values in a "
+                                     f"collection of {head.descriptor_size}-value descriptors")
             tx.executemany(
                 f"INSERT INTO faces (collection_id, {_FACE_COLUMNS}) VALUES (?, {_marks(range(13))})",
                 [
@@ -330,7 +351,7 @@ class SQLStore:
 
     @staticmethod
     def _stored(tx: Transaction, descriptor: np.ndarray) -> object:
-        vector = np.asarray(descriptor, np.float32).reshape(DESCRIPTOR_SIZE)
+        vector = np.asarray(descriptor, np.float32).reshape(-1)
         return vector if tx.dialect == POSTGRESQL else vector.tobytes()
 
     def _faces_by_id(self, tx: Transaction, collection_id: str, face_ids: Sequence[str]) -> dict[str, FaceRecord]:
@@ -430,9 +451,12 @@ class SQLStore:
         self, collection_id: str, descriptor: np.ndarray, limit: int, max_distance: float,
         exclude_face_id: str | None = None,
     ) -> list[SearchHit]:
-        query = np.asarray(descriptor, dtype=np.float32).reshape(DESCRIPTOR_SIZE)
+        query = np.asarray(descriptor, dtype=np.float32).reshape(-1)
         with self._db.read() as tx:
             head = self._require(tx, collection_id)
+            if len(query) != head.descriptor_size:
+                raise ValueError(f"a query of {len(query)} values in a collection of "
+                                 f"{head.descriptor_size}-value descriptors")
             if limit <= 0 or head.face_count == 0:
                 return []
             hits = self.neighbours.nearest(tx, head, query, limit, float(max_distance), exclude_face_id)

@@ -9,6 +9,8 @@ own implementation within 1e-4), all faces of an image in one batch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from agnosco.vision.alignment import face_chips
@@ -16,6 +18,18 @@ from agnosco.vision.dlib_resnet import DESCRIPTOR_SIZE, DlibResNet
 
 #: Identifies the descriptor space; stored with every descriptor and calibration.
 DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1"
+
+
+@dataclass(frozen=True)
+class DescriptorModel:
+    """A descriptor space: the model's name and its descriptors' length."""
+
+    name: str
+    size: int
+
+
+#: The descriptor model this pipeline computes.
+DESCRIPTOR = DescriptorModel(DESCRIPTOR_MODEL, DESCRIPTOR_SIZE)
 
 _NET = DlibResNet()
 
@@ -32,4 +46,5 @@ def descriptor_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32), axis=-1)
 
 
-__all__ = ["DESCRIPTOR_MODEL", "DESCRIPTOR_SIZE", "compute_descriptors", "descriptor_distance"]
+__all__ = ["DESCRIPTOR", "DESCRIPTOR_MODEL", "DESCRIPTOR_SIZE", "DescriptorModel", "compute_descriptors",
+           "descriptor_distance"]

@@ -48,7 +48,7 @@ def gate_parts(tmp_path: Path, store_url: str | None) -> Iterator[Callable[[str,
         governance.attach("P", principal)
         audit = AuditLog(database if store_url else tmp_path / "audit.db", b"k" * 32)
         parts = GateParts(governance, audit, ReviewQueue(database), OperationContext(store=store), store)
-        store.create_collection(Collection("c", parts.context.collection_arn("c"), "1.0", 0.0), {})
+        store.create_collection(Collection("c", parts.context.collection_arn("c"), "1.0", 0.0, 128), {})
         store.add_faces("c", [FaceRecord(FACE, "i", None, 0, 0, 1, 1, 99.0, np.zeros(128, np.float32), 1.0)])
         opened.append(parts)
         return parts

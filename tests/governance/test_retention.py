@@ -37,7 +37,7 @@ def audit(tmp_path: Path, store_url: str | None):  # type: ignore[no-untyped-def
 
 
 def add_collection(store: SQLStore, cid: str, tags: dict[str, str] | None = None) -> None:
-    store.create_collection(Collection(cid, ARN + cid, "1.0", T0), tags or {})
+    store.create_collection(Collection(cid, ARN + cid, "1.0", T0, 128), tags or {})
 
 
 def add_face(store: SQLStore, cid: str, face_id: str, indexed_at: float) -> np.ndarray:

@@ -16,6 +16,7 @@ import pytest
 
 from agnosco.server.service import Service, open_service
 from agnosco.storage.base import FaceRecord
+from agnosco.storage.sql_store import MIGRATIONS
 from tests.storage.embedded import EmbeddedPostgres
 
 LEGACY = Path(__file__).parent / "legacy"
@@ -110,4 +111,6 @@ def test_a_postgres_database_from_before(restored: str, tmp_path: Path, master_k
         service.close()
     with psycopg.connect(restored) as conn:
         assert conn.execute("SELECT to_regclass('schema_version')").fetchone() == (None,)
-        assert conn.execute("SELECT version FROM agnosco_schema WHERE component = 'store'").fetchone() == (1,)
+        assert conn.execute("SELECT version FROM agnosco_schema WHERE component = 'store'").fetchone() == (len(MIGRATIONS),)
+        (index,) = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'faces_by_descriptor_128'").fetchone()
+        assert "WHERE (vector_dims(descriptor) = 128)" in index

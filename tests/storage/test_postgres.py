@@ -27,7 +27,7 @@ def face(face_id: str, vector: np.ndarray) -> FaceRecord:
 
 
 def collection(cid: str) -> Collection:
-    return Collection(cid, "arn:aws:rekognition:eu-west-1:000000000000:collection/" + cid, "v1", 1.0)
+    return Collection(cid, "arn:aws:rekognition:eu-west-1:000000000000:collection/" + cid, "v1", 1.0, 128)
 
 
 def with_options(dsn: str, options: str) -> str:
@@ -45,7 +45,7 @@ def test_migrations_run_once_and_are_recorded(postgres_dsn: str) -> None:
         assert {"collections", "faces", "users", "tags", "requests", "agnosco_schema"} <= tables
         assert "schema_version" not in tables
         indexes = dict(conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'faces'").fetchall())
-        assert "USING hnsw (descriptor vector_l2_ops)" in indexes["faces_by_descriptor"]
+        assert "USING hnsw (((descriptor)::vector(128)) vector_l2_ops)" in indexes["faces_by_descriptor_128"]
 
 
 def test_processes_starting_together_migrate_once(postgres_dsn: str) -> None:
@@ -94,7 +94,7 @@ def test_hnsw_search_finds_a_small_collection_among_many_faces(
         with psycopg.connect(dsn) as conn:
             conn.execute("ANALYZE faces")
             register_vector(conn)
-            hnsw = (postgres_sql(hnsw_search_sql(False)), (small[0], "small", small[0], 10, float("inf")))
+            hnsw = (postgres_sql(hnsw_search_sql(False, 128)), (small[0], "small", small[0], 10, float("inf")))
             exact = (postgres_sql(exact_search_sql(False)), (small[0], "small", small[0], float("inf"), 10))
             plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + hnsw[0], hnsw[1]))
             assert "faces_by_descriptor" in plan, plan
@@ -179,15 +179,15 @@ def test_compact_takes_deleted_descriptors_out_of_the_table_and_index_files(
             with psycopg.connect(postgres_dsn, autocommit=True) as conn:
                 conn.execute("CHECKPOINT")  # write the pages out to the files
                 paths = {rel: conn.execute("SELECT pg_relation_filepath(%s)", (rel,)).fetchone()[0]  # type: ignore[index]
-                         for rel in ("faces", "faces_by_descriptor")}
+                         for rel in ("faces", "faces_by_descriptor_128")}
             return {rel: (embedded_postgres.root / "pgdata" / path).read_bytes().count(needle)
                     for rel, path in paths.items()}
 
-        assert copies() == {"faces": 1, "faces_by_descriptor": 1}
+        assert copies() == {"faces": 1, "faces_by_descriptor_128": 1}
         store.delete_faces("c1", ["secret"])
-        assert copies() == {"faces": 1, "faces_by_descriptor": 1}  # deleted, not yet gone
+        assert copies() == {"faces": 1, "faces_by_descriptor_128": 1}  # deleted, not yet gone
         store.compact()
-        assert copies() == {"faces": 0, "faces_by_descriptor": 0}
+        assert copies() == {"faces": 0, "faces_by_descriptor_128": 0}
         assert len(store.search("c1", others[0].descriptor, 100, float("inf"))) == 40
     finally:
         store.close()

@@ -17,7 +17,7 @@ rng = np.random.default_rng(7)
 
 
 def make_collection(store: Store, cid: str = "c1", tags: dict[str, str] | None = None) -> None:
-    store.create_collection(Collection(cid, ARN + cid, "v1", 1000.0), tags or {})
+    store.create_collection(Collection(cid, ARN + cid, "v1", 1000.0, 128), tags or {})
 
 
 def face(face_id: str, vector: np.ndarray | None = None, image_id: str = "img") -> FaceRecord:
@@ -153,3 +153,24 @@ def test_tags_and_request_tokens(store: Store) -> None:
     assert store.recall_request("c1/CreateUser", "t") == RememberedRequest("fp", "{}")
     store.delete_collection("c1")
     assert store.recall_request("c1/CreateUser", "t") is None
+
+
+def test_collections_of_two_face_models_live_side_by_side(store: Store) -> None:
+    """Each collection keeps its model's descriptor length: faces of another length are refused,
+    and searches stay in their collection's space (on PostgreSQL, through that length's index)."""
+    store.create_collection(Collection("m128", ARN + "m128", "1.0", 1000.0, 128), {})
+    store.create_collection(Collection("m64", ARN + "m64", "9.0", 1001.0, 64), {})
+    short = (rng.normal(size=(30, 64)) * 0.1).astype(np.float32)
+    long = (rng.normal(size=(30, 128)) * 0.1).astype(np.float32)
+    store.add_faces("m64", [face(f"s{i:02d}", v) for i, v in enumerate(short)])
+    store.add_faces("m128", [face(f"l{i:02d}", v) for i, v in enumerate(long)])
+    assert [(c.face_model_version, c.descriptor_size) for c in store.list_collections(None, 5).items] == [
+        ("1.0", 128), ("9.0", 64)]
+    assert store.search("m64", short[7], 3, float("inf"))[0].face.face_id == "s07"
+    assert store.search("m128", long[9], 3, float("inf"))[0].face.face_id == "l09"
+    assert store.get_faces("m64", ["s03"])[0].descriptor.tolist() == short[3].tolist()
+    with pytest.raises(ValueError, match="64-value"):
+        store.add_faces("m64", [face("wrong", long[0])])
+    with pytest.raises(ValueError, match="128-value"):
+        store.search("m128", short[0], 3, 1.0)
+    assert store.get_collection("m64").face_count == 30  # the refused face left nothing behind

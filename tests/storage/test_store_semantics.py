@@ -15,7 +15,7 @@ rng = np.random.default_rng(11)
 
 
 def make_collection(store: Store, cid: str = "c1", tags: dict[str, str] | None = None) -> None:
-    store.create_collection(Collection(cid, ARN + cid, "v1", 1000.0), tags or {})
+    store.create_collection(Collection(cid, ARN + cid, "v1", 1000.0, 128), tags or {})
 
 
 def face(face_id: str, vector: np.ndarray | None = None, *, image_id: str = "img", width: float = 0.3,
