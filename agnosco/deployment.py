@@ -1,13 +1,225 @@
-"""What names a deployment to its clients: its one region and its account (in every ARN).
+"""The composition root: a deployment built from its :class:`~agnosco.settings.Settings`, in one
+place — the database, the face store, access keys, governance (principals and policies, reviews,
+the audit log, the gate) and the operations' context with its models.
 
-Kept apart from the operations so that the command line can show the defaults without loading
-any model.
+Where state lives follows the store URL (``--store``, :func:`agnosco.storage.open_store`): with
+SQLite (the default) everything is in the data directory (``agnosco.db``, ``audit.db``); with
+PostgreSQL the face store, access keys, principals and policies, reviews and the audit log are
+all in that database, on one connection pool, so servers on several machines agree on all of it.
+The master key (``AGNOSCO_MASTER_KEY`` or ``DATA_DIR/master.key``) must then be the same
+everywhere; it is checked against the database on opening.  What stays per data directory is
+deployment configuration: ``calibration.json``, evaluation records, the S3 folder and the bulk
+indexing ledger.
+
+The command line opens only what a command needs: :func:`open_deployment` (the server, bulk
+indexing), :func:`open_governance` (principals, policies, reviews, audit), :func:`open_keys`,
+:func:`open_audit`.
 """
 
 from __future__ import annotations
 
-#: The region a deployment serves, unless ``agnosco serve --region`` / ``$AGNOSCO_REGION`` says
-#: otherwise: AWS's default region.
-DEFAULT_REGION = "us-east-1"
-#: One deployment is one account.
-DEFAULT_ACCOUNT = "000000000000"
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from agnosco.auth.keys import KeyStore, MasterKey, NewKey, check_master_key
+from agnosco.errors import ResourceNotFoundException
+from agnosco.evaluation.records import EvaluationIndex
+from agnosco.governance.audit import (
+    AUDIT_DATABASE,
+    AUDIT_KEY_PURPOSE,
+    SQLITE_SYNCHRONOUS,
+    AuditLog,
+    AuditLogMissing,
+)
+from agnosco.governance.gate import Gate
+from agnosco.governance.principals import GovernanceStore
+from agnosco.governance.review import ReviewQueue
+from agnosco.operations.context import OperationContext
+from agnosco.operations.images import ImageSource
+from agnosco.settings import Settings
+from agnosco.storage import open_store, store_backend
+from agnosco.storage.data_dir import prepare_data_dir
+from agnosco.storage.database import POSTGRESQL, Database, open_database
+from agnosco.vision.similarity import SimilarityCalibration
+
+log = logging.getLogger("agnosco.server")
+
+DATABASE = "agnosco.db"
+#: A deployer's own calibration (``agnosco calibrate``); the shipped one is used without it.
+CALIBRATION = "calibration.json"
+#: What the pagination tokens' signing key is derived from the master key for.
+TOKEN_KEY_PURPOSE = b"agnosco pagination tokens"
+
+
+def load_calibration(data_dir: Path) -> SimilarityCalibration:
+    path = data_dir / CALIBRATION
+    return SimilarityCalibration.load(path if path.is_file() else None)
+
+
+def master_key(settings: Settings) -> MasterKey:
+    """The deployment's master key (:meth:`MasterKey.load`)."""
+    return MasterKey.load(settings.data_dir, settings.master_key)
+
+
+@dataclass
+class Governance:
+    """The governance parts of a deployment, for commands that need no models."""
+
+    governance: GovernanceStore
+    reviews: ReviewQueue
+    audit: AuditLog
+    master: MasterKey
+    #: The database the parts share (closed after them).
+    database: Database
+
+    def close(self) -> None:
+        for part in (self.governance, self.reviews, self.audit):
+            part.close()
+        self.database.close()
+
+
+@dataclass
+class Deployment:
+    settings: Settings
+    context: OperationContext
+    keys: KeyStore
+    governance: GovernanceStore
+    reviews: ReviewQueue
+    audit: AuditLog
+    gate: Gate
+    #: The database the parts above share (closed after them).
+    database: Database
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    def close(self) -> None:
+        if self.context.store is not None:
+            self.context.store.close()
+        for part in (self.keys, self.governance, self.reviews, self.audit):
+            part.close()
+        self.database.close()
+
+
+def open_governance(settings: Settings) -> Governance:
+    """Principals and policies, reviews and the audit log, where the store URL puts them: the
+    store's PostgreSQL database, or ``DATA_DIR/agnosco.db`` and ``DATA_DIR/audit.db``.
+
+    :raises MasterKeyError: the master key is malformed or not the database's.
+    :raises StoreURLError: a store URL naming no backend.
+    """
+    prepare_data_dir(settings.data_dir)
+    master = master_key(settings)
+    database = open_database(settings.store_url, settings.data_dir / DATABASE)
+    parts: list[GovernanceStore | ReviewQueue | AuditLog] = []
+    try:
+        # Before anything is written with it: a replica with another key must not start.
+        check_master_key(database, master.fernet(), master.source)
+        governance = GovernanceStore(database)
+        parts.append(governance)
+        ensure_admin_principal(governance)
+        reviews = ReviewQueue(database)
+        parts.append(reviews)
+        where = database if database.dialect == POSTGRESQL else settings.data_dir / AUDIT_DATABASE
+        audit = AuditLog(where, master.derive(AUDIT_KEY_PURPOSE))
+    except BaseException:
+        for part in parts:
+            part.close()
+        database.close()
+        raise
+    return Governance(governance, reviews, audit, master, database)
+
+
+def ensure_admin_principal(governance: GovernanceStore) -> None:
+    """The ``admin`` principal, with the Admin policy, in a new data directory."""
+    try:
+        governance.principal("admin")
+    except ResourceNotFoundException:
+        governance.ensure_principal("admin")
+        governance.attach("Admin", "admin")
+
+
+def open_keys(settings: Settings) -> KeyStore:
+    """The access keys, where the store URL puts them (as :func:`open_governance`)."""
+    prepare_data_dir(settings.data_dir)
+    return KeyStore(master_key(settings), open_database(settings.store_url, settings.data_dir / DATABASE), owned=True)
+
+
+def open_audit(settings: Settings, *, create: bool = True) -> AuditLog:
+    """The audit log alone: in the store's PostgreSQL database when the store URL names one, else
+    ``DATA_DIR/audit.db``; created if absent unless ``create`` is false.
+
+    :raises AuditLogMissing: there is no log and ``create`` is false (a missing log is exactly
+        what a deleted one looks like, so a reader must not create one).
+    :raises StoreURLError: a store URL naming no backend.
+    """
+    key = master_key(settings).derive(AUDIT_KEY_PURPOSE)
+    path = settings.data_dir / AUDIT_DATABASE
+    if not create and store_backend(settings.store_url) == "sqlite" and not path.is_file():
+        raise AuditLogMissing(f"no audit log at {path}")
+    database = open_database(settings.store_url, path, synchronous=SQLITE_SYNCHRONOUS)
+    try:
+        if not create and database.version("audit") == 0:
+            raise AuditLogMissing(f"no audit log in {database.name}")
+        return AuditLog(database, key, owned=True)
+    except BaseException:
+        database.close()
+        raise
+
+
+def open_deployment(settings: Settings) -> Deployment:
+    """The whole deployment: governance, keys, the face store (in the same database), and the
+    operations' context (models, Similarity calibration, images, region)."""
+    prepare_data_dir(settings.data_dir)
+    s3_client = None
+    if settings.s3_endpoint_url:
+        import boto3
+
+        s3_client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url)
+    calibration = load_calibration(settings.data_dir)
+    parts = open_governance(settings)
+    try:
+        keys = KeyStore(parts.master, parts.database)
+        try:
+            store = open_store(settings.store_url, settings.data_dir, database=parts.database)
+        except BaseException:
+            keys.close()
+            raise
+    except BaseException:
+        parts.close()
+        raise
+    context = OperationContext(
+        calibration=calibration,
+        images=ImageSource(s3_dir=settings.s3_dir or settings.data_dir / "s3", s3_client=s3_client),
+        store=store,
+        region=settings.region,
+        account_id=settings.account_id,
+        # Pagination tokens are signed with a key derived from the master key, so they stay
+        # valid across restarts and across servers sharing the master key.
+        token_key=parts.master.derive(TOKEN_KEY_PURPOSE),
+    )
+    evaluations = EvaluationIndex(settings.data_dir, context.face_model.version, calibration.version)
+    gate = Gate(parts.governance, parts.audit, parts.reviews, threshold_mode=settings.threshold_mode,
+                evaluations=evaluations)
+    return Deployment(settings, context, keys, parts.governance, parts.reviews, parts.audit, gate, parts.database)
+
+
+def ensure_admin_key(keys: KeyStore, settings: Settings) -> NewKey | None:
+    """The configured admin key (``settings.admin_key``), or a new one if the deployment has no
+    key yet.  Returns the key when it was just created here (so the caller can show it once)."""
+    given = settings.admin_key
+    if given is not None:
+        known = {k.access_key_id: k for k in keys.list()}
+        if given.access_key_id in known and known[given.access_key_id].status != "Active":
+            # A revocation outlives restarts: the configuration cannot bring the key back.
+            log.warning("AGNOSCO_ACCESS_KEY_ID %s was revoked; it is not restored from the environment",
+                        given.access_key_id)
+            return None
+        if keys.secret_for(given.access_key_id) != given.secret_access_key:
+            keys.create("admin", access_key_id=given.access_key_id, secret_access_key=given.secret_access_key)
+        return None
+    if keys.list():
+        return None
+    return keys.create("admin")

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from agnosco.deployment import open_deployment
 from agnosco.governance.actions import Caller
 from agnosco.operations import invoke
 from agnosco.operations.context import FACE_MODEL, OperationContext
-from agnosco.server.service import open_service
+from agnosco.settings import Settings
 from agnosco.storage.base import Collection, FaceRecord
 
 
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        service = open_service(Path(tmp))
+        service = open_deployment(Settings(data_dir=Path(tmp)))
         gov = service.governance
         gov.create_principal("metro-pd", organization_type="law_enforcement")
         gov.attach("Identifier", "metro-pd")

@@ -4,7 +4,8 @@
 # Installs the package with its test dependencies, and Debian's headless Chromium for the test
 # that renders the evaluation report in a browser (when apt-get is available and Chromium is
 # not installed yet; elsewhere that one test skips and says why). Then lints (ruff) and runs
-# the whole suite.
+# the whole suite on every core (pytest-xdist; a file's tests stay on one worker, since some
+# share a server for the whole file).  Arguments go to pytest: `-m "not slow"` is the fast run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -13,4 +14,4 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
 fi
 pip install -q -e '.[test]'
 python -m ruff check   # zero findings with the project's configuration (pyproject.toml)
-exec python -m pytest "$@"
+exec python -m pytest -n auto --dist loadfile "$@"

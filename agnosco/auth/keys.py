@@ -1,9 +1,10 @@
 """Access keys, with secrets encrypted at rest, and the master key that encrypts them.
 
 SigV4 needs each secret in clear to recompute signatures, so secrets cannot be hashed: they
-are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under the *master key*: the environment
-variable ``AGNOSCO_MASTER_KEY`` (a Fernet key's text) when it is set, else ``<data-dir>/master.key``
-(created with mode 0600 on first use).  A copy of the database alone reveals no secret.  Secrets
+are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under the *master key*
+(:class:`MasterKey`): the one configured (``AGNOSCO_MASTER_KEY``, a Fernet key's text, read into
+:class:`agnosco.settings.Settings`) when there is one, else ``<data-dir>/master.key`` (created with
+mode 0600 on first use).  A copy of the database alone reveals no secret.  Secrets
 are printed once, at creation, and never logged.
 
 The master key also derives the key that signs pagination tokens and the audit log's head key,
@@ -20,11 +21,13 @@ directory's ``agnosco.db``, or the store's PostgreSQL database.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -34,7 +37,7 @@ from agnosco.storage.database import Database, Tables, Transaction
 
 #: The environment variable that supplies the master key (it takes precedence over the file).
 MASTER_KEY_ENV = "AGNOSCO_MASTER_KEY"
-#: The master key's file in a data directory, used when the environment variable is not set.
+#: The master key's file in a data directory, used when none is configured.
 MASTER_KEY_FILE = "master.key"
 _CHECK_PLAINTEXT = b"agnosco master key check"
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -42,10 +45,8 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 def _adopt_keys_without_purpose(tx: Transaction) -> None:
     """A data directory from before default purposes existed has no default_purpose column."""
-    if tx.dialect == "sqlite":
-        columns = {row[1] for row in tx.execute("PRAGMA table_info(access_keys)")}
-        if "default_purpose" not in columns:
-            tx.execute("ALTER TABLE access_keys ADD COLUMN default_purpose TEXT")
+    if "default_purpose" not in tx.columns("access_keys"):
+        tx.execute(tx.ddl("ALTER TABLE access_keys ADD COLUMN default_purpose TEXT"))
 
 
 #: The ``keys`` component's migrations (:meth:`Database.migrate`).  Version 1 adopts the tables of
@@ -90,31 +91,55 @@ class NewKey:
     principal: str
 
 
-def master_key_source(data_dir: Path) -> str:
-    """Where :func:`master_secret` takes the key from, for messages."""
-    return MASTER_KEY_ENV if os.environ.get(MASTER_KEY_ENV, "").strip() else str(data_dir / MASTER_KEY_FILE)
+@dataclass(frozen=True)
+class KeyOwner:
+    """Who an active access key belongs to, and the purpose its calls declare by default."""
+
+    principal: str
+    default_purpose: str | None = None
 
 
-def master_secret(data_dir: Path) -> bytes:
-    """The master key (a Fernet key): ``$AGNOSCO_MASTER_KEY`` when set, else the data
-    directory's ``master.key``, created with mode 0600 on first use.
+@dataclass(frozen=True)
+class MasterKey:
+    """The deployment's master key (a Fernet key) and where it came from, for messages."""
 
-    The file is written to a temporary file and linked into place, so a process starting at the
-    same moment sees either no key or the whole key, never an empty file.
+    secret: bytes = field(repr=False)
+    #: ``AGNOSCO_MASTER_KEY`` or the key file's path.
+    source: str
 
-    :raises MasterKeyError: ``AGNOSCO_MASTER_KEY`` is set but is not a Fernet key.
-    """
-    text = os.environ.get(MASTER_KEY_ENV, "").strip()
-    if text:
-        try:
-            Fernet(text)
-        except (ValueError, TypeError):
-            raise MasterKeyError(
-                f"{MASTER_KEY_ENV} is not a Fernet key (44 characters of URL-safe base64 encoding 32 bytes); "
-                "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
-            ) from None
-        return text.encode("ascii")
-    path = data_dir / MASTER_KEY_FILE
+    @classmethod
+    def load(cls, data_dir: Path, configured: str | None = None) -> MasterKey:
+        """The configured key (``$AGNOSCO_MASTER_KEY``, through the settings) when there is one,
+        else the data directory's ``master.key``, created with mode 0600 on first use.
+
+        The file is written to a temporary file and linked into place, so a process starting
+        at the same moment sees either no key or the whole key, never an empty file.
+
+        :raises MasterKeyError: the configured key is not a Fernet key.
+        """
+        text = (configured or "").strip()
+        if text:
+            try:
+                Fernet(text)
+            except (ValueError, TypeError):
+                raise MasterKeyError(
+                    f"{MASTER_KEY_ENV} is not a Fernet key (44 characters of URL-safe base64 encoding 32 bytes); "
+                    "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+                ) from None
+            return cls(text.encode("ascii"), MASTER_KEY_ENV)
+        path = data_dir / MASTER_KEY_FILE
+        return cls(_key_file(data_dir, path), str(path))
+
+    def fernet(self) -> Fernet:
+        return Fernet(self.secret)
+
+    def derive(self, purpose: bytes) -> bytes:
+        """A key for one purpose (pagination tokens, the audit head), derived from this one."""
+        return hmac.new(self.secret, purpose, hashlib.sha256).digest()
+
+
+def _key_file(data_dir: Path, path: Path) -> bytes:
+    """The key in ``path``, made first if there is none."""
     prepare_data_dir(data_dir)
     if not path.exists():
         fd, temp = tempfile.mkstemp(dir=data_dir, prefix=".master.key.")
@@ -131,10 +156,6 @@ def master_secret(data_dir: Path) -> bytes:
         finally:
             os.unlink(temp)
     return path.read_bytes().strip()
-
-
-def load_master_key(data_dir: Path) -> Fernet:
-    return Fernet(master_secret(data_dir))
 
 
 def _decrypts(fernet: Fernet, token: bytes) -> bool:
@@ -178,20 +199,25 @@ def check_master_key(database: Database, fernet: Fernet, source: str = "the mast
         )
 
 
+@dataclass(frozen=True)
+class _ActiveKey:
+    secret: str = field(repr=False)
+    owner: KeyOwner
+
+
 class KeyStore(Tables):
     """Access keys in a database; safe to share between threads, processes and (on PostgreSQL)
     machines.
 
     ``database`` is a :class:`~agnosco.storage.database.Database` (closed by :meth:`close` only
     when ``owned``) or the path of a SQLite file (opened here and closed by :meth:`close`).  The
-    master key is ``data_dir``'s (:func:`master_secret`) and must be the database's
-    (:func:`check_master_key`).
+    master key must be the database's (:func:`check_master_key`).
     """
 
-    def __init__(self, data_dir: Path, database: Path | Database, *, owned: bool = False) -> None:
-        self._fernet = load_master_key(data_dir)
-        self._attach(database, owned, lambda db: check_master_key(db, self._fernet, master_key_source(data_dir)))
-        self._cache: dict[str, tuple[float, tuple[str, str, str | None] | None]] = {}
+    def __init__(self, master: MasterKey, database: Path | Database, *, owned: bool = False) -> None:
+        self._fernet = master.fernet()
+        self._attach(database, owned, lambda db: check_master_key(db, self._fernet, master.source))
+        self._cache: dict[str, tuple[float, _ActiveKey | None]] = {}
 
     def create(self, principal: str = "admin", *, access_key_id: str | None = None,
                secret_access_key: str | None = None, default_purpose: str | None = None) -> NewKey:
@@ -226,18 +252,18 @@ class KeyStore(Tables):
         self._cache.pop(access_key_id, None)
         return bool(changed)
 
-    def owner(self, access_key_id: str) -> tuple[str, str | None] | None:
-        """(principal, default purpose) of an active key, or None."""
-        row = self._lookup(access_key_id)
-        return (row[1], row[2]) if row else None
+    def owner(self, access_key_id: str) -> KeyOwner | None:
+        """Who an active key belongs to, or None."""
+        key = self._lookup(access_key_id)
+        return key.owner if key else None
 
     def secret_for(self, access_key_id: str) -> str | None:
         """The secret of an active key, or None (unknown, revoked, or undecryptable)."""
-        row = self._lookup(access_key_id)
-        return row[0] if row else None
+        key = self._lookup(access_key_id)
+        return key.secret if key else None
 
-    def _lookup(self, access_key_id: str) -> tuple[str, str, str | None] | None:
-        """(secret, principal, default purpose) of an active key.
+    def _lookup(self, access_key_id: str) -> _ActiveKey | None:
+        """An active key's secret and owner.
 
         Looked up at most once a second per key, so a revocation made by the CLI or by another
         server takes effect within a second.
@@ -255,7 +281,7 @@ class KeyStore(Tables):
         found = None
         if row:
             try:
-                found = (self._fernet.decrypt(bytes(row[0])).decode(), row[1], row[2])
+                found = _ActiveKey(self._fernet.decrypt(bytes(row[0])).decode(), KeyOwner(row[1], row[2]))
             except InvalidToken:
                 found = None
         self._cache[access_key_id] = (now, found)

@@ -50,7 +50,7 @@ class BulkIndexingError(RuntimeError):
 
 
 @dataclass
-class Settings:
+class IndexingOptions:
     collection_id: str
     quality_filter: str = "AUTO"
     max_faces: int | None = None
@@ -132,7 +132,7 @@ class Summary:
                 f"{c.images_without_faces} without indexable faces, {failed} failed")
 
 
-def validate_settings(settings: Settings) -> None:
+def validate_settings(settings: IndexingOptions) -> None:
     """:raises InvalidParameterException: settings IndexFaces would refuse (e.g. MaxFaces 0)."""
     input_shape = spec.service_model().operation_model("IndexFaces").input_shape.name
     spec.validate(settings.request("-") | {"Image": {"Bytes": b"-"}}, input_shape)
@@ -144,7 +144,7 @@ BatchReport = Callable[[Counts], None]
 
 class Coordinator:
     def __init__(
-        self, context: OperationContext, data_dir: Path, settings: Settings, *,
+        self, context: OperationContext, data_dir: Path, settings: IndexingOptions, *,
         progress: bool | None = None, report: BatchReport | None = None,
         batch_images: int = 1000, batch_seconds: float = 60.0,
     ) -> None:

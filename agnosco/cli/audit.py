@@ -12,12 +12,13 @@ from agnosco.cli.common import CliError, add_state, opening_state
 
 
 def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from agnosco.governance.audit import AuditLogMissing, open_audit_log
+    from agnosco.deployment import open_audit
+    from agnosco.governance.audit import AuditLogMissing
 
     with opening_state():
         try:
             # Never create a log here: a missing log is exactly what a deleted log looks like.
-            return open_audit_log(args.data_dir, args.store, create=False)
+            return open_audit(args.settings, create=False)
         except AuditLogMissing as exc:
             raise CliError(str(exc)) from None
 

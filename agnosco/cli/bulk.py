@@ -71,37 +71,35 @@ def _ensure_collection(context: Any, collection_id: str, create: bool) -> bool:
 
 
 def _open_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from agnosco.server.service import open_service
+    from agnosco.deployment import open_deployment
 
     with opening_state():
-        return open_service(args.data_dir, store_url=args.store)
+        return open_deployment(args.settings)
 
 
 def _index(args: argparse.Namespace, source: Any) -> None:
-    from agnosco.bulk.indexer import BulkIndexingError, Coordinator, Counts, Settings
+    from agnosco.bulk.indexer import BulkIndexingError, Coordinator, Counts, IndexingOptions
     from agnosco.cli.governed import audit_cli
     from agnosco.errors import ServiceError
-    from agnosco.server.service import Governance
 
     runner = _runner(args)
-    settings = Settings(args.collection, args.quality_filter, args.max_faces)
+    options = IndexingOptions(args.collection, args.quality_filter, args.max_faces)
     service = _open_service(args)
-    parts = Governance(service.governance, service.reviews, service.audit)
     run_id = str(uuid.uuid4())
     common = {"RunId": run_id, "CollectionId": args.collection, "Source": source.description}
 
     def audit(phase: str, **details: Any) -> None:
-        audit_cli(parts, OPERATION, Phase=phase, **common, **details)
+        audit_cli(service.audit, OPERATION, Phase=phase, **common, **details)
 
     def report(batch: Counts) -> None:
         audit("batch", **batch.as_json())
 
     service.context.consent_reference = args.consent_ref
     try:
-        coordinator = Coordinator(service.context, args.data_dir, settings, progress=args.progress, report=report)
+        coordinator = Coordinator(service.context, args.settings.data_dir, options, progress=args.progress, report=report)
         created = _ensure_collection(service.context, args.collection, args.create_collection)
-        audit("started", Runner=runner.description, QualityFilter=settings.quality_filter,
-              MaxFaces=settings.max_faces, ConsentReference=args.consent_ref, CreatedCollection=created)
+        audit("started", Runner=runner.description, QualityFilter=options.quality_filter,
+              MaxFaces=options.max_faces, ConsentReference=args.consent_ref, CreatedCollection=created)
         try:
             summary = coordinator.run(source, runner)
         except KeyboardInterrupt:

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from agnosco.settings import DEFAULT_DATA_DIR
+
 
 class CliError(Exception):
     """A problem with the command line itself (e.g. an unreadable file); exit status 1."""
@@ -28,21 +30,17 @@ def read_file(path: str | Path) -> bytes:
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
-    from agnosco.server.service import DEFAULT_DATA_DIR
-
     parser.add_argument(
-        "--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-        help=f"where Agnosco keeps its state (default: {DEFAULT_DATA_DIR}, or $AGNOSCO_DATA_DIR)",
+        "--data-dir", type=Path, default=None,
+        help=f"where Agnosco keeps its state (default: $AGNOSCO_DATA_DIR, else {DEFAULT_DATA_DIR})",
     )
 
 
 def add_store(parser: argparse.ArgumentParser) -> None:
     """``--store URL``: where collections, faces and users live (:func:`agnosco.storage.open_store`),
     and with them access keys, principals, policies, reviews and the audit log when it is PostgreSQL."""
-    import os
-
     parser.add_argument(
-        "--store", default=os.environ.get("AGNOSCO_STORE") or None, metavar="URL",
+        "--store", default=None, metavar="URL",
         help="where state lives: 'sqlite' (DATA_DIR/agnosco.db and audit.db, the default), sqlite:///PATH "
              "(faces there, the rest in DATA_DIR), or postgresql://USER:PASSWORD@HOST:PORT/DB (PostgreSQL "
              "with pgvector: faces, keys, policies, reviews and the audit log, shared by several servers; "

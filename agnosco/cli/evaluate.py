@@ -36,19 +36,19 @@ def _evaluate(args: argparse.Namespace) -> None:
             {"Id": r.record_id, "Created": r.created, "Source": r.source, "Fingerprint": r.fingerprint[:12],
              "FaceModelVersion": r.face_model_version, "CalibrationVersion": r.calibration_version,
              "Samples": r.samples, "Flags": len(r.flags), "Path": str(r.path)}
-            for r in list_evaluations(args.data_dir)
+            for r in list_evaluations(args.settings.data_dir)
         ])
         return
     if args.dataset is None:
         raise CliError("evaluate needs a DATASET (or --list)")
+    from agnosco.deployment import load_calibration
     from agnosco.evaluation.describe import describe_in_process, describe_via_endpoint
     from agnosco.evaluation.evaluate import evaluate
     from agnosco.evaluation.records import save_evaluation
     from agnosco.evaluation.report_html import render_html
-    from agnosco.server.service import load_calibration
 
     dataset = _dataset(args)
-    calibration = load_calibration(args.data_dir)
+    calibration = load_calibration(args.settings.data_dir)
     progress = None if not args.no_progress else False
     if args.endpoint:
         import boto3
@@ -57,18 +57,18 @@ def _evaluate(args: argparse.Namespace) -> None:
             # Credentials as every AWS tool finds them (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
             # or a profile of ~/.aws/credentials): never a secret in the process's arguments.
             session = boto3.Session(profile_name=args.profile)
-            return session.client("rekognition", endpoint_url=args.endpoint, region_name=args.region)
+            return session.client("rekognition", endpoint_url=args.endpoint, region_name=args.endpoint_region)
 
         scores = describe_via_endpoint(dataset, client, progress=progress)
         mode = f"server {args.endpoint}"
     else:
-        scores = describe_in_process(dataset, calibration, cache_dir=args.data_dir / "evaluations" / "cache",
+        scores = describe_in_process(dataset, calibration, cache_dir=args.settings.data_dir / "evaluations" / "cache",
                                      progress=progress)
         mode = "in-process"
     evaluation = evaluate(dataset, scores, calibration, deployed_threshold=args.threshold,
                           ratio_limit=args.ratio_limit, mode=mode)
     html = render_html(evaluation)
-    folder = save_evaluation(args.data_dir, evaluation.report, html)
+    folder = save_evaluation(args.settings.data_dir, evaluation.report, html)
     if args.output:
         args.output.mkdir(parents=True, exist_ok=True)
         for name in ("report.json", "report.html"):
@@ -95,14 +95,14 @@ def _pct(rate: dict[str, Any]) -> str:
 
 
 def _calibrate(args: argparse.Namespace) -> None:
+    from agnosco.deployment import CALIBRATION, load_calibration
     from agnosco.evaluation.calibrate import fit_calibration, write_calibration
     from agnosco.evaluation.describe import describe_in_process
     from agnosco.evaluation.evaluate import pair_scores
-    from agnosco.server.service import CALIBRATION, load_calibration
 
     dataset = _dataset(args)
-    scores = describe_in_process(dataset, load_calibration(args.data_dir),
-                                 cache_dir=args.data_dir / "evaluations" / "cache",
+    scores = describe_in_process(dataset, load_calibration(args.settings.data_dir),
+                                 cache_dir=args.settings.data_dir / "evaluations" / "cache",
                                  progress=None if not args.no_progress else False)
     assert scores.distances is not None
     pairs = pair_scores(dataset, scores, matrix=scores.distances)
@@ -113,13 +113,13 @@ def _calibrate(args: argparse.Namespace) -> None:
                                    fitted_on=f"{dataset.source}: {len(pairs.impostor)} impostor pairs")
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    target = args.output or args.data_dir / CALIBRATION
+    target = args.output or args.settings.data_dir / CALIBRATION
     write_calibration(document, target)
     print(f"wrote calibration {version} to {target}")
     for anchor in document["fmr_anchors"]:
         print(f"  Similarity {anchor['similarity']:g} = FMR {anchor['fmr']:g} at distance "
               f"{anchor['distance']:.4f} ({anchor['how']})")
-    if target == args.data_dir / CALIBRATION:
+    if target == args.settings.data_dir / CALIBRATION:
         print("restart `agnosco serve` to use it; re-run `agnosco evaluate` for this calibration")
 
 
@@ -143,7 +143,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     e.add_argument("--endpoint", help="evaluate through a running server instead of in-process")
     e.add_argument("--profile", help="with --endpoint: the AWS profile whose Agnosco key signs the calls "
                                      "(default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as the AWS CLI)")
-    e.add_argument("--region", default="us-east-1", help="with --endpoint: the server's region")
+    e.add_argument("--region", dest="endpoint_region", default="us-east-1", help="with --endpoint: the server's region")
     e.add_argument("--output", type=Path, help="also copy report.json and report.html here")
     e.set_defaults(run=_evaluate)
 

@@ -7,27 +7,32 @@ import getpass
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.cli.common import opening_state
-from agnosco.server.service import Governance, open_governance
+
+if TYPE_CHECKING:  # the deployment is imported when a command runs, not to print --help
+    from agnosco.deployment import Governance
+    from agnosco.governance.audit import AuditLog
 
 
 @contextmanager
 def governance(args: argparse.Namespace) -> Iterator[Governance]:
     """The governance parts where ``--data-dir`` and ``--store`` (:func:`~agnosco.cli.common.add_state`)
     put them: the data directory, or the store's PostgreSQL database."""
+    from agnosco.deployment import open_governance
+
     with opening_state():
-        parts = open_governance(args.data_dir, args.store)
+        parts = open_governance(args.settings)
     try:
         yield parts
     finally:
         parts.close()
 
 
-def audit_cli(parts: Governance, operation: str, **details: Any) -> None:
-    """Record a governance change made from the command line (policy, principal, key, review)."""
-    parts.audit.append({
+def audit_cli(audit: AuditLog, operation: str, **details: Any) -> None:
+    """Record a change made from the command line (policy, principal, key, review, bulk indexing)."""
+    audit.append({
         "time": time.time(),
         "principal": f"cli:{getpass.getuser()}",
         "access_key_id": None,

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from agnosco.auth.keys import KeyStore
 from agnosco.cli.common import CliError, add_state, print_json
 from agnosco.cli.governed import audit_cli, governance
-from agnosco.server.service import Governance
+
+if TYPE_CHECKING:
+    from agnosco.auth.keys import KeyStore
+    from agnosco.deployment import Governance
 
 
 def _keys(args: argparse.Namespace) -> None:
+    from agnosco.auth.keys import KeyStore
+
     with governance(args) as parts:
-        assert parts.database is not None
-        keys = KeyStore(args.data_dir, parts.database)  # where the governance is, with its master key
+        keys = KeyStore(parts.master, parts.database)  # where the governance is, with its master key
         try:
             _run(args, keys, parts)
         finally:
@@ -24,7 +28,7 @@ def _run(args: argparse.Namespace, keys: KeyStore, parts: Governance) -> None:
     if args.action == "create":
         parts.governance.principal(args.principal)  # the owner must exist
         new = keys.create(args.principal, default_purpose=args.purpose)
-        audit_cli(parts, "agnosco:CreateAccessKey", access_key_id=new.access_key_id,
+        audit_cli(parts.audit, "agnosco:CreateAccessKey", access_key_id=new.access_key_id,
                   principal=args.principal, default_purpose=args.purpose)
         if args.json:
             print_json({"AccessKeyId": new.access_key_id, "SecretAccessKey": new.secret_access_key})
@@ -44,7 +48,7 @@ def _run(args: argparse.Namespace, keys: KeyStore, parts: Governance) -> None:
             raise CliError("keys revoke needs an ACCESS_KEY_ID")
         if not keys.revoke(args.access_key_id):
             raise CliError(f"no access key {args.access_key_id}")
-        audit_cli(parts, "agnosco:RevokeAccessKey", access_key_id=args.access_key_id)
+        audit_cli(parts.audit, "agnosco:RevokeAccessKey", access_key_id=args.access_key_id)
         print(f"revoked {args.access_key_id}")
 
 

@@ -38,6 +38,7 @@ from agnosco.cli import (
 )
 from agnosco.cli.common import CliError
 from agnosco.errors import ServiceError
+from agnosco.settings import Settings
 
 COMMAND_GROUPS = [serve, keys, principals, policies, review, audit, purge, evaluate, bulk, faces]
 
@@ -53,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The one place settings are read: flags, then the environment, then the defaults.
+    args.settings = Settings.load(vars(args))
     run: Callable[[argparse.Namespace], None] = args.run
     try:
         run(args)

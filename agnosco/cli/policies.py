@@ -21,7 +21,7 @@ def _policies(args: argparse.Namespace) -> None:
                 raise CliError("policies put needs NAME FILE.json")
             text = read_file(args.file).decode("utf-8", errors="replace")
             policy = store.put_policy(args.name, text)
-            audit_cli(parts, "agnosco:PutPolicy", name=args.name, document=policy.document)
+            audit_cli(parts.audit, "agnosco:PutPolicy", name=args.name, document=policy.document)
             print(f"stored policy {args.name} ({len(policy.statements)} statements)")
         elif args.action == "show":
             print_json(store.get_policy(args.name).document)
@@ -30,11 +30,11 @@ def _policies(args: argparse.Namespace) -> None:
                 raise CliError(f"policies {args.action} needs --principal")
             if args.action == "attach":
                 store.attach(args.name, args.principal)
-                audit_cli(parts, "agnosco:AttachPolicy", policy=args.name, principal=args.principal)
+                audit_cli(parts.audit, "agnosco:AttachPolicy", policy=args.name, principal=args.principal)
                 print(f"attached {args.name} to {args.principal}")
             else:
                 store.detach(args.name, args.principal)
-                audit_cli(parts, "agnosco:DetachPolicy", policy=args.name, principal=args.principal)
+                audit_cli(parts.audit, "agnosco:DetachPolicy", policy=args.name, principal=args.principal)
                 print(f"detached {args.name} from {args.principal}")
 
 

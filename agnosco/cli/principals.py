@@ -17,7 +17,7 @@ def _principals(args: argparse.Namespace) -> None:
                 args.name, organization=args.organization, organization_type=args.organization_type,
                 default_purpose=args.default_purpose,
             )
-            audit_cli(parts, "agnosco:CreatePrincipal", name=p.name, organization=p.organization,
+            audit_cli(parts.audit, "agnosco:CreatePrincipal", name=p.name, organization=p.organization,
                       organization_type=p.organization_type, default_purpose=p.default_purpose)
             print(f"created principal {p.name} (no policy attached: it can do nothing yet)")
         elif args.action == "list":

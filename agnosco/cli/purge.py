@@ -7,7 +7,7 @@ import datetime as dt
 import time
 
 from agnosco.cli.common import CliError, add_state, opening_state, print_json
-from agnosco.governance.retention import DEFAULT_MAX_RETENTION_DAYS
+from agnosco.settings import DEFAULT_MAX_RETENTION_DAYS
 
 
 def _when(text: str | None) -> float:
@@ -27,19 +27,19 @@ def _when(text: str | None) -> float:
 def _purge(args: argparse.Namespace) -> None:
     import getpass
 
-    from agnosco.governance.audit import open_audit_log
+    from agnosco.deployment import open_audit
     from agnosco.governance.retention import purge
     from agnosco.storage import open_store
 
     with opening_state():
-        store = open_store(args.store, args.data_dir)
+        store = open_store(args.settings.store_url, args.settings.data_dir)
         try:
-            audit = open_audit_log(args.data_dir, args.store)  # the receipt goes where the faces were
+            audit = open_audit(args.settings)  # the receipt goes where the faces were
         except BaseException:
             store.close()
             raise
     try:
-        receipt = purge(store, audit, _when(args.now), max_retention_days=args.max_retention_days,
+        receipt = purge(store, audit, _when(args.now), max_retention_days=args.settings.max_retention_days,
                         dry_run=args.dry_run, actor=f"cli:{getpass.getuser()}")
     finally:
         store.close()
@@ -61,7 +61,7 @@ def _purge(args: argparse.Namespace) -> None:
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = commands.add_parser("purge", help="delete faces past their retention (and verify they are gone)")
     p.add_argument("--now", help="the time to purge as of (epoch seconds or ISO 8601; default: now)")
-    p.add_argument("--max-retention-days", type=float, default=DEFAULT_MAX_RETENTION_DAYS,
+    p.add_argument("--max-retention-days", type=float, default=None,
                    help=f"ceiling for every collection (default {DEFAULT_MAX_RETENTION_DAYS} days = 3 years)")
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     add_state(p)

@@ -26,7 +26,7 @@ def _review(args: argparse.Namespace) -> None:
         if not args.reviewer or not args.decision or not args.reason:
             raise CliError("review decide needs --reviewer, --decision confirm|reject and --reason")
         review = queue.decide(args.review_id, args.reviewer, args.decision, args.reason)
-        audit_cli(parts, "agnosco:DecideReview", review_id=review.review_id, reviewer=args.reviewer,
+        audit_cli(parts.audit, "agnosco:DecideReview", review_id=review.review_id, reviewer=args.reviewer,
                   decision=args.decision, reason=args.reason, status=review.status,
                   candidates=[{"FaceId": c.get("Face", {}).get("FaceId"), "UserId": c.get("User", {}).get("UserId"),
                                "Similarity": c.get("Similarity")} for c in review.candidates])

@@ -17,7 +17,7 @@ PostgreSQL database, so every server using that database appends to one chain.
 ``audit_head``
     One row: the ``seq``, ``hash`` and ``time`` of the last record, and ``mac``, an
     HMAC-SHA256 of those three values under a key derived from the master key
-    (:func:`audit_key`).  A fresh log starts with a keyed *genesis head* (seq 0), written once,
+    (:data:`AUDIT_KEY_PURPOSE`).  A fresh log starts with a keyed *genesis head* (seq 0), written once,
     when the tables are created.
 
 Each record gets ``seq`` (1, 2, 3, ... without gaps), ``time`` (the clock's, unless the record
@@ -81,8 +81,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TextIO
 
-from agnosco.storage import store_backend
-from agnosco.storage.database import Database, Tables, Transaction, open_database
+from agnosco.storage.database import Database, Tables, Transaction
 
 #: The audit database's file name inside a data directory.
 AUDIT_DATABASE = "audit.db"
@@ -143,33 +142,8 @@ def record_hash(prev_hash: str, body: str) -> str:
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def audit_key(data_dir: Path) -> bytes:
-    """The head's HMAC key, derived from the master key (:func:`agnosco.auth.keys.master_secret`)."""
-    from agnosco.auth.keys import master_secret
-
-    return hmac.new(master_secret(data_dir), b"agnosco audit head", hashlib.sha256).digest()
-
-
-def open_audit_log(data_dir: Path, store_url: str | None = None, *, create: bool = True) -> AuditLog:
-    """The audit log of a deployment: in the store's PostgreSQL database when ``store_url``
-    names one, else ``<data-dir>/audit.db``; created if absent unless ``create`` is false.
-
-    :raises AuditLogMissing: there is no log and ``create`` is false (a missing log is exactly
-        what a deleted one looks like, so a reader must not create one).
-    :raises StoreURLError: a ``store_url`` naming no backend.
-    """
-    key = audit_key(data_dir)
-    path = data_dir / AUDIT_DATABASE
-    if not create and store_backend(store_url) == "sqlite" and not path.is_file():
-        raise AuditLogMissing(f"no audit log at {path}")
-    database = open_database(store_url, path, synchronous=SQLITE_SYNCHRONOUS)
-    try:
-        if not create and database.version("audit") == 0:
-            raise AuditLogMissing(f"no audit log in {database.name}")
-        return AuditLog(database, key, owned=True)
-    except BaseException:
-        database.close()
-        raise
+#: What the head's HMAC key is derived from the master key for (:meth:`MasterKey.derive`).
+AUDIT_KEY_PURPOSE = b"agnosco audit head"
 
 
 def _span(first: int, last: int) -> str:

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agnosco.governance.audit import AuditLog
+from agnosco.settings import DEFAULT_MAX_RETENTION_DAYS
 from agnosco.storage.base import Store
 
 DAY = 86_400.0
-DEFAULT_MAX_RETENTION_DAYS = 3 * 365
 RETENTION_TAG = "agnosco:retention-days"
 UNMATCHED_RETENTION_TAG = "agnosco:unmatched-retention-days"
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agnosco.deployment import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.errors import InternalServerError
 from agnosco.operations.images import ImageSource
+from agnosco.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.storage.base import Store
 from agnosco.vision.embedding import DESCRIPTOR, DescriptorModel
 from agnosco.vision.image import DecodedImage

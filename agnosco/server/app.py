@@ -58,6 +58,7 @@ from agnosco.operations import invoke, traits_of
 from agnosco.operations.context import OperationContext
 from agnosco.protocol.codec import decode_request, encode_response
 from agnosco.protocol.sigv4 import verify
+from agnosco.settings import BODY_TIMEOUT_SECONDS
 
 log = logging.getLogger("agnosco.server")
 
@@ -65,8 +66,6 @@ log = logging.getLogger("agnosco.server")
 MAX_BODY_BYTES = 7 * 1024 * 1024 + 64 * 1024
 TARGET_PREFIX = spec.service_model().metadata["targetPrefix"] + "."
 CONTENT_TYPE = b"application/x-amz-json-1.1"
-#: A request body's parts may be this many seconds apart before RequestTimeoutException.
-BODY_TIMEOUT_SECONDS = 20.0
 #: Threads for the calls that analyse no image (descriptions, listings, searches by id...).
 LIGHT_WORKERS = 8
 #: Image calls admitted per model worker (running or waiting) before ThrottlingException.
@@ -209,11 +208,11 @@ class RekognitionApp:
             agnosco_headers[name] = value
         client = scope.get("client")
         return Caller(
-            principal=owner[0],
+            principal=owner.principal,
             access_key_id=identity.access_key_id,
             source_ip=client[0] if client else None,
             region=identity.region,
-            purpose=agnosco_headers["x-agnosco-purpose"] or owner[1],
+            purpose=agnosco_headers["x-agnosco-purpose"] or owner.default_purpose,
             consent_reference=agnosco_headers["x-agnosco-consent-ref"],
             request_id=request_id,
         )
@@ -226,7 +225,7 @@ class RekognitionApp:
         owner = self.keys.owner(identity.access_key_id)
         client = scope.get("client")
         self.gate.record_refusal(
-            operation, identity.access_key_id, owner[0] if owner else None, client[0] if client else None,
+            operation, identity.access_key_id, owner.principal if owner else None, client[0] if client else None,
             request_id, error, self.context.clock(),
         )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-HEADER_TIMEOUT_SECONDS = 20.0
+from agnosco.settings import HEADER_TIMEOUT_SECONDS
 
 
 class DeadlinedH11Protocol(H11Protocol):

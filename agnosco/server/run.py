@@ -7,15 +7,14 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 from agnosco.auth.keys import NewKey
-from agnosco.deployment import DEFAULT_REGION
-from agnosco.governance.retention import DEFAULT_MAX_RETENTION_DAYS, purge
-from agnosco.server.app import BODY_TIMEOUT_SECONDS, RekognitionApp
-from agnosco.server.http_protocol import HEADER_TIMEOUT_SECONDS, with_header_timeout
-from agnosco.server.service import Service, ensure_admin_key, open_service
+from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
+from agnosco.governance.retention import purge
+from agnosco.server.app import RekognitionApp
+from agnosco.server.http_protocol import with_header_timeout
+from agnosco.settings import Settings
 
 log = logging.getLogger("agnosco.retention")
 
@@ -27,63 +26,55 @@ KEEP_ALIVE_SECONDS = 75
 MAX_CONNECTIONS = 512
 
 
-def serve(
-    data_dir: Path, *, host: str = "127.0.0.1", port: int = 8080,
-    s3_dir: Path | None = None, s3_endpoint_url: str | None = None, threshold_mode: str = "refuse",
-    max_retention_days: float = DEFAULT_MAX_RETENTION_DAYS, purge_interval: float = 3600.0,
-    store_url: str | None = None, region: str = DEFAULT_REGION, trusted_proxies: Sequence[str] = (),
-    model_workers: int | None = None, model_queue: int | None = None, rate_limit: float | None = None,
-    rate_burst: float | None = None, body_timeout: float = BODY_TIMEOUT_SECONDS,
-    header_timeout: float = HEADER_TIMEOUT_SECONDS,
-) -> None:
+def serve(settings: Settings) -> None:
     """Run the server until it is stopped.
 
-    ``region`` is the deployment's one region (requests signed for another are refused).
-    ``trusted_proxies`` are the addresses whose ``X-Forwarded-For`` / ``X-Forwarded-Proto``
-    headers are believed (the client address in ``aws:SourceIp`` and the audit log); with none,
-    no forwarded header is believed, from anywhere.  ``model_workers`` threads analyse images
-    (default: one per CPU), with at most ``model_queue`` such calls admitted at once;
-    ``rate_limit`` (requests a second per access key, bursts of ``rate_burst``) is off unless set.
+    ``settings.region`` is the deployment's one region (requests signed for another are
+    refused).  ``settings.trusted_proxies`` are the addresses whose ``X-Forwarded-For`` /
+    ``X-Forwarded-Proto`` headers are believed (the client address in ``aws:SourceIp`` and the
+    audit log); with none, no forwarded header is believed, from anywhere.  ``model_workers``
+    threads analyse images (default: one per CPU), with at most ``model_queue`` such calls
+    admitted at once; ``rate_limit`` (requests a second per access key, bursts of
+    ``rate_burst``) is off unless set.
     """
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    service = open_service(
-        data_dir, s3_dir=s3_dir, s3_endpoint_url=s3_endpoint_url, threshold_mode=threshold_mode, store_url=store_url,
-        region=region,
-    )
-    created = ensure_admin_key(service.keys)
+    deployment = open_deployment(settings)
+    created = ensure_admin_key(deployment.keys, settings)
     if created is not None:
-        path = write_admin_key(data_dir, created)
+        path = write_admin_key(settings.data_dir, created)
         # The secret goes to a file only its owner can read, not to stdout (and so not into the
         # service's logs, where whoever reads them would hold the admin key).
         print(f"Created the admin access key {created.access_key_id}; its secret is in {path} "
               "(readable by you alone: read it, keep it safe, then delete the file)", flush=True)
-    store = "sqlite" if store_url in (None, "sqlite") else store_url.split(":", 1)[0]  # no password
-    print(f"Agnosco serving the Rekognition API on http://{host}:{port} (region {region}; data: {data_dir}, "
-          f"store: {store})", flush=True)
-    app = RekognitionApp(service.context, service.keys, service.gate, model_workers=model_workers,
-                         model_queue=model_queue, rate_limit=rate_limit, rate_burst=rate_burst,
-                         body_timeout=body_timeout)
+    store = "sqlite" if settings.store_url is None else settings.store_url.split(":", 1)[0]  # no password
+    print(f"Agnosco serving the Rekognition API on http://{settings.host}:{settings.port} (region "
+          f"{settings.region}; data: {settings.data_dir}, store: {store})", flush=True)
+    app = RekognitionApp(deployment.context, deployment.keys, deployment.gate, model_workers=settings.model_workers,
+                         model_queue=settings.model_queue, rate_limit=settings.rate_limit,
+                         rate_burst=settings.rate_burst, body_timeout=settings.body_timeout)
     stop = threading.Event()
     purger = threading.Thread(
-        target=_purge_periodically, args=(service, stop, purge_interval, max_retention_days),
+        target=_purge_periodically,
+        args=(deployment, stop, settings.purge_interval, settings.max_retention_days),
         name="agnosco-purge", daemon=True,
     )
-    if purge_interval > 0:
+    if settings.purge_interval > 0:
         purger.start()
+    proxies = list(settings.trusted_proxies)
     try:
         uvicorn.run(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
-            proxy_headers=bool(trusted_proxies), forwarded_allow_ips=list(trusted_proxies) or None,
+            app, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on",
+            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
             timeout_keep_alive=KEEP_ALIVE_SECONDS, limit_concurrency=MAX_CONNECTIONS,
-            http=with_header_timeout(header_timeout),
+            http=with_header_timeout(settings.header_timeout),
         )
     finally:
         stop.set()
         if purger.is_alive():
             purger.join(timeout=30)
-        service.close()
+        deployment.close()
     sys.stdout.flush()
 
 
@@ -103,12 +94,12 @@ def write_admin_key(data_dir: Path, created: NewKey) -> Path:
     return path
 
 
-def _purge_periodically(service: Service, stop: threading.Event, interval: float, max_days: float) -> None:
+def _purge_periodically(deployment: Deployment, stop: threading.Event, interval: float, max_days: float) -> None:
     """Purge expired faces at start and then every ``interval`` seconds until ``stop``."""
     while not stop.is_set():
         try:
-            store = service.context.require_store()
-            receipt = purge(store, service.audit, service.context.clock(), max_retention_days=max_days)
+            store = deployment.context.require_store()
+            receipt = purge(store, deployment.audit, deployment.context.clock(), max_retention_days=max_days)
             if receipt.deleted_faces:
                 log.info("purged %d faces (verified: %s)", receipt.deleted_faces, receipt.verified)
         except Exception:

@@ -12,15 +12,24 @@ from cryptography.fernet import Fernet
 from agnosco.auth.keys import (
     MASTER_KEY_ENV,
     AccessKey,
+    KeyOwner,
     KeyStore,
+    MasterKey,
     MasterKeyError,
-    master_secret,
 )
+from agnosco.settings import Settings
 from agnosco.storage.database import open_database
 
 
+def master_secret(data_dir: Path) -> bytes:
+    """The master key as a deployment started now would take it (the environment, through the
+    settings, else the data directory's file)."""
+    return MasterKey.load(data_dir, Settings.load().master_key).secret
+
+
 def open_keys(data_dir: Path, store_url: str | None) -> KeyStore:
-    return KeyStore(data_dir, open_database(store_url, data_dir / "agnosco.db"), owned=True)
+    master = MasterKey.load(data_dir, Settings.load().master_key)
+    return KeyStore(master, open_database(store_url, data_dir / "agnosco.db"), owned=True)
 
 
 @pytest.fixture
@@ -35,8 +44,8 @@ def test_create_list_revoke(keys: KeyStore, tmp_path: Path, store_url: str | Non
     second = keys.create("bob")
     assert first.access_key_id.startswith("AKIA") and len(first.access_key_id) == 20
     assert keys.secret_for(first.access_key_id) == first.secret_access_key
-    assert keys.owner(first.access_key_id) == ("alice", "access-control")
-    assert keys.owner(second.access_key_id) == ("bob", None)
+    assert keys.owner(first.access_key_id) == KeyOwner("alice", "access-control")
+    assert keys.owner(second.access_key_id) == KeyOwner("bob", None)
     listed = keys.list()
     assert [(k.access_key_id, k.principal, k.status) for k in listed] == [
         (first.access_key_id, "alice", "Active"), (second.access_key_id, "bob", "Active")]
@@ -101,12 +110,13 @@ def test_the_master_key_from_the_environment_shares_keys_between_data_dirs(
     assert not (tmp_path / "one" / "master.key").exists() and not (tmp_path / "two" / "master.key").exists()
 
 
-@pytest.mark.parametrize("bad", ["not-a-key", "a" * 44, Fernet.generate_key().decode()[:-2]])
+@pytest.mark.parametrize("bad", ["not-a-key", "a" * 44, Fernet.generate_key().decode()[:-2]],
+                         ids=["not-a-key", "not-base64-of-32-bytes", "cut-short"])
 def test_a_malformed_master_key_in_the_environment_is_refused(tmp_path: Path, bad: str,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(MASTER_KEY_ENV, bad)
     with pytest.raises(MasterKeyError, match=f"{MASTER_KEY_ENV} is not a Fernet key") as raised:
-        master_secret(tmp_path)
+        master_secret(tmp_path)  # (the environment, through the settings)
     assert bad not in str(raised.value)  # a secret, even a wrong one, is never echoed
 
 
@@ -141,15 +151,15 @@ def test_keys_of_a_data_directory_from_before_check_values(tmp_path: Path, monke
 
     monkeypatch.setenv(MASTER_KEY_ENV, Fernet.generate_key().decode())
     with pytest.raises(MasterKeyError, match="decrypts none of the access keys"):
-        KeyStore(data, data / "agnosco.db")
+        KeyStore(MasterKey.load(data, Settings.load().master_key), data / "agnosco.db")
     monkeypatch.delenv(MASTER_KEY_ENV)
-    keys = KeyStore(data, data / "agnosco.db")
+    keys = KeyStore(MasterKey.load(data, Settings.load().master_key), data / "agnosco.db")
     try:
         assert keys.secret_for("AKIAOLDKEY0000000001") == "old secret"
-        assert keys.owner("AKIAOLDKEY0000000001") == ("admin", None)
+        assert keys.owner("AKIAOLDKEY0000000001") == KeyOwner("admin", None)
         keys.create("admin", default_purpose="p")
     finally:
         keys.close()
     monkeypatch.setenv(MASTER_KEY_ENV, Fernet.generate_key().decode())
     with pytest.raises(MasterKeyError, match="is not the master key"):
-        KeyStore(data, data / "agnosco.db")
+        KeyStore(MasterKey.load(data, Settings.load().master_key), data / "agnosco.db")

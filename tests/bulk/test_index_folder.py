@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agnosco.governance.audit import open_audit_log
+from agnosco.deployment import open_audit
+from agnosco.settings import Settings
 from tests.bulk.conftest import (
     COLLECTION,
     EXPECTED_FACES,
@@ -47,7 +48,7 @@ def test_every_face_is_indexed_under_an_external_image_id_from_its_path(indexed:
 
 def test_the_run_is_audited_as_index_folder(indexed: tuple[Path, dict]) -> None:
     data_dir, summary = indexed
-    with open_audit_log(data_dir) as log:
+    with open_audit(Settings(data_dir=data_dir)) as log:
         assert log.verify().ok
         records = [r for r in log.records() if r["operation"] == "agnosco:IndexFolder"]
     first_run = [r["parameters"] for r in records if r["parameters"]["RunId"] == records[0]["parameters"]["RunId"]]
@@ -135,7 +136,7 @@ def test_a_server_running_on_the_data_directory_finds_bulk_indexed_faces(
         assert matches[0]["Similarity"] > 99
     finally:
         server.stop()
-    with open_audit_log(data_dir) as log:  # the server's records and the CLI's share one chain
+    with open_audit(Settings(data_dir=data_dir)) as log:  # the server's records and the CLI's share one chain
         assert log.verify().ok
         operations = [r["operation"] for r in log.records()]
     assert "SearchFacesByImage" in operations and "agnosco:IndexFolder" in operations

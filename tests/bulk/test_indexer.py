@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from agnosco.bulk.indexer import BulkIndexingError, Coordinator, Settings, _collection_lock
+from agnosco.bulk.indexer import BulkIndexingError, Coordinator, IndexingOptions, _collection_lock
 from agnosco.bulk.runners import InProcessRunner
 from agnosco.bulk.sources import FolderSource
 from agnosco.bulk.worker import Analysis, Job
+from agnosco.deployment import open_deployment
 from agnosco.operations import invoke
-from agnosco.server.service import open_service
+from agnosco.settings import Settings
 from tests.bulk.conftest import COLLECTION, EXPECTED_FACES, assert_no_duplicates
 
 
@@ -36,26 +37,26 @@ class RecordingRunner:
 
 @pytest.mark.slow
 def test_only_new_images_reach_the_models(image_folder: Path, tmp_path: Path) -> None:
-    service = open_service(tmp_path)
+    service = open_deployment(Settings(data_dir=tmp_path))
     try:
         invoke("CreateCollection", {"CollectionId": COLLECTION}, service.context)
         source = FolderSource(image_folder)
         reports = []
         first = RecordingRunner()
-        summary = Coordinator(service.context, tmp_path, Settings(COLLECTION), report=reports.append).run(source, first)
+        summary = Coordinator(service.context, tmp_path, IndexingOptions(COLLECTION), report=reports.append).run(source, first)
         assert len(first.keys) == 14
         assert summary.counts.faces_indexed == sum(EXPECTED_FACES.values())
         assert sum(r.faces_indexed for r in reports) == summary.counts.faces_indexed
         assert_no_duplicates(tmp_path)
 
         again = RecordingRunner()
-        summary = Coordinator(service.context, tmp_path, Settings(COLLECTION)).run(source, again)
+        summary = Coordinator(service.context, tmp_path, IndexingOptions(COLLECTION)).run(source, again)
         assert again.keys == ["img47.jpg"]  # only the failed image is tried again
         assert summary.counts.images_skipped == 13 and summary.counts.faces_indexed == 0
 
         # brick.png held nothing for AUTO; with another QualityFilter it is analysed again.
         other = RecordingRunner()
-        Coordinator(service.context, tmp_path, Settings(COLLECTION, quality_filter="NONE")).run(source, other)
+        Coordinator(service.context, tmp_path, IndexingOptions(COLLECTION, quality_filter="NONE")).run(source, other)
         assert other.keys == ["img47.jpg", "sub/brick.png"]
     finally:
         service.close()

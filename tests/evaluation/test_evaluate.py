@@ -144,7 +144,7 @@ def test_deepface_identities_and_pairs(shared_data: Path, data_dir: Path) -> Non
 
 @pytest.mark.slow
 def test_calibrate_writes_an_artifact_the_server_loads(shared_data: Path, data_dir: Path) -> None:
-    from agnosco.server.service import load_calibration
+    from agnosco.deployment import load_calibration
 
     labels = shared_data / "demographics-utkface" / "labels.csv"
     result = run_cli("calibrate", str(labels), "--distinct", "--no-progress", "--data-dir", str(data_dir))

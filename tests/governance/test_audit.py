@@ -20,14 +20,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from agnosco.deployment import open_audit
 from agnosco.governance.audit import (
     AUDIT_DATABASE,
     GENESIS_HASH,
     AuditLog,
     AuditLogError,
     VerifyReport,
-    open_audit_log,
 )
+from agnosco.settings import Settings
 from agnosco.storage.database import open_database, postgres_sql
 from tests.conftest import run_threads
 
@@ -45,9 +46,10 @@ CLI = (
 APPENDER = """
 import sys
 from pathlib import Path
-from agnosco.governance.audit import open_audit_log
+from agnosco.deployment import open_audit
+from agnosco.settings import Settings
 
-log = open_audit_log(Path(sys.argv[1]), sys.argv[4] or None)
+log = open_audit(Settings(data_dir=Path(sys.argv[1]), store_url=sys.argv[4] or None))
 worker, count = sys.argv[2], int(sys.argv[3])
 i = 0
 while count < 0 or i < count:
@@ -88,7 +90,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def log(data_dir: Path, store_url: str | None):
-    log = open_audit_log(data_dir, store_url)
+    log = open_audit(Settings(data_dir=data_dir, store_url=store_url))
     for i in range(1, N + 1):
         log.append(sample(i))
     yield log
@@ -148,7 +150,7 @@ def test_appends_verify_ok(log: AuditLog, data_dir: Path, store_url: str | None)
 
 
 def test_an_empty_log_verifies(data_dir: Path, store_url: str | None) -> None:
-    with open_audit_log(data_dir, store_url) as log:
+    with open_audit(Settings(data_dir=data_dir, store_url=store_url)) as log:
         assert log.verify() == VerifyReport(ok=True, count=0, problems=[])
         assert log.head()["seq"] == 0 and log.head()["hash"] == GENESIS_HASH
         assert list(log.records()) == []
@@ -320,7 +322,7 @@ def test_an_emptied_log_is_not_recreated_on_reopening(log: AuditLog, data_dir: P
                                                        store_url: str | None) -> None:
     raw.sql("DELETE FROM audit_records", "DELETE FROM audit_head")
     log.close()
-    with open_audit_log(data_dir, store_url) as reopened:  # no second genesis hides the deletion
+    with open_audit(Settings(data_dir=data_dir, store_url=store_url)) as reopened:  # no second genesis hides the deletion
         assert reopened.head() is None
         assert reopened.verify().problems == ["the head is missing: the log was emptied (a new log always has a head)"]
 
@@ -338,7 +340,7 @@ def _assert_consistent(log: AuditLog, total: int, workers: list[str], key: str) 
 
 
 def test_concurrent_appends_from_threads(data_dir: Path, store_url: str | None) -> None:
-    with open_audit_log(data_dir, store_url) as log:
+    with open_audit(Settings(data_dir=data_dir, store_url=store_url)) as log:
         workers = [f"thread-{t}" for t in range(4)]
 
         def work(name: str) -> None:
@@ -350,7 +352,7 @@ def test_concurrent_appends_from_threads(data_dir: Path, store_url: str | None) 
 
 
 def test_concurrent_appends_from_processes(data_dir: Path, store_url: str | None) -> None:
-    with open_audit_log(data_dir, store_url) as log:  # creates the master key and the log first
+    with open_audit(Settings(data_dir=data_dir, store_url=store_url)) as log:  # creates the master key and the log first
         workers = ["proc-a", "proc-b", "proc-c"]
         children = [appender(data_dir, w, 100, store_url) for w in workers]
         while any(child.poll() is None for child in children):
@@ -362,7 +364,7 @@ def test_concurrent_appends_from_processes(data_dir: Path, store_url: str | None
 
 
 def test_kill_9_during_appends_leaves_a_complete_verifiable_log(data_dir: Path, store_url: str | None) -> None:
-    open_audit_log(data_dir, store_url).close()
+    open_audit(Settings(data_dir=data_dir, store_url=store_url)).close()
     child = appender(data_dir, "victim", -1, store_url, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
@@ -370,9 +372,11 @@ def test_kill_9_during_appends_leaves_a_complete_verifiable_log(data_dir: Path, 
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
+        if child.stdout is not None:
+            child.stdout.close()
     assert child.returncode == -signal.SIGKILL
 
-    with open_audit_log(data_dir, store_url) as log:
+    with open_audit(Settings(data_dir=data_dir, store_url=store_url)) as log:
         report = log.verify()
         assert report.ok, report.problems
         assert report.count >= 2

@@ -61,11 +61,11 @@ def start_server(data_dir: Path, log: Path, *extra: str, env: dict[str, str] | N
                         "AGNOSCO_REGION": REGION} | (env or {})
     command = shutil.which("agnosco")
     argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
-    fh = open(log, "ab")  # noqa: SIM115 - the server process writes to it until it exits
-    process = subprocess.Popen(
-        [*argv, "serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
-        stdout=fh, stderr=subprocess.STDOUT, env=env,
-    )
+    with open(log, "ab") as fh:  # the server process has its own descriptor for it
+        process = subprocess.Popen(
+            [*argv, "serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
+            stdout=fh, stderr=subprocess.STDOUT, env=env,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -14,7 +14,8 @@ import numpy as np
 import psycopg
 import pytest
 
-from agnosco.server.service import Service, open_service
+from agnosco.deployment import Deployment, open_deployment
+from agnosco.settings import Settings
 from agnosco.storage.base import FaceRecord
 from agnosco.storage.sql_store import MIGRATIONS
 from tests.storage.embedded import EmbeddedPostgres
@@ -36,7 +37,7 @@ def legacy_faces(dump: str) -> dict[str, bytes]:
     return faces
 
 
-def check(service: Service, expected_faces: dict[str, bytes]) -> None:
+def check(service: Deployment, expected_faces: dict[str, bytes]) -> None:
     store = service.context.store
     assert store is not None
     assert [c.collection_id for c in store.list_collections(None, 10).items] == COLLECTIONS
@@ -73,7 +74,7 @@ def test_a_sqlite_data_directory_from_before(tmp_path: Path, master_key: None) -
     expected = legacy_faces(dump)
     assert len(expected) == 8
     for _ in range(2):  # migrated on the first opening; the second finds nothing to do
-        service = open_service(tmp_path)
+        service = open_deployment(Settings.load({"data_dir": tmp_path}))
         try:
             check(service, expected)
         finally:
@@ -104,7 +105,7 @@ def test_a_postgres_database_from_before(restored: str, tmp_path: Path, master_k
             conn.execute("DELETE FROM schema_version WHERE version = 2")
     expected = legacy_faces((LEGACY / "postgres-agnosco.sql").read_text())
     assert len(expected) == 8
-    service = open_service(tmp_path, store_url=restored)
+    service = open_deployment(Settings.load({"data_dir": tmp_path, "store_url": restored}))
     try:
         check(service, expected)
     finally:

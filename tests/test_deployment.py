@@ -1,4 +1,4 @@
-"""Opening a deployment's state (``agnosco/server/service.py``): a data directory made by an
+"""Opening a deployment's state (``agnosco/deployment.py``): a data directory made by an
 Agnosco from before governance tables were versioned still opens, with everything in it."""
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
-from agnosco.auth.keys import KeyStore, master_secret
-from agnosco.governance.audit import GENESIS_HASH, audit_key, canonical_json
-from agnosco.server.service import open_governance
+from agnosco.auth.keys import KeyOwner, KeyStore, MasterKey
+from agnosco.deployment import open_governance
+from agnosco.governance.audit import AUDIT_KEY_PURPOSE, GENESIS_HASH, canonical_json
+from agnosco.settings import Settings
 
 #: The tables as Agnosco wrote them before per-component schema versions (and check values).
 OLD_AGNOSCO_DB = """
@@ -43,7 +42,7 @@ POLICY = {"Version": "2012-10-17",
 
 
 def old_data_dir(data: Path) -> None:
-    fernet = Fernet(master_secret(data))
+    fernet = MasterKey.load(data).fernet()
     db = sqlite3.connect(data / "agnosco.db")
     db.executescript(OLD_AGNOSCO_DB)
     db.execute("INSERT INTO access_keys VALUES ('AKIAOLDKEY0000000001', ?, 'analyst', 'Active', 1.0)",
@@ -60,7 +59,7 @@ def old_data_dir(data: Path) -> None:
     audit = sqlite3.connect(data / "audit.db")
     audit.executescript(OLD_AUDIT_DB)
     message = canonical_json([0, GENESIS_HASH, 5.0]).encode()
-    mac = hmac.new(audit_key(data), message, hashlib.sha256).hexdigest()
+    mac = hmac.new(MasterKey.load(data).derive(AUDIT_KEY_PURPOSE), message, hashlib.sha256).hexdigest()
     audit.execute("INSERT INTO audit_head VALUES (1, 0, ?, 5.0, ?)", (GENESIS_HASH, mac))
     audit.execute("PRAGMA user_version = 1")
     audit.commit()
@@ -71,12 +70,11 @@ def test_a_data_directory_from_before_versioned_tables_opens_with_everything_in_
     data = tmp_path / "data"
     data.mkdir()
     old_data_dir(data)
-    parts = open_governance(data)
+    parts = open_governance(Settings(data_dir=data))
     try:
-        assert parts.database is not None
-        keys = KeyStore(data, parts.database)
+        keys = KeyStore(parts.master, parts.database)
         assert keys.secret_for("AKIAOLDKEY0000000001") == "old secret"
-        assert keys.owner("AKIAOLDKEY0000000001") == ("analyst", None)
+        assert keys.owner("AKIAOLDKEY0000000001") == KeyOwner("analyst", None)
         keys.create("analyst", default_purpose="research_y")  # the column the old table lacked
         keys.close()
         analyst, policies = parts.governance.resolve("analyst")
@@ -97,7 +95,7 @@ def test_an_emptied_old_audit_log_gets_no_new_genesis(tmp_path: Path) -> None:
     old_data_dir(data)
     with sqlite3.connect(data / "audit.db") as audit:
         audit.execute("DELETE FROM audit_head")
-    parts = open_governance(data)
+    parts = open_governance(Settings(data_dir=data))
     try:
         assert parts.audit.head() is None
         assert not parts.audit.verify().ok
