@@ -24,6 +24,14 @@ def service_model() -> ServiceModel:
     return botocore.session.get_session().get_service_model(SERVICE)
 
 
+def input_shape_name(operation: str) -> str:
+    """The name of ``operation``'s input shape (every Rekognition operation has one)."""
+    shape = service_model().operation_model(operation).input_shape
+    if shape is None:
+        raise KeyError(f"{operation} has no input shape")
+    return str(shape.name)
+
+
 def shape(name: str) -> Shape:
     return service_model().shape_for(name)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import regex
-from botocore.model import Shape
+from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 
 @lru_cache(maxsize=512)
@@ -88,8 +88,8 @@ def _type_error(value: Any, path: str, errors: list[str], expected: str) -> bool
 def _structure(value: Any, shape: Shape, path: str, errors: list[str]) -> bool:
     if not isinstance(value, dict):
         return _type_error(value, path, errors, "an object")
-    members = shape.members
-    for name in shape.required_members:
+    members = cast(StructureShape, shape).members
+    for name in cast(StructureShape, shape).required_members:
         if value.get(name) is None:
             errors.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null")
     required = set(shape.required_members)
@@ -107,7 +107,7 @@ def _list(value: Any, shape: Shape, path: str, errors: list[str]) -> bool:
     if not isinstance(value, list):
         return _type_error(value, path, errors, "a list")
     for i, item in enumerate(value):
-        _check(item, shape.member, f"{path}.{i + 1}.member", errors)
+        _check(item, cast(ListShape, shape).member, f"{path}.{i + 1}.member", errors)
     return True
 
 
@@ -115,8 +115,8 @@ def _map(value: Any, shape: Shape, path: str, errors: list[str]) -> bool:
     if not isinstance(value, dict):
         return _type_error(value, path, errors, "an object")
     for key, item in value.items():
-        _check(key, shape.key, f"{path}.key", errors)
-        _check(item, shape.value, f"{path}.{key}", errors)
+        _check(key, cast(MapShape, shape).key, f"{path}.key", errors)
+        _check(item, cast(MapShape, shape).value, f"{path}.{key}", errors)
     return True
 
 

@@ -106,8 +106,7 @@ def agnosco_describer(analyzer: FaceAnalyzer) -> Describe:
                 f.box.width * width * f.box.height * height,
                 f.descriptor,
             )
-            for f in analyzer.analyze(image, descriptors=True)
-            if f.descriptor is not None
+            for f in analyzer.describe(image)
         ]
         return Found(width, height, faces)
 

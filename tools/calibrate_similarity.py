@@ -85,7 +85,7 @@ def describe(paths: list[Path], analyzer: FaceAnalyzer, cache: Path | None) -> l
         data = rekognition_bytes(path)
         key = hashlib.sha256(data).hexdigest()
         if key not in known:
-            faces = analyzer.analyze(decode_image(data), descriptors=True, max_faces=1)
+            faces = analyzer.describe(decode_image(data), max_faces=1)
             known[key] = faces[0].descriptor if faces else np.full(128, np.nan, np.float32)
             print(f"\rdescribed {n + 1}/{len(paths)}", end="", file=sys.stderr)
         out.append(None if np.isnan(known[key]).any() else known[key])

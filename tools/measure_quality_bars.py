@@ -157,13 +157,13 @@ class Bench:
 
     def analyse(self, data: bytes) -> tuple[list[FaceAnalysis], int, int]:
         image = decode_image(data)
-        return self.analyzer.analyze(image, descriptors=True), image.width, image.height
+        return self.analyzer.describe(image), image.width, image.height
 
     def subject(self, path: Path) -> tuple[Face | None, np.ndarray]:
         """The face nearest the centre of an LFW image, and the image's pixels."""
         image = decode_image(path.read_bytes())
         width, height = image.width, image.height
-        faces = self.analyzer.analyze(image, descriptors=True)
+        faces = self.analyzer.describe(image)
         face = nearest(faces, width, height, width / 2, height / 2, within=max(width, height))
         return (Face.of(face, width, height) if face else None), image.pixels
 

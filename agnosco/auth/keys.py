@@ -33,7 +33,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from agnosco.storage.data_dir import prepare_data_dir
-from agnosco.storage.database import Database, Tables, Transaction
+from agnosco.storage.database import Database, Migrations, Tables, Transaction
 
 #: The environment variable that supplies the master key (it takes precedence over the file).
 MASTER_KEY_ENV = "AGNOSCO_MASTER_KEY"
@@ -51,7 +51,7 @@ def _adopt_keys_without_purpose(tx: Transaction) -> None:
 
 #: The ``keys`` component's migrations (:meth:`Database.migrate`).  Version 1 adopts the tables of
 #: data directories made before versions were recorded.
-MIGRATIONS = [
+MIGRATIONS: Migrations = [
     [
         """CREATE TABLE IF NOT EXISTS access_keys (
             access_key_id TEXT PRIMARY KEY,

@@ -134,7 +134,7 @@ class Summary:
 
 def validate_settings(settings: IndexingOptions) -> None:
     """:raises InvalidParameterException: settings IndexFaces would refuse (e.g. MaxFaces 0)."""
-    input_shape = spec.service_model().operation_model("IndexFaces").input_shape.name
+    input_shape = spec.input_shape_name("IndexFaces")
     spec.validate(settings.request("-") | {"Image": {"Bytes": b"-"}}, input_shape)
 
 
@@ -189,7 +189,7 @@ class _Run:
         self.batch_started = time.monotonic()
         self.failures: list[dict[str, str]] = []
         self.pending: dict[str, tuple[str, str]] = {}  # key -> (ExternalImageId, SHA-256)
-        self.input_shape = spec.service_model().operation_model("IndexFaces").input_shape.name
+        self.input_shape = spec.input_shape_name("IndexFaces")
 
     def run(self, source: Source, runner: Runner) -> None:
         items = list(source.items())

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from agnosco.errors import ServiceError
 from agnosco.vision.image import MAX_S3_IMAGE_BYTES, decode_image
-from agnosco.vision.pipeline import FaceAnalysis, FaceAnalyzer
+from agnosco.vision.pipeline import DescribedFace, FaceAnalyzer
 
 #: The error code of an image whose analysis raised something other than a ServiceError.
 UNEXPECTED_ERROR = "InternalServerError"
@@ -43,7 +43,7 @@ class Analysis:
     key: str
     width: int = 0
     height: int = 0
-    faces: tuple[FaceAnalysis, ...] = ()
+    faces: tuple[DescribedFace, ...] = ()
     error_code: str | None = None
     error_message: str | None = None
 
@@ -86,7 +86,7 @@ def _get_analyzer() -> FaceAnalyzer:
 def analyze(job: Job) -> Analysis:
     try:
         image = decode_image(job.data, max_bytes=MAX_S3_IMAGE_BYTES)
-        faces = _get_analyzer().analyze(image, descriptors=True)
+        faces = _get_analyzer().describe(image)
     except ServiceError as exc:
         return Analysis(job.key, error_code=exc.code, error_message=exc.message)
     except Exception as exc:  # noqa: BLE001 - one hostile file must not end a run of millions

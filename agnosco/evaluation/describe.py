@@ -66,7 +66,7 @@ class DescriptorCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"v:{k}": v for k, v in self.vectors.items()} | {f"f:{k}": np.array(v) for k, v in self.failures.items()}
         temp = self.path.with_suffix(".tmp.npz")
-        np.savez(temp, **arrays)
+        np.savez(temp, **arrays)  # type: ignore[arg-type]  # (numpy's stub types **kwds as the allow_pickle flag)
         temp.replace(self.path)
 
 
@@ -105,11 +105,11 @@ def describe_in_process(
 
 def _describe_one(data: bytes, digest: str, analyzer: FaceAnalyzer, cache: DescriptorCache) -> None:
     try:
-        faces = analyzer.analyze(decode_image(as_rekognition_format(data)), descriptors=True, max_faces=1)
+        faces = analyzer.describe(decode_image(as_rekognition_format(data)), max_faces=1)
     except ServiceError as error:
         cache.failures[digest] = error.code
         return
-    if faces and faces[0].descriptor is not None:
+    if faces:
         cache.vectors[digest] = faces[0].descriptor
     else:
         cache.failures[digest] = NO_FACE

@@ -395,10 +395,10 @@ def identification_metrics(similarity: np.ndarray, gallery_ids: Sequence[str],
         ))
     at_fpir = []
     for target in fpir_targets:
-        t, achieved, supported, _, note = _threshold_at(
+        cut, achieved, supported, _, note = _threshold_at(
             non_mated_top, target, "non-mated probes", "FPIR")
-        at_fpir.append(FpirOperatingPoint(float(target), t, achieved,
-                                          None if t is None else fnir_at(t), supported, note))
+        at_fpir.append(FpirOperatingPoint(float(target), cut, achieved,
+                                          None if cut is None else fnir_at(cut), supported, note))
     return IdentificationResult(
         probes=len(probe_ids), mated=n_mated, non_mated=n_non, identities=len(names),
         rank1=hits / n_mated if n_mated else math.nan, rank1_low=low, rank1_high=high,

@@ -135,7 +135,7 @@ def parse_policy(name: str, document: dict[str, Any] | str) -> Policy:
                 f"statement {i}: unsupported elements {sorted(unknown)} (identity policies have no Principal)"
             )
         try:
-            effect = Effect(st.get("Effect"))
+            effect = Effect(str(st.get("Effect")))
         except ValueError:
             raise MalformedPolicyDocumentException(f"statement {i}: Effect must be Allow or Deny") from None
         if ("Action" in st) == ("NotAction" in st):

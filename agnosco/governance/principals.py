@@ -122,7 +122,8 @@ class GovernanceStore(Tables):
                 raise ResourceNotFoundException(f"principal {name} does not exist")
             attached = tuple(r[0] for r in tx.execute(
                 "SELECT policy FROM attachments WHERE principal = ? ORDER BY policy", (name,)))
-        return Principal(*row, policies=attached)
+        return Principal(name=row[0], organization=row[1], organization_type=row[2], default_purpose=row[3],
+                         policies=attached)
 
     def list_principals(self) -> list[Principal]:
         with self._db.read() as tx:

@@ -128,7 +128,7 @@ def validate_request(operation: str, request: dict[str, Any]) -> None:
     :raises InvalidParameterException, ImageTooLargeException: worded as AWS words them.
     """
     handler_for(operation)
-    spec.validate(request, spec.service_model().operation_model(operation).input_shape.name)
+    spec.validate(request, spec.input_shape_name(operation))
 
 
 def invoke(operation: str, request: dict[str, Any], context: OperationContext) -> dict[str, Any]:

@@ -36,7 +36,8 @@ def _associate(request: dict[str, Any], context: OperationContext) -> dict[str, 
     anchors = np.stack([f.descriptor for f in current]) if current else None
     wanted = list(dict.fromkeys(request["FaceIds"]))
     found = {f.face_id: f for f in store.get_faces(collection_id, wanted)}
-    associated, unsuccessful = [], []
+    associated: list[str] = []
+    unsuccessful: list[dict[str, Any]] = []
     room = MAX_FACES_PER_USER - len(current)
     for face_id in wanted:
         face = found.get(face_id)

@@ -60,7 +60,7 @@ def search_collection(
     hits = context.require_store().search(
         collection_id, descriptor, max_faces, max_distance, exclude_face_id=exclude_face_id
     )
-    matches = []
+    matches: list[dict[str, Any]] = []
     for hit in hits:
         similarity = float(context.calibration.similarity(hit.distance))
         if similarity >= threshold:

@@ -28,7 +28,7 @@ def compare_faces(request: dict[str, Any], context: FaceContext) -> dict[str, An
 
     source_image = context.load_image(request["SourceImage"])
     target_image = context.load_image(request["TargetImage"])
-    sources = context.analyzer.analyze(source_image, descriptors=True, max_faces=1)
+    sources = context.analyzer.describe(source_image, max_faces=1)
     if not sources:
         raise InvalidParameterException("No face was detected in the source image.")
     source = sources[0]
@@ -39,10 +39,11 @@ def compare_faces(request: dict[str, Any], context: FaceContext) -> dict[str, An
         )
     targets = [
         face
-        for face in context.analyzer.analyze(target_image, descriptors=True)
+        for face in context.analyzer.describe(target_image)
         if not filter_reasons(face, level, target_image.width, target_image.height)
     ]
-    matches, unmatched = [], []
+    matches: list[dict[str, Any]] = []
+    unmatched: list[dict[str, Any]] = []
     if targets:
         distances = descriptor_distance(np.stack([t.descriptor for t in targets]), source.descriptor)
         similarities = context.calibration.similarity(distances)

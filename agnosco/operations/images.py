@@ -56,7 +56,7 @@ class ImageSource:
                 raise InvalidS3ObjectException(_NO_OBJECT)
             if path.stat().st_size > MAX_S3_IMAGE_BYTES:
                 raise ImageTooLargeException(f"S3 object is larger than {MAX_S3_IMAGE_BYTES} bytes (15 MiB).")
-            return path.read_bytes()
+            return bytes(path.read_bytes())
         except OSError as exc:  # a name too long for the file system, a folder without access...
             raise InvalidS3ObjectException(_NO_OBJECT) from exc
 
@@ -68,6 +68,6 @@ class ImageSource:
             response = self.s3_client.get_object(**args)
             if response.get("ContentLength", 0) > MAX_S3_IMAGE_BYTES:
                 raise ImageTooLargeException(f"S3 object is larger than {MAX_S3_IMAGE_BYTES} bytes (15 MiB).")
-            return response["Body"].read(MAX_S3_IMAGE_BYTES + 1)
+            return bytes(response["Body"].read(MAX_S3_IMAGE_BYTES + 1))
         except (ClientError, BotoCoreError) as exc:
             raise InvalidS3ObjectException(_NO_OBJECT) from exc

@@ -18,7 +18,7 @@ from agnosco.operations.context import OperationContext
 from agnosco.operations.face_detail import face_detail, requested_attributes
 from agnosco.operations.quality_filter import filter_reasons
 from agnosco.storage.base import Collection, FaceRecord
-from agnosco.vision.pipeline import FaceAnalysis
+from agnosco.vision.pipeline import DescribedFace
 
 _IMAGE_NAMESPACE = uuid.UUID("7d5f2a8c-8a43-4f0e-9a51-3f4f6f7a9b10")
 
@@ -32,7 +32,7 @@ def image_id_for(sha256: str, external_image_id: str | None) -> str:
 SAME_FACE_IOU = 0.5
 
 
-def _stored_record_of(face: FaceAnalysis, stored: list[FaceRecord]) -> FaceRecord | None:
+def _stored_record_of(face: DescribedFace, stored: list[FaceRecord]) -> FaceRecord | None:
     """The stored record of the image whose box overlaps ``face``'s most (IoU above
     :data:`SAME_FACE_IOU`), or None."""
     best, best_iou = None, SAME_FACE_IOU
@@ -55,16 +55,16 @@ def index_faces(request: dict[str, Any], context: OperationContext) -> dict[str,
     collection = store.get_collection(request["CollectionId"])
     attributes = requested_attributes(request.get("DetectionAttributes"))
     image = context.load_image(request["Image"])
-    faces = context.analyzer.analyze(image, attributes=bool(attributes), descriptors=True)
+    faces = context.analyzer.describe(image, attributes=bool(attributes))
     return index_analysis(request, context, collection, image.sha256, image.width, image.height, faces)
 
 
 def index_analysis(
     request: dict[str, Any], context: OperationContext, collection: Collection,
-    sha256: str, width: int, height: int, faces: list[FaceAnalysis],
+    sha256: str, width: int, height: int, faces: list[DescribedFace],
 ) -> dict[str, Any]:
     """The second half of IndexFaces: filter an image's analysed faces, store them atomically
-    and answer.  ``faces`` come from ``analyze(..., descriptors=True)``, largest first, with
+    and answer.  ``faces`` come from ``describe()``, largest first, with
     attributes when the request's DetectionAttributes asks for them; ``width`` and ``height``
     are the image's size in pixels.  Bulk indexing (:mod:`agnosco.bulk`) analyses images in
     worker processes and stores them through this function, so both paths behave alike."""
@@ -78,7 +78,7 @@ def index_analysis(
     image_id = image_id_for(sha256, external_id)
 
     unindexed: list[dict[str, Any]] = []
-    kept = []
+    kept: list[DescribedFace] = []
     for face in faces:  # largest first
         reasons = filter_reasons(face, level, width, height)
         if not reasons and max_faces is not None and len(kept) >= max_faces:

@@ -23,7 +23,7 @@ def search_faces_by_image(request: dict[str, Any], context: OperationContext) ->
     collection = context.require_store().get_collection(collection_id)
     require_face_model(context, collection)
     image = context.load_image(request["Image"])
-    faces = context.analyzer.analyze(image, descriptors=True, max_faces=1)
+    faces = context.analyzer.describe(image, max_faces=1)
     if not faces:
         raise InvalidParameterException("There are no faces in the image. Should be at least 1.")
     face = faces[0]

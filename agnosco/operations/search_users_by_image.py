@@ -22,7 +22,7 @@ def search_users_by_image(request: dict[str, Any], context: OperationContext) ->
     collection = context.require_store().get_collection(collection_id)
     require_face_model(context, collection)
     image = context.load_image(request["Image"])
-    faces = context.analyzer.analyze(image, descriptors=True)
+    faces = context.analyzer.describe(image)
     level = request.get("QualityFilter", "NONE")
     response: dict[str, Any] = {"FaceModelVersion": collection.face_model_version, "UserMatches": []}
     unsearched = []

@@ -13,9 +13,9 @@ import binascii
 import datetime as dt
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
-from botocore.model import Shape
+from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from agnosco.errors import SerializationException
 
@@ -53,12 +53,12 @@ def _finite_float(text: str) -> float:
 def _decode(value: Any, shape: Shape) -> Any:
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
-        members = shape.members
+        members = cast(StructureShape, shape).members
         return {k: _decode(v, members[k]) if k in members and v is not None else v for k, v in value.items()}
     if kind == "list" and isinstance(value, list):
-        return [_decode(v, shape.member) for v in value]
+        return [_decode(v, cast(ListShape, shape).member) for v in value]
     if kind == "map" and isinstance(value, dict):
-        return {k: _decode(v, shape.value) for k, v in value.items()}
+        return {k: _decode(v, cast(MapShape, shape).value) for k, v in value.items()}
     if kind == "blob" and isinstance(value, str):
         try:
             return base64.b64decode(value, validate=True)
@@ -75,12 +75,12 @@ def encode_response(result: dict[str, Any], shape: Shape | None) -> bytes:
 def _encode(value: Any, shape: Shape) -> Any:
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
-        members = shape.members
+        members = cast(StructureShape, shape).members
         return {k: _encode(v, members[k]) for k, v in value.items() if k in members and v is not None}
     if kind == "list":
-        return [_encode(v, shape.member) for v in value]
+        return [_encode(v, cast(ListShape, shape).member) for v in value]
     if kind == "map":
-        return {k: _encode(v, shape.value) for k, v in value.items()}
+        return {k: _encode(v, cast(MapShape, shape).value) for k, v in value.items()}
     if kind == "blob":
         return base64.b64encode(value).decode()
     if kind == "timestamp":

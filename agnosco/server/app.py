@@ -202,7 +202,7 @@ class RekognitionApp:
             raise UnrecognizedClientException("The security token included in the request is invalid.")
         agnosco_headers = {}
         for name in ("x-agnosco-purpose", "x-agnosco-consent-ref"):
-            value = (headers.get(name) or [None])[0]
+            value = next(iter(headers.get(name) or []), None)
             if value is not None and name not in identity.signed_headers:
                 raise InvalidSignatureException(f"The {name} header must be signed.")
             agnosco_headers[name] = value

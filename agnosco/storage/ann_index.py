@@ -95,7 +95,8 @@ class AnnIndex:
             chosen = rng.choice(len(vectors), TRAIN_POINTS_PER_CELL * cells, replace=False)
             sample = vectors[np.sort(chosen)]
         index.train(np.ascontiguousarray(sample))
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by key
+        # Reconstruct and remove by key (DirectMap is missing from faiss's own stub).
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
         index.nprobe = min(cells, max(MIN_PROBES, cells // PROBE_FRACTION))
         self._index, self._trained_on = index, len(vectors)
 
@@ -162,7 +163,7 @@ class AnnIndex:
         keep = exact <= max_distance
         keys, exact = keys[keep], exact[keep]
         order = np.argsort(exact, kind="stable")[:limit]
-        return [(self._ids[keys[i]], float(exact[i])) for i in order]  # type: ignore[misc]
+        return [(self._ids[keys[i]], float(exact[i])) for i in order]
 
     # persistence ------------------------------------------------------------------------
     def save(self, path: Path | str, meta: Mapping[str, Any] | None = None) -> None:
@@ -173,7 +174,7 @@ class AnnIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         token = uuid.uuid4().hex
         alive = np.fromiter(self._key.values(), dtype=np.int64, count=len(self._key))
-        encoded = [self._ids[k].encode() for k in alive.tolist()]  # type: ignore[union-attr]
+        encoded = [self._ids[k].encode() for k in alive.tolist()]
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.uint32, count=len(encoded))
         header = json.dumps({
             "format": FORMAT, "token": token, "count": len(alive), "next_key": len(self._ids),
@@ -195,7 +196,7 @@ class AnnIndex:
                 write(out, lengths.tobytes())
                 write(out, b"".join(encoded))
                 if self._index is not None:
-                    faiss.write_index(self._index, faiss.PyCallbackIOWriter(lambda b: write(out, b)))
+                    faiss.write_index(self._index, faiss.PyCallbackIOWriter(lambda b: write(out, b)))  # type: ignore[attr-defined]  # (missing from faiss's own stub)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
@@ -253,7 +254,7 @@ class AnnIndex:
                 self._ids[key] = face_id
                 self._key[face_id] = key
             if count:
-                self._index = faiss.read_index(faiss.PyCallbackIOReader(f.read))  # an IndexIVFFlat
+                self._index = faiss.read_index(faiss.PyCallbackIOReader(f.read))  # type: ignore[attr-defined]  # an IndexIVFFlat
                 if not isinstance(self._index, faiss.IndexIVFFlat):
                     raise IndexFileError("not an IVF-Flat index")
                 self._trained_on = int(header["trained_on"])

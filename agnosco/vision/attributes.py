@@ -63,7 +63,7 @@ def smile_measure(points: np.ndarray) -> float:
     eyes = _dist(points[36], points[45])
     centre_y = (points[51, 1] + points[57, 1]) / 2.0
     lift = (centre_y - (points[48, 1] + points[54, 1]) / 2.0) / (width + 1e-9)
-    return width / (eyes + 1e-9) + lift
+    return float(width / (eyes + 1e-9) + lift)
 
 
 def estimate_attributes(points: np.ndarray, image_width: int, image_height: int) -> Attributes:

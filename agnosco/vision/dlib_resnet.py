@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -139,21 +139,21 @@ class DlibResNetWeights:
 
 # The layer sequence of dlib's anet_type, input side first (see the module docstring).
 # ("con", filters, size, stride), ("pool", mode, size, stride); the rest name one layer.
-def _block(filters: int, stride: int) -> list[tuple]:
+def _block(filters: int, stride: int) -> list[tuple[Any, ...]]:
     return [("con", filters, 3, stride), ("affine",), ("relu",), ("con", filters, 3, 1),
             ("affine",)]
 
 
-def _ares(filters: int) -> list[tuple]:
+def _ares(filters: int) -> list[tuple[Any, ...]]:
     return [("tag", 1), *_block(filters, 1), ("add_prev", 1), ("relu",)]
 
 
-def _ares_down(filters: int) -> list[tuple]:
+def _ares_down(filters: int) -> list[tuple[Any, ...]]:
     return [("tag", 1), *_block(filters, 2), ("tag", 2), ("skip", 1), ("pool", "avg", 2, 2),
             ("add_prev", 2), ("relu",)]
 
 
-_ANET: tuple[tuple, ...] = (
+_ANET: tuple[tuple[Any, ...], ...] = (
     ("con", 32, 7, 2), ("affine",), ("relu",), ("pool", "max", 3, 2),
     *_ares(32), *_ares(32), *_ares(32),
     *_ares_down(64), *_ares(64), *_ares(64), *_ares(64),
@@ -188,7 +188,7 @@ class _Reader:
         self.pos += count
         return chunk
 
-    def int(self) -> int:
+    def integer(self) -> int:
         (control,) = self.take(1)
         size = control & 0x0F
         if control & 0x70 or size > 8:
@@ -199,17 +199,17 @@ class _Reader:
 
     def count(self) -> int:
         """A non-negative integer (a size or an unsigned field)."""
-        value = self.int()
+        value = self.integer()
         if value < 0:
             raise self.error(f"negative size {value}")
         return value
 
-    def float(self) -> float:
-        mantissa, exponent = self.int(), self.int()
+    def real(self) -> float:
+        mantissa, exponent = self.integer(), self.integer()
         special = {32000: math.inf, 32001: -math.inf, 32002: math.nan}
         return special[exponent] if exponent in special else math.ldexp(mantissa, exponent)
 
-    def bool(self) -> bool:
+    def flag(self) -> bool:
         byte = self.take(1)
         if byte not in (b"0", b"1"):
             raise self.error(f"invalid bool {byte!r}")
@@ -229,7 +229,7 @@ class _Reader:
     def version(self, expected: int) -> None:
         """An integer version."""
         start = self.pos
-        if self.int() != expected:
+        if self.integer() != expected:
             self.pos = start
             raise self.error(f"expected version {expected}")
 
@@ -254,16 +254,16 @@ def read_weights(path: Path) -> DlibResNetWeights:
     reader = _Reader(Path(path).read_bytes(), str(path))
     reader.version(1)  # add_loss_layer
     reader.expect("loss_metric_2")
-    reader.float(), reader.float()  # margin and distance threshold: training only
+    reader.real(), reader.real()  # margin and distance threshold: training only
     # Top-down, each layer's version: 1 for tag and skip layers, 2 for add_layer (3 for the
     # one on the input layer).
     for index, spec in reversed(list(enumerate(_ANET))):
         reader.version(1 if spec[0] in ("tag", "skip") else 3 if index == 0 else 2)
     reader.expect("input_rgb_image_sized")
-    mean_rgb = (reader.float(), reader.float(), reader.float())
+    mean_rgb = (reader.real(), reader.real(), reader.real())
     if (reader.count(), reader.count()) != (CHIP_SIZE, CHIP_SIZE):
         raise reader.error(f"input size is not {CHIP_SIZE} x {CHIP_SIZE}")
-    layers = []
+    layers: list[Layer] = []
     for index, spec in enumerate(_ANET):
         if spec[0] == "tag":
             layers.append(Tag(spec[1]))
@@ -277,34 +277,34 @@ def read_weights(path: Path) -> DlibResNetWeights:
     return DlibResNetWeights(mean_rgb, tuple(layers))
 
 
-def _read_details(reader: _Reader, spec: tuple) -> Layer:
+def _read_details(reader: _Reader, spec: tuple[Any, ...]) -> Layer:
     """One layer's details (``con_``, ``affine_``, ...), checked against ``spec``."""
     kind = spec[0]
     if kind == "con":
         _, filters, size, stride = spec
         reader.expect("con_4")
         params = reader.tensor().reshape(-1)
-        found = (reader.count(), reader.count(), reader.count(), reader.int(), reader.int())
-        padding = (reader.int(), reader.int())
+        convolution = (reader.count(), reader.count(), reader.count(), reader.integer(), reader.integer())
+        padding = (reader.integer(), reader.integer())
         shape, bias_shape = reader.alias(), reader.alias()
         for _ in range(4):  # learning-rate and weight-decay multipliers
-            reader.float()
+            reader.real()
         weight_count = math.prod(shape)
         if (
-            found != (filters, size, size, stride, stride)
+            convolution != (filters, size, size, stride, stride)
             or padding != _default_padding(size, stride)
             or shape[0] != filters
             or shape[2:] != (size, size)
             or bias_shape != (1, filters, 1, 1)
             or params.size != weight_count + filters
         ):
-            raise reader.error(f"convolution {found} does not match {spec}")
+            raise reader.error(f"convolution {convolution} does not match {spec}")
         return Conv(params[:weight_count].reshape(shape), params[weight_count:], stride, padding)
     if kind == "affine":
         reader.expect("affine_")
         params = reader.tensor().reshape(-1)
         gamma_shape, beta_shape = reader.alias(), reader.alias()
-        if reader.int() != 0 or gamma_shape != beta_shape or params.size != 2 * gamma_shape[1]:
+        if reader.integer() != 0 or gamma_shape != beta_shape or params.size != 2 * gamma_shape[1]:
             raise reader.error("affine layer is not per channel")
         half = params.size // 2
         return Affine(params[:half], params[half:])
@@ -314,10 +314,10 @@ def _read_details(reader: _Reader, spec: tuple) -> Layer:
     if kind == "pool":
         _, mode, size, stride = spec
         reader.expect(f"{mode}_pool_2")
-        found = tuple(reader.int() for _ in range(6))
-        if found != (size, size, stride, stride, *_default_padding(size, stride)):
-            raise reader.error(f"pooling {found} does not match {spec}")
-        return Pool(mode, size, stride, found[4:])
+        pooling = tuple(reader.integer() for _ in range(6))
+        if pooling != (size, size, stride, stride, *_default_padding(size, stride)):
+            raise reader.error(f"pooling {pooling} does not match {spec}")
+        return Pool(mode, size, stride, (pooling[4], pooling[5]))
     if kind == "add_prev":
         reader.expect("add_prev_")
         return AddPrev(spec[1])
@@ -325,11 +325,11 @@ def _read_details(reader: _Reader, spec: tuple) -> Layer:
     outputs, inputs = reader.count(), reader.count()
     params = reader.tensor()
     weights_shape, _ = reader.alias(), reader.alias()  # weights and (absent) biases
-    bias_mode = reader.int()
+    bias_mode = reader.integer()
     for _ in range(4):  # learning-rate and weight-decay multipliers
-        reader.float()
+        reader.real()
     expected = (inputs, outputs, 1, 1)
-    if bias_mode != 1 or outputs != spec[1] or not weights_shape == params.shape == expected:
+    if bias_mode != 1 or outputs != spec[1] or not weights_shape == tuple(params.shape) == expected:
         raise reader.error(f"fully connected layer does not match {spec}")
     return Dense(params.reshape(inputs, outputs))
 
@@ -337,7 +337,7 @@ def _read_details(reader: _Reader, spec: tuple) -> Layer:
 def _skip_add_layer_state(reader: _Reader, *, on_input: bool) -> None:
     """Skip what ``add_layer`` writes after its details: three flags and training tensors."""
     for _ in range(3):
-        reader.bool()
+        reader.flag()
     for _ in range(3):  # gradient, cached output, and parameter (or input) gradient
         reader.tensor()
     if on_input:
@@ -364,7 +364,7 @@ def onnx_model(weights: DlibResNetWeights) -> onnx.ModelProto:
     x = graph.node("Sub", [x, graph.constant(mean)])
     x = graph.node("Div", [x, graph.constant(np.array(256, dtype=np.float32))])
     shape = (3, CHIP_SIZE, CHIP_SIZE)  # channels, rows, columns
-    tags: dict[int, tuple[str, tuple[int, int, int]]] = {}
+    tags: dict[int, tuple[str, _Shape]] = {}
     convolution: Conv | None = None
     for layer in weights.layers:
         if isinstance(layer, Conv):  # every convolution is followed by an affine layer
@@ -406,12 +406,16 @@ def _fold(conv: Conv, affine: Affine) -> Conv:
                 conv.padding)
 
 
+#: A tensor's shape in the graph: (channels, rows, columns).
+_Shape = tuple[int, int, int]
+
+
 class _GraphBuilder:
     """Nodes and initializers of one graph, with generated names; shapes are (C, H, W)."""
 
     def __init__(self) -> None:
-        self.nodes: list = []
-        self.initializers: list = []
+        self.nodes: list[Any] = []  # onnx NodeProtos
+        self.initializers: list[Any] = []  # onnx TensorProtos
 
     def constant(self, value: np.ndarray) -> str:
         from onnx import numpy_helper
@@ -420,7 +424,7 @@ class _GraphBuilder:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def node(self, op: str, inputs: list[str], name: str | None = None, **attributes) -> str:
+    def node(self, op: str, inputs: list[str], name: str | None = None, **attributes: Any) -> str:
         from onnx import helper
 
         output = name or f"t{len(self.nodes)}"
@@ -428,7 +432,7 @@ class _GraphBuilder:
                                            **attributes))
         return output
 
-    def conv(self, x: str, shape: tuple[int, int, int], conv: Conv) -> tuple[str, tuple]:
+    def conv(self, x: str, shape: tuple[int, int, int], conv: Conv) -> tuple[str, _Shape]:
         _, _, rows, cols = conv.weights.shape
         (pad_y, pad_x), stride = conv.padding, conv.stride
         out = self.node("Conv", [x, self.constant(conv.weights), self.constant(conv.bias)],
@@ -437,7 +441,7 @@ class _GraphBuilder:
         return out, (conv.weights.shape[0], _out_size(shape[1], rows, stride, pad_y),
                      _out_size(shape[2], cols, stride, pad_x))
 
-    def pool(self, x: str, shape: tuple[int, int, int], pool: Pool) -> tuple[str, tuple]:
+    def pool(self, x: str, shape: tuple[int, int, int], pool: Pool) -> tuple[str, _Shape]:
         if pool.size == 0:  # avg_pool_everything
             return self.node("GlobalAveragePool", [x]), (shape[0], 1, 1)
         op = "AveragePool" if pool.mode == "avg" else "MaxPool"
@@ -447,7 +451,7 @@ class _GraphBuilder:
         return out, (shape[0], _out_size(shape[1], size, stride, pad_y),
                      _out_size(shape[2], size, stride, pad_x))
 
-    def add_zero_padded(self, *operands: tuple[str, tuple]) -> tuple[str, tuple]:
+    def add_zero_padded(self, *operands: tuple[str, _Shape]) -> tuple[str, _Shape]:
         """dlib's ``add_prev``: pad each operand with zeros at the end of C, H and W to the
         larger shape, then add."""
         shape = tuple(max(sizes) for sizes in zip(*(s for _, s in operands)))
@@ -500,7 +504,8 @@ class DlibResNet:
         if len(chips) == 0:
             return np.zeros((0, DESCRIPTOR_SIZE), dtype=np.float32)
         session = self._session.get()
-        return session.run([_OUTPUT], {_INPUT: np.ascontiguousarray(chips)})[0]
+        descriptors: np.ndarray = session.run([_OUTPUT], {_INPUT: np.ascontiguousarray(chips)})[0]
+        return descriptors
 
     def _open(self) -> onnxruntime.InferenceSession:
         import onnxruntime

@@ -119,7 +119,7 @@ class DecodedImage:
     @property
     def scale(self) -> float:
         """Working pixels per original pixel (1.0 when decoded at full size)."""
-        return self.pixels.shape[1] / self.width
+        return float(self.pixels.shape[1] / self.width)
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -172,7 +172,7 @@ def decode_image(data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> DecodedImage:
 
 
 def _decode(data: bytes, fmt: str) -> DecodedImage:
-    image = Image.open(io.BytesIO(data), formats=[fmt])
+    image: Image.Image = Image.open(io.BytesIO(data), formats=[fmt])
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageTooLargeException(

@@ -40,7 +40,13 @@ class FaceAnalysis:
     pose: Pose
     quality: Quality
     attributes: Attributes | None  # only when asked for
-    descriptor: np.ndarray | None  # 128 float32, only when asked for
+
+
+@dataclass(frozen=True)
+class DescribedFace(FaceAnalysis):
+    """A face and its descriptor (:func:`~agnosco.vision.embedding.compute_descriptors`)."""
+
+    descriptor: np.ndarray  # float32, DESCRIPTOR.size values
 
 
 class FaceAnalyzer:
@@ -49,15 +55,18 @@ class FaceAnalyzer:
     def __init__(self, detector: FaceDetector | str = DEFAULT_DETECTOR) -> None:
         self.detector = make_detector(detector) if isinstance(detector, str) else detector
 
-    def analyze(
-        self,
-        image: DecodedImage,
-        *,
-        attributes: bool = False,
-        descriptors: bool = False,
-        max_faces: int = MAX_FACES,
-    ) -> list[FaceAnalysis]:
+    def analyze(self, image: DecodedImage, *, attributes: bool = False, max_faces: int = MAX_FACES) -> list[FaceAnalysis]:
         """The ``max_faces`` largest faces of ``image``, largest first."""
+        return [face for face, _ in self._faces(image, attributes, max_faces, descriptors=False)]
+
+    def describe(self, image: DecodedImage, *, attributes: bool = False, max_faces: int = MAX_FACES) -> list[DescribedFace]:
+        """As :meth:`analyze`, each face with its descriptor (all faces in one batch)."""
+        faces = self._faces(image, attributes, max_faces, descriptors=True)
+        return [DescribedFace(**vars(face), descriptor=vector) for face, vector in faces]
+
+    def _faces(
+        self, image: DecodedImage, attributes: bool, max_faces: int, *, descriptors: bool
+    ) -> list[tuple[FaceAnalysis, np.ndarray]]:
         pixels = image.pixels
         height, width = pixels.shape[:2]
         detections = sorted(
@@ -66,23 +75,21 @@ class FaceAnalyzer:
         shapes = [predict_landmarks(pixels, det.box) for det in detections]
         fives = [
             det.points if det.points is not None else five_points(points)
-            for det, points in zip(detections, shapes)
+            for det, points in zip(detections, shapes, strict=True)
         ]
-        vectors = compute_descriptors(pixels, fives) if descriptors and detections else None
+        vectors = compute_descriptors(pixels, fives) if descriptors and detections else np.empty((len(detections), 0))
         faces = []
-        for i, (det, points, five) in enumerate(zip(detections, shapes, fives)):
-            faces.append(
-                FaceAnalysis(
-                    box=det.box.to_ratio(width, height),
-                    confidence=100.0 * det.score,
-                    landmarks={
-                        name: Point(float(xy[0]) / width, float(xy[1]) / height)
-                        for name, xy in rekognition_landmarks(points, five).items()
-                    },
-                    pose=estimate_pose(points, width, height),
-                    quality=measure_quality(pixels, det.box),
-                    attributes=estimate_attributes(points, width, height) if attributes else None,
-                    descriptor=vectors[i] if vectors is not None else None,
-                )
+        for det, points, five, vector in zip(detections, shapes, fives, vectors, strict=True):
+            face = FaceAnalysis(
+                box=det.box.to_ratio(width, height),
+                confidence=100.0 * det.score,
+                landmarks={
+                    name: Point(float(xy[0]) / width, float(xy[1]) / height)
+                    for name, xy in rekognition_landmarks(points, five).items()
+                },
+                pose=estimate_pose(points, width, height),
+                quality=measure_quality(pixels, det.box),
+                attributes=estimate_attributes(points, width, height) if attributes else None,
             )
+            faces.append((face, vector))
         return faces

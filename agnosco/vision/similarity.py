@@ -46,7 +46,7 @@ class SimilarityCalibration:
 
     def similarity(self, distance: float | np.ndarray) -> np.ndarray:
         """Similarity in [0, 100] for descriptor distance(s); larger distance, lower Similarity."""
-        return np.interp(distance, self.distances, self.similarities)
+        return np.asarray(np.interp(distance, self.distances, self.similarities))
 
     def distance_at(self, similarity: float) -> float:
         """The largest distance whose Similarity is still >= ``similarity`` (infinite at 0)."""

@@ -86,6 +86,8 @@ def test_workers_exit_when_the_coordinator_is_killed() -> None:
     finally:
         coordinator.send_signal(signal.SIGKILL)
         coordinator.wait()
+        if coordinator.stdout is not None:
+            coordinator.stdout.close()
     deadline = time.monotonic() + 20
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -45,7 +45,6 @@ def synthetic(
         pose=Pose(roll=0.0, yaw=yaw, pitch=pitch),
         quality=Quality(brightness=brightness, sharpness=sharpness),
         attributes=None,
-        descriptor=None,
     )
 
 

@@ -55,7 +55,7 @@ def test_face_analysis_fields(analyzer, decoded):
     face = faces[0]
     assert isinstance(face, FaceAnalysis)
     assert 50.0 <= face.confidence <= 100.0
-    assert face.attributes is None and face.descriptor is None  # only when asked for
+    assert face.attributes is None and not hasattr(face, "descriptor")  # only when asked for (describe)
     assert set(face.landmarks) == set(LANDMARK_TYPES) and len(LANDMARK_TYPES) == 30
     box = face.box
     assert 0.0 <= box.left < box.left + box.width <= 1.0
@@ -73,10 +73,9 @@ def test_face_analysis_fields(analyzer, decoded):
 
 
 def test_attributes_and_descriptor_when_asked(analyzer, decoded):
-    face = analyzer.analyze(decoded("img2.jpg"), attributes=True, descriptors=True)[0]
+    face = analyzer.describe(decoded("img2.jpg"), attributes=True)[0]
     assert face.attributes is not None
     assert face.attributes.face_occluded.value is False  # the whole face is in the frame
-    assert face.descriptor is not None
     assert face.descriptor.shape == (DESCRIPTOR_SIZE,) and face.descriptor.dtype == np.float32
     assert np.all(np.isfinite(face.descriptor))
     assert 0.5 < float(np.linalg.norm(face.descriptor)) < 2.0
@@ -227,10 +226,10 @@ def test_working_scale_does_not_show_in_geometry(analyzer, deepface_images, deco
 
 def test_descriptors_are_deterministic(analyzer, decoded):
     image = decoded("img1.jpg")
-    first = analyzer.analyze(image, descriptors=True)[0].descriptor
-    second = analyzer.analyze(image, descriptors=True)[0].descriptor
+    first = analyzer.describe(image)[0].descriptor
+    second = analyzer.describe(image)[0].descriptor
     np.testing.assert_array_equal(first, second)
-    again = analyzer.analyze(decode_image(_reencode(image)), descriptors=True)[0].descriptor
+    again = analyzer.describe(decode_image(_reencode(image)))[0].descriptor
     np.testing.assert_array_equal(first, again)  # lossless re-encode: the very same pixels
 
 
@@ -244,7 +243,7 @@ def test_same_person_is_closer_than_different_people(analyzer, decoded, identiti
     assert identities["img1.jpg"] == identities["img2.jpg"]
     assert identities["img1.jpg"] != identities["img3.jpg"]
     one, same, other = (
-        analyzer.analyze(decoded(n), descriptors=True)[0].descriptor
+        analyzer.describe(decoded(n))[0].descriptor
         for n in ("img1.jpg", "img2.jpg", "img3.jpg")
     )
     d_same = float(descriptor_distance(one, same))
@@ -254,7 +253,7 @@ def test_same_person_is_closer_than_different_people(analyzer, decoded, identiti
 
 
 def test_descriptor_distance_broadcasts(analyzer, decoded):
-    vectors = [analyzer.analyze(decoded(n), descriptors=True)[0].descriptor
+    vectors = [analyzer.describe(decoded(n))[0].descriptor
                for n in ("img1.jpg", "img2.jpg", "img3.jpg")]
     distances = descriptor_distance(np.stack(vectors), vectors[0])
     assert distances.shape == (3,)

@@ -167,7 +167,8 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.maximum(iw, 0) * np.maximum(ih, 0)
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    overlap: np.ndarray = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    return overlap
 
 
 def dlib_box(box: np.ndarray, points: np.ndarray) -> PixelBox:
@@ -254,7 +255,8 @@ class RetinaFaceDetector:
                 (main, 0.0, self.main_max_face),
                 (coarse, self.main_max_face / 2 * coarse / main, np.inf),
             ]
-        plain, padded = [], []
+        plain: list[Candidates] = []
+        padded: list[Candidates] = []
         for scale, smallest, largest in scales:
             image = _scaled(pixels, scale)
             if min(image.shape[:2]) < MIN_INPUT_SIDE:
