@@ -144,7 +144,11 @@ def ensure_admin_principal(governance: GovernanceStore) -> None:
 def open_keys(settings: Settings) -> KeyStore:
     """The access keys, where the store URL puts them (as :func:`open_governance`)."""
     prepare_data_dir(settings.data_dir)
-    return KeyStore(master_key(settings), open_database(settings.store_url, settings.data_dir / DATABASE), owned=True)
+    return KeyStore(
+        master_key(settings),
+        open_database(settings.store_url, settings.data_dir / DATABASE),
+        owned=True,
+    )
 
 
 def open_audit(settings: Settings, *, create: bool = True) -> AuditLog:
@@ -200,10 +204,19 @@ def open_deployment(settings: Settings) -> Deployment:
         # valid across restarts and across servers sharing the master key.
         token_key=parts.master.derive(TOKEN_KEY_PURPOSE),
     )
-    evaluations = EvaluationIndex(settings.data_dir, context.face_model.version, calibration.version)
-    gate = Gate(parts.governance, parts.audit, parts.reviews, threshold_mode=settings.threshold_mode,
-                evaluations=evaluations)
-    return Deployment(settings, context, keys, parts.governance, parts.reviews, parts.audit, gate, parts.database)
+    evaluations = EvaluationIndex(
+        settings.data_dir, context.face_model.version, calibration.version
+    )
+    gate = Gate(
+        parts.governance,
+        parts.audit,
+        parts.reviews,
+        threshold_mode=settings.threshold_mode,
+        evaluations=evaluations,
+    )
+    return Deployment(
+        settings, context, keys, parts.governance, parts.reviews, parts.audit, gate, parts.database
+    )
 
 
 def ensure_admin_key(keys: KeyStore, settings: Settings) -> NewKey | None:
@@ -214,11 +227,17 @@ def ensure_admin_key(keys: KeyStore, settings: Settings) -> NewKey | None:
         known = {k.access_key_id: k for k in keys.list()}
         if given.access_key_id in known and known[given.access_key_id].status != "Active":
             # A revocation outlives restarts: the configuration cannot bring the key back.
-            log.warning("AGNOSCO_ACCESS_KEY_ID %s was revoked; it is not restored from the environment",
-                        given.access_key_id)
+            log.warning(
+                "AGNOSCO_ACCESS_KEY_ID %s was revoked; it is not restored from the environment",
+                given.access_key_id,
+            )
             return None
         if keys.secret_for(given.access_key_id) != given.secret_access_key:
-            keys.create("admin", access_key_id=given.access_key_id, secret_access_key=given.secret_access_key)
+            keys.create(
+                "admin",
+                access_key_id=given.access_key_id,
+                secret_access_key=given.secret_access_key,
+            )
         return None
     if keys.list():
         return None

@@ -81,7 +81,9 @@ class Settings:
     header_timeout: float = HEADER_TIMEOUT_SECONDS
 
     @classmethod
-    def load(cls, flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    def load(
+        cls, flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
         """The settings: each flag given (not ``None``), else its environment variable (not
         empty), else the default.  ``flags`` are ``argparse``'s destinations (``vars(args)``);
         others are ignored."""
@@ -93,8 +95,13 @@ class Settings:
             if text:
                 values[name] = text
         if "trusted_proxies" in values:
-            values["trusted_proxies"] = tuple(a.strip() for a in values["trusted_proxies"].split(",") if a.strip())
-        key_id, secret = values.pop("admin_access_key_id", None), values.pop("admin_secret_access_key", None)
+            values["trusted_proxies"] = tuple(
+                a.strip() for a in values["trusted_proxies"].split(",") if a.strip()
+            )
+        key_id, secret = (
+            values.pop("admin_access_key_id", None),
+            values.pop("admin_secret_access_key", None),
+        )
         if key_id and secret:
             values["admin_key"] = AdminKey(key_id, secret)
         for flag, value in (flags or {}).items():

@@ -54,4 +54,6 @@ def validate(params: dict[str, Any], shape_name: str) -> None:
         count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
         shown = "; ".join(errors[:MAX_REPORTED_VIOLATIONS])
         more = len(errors) - MAX_REPORTED_VIOLATIONS
-        raise InvalidParameterException(f"{count}: {shown}" + (f"; and {more} more" if more > 0 else ""))
+        raise InvalidParameterException(
+            f"{count}: {shown}" + (f"; and {more} more" if more > 0 else "")
+        )

@@ -48,8 +48,12 @@ def violations(params: Any, shape: Shape, path: str = "") -> list[str]:
     return errors
 
 
-def _fail(errors: list[str], value: Any, path: str, constraint: str, *, too_large: bool = False) -> None:
-    violation = Violation(f"Value '{_show(value)}' at '{path or 'request'}' failed to satisfy constraint: {constraint}")
+def _fail(
+    errors: list[str], value: Any, path: str, constraint: str, *, too_large: bool = False
+) -> None:
+    violation = Violation(
+        f"Value '{_show(value)}' at '{path or 'request'}' failed to satisfy constraint: {constraint}"
+    )
     violation.too_large = too_large
     errors.append(violation)
 
@@ -63,25 +67,49 @@ def _check(value: Any, shape: Shape, path: str, errors: list[str]) -> None:
     if kind in ("string", "blob", "list", "map"):
         size = len(value)
         if "min" in meta and size < meta["min"]:
-            _fail(errors, value, path, f"Member must have length greater than or equal to {meta['min']}")
+            _fail(
+                errors,
+                value,
+                path,
+                f"Member must have length greater than or equal to {meta['min']}",
+            )
         if "max" in meta and size > meta["max"]:
-            _fail(errors, value, path, f"Member must have length less than or equal to {meta['max']}",
-                  too_large=kind == "blob")
+            _fail(
+                errors,
+                value,
+                path,
+                f"Member must have length less than or equal to {meta['max']}",
+                too_large=kind == "blob",
+            )
     if kind in ("integer", "long", "float", "double"):
         if "min" in meta and value < meta["min"]:
-            _fail(errors, value, path, f"Member must have value greater than or equal to {meta['min']}")
+            _fail(
+                errors,
+                value,
+                path,
+                f"Member must have value greater than or equal to {meta['min']}",
+            )
         if "max" in meta and value > meta["max"]:
-            _fail(errors, value, path, f"Member must have value less than or equal to {meta['max']}")
+            _fail(
+                errors, value, path, f"Member must have value less than or equal to {meta['max']}"
+            )
     if kind == "string":
         enum = getattr(shape, "enum", None) or meta.get("enum")
         if enum and value not in enum:
             _fail(errors, value, path, f"Member must satisfy enum value set: [{', '.join(enum)}]")
         if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
-            _fail(errors, value, path, f"Member must satisfy regular expression pattern: {meta['pattern']}")
+            _fail(
+                errors,
+                value,
+                path,
+                f"Member must satisfy regular expression pattern: {meta['pattern']}",
+            )
 
 
 def _type_error(value: Any, path: str, errors: list[str], expected: str) -> bool:
-    errors.append(f"Invalid type at '{path or 'request'}': expected {expected}, got {type(value).__name__}")
+    errors.append(
+        f"Invalid type at '{path or 'request'}': expected {expected}, got {type(value).__name__}"
+    )
     return False
 
 
@@ -91,7 +119,9 @@ def _structure(value: Any, shape: Shape, path: str, errors: list[str]) -> bool:
     members = cast(StructureShape, shape).members
     for name in cast(StructureShape, shape).required_members:
         if value.get(name) is None:
-            errors.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null")
+            errors.append(
+                f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null"
+            )
     required = set(shape.required_members)
     for name, member_value in value.items():
         if name not in members:
@@ -99,7 +129,9 @@ def _structure(value: Any, shape: Shape, path: str, errors: list[str]) -> bool:
         elif member_value is not None:
             _check(member_value, members[name], _join(path, name), errors)
         elif name not in required:  # an optional member sent as null: leave it out or give a value
-            errors.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null")
+            errors.append(
+                f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null"
+            )
     return False  # members were checked; no size constraints on structures
 
 

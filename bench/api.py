@@ -58,7 +58,9 @@ def timed(fn, calls: int) -> list[float]:  # type: ignore[no-untyped-def]
     return out
 
 
-def interleaved(served: Callable[[], Served], local: Callable[[], object], calls: int) -> tuple[list[Served], list[float]]:
+def interleaved(
+    served: Callable[[], Served], local: Callable[[], object], calls: int
+) -> tuple[list[Served], list[float]]:
     """Alternate the two calls so both see the same machine state."""
     served(), local()
     out_served, out_local = [], []
@@ -127,8 +129,14 @@ def report(name: str, served: list[Served], local: list[float], log: Path) -> No
         ("  client: boto3's own CPU", [1000 * s.client_cpu for s in matched]),
         ("  server: request - operation", server),
         ("  transit: kernel, loopback, wake-ups", transit),
-        ("  operation: in the server - in-process", [times[s.request_id][1] - 1000 * t
-                                                    for s, t in zip(served, local) if s.request_id in times]),
+        (
+            "  operation: in the server - in-process",
+            [
+                times[s.request_id][1] - 1000 * t
+                for s, t in zip(served, local)
+                if s.request_id in times
+            ],
+        ),
         ("API overhead: server + transit", [a + b for a, b in zip(server, transit)]),
     ]
     print(f"\n{name} ({len(served)} calls; {len(matched)} matched in the server log), ms")
@@ -143,7 +151,9 @@ def synthetic_faces(n: int, rng: np.random.Generator) -> list[FaceRecord]:
     identities = rng.normal(0, 0.09, size=(n // 5 + 1, 128)).astype(np.float32)
     vectors = identities[np.arange(n) // 5] + rng.normal(0, 0.025, size=(n, 128)).astype(np.float32)
     return [
-        FaceRecord(str(uuid.uuid4()), str(uuid.uuid4()), None, 0.1, 0.1, 0.3, 0.3, 99.0, vectors[i], 1.0)
+        FaceRecord(
+            str(uuid.uuid4()), str(uuid.uuid4()), None, 0.1, 0.1, 0.3, 0.3, 99.0, vectors[i], 1.0
+        )
         for i in range(n)
     ]
 
@@ -154,10 +164,14 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from tests.server.conftest import start_server
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
-    parser.add_argument("--image", type=Path, default=ROOT.parent / "shared/data/deepface-pairs/images/img25.jpg")
+    parser.add_argument(
+        "--image", type=Path, default=ROOT.parent / "shared/data/deepface-pairs/images/img25.jpg"
+    )
     args = parser.parse_args()
     image = args.image.read_bytes()
     rng = np.random.default_rng(11)
@@ -178,7 +192,12 @@ def main() -> None:
                 lambda: invoke("SearchFacesByImage", request, context),
                 args.calls,
             )
-            report(f"SearchFacesByImage ({args.image.name}, {len(image) // 1024} KB)", served, local, log)
+            report(
+                f"SearchFacesByImage ({args.image.name}, {len(image) // 1024} KB)",
+                served,
+                local,
+                log,
+            )
             served, local = interleaved(
                 through_server(lambda: client.detect_faces(Image={"Bytes": image})),
                 lambda: invoke("DetectFaces", {"Image": {"Bytes": image}}, context),
@@ -187,32 +206,52 @@ def main() -> None:
             report("DetectFaces (same image)", served, local, log)
             floor = timed(lambda: client.describe_collection(CollectionId="bench"), args.calls)
             fp50, fp99 = p50_p99([1000 * t for t in floor])
-            print(f"\nDescribeCollection through the server (no model work, boto3 included): "
-                  f"p50 {fp50:.2f} ms, p99 {fp99:.2f} ms")
+            print(
+                f"\nDescribeCollection through the server (no model work, boto3 included): "
+                f"p50 {fp50:.2f} ms, p99 {fp99:.2f} ms"
+            )
 
             print("\nsearch-only latency, exact index, ms")
-            print(f"  {'faces':>8s} {'in-process p50':>15s} {'p99':>8s} {'SearchFaces p50':>16s} {'p99':>8s} {'index load s':>13s}")
+            print(
+                f"  {'faces':>8s} {'in-process p50':>15s} {'p99':>8s} {'SearchFaces p50':>16s} {'p99':>8s} {'index load s':>13s}"
+            )
             for size in args.sizes:
                 collection = f"bench-{size}"
-                store.create_collection(Collection(collection, context.collection_arn(collection), FACE_MODEL.version, time.time(), FACE_MODEL.descriptor.size), {})
+                store.create_collection(
+                    Collection(
+                        collection,
+                        context.collection_arn(collection),
+                        FACE_MODEL.version,
+                        time.time(),
+                        FACE_MODEL.descriptor.size,
+                    ),
+                    {},
+                )
                 faces = synthetic_faces(size, rng)
                 for start in range(0, size, 10_000):
-                    store.add_faces(collection, faces[start:start + 10_000])
+                    store.add_faces(collection, faces[start : start + 10_000])
                 load_start = time.perf_counter()
                 store.search(collection, faces[0].descriptor, 1, 0.6)
                 load = time.perf_counter() - load_start
                 probes = [faces[int(i)] for i in rng.integers(0, size, args.calls + 1)]
                 probe_iter = iter(probes)
                 local = timed(
-                    lambda c=collection, it=probe_iter: store.search(c, next(it).descriptor, 10, 0.6), args.calls
+                    lambda c=collection, it=probe_iter: store.search(
+                        c, next(it).descriptor, 10, 0.6
+                    ),
+                    args.calls,
                 )
                 probe_iter2 = iter(probes)
                 served = timed(
                     lambda c=collection, it=probe_iter2: client.search_faces(
-                        CollectionId=c, FaceId=next(it).face_id, MaxFaces=10),
+                        CollectionId=c, FaceId=next(it).face_id, MaxFaces=10
+                    ),
                     args.calls,
                 )
-                (lp50, lp99), (sp50, sp99) = p50_p99([1000 * t for t in local]), p50_p99([1000 * t for t in served])
+                (lp50, lp99), (sp50, sp99) = (
+                    p50_p99([1000 * t for t in local]),
+                    p50_p99([1000 * t for t in served]),
+                )
                 print(f"  {size:8d} {lp50:15.2f} {lp99:8.2f} {sp50:16.2f} {sp99:8.2f} {load:13.2f}")
             store.close()
         finally:

@@ -53,8 +53,19 @@ def build_folder(root: Path, repeat: int, utkface: int) -> int:
 
 
 def run(images: Path, data_dir: Path, extra: list[str]) -> tuple[float, dict]:
-    argv = [sys.executable, "-m", "agnosco.cli.main", "index-folder", str(images), "--collection", "bench",
-            "--create-collection", "--data-dir", str(data_dir), *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "agnosco.cli.main",
+        "index-folder",
+        str(images),
+        "--collection",
+        "bench",
+        "--create-collection",
+        "--data-dir",
+        str(data_dir),
+        *extra,
+    ]
     started = time.perf_counter()
     result = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False)
     wall = time.perf_counter() - started
@@ -67,9 +78,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--utkface", type=int, default=0, metavar="N")
-    parser.add_argument("--configs", nargs="+", default=["w1", "w2", "ray"], choices=sorted(CONFIGS))
+    parser.add_argument(
+        "--configs", nargs="+", default=["w1", "w2", "ray"], choices=sorted(CONFIGS)
+    )
     parser.add_argument("--ray-cpus", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=1, help="run every configuration this many times (medians)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="run every configuration this many times (medians)"
+    )
     args = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"{SHARED} is absent: this benchmark needs the shared data sets")
@@ -78,11 +93,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="agnosco-bench-bulk-") as tmp:
         root = Path(tmp)
         total = build_folder(root / "images", args.repeat, args.utkface)
-        print(f"{total} files (deepface-pairs x{args.repeat}"
-              f"{f' + {args.utkface} UTKFace chips' if args.utkface else ''}); {cpus} CPUs; "
-              f"each configuration into a fresh data directory\n")
-        header = f"{'configuration':<26} {'wall s':>7} {'img/s wall':>10} {'run s':>7} {'img/s run':>9} " \
-                 f"{'indexed':>7} {'no face':>7} {'faces':>5} {'failed':>6}"
+        print(
+            f"{total} files (deepface-pairs x{args.repeat}"
+            f"{f' + {args.utkface} UTKFace chips' if args.utkface else ''}); {cpus} CPUs; "
+            f"each configuration into a fresh data directory\n"
+        )
+        header = (
+            f"{'configuration':<26} {'wall s':>7} {'img/s wall':>10} {'run s':>7} {'img/s run':>9} "
+            f"{'indexed':>7} {'no face':>7} {'faces':>5} {'failed':>6}"
+        )
         rows: dict[str, list[tuple[float, dict]]] = {name: [] for name in args.configs}
         for round_ in range(args.rounds):  # configurations interleaved, so each sees the same load
             for name in args.configs:
@@ -98,14 +117,20 @@ def main() -> None:
             wall = statistics.median(w for w, _ in results)
             seconds = statistics.median(s["Seconds"] for _, s in results)
             summary = results[0][1]
-            analysed = summary["ImagesIndexed"] + summary["ImagesWithoutIndexableFaces"] + \
-                sum(summary["ImagesFailed"].values())
-            print(f"{CONFIGS[name][0]:<26} {wall:7.1f} {analysed / wall:10.2f} {seconds:7.1f} "
-                  f"{analysed / seconds:9.2f} {summary['ImagesIndexed']:7d} {summary['ImagesWithoutIndexableFaces']:7d} "
-                  f"{summary['FacesIndexed']:5d} "
-                  f"{sum(summary['ImagesFailed'].values()):6d}")
+            analysed = (
+                summary["ImagesIndexed"]
+                + summary["ImagesWithoutIndexableFaces"]
+                + sum(summary["ImagesFailed"].values())
+            )
+            print(
+                f"{CONFIGS[name][0]:<26} {wall:7.1f} {analysed / wall:10.2f} {seconds:7.1f} "
+                f"{analysed / seconds:9.2f} {summary['ImagesIndexed']:7d} {summary['ImagesWithoutIndexableFaces']:7d} "
+                f"{summary['FacesIndexed']:5d} "
+                f"{sum(summary['ImagesFailed'].values()):6d}"
+            )
         if args.rounds > 1:
             print(f"\n(medians of {args.rounds} rounds)")
+
 
 if __name__ == "__main__":
     main()

@@ -36,7 +36,9 @@ from agnosco.vision.detectors.retinaface import RetinaFaceDetector
 from agnosco.vision.image import decode_image
 
 MULTI_FACE = {"selfie-many-people.jpg": 7, "couple.jpg": 2, "img11_reflection.jpg": 2}
-FOREGROUND = 22  # px (dlib geometry): the volleyball photo's players are taller, its spectators shorter
+FOREGROUND = (
+    22  # px (dlib geometry): the volleyball photo's players are taller, its spectators shorter
+)
 GROUPS = ("race", "gender", "age_bucket")
 
 
@@ -55,7 +57,9 @@ def image_sets(data: Path, quick: bool) -> dict[str, list[Item]]:
     with open(data / "no-faces" / "labels.csv", newline="") as fh:
         no_faces = [data / "no-faces" / row["file"] for row in csv.DictReader(fh)]
     sets = {
-        "multi-face (deepface)": [Item(p, MULTI_FACE[p.name]) for p in deepface if p.name in MULTI_FACE],
+        "multi-face (deepface)": [
+            Item(p, MULTI_FACE[p.name]) for p in deepface if p.name in MULTI_FACE
+        ],
         "portraits (deepface)": [Item(p, 1) for p in deepface if p.name not in MULTI_FACE],
         "crowd (volleyball)": [Item(data / "crowds" / "volleyball-team.jpg", 0)],
         "chips (utkface)": chips,
@@ -74,18 +78,31 @@ def decode(path: Path):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
     parser.add_argument("--detectors", nargs="*", default=sorted(DETECTORS))
     parser.add_argument("--quick", action="store_true", help="skip lfw-dev (5,381 images)")
-    parser.add_argument("--scores", nargs="*", type=float, default=[],
-                        help="also run retinaface at each of these score floors (its default: "
-                             "the shipped MIN_SCORE)")
+    parser.add_argument(
+        "--scores",
+        nargs="*",
+        type=float,
+        default=[],
+        help="also run retinaface at each of these score floors (its default: "
+        "the shipped MIN_SCORE)",
+    )
     args = parser.parse_args()
     sets = image_sets(args.data, args.quick)
-    cache = {i.path: decode(i.path) for name, items in sets.items() if name != "lfw-dev" for i in items}
+    cache = {
+        i.path: decode(i.path) for name, items in sets.items() if name != "lfw-dev" for i in items
+    }
 
-    print(f"{'detector':11s} {'set':22s} {'images':>6s} {'hits':>11s} {'recall':>7s} {'extra':>6s} {'ms/img':>7s}")
+    print(
+        f"{'detector':11s} {'set':22s} {'images':>6s} {'hits':>11s} {'recall':>7s} {'extra':>6s} {'ms/img':>7s}"
+    )
     details = []
     detectors = [(name, make_detector(name)) for name in args.detectors]
     detectors += [(f"rf@{score:g}", RetinaFaceDetector(min_score=score)) for score in args.scores]
@@ -115,8 +132,10 @@ def main() -> None:
                     groups[(kind, label)][1] += not found
             recall = f"{hits / expected:.4f}" if expected else "-"
             shown_extra = "-" if set_name.startswith("crowd") else str(extra)
-            print(f"{name:11s} {set_name:22s} {n:6d} {hits:5d}/{expected:<5d} {recall:>7s} "
-                  f"{shown_extra:>6s} {1000 * elapsed / max(n, 1):7.1f}")
+            print(
+                f"{name:11s} {set_name:22s} {n:6d} {hits:5d}/{expected:<5d} {recall:>7s} "
+                f"{shown_extra:>6s} {1000 * elapsed / max(n, 1):7.1f}"
+            )
             details.append(describe(name, set_name, per_image, failed, groups))
     print()
     for lines in details:
@@ -130,12 +149,16 @@ def describe(detector, set_name, per_image, failed, groups) -> list[str]:  # typ
     if set_name.startswith("multi-face"):
         return [head + " " + ", ".join(f"{i.path.name} {len(f)}/{i.want}" for i, f in per_image)]
     if set_name.startswith("crowd"):
-        (_, found), = per_image
+        ((_, found),) = per_image
         tall = sum(d.box.height >= FOREGROUND for d in found)
         heights = sorted((d.box.height for d in found), reverse=True)
         gap = next((h for h in heights if h < FOREGROUND), None)
-        return [f"{head} {len(found)} faces, {tall} of them >= {FOREGROUND} px tall (foreground); "
-                f"the next tallest box {gap:.2f} px" if gap is not None else f"{head} {len(found)} faces, {tall} foreground"]
+        return [
+            f"{head} {len(found)} faces, {tall} of them >= {FOREGROUND} px tall (foreground); "
+            f"the next tallest box {gap:.2f} px"
+            if gap is not None
+            else f"{head} {len(found)} faces, {tall} foreground"
+        ]
     if set_name.startswith("no faces"):
         false = {i.path.name: [round(d.score, 3) for d in f] for i, f in per_image if f}
         return [f"{head} false faces by file (scores): {false or 'none'}"]
@@ -143,7 +166,10 @@ def describe(detector, set_name, per_image, failed, groups) -> list[str]:  # typ
         lines = [f"{head} detection failures per group"]
         for kind in GROUPS:
             cells = sorted((label, v) for (k, label), v in groups.items() if k == kind)
-            lines.append(f"  {kind:10s} " + "  ".join(f"{label} {v[1]}/{v[0]} ({v[1] / v[0]:.1%})" for label, v in cells))
+            lines.append(
+                f"  {kind:10s} "
+                + "  ".join(f"{label} {v[1]}/{v[0]} ({v[1] / v[0]:.1%})" for label, v in cells)
+            )
         worst = max(v[1] / v[0] for v in groups.values()) if groups else 0.0
         lines.append(f"  worst group failure rate {worst:.1%}")
         return lines

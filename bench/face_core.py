@@ -178,21 +178,28 @@ def run_set(files: dict[str, Path], tools: dict[str, Describe]) -> dict[str, Too
 def print_speed(runs: dict[str, ToolRun]) -> None:
     print("  per-image time, bytes -> descriptors of every face (s):")
     for tool, run in runs.items():
-        print(f"    {tool:17s} mean {statistics.mean(run.seconds):.4f}  "
-              f"median {statistics.median(run.seconds):.4f}")
+        print(
+            f"    {tool:17s} mean {statistics.mean(run.seconds):.4f}  "
+            f"median {statistics.median(run.seconds):.4f}"
+        )
     agnosco, peer = runs["agnosco"], runs["face_recognition"]
-    print(f"    speed-up (face_recognition / agnosco): "
-          f"{statistics.mean(peer.seconds) / statistics.mean(agnosco.seconds):.2f}x mean, "
-          f"{statistics.median(peer.seconds) / statistics.median(agnosco.seconds):.2f}x median")
+    print(
+        f"    speed-up (face_recognition / agnosco): "
+        f"{statistics.mean(peer.seconds) / statistics.mean(agnosco.seconds):.2f}x mean, "
+        f"{statistics.median(peer.seconds) / statistics.median(agnosco.seconds):.2f}x median"
+    )
     for tool, run in runs.items():
         missing = sorted(k for k, v in run.found.items() if not v.faces)
-        print(f"    {tool}: no face found in {len(missing)} of {len(run.found)} images "
-              f"({100 * len(missing) / len(run.found):.2f}%)"
-              + (f": {', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}" if missing else ""))
+        print(
+            f"    {tool}: no face found in {len(missing)} of {len(run.found)} images "
+            f"({100 * len(missing) / len(run.found):.2f}%)"
+            + (f": {', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}" if missing else "")
+        )
 
 
-def report_pairs(name: str, pairs: list[Pair], runs: dict[str, ToolRun], default_distance: float,
-                 protocol: bool) -> None:
+def report_pairs(
+    name: str, pairs: list[Pair], runs: dict[str, ToolRun], default_distance: float, protocol: bool
+) -> None:
     same = np.array([p.same for p in pairs])
     print(f"  {name}: {len(pairs)} pairs ({int(same.sum())} same)")
     for rule in CHOICES:
@@ -200,17 +207,25 @@ def report_pairs(name: str, pairs: list[Pair], runs: dict[str, ToolRun], default
         for tool, run in runs.items():
             d = run.distances(pairs, rule)
             default = default_distance if tool == "agnosco" else PEER_THRESHOLD
-            label = (f"Similarity {DEFAULT_SIMILARITY:.0f} (distance {default:.3f})" if tool == "agnosco"
-                     else f"distance {PEER_THRESHOLD}")
+            label = (
+                f"Similarity {DEFAULT_SIMILARITY:.0f} (distance {default:.3f})"
+                if tool == "agnosco"
+                else f"distance {PEER_THRESHOLD}"
+            )
             best, at = best_threshold(d, same)
-            line = (f"    {tool:17s} at {label}: {accuracy(d, same, default):.4f}; "
-                    f"best {best:.4f} at distance {at:.3f}")
+            line = (
+                f"    {tool:17s} at {label}: {accuracy(d, same, default):.4f}; "
+                f"best {best:.4f} at distance {at:.3f}"
+            )
             if protocol and len({p.fold for p in pairs}) > 1:
                 folds = np.array([p.fold for p in pairs])
                 per_fold = lfw_protocol(d, same, folds)
-                line += (f"; {len(per_fold)}-fold protocol {statistics.mean(per_fold):.4f} "
-                         f"± {statistics.stdev(per_fold):.4f} ("
-                         + " ".join(f"{a:.3f}" for a in per_fold) + ")")
+                line += (
+                    f"; {len(per_fold)}-fold protocol {statistics.mean(per_fold):.4f} "
+                    f"± {statistics.stdev(per_fold):.4f} ("
+                    + " ".join(f"{a:.3f}" for a in per_fold)
+                    + ")"
+                )
             print(line)
 
 
@@ -225,9 +240,17 @@ def print_stages(paths: list[Path], analyzer: FaceAnalyzer) -> None:
     from agnosco.vision.pose import estimate_pose
     from agnosco.vision.quality import measure_quality
 
-    sample = [paths[i * len(paths) // min(len(paths), STAGE_SAMPLE)] for i in range(min(len(paths), STAGE_SAMPLE))]
-    totals = {"decode": 0.0, "detect": 0.0, "68 landmarks": 0.0, "pose + quality": 0.0,
-              "chips + descriptors": 0.0}
+    sample = [
+        paths[i * len(paths) // min(len(paths), STAGE_SAMPLE)]
+        for i in range(min(len(paths), STAGE_SAMPLE))
+    ]
+    totals = {
+        "decode": 0.0,
+        "detect": 0.0,
+        "68 landmarks": 0.0,
+        "pose + quality": 0.0,
+        "chips + descriptors": 0.0,
+    }
     faces = 0
     for path in sample:
         data = rekognition_bytes(path)
@@ -250,10 +273,18 @@ def print_stages(paths: list[Path], analyzer: FaceAnalyzer) -> None:
         for key, seconds in zip(totals, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
             totals[key] += seconds
     whole = sum(totals.values())
-    print(f"  where Agnosco's time goes ({len(sample)} images, {faces} faces; ms per image, share):")
+    print(
+        f"  where Agnosco's time goes ({len(sample)} images, {faces} faces; ms per image, share):"
+    )
     for key, seconds in totals.items():
-        print(f"    {key:20s} {1000 * seconds / len(sample):7.2f}  {100 * seconds / whole:5.1f}%"
-              + (f"   ({1000 * seconds / faces:.2f} ms per face)" if faces and key != "decode" and key != "detect" else ""))
+        print(
+            f"    {key:20s} {1000 * seconds / len(sample):7.2f}  {100 * seconds / whole:5.1f}%"
+            + (
+                f"   ({1000 * seconds / faces:.2f} ms per face)"
+                if faces and key != "decode" and key != "detect"
+                else ""
+            )
+        )
 
 
 def spread(pairs: list[Pair], limit: int | None) -> list[Pair]:
@@ -264,14 +295,26 @@ def spread(pairs: list[Pair], limit: int | None) -> list[Pair]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
     parser.add_argument("--sets", nargs="*", default=["lfw-dev", "deepface-pairs"])
-    parser.add_argument("--limit", type=int, default=None, help="N pairs of each pairs file, evenly spread (a quick run)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="N pairs of each pairs file, evenly spread (a quick run)",
+    )
     args = parser.parse_args()
 
     analyzer = FaceAnalyzer()
-    tools: dict[str, Describe] = {"agnosco": agnosco_describer(analyzer), "face_recognition": peer_describe}
+    tools: dict[str, Describe] = {
+        "agnosco": agnosco_describer(analyzer),
+        "face_recognition": peer_describe,
+    }
     calibration = SimilarityCalibration.load()
     default_distance = calibration.distance_at(DEFAULT_SIMILARITY)
     warm = rekognition_bytes(args.data / "deepface-pairs" / "images" / "img1.jpg")
@@ -280,13 +323,19 @@ def main() -> None:
 
     layouts = {
         "lfw-dev": (args.data / "lfw-dev", args.data / "lfw-dev", ["pairs.csv"], True),
-        "deepface-pairs": (args.data / "deepface-pairs", args.data / "deepface-pairs" / "images",
-                           ["pairs.csv", "pairs_exhaustive.csv"], False),
+        "deepface-pairs": (
+            args.data / "deepface-pairs",
+            args.data / "deepface-pairs" / "images",
+            ["pairs.csv", "pairs_exhaustive.csv"],
+            False,
+        ),
     }
     for set_name in args.sets:
         root, images, pair_files, protocol = layouts[set_name]
         pair_sets = {f: spread(read_pairs(root / f), args.limit) for f in pair_files}
-        names = sorted({n for pairs in pair_sets.values() for p in pairs for n in (p.file_a, p.file_b)})
+        names = sorted(
+            {n for pairs in pair_sets.values() for p in pairs for n in (p.file_a, p.file_b)}
+        )
         print(f"\n{set_name}: {len(names)} images", flush=True)
         runs = run_set({n: images / n for n in names}, tools)
         print_speed(runs)

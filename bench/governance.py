@@ -32,12 +32,16 @@ from agnosco.storage.base import Collection, FaceRecord
 def row(name: str, on: list[float], off: list[float]) -> str:
     p = lambda xs, q: 1000 * sorted(xs)[int(q * (len(xs) - 1))]
     added = sorted(1000 * (a - b) for a, b in zip(on, off))
-    return (f"  {name:44s} {p(on, .5):8.3f} {p(on, .99):8.3f} {p(off, .5):8.3f} {p(off, .99):8.3f} "
-            f"{statistics.median(added):8.3f}")
+    return (
+        f"  {name:44s} {p(on, 0.5):8.3f} {p(on, 0.99):8.3f} {p(off, 0.5):8.3f} {p(off, 0.99):8.3f} "
+        f"{statistics.median(added):8.3f}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,15 +52,42 @@ def main() -> None:
         gov.attach("PoliceMoratorium2020", "metro-pd")
         context: OperationContext = service.context
         store = context.require_store()
-        store.create_collection(Collection("bench", context.collection_arn("bench"), FACE_MODEL.version, time.time(), FACE_MODEL.descriptor.size), {})
+        store.create_collection(
+            Collection(
+                "bench",
+                context.collection_arn("bench"),
+                FACE_MODEL.version,
+                time.time(),
+                FACE_MODEL.descriptor.size,
+            ),
+            {},
+        )
         rng = np.random.default_rng(1)
-        faces = [FaceRecord(str(uuid.uuid4()), "img", None, 0, 0, 1, 1, 99.0, rng.normal(0, 0.09, 128).astype(np.float32), 1.0)
-                 for _ in range(1000)]
+        faces = [
+            FaceRecord(
+                str(uuid.uuid4()),
+                "img",
+                None,
+                0,
+                0,
+                1,
+                1,
+                99.0,
+                rng.normal(0, 0.09, 128).astype(np.float32),
+                1.0,
+            )
+            for _ in range(1000)
+        ]
         store.add_faces("bench", faces)
         admin = Caller("admin", "AKIAADMIN", "127.0.0.1", "us-east-1", None, None)
         police = Caller("metro-pd", "AKIAPOLICE", "127.0.0.1", "us-east-1", "missing_persons", None)
         describe = {"CollectionId": "bench"}
-        search = {"CollectionId": "bench", "FaceId": faces[0].face_id, "FaceMatchThreshold": 99.0, "MaxFaces": 10}
+        search = {
+            "CollectionId": "bench",
+            "FaceId": faces[0].face_id,
+            "FaceMatchThreshold": 99.0,
+            "MaxFaces": 10,
+        }
 
         cases = [
             ("DescribeCollection, admin", admin, "DescribeCollection", describe),
@@ -64,9 +95,12 @@ def main() -> None:
             ("SearchFaces, police under moratorium (review)", police, "SearchFaces", search),
         ]
         print(f"{args.calls} calls each, in-process, ms")
-        print(f"  {'':44s} {'on p50':>8s} {'on p99':>8s} {'off p50':>8s} {'off p99':>8s} {'added':>8s}")
+        print(
+            f"  {'':44s} {'on p50':>8s} {'on p99':>8s} {'off p50':>8s} {'off p99':>8s} {'added':>8s}"
+        )
         for name, caller, operation, request in cases:
             on, off = [], []
+
             def gate_call(op=operation, req=request, who=caller):  # type: ignore[no-untyped-def]
                 return service.gate.call(op, req, who, context)
 

@@ -49,7 +49,9 @@ IMAGES = ("img1.jpg", "img2.jpg", "img3.jpg", "img13.jpg", "img18.jpg", "couple.
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=7)
@@ -67,7 +69,9 @@ def main() -> None:
             admin = server.client()
             admin.create_collection(CollectionId="load")
             for i, image in enumerate(images[:3]):
-                admin.index_faces(CollectionId="load", Image={"Bytes": image}, ExternalImageId=f"seed{i}")
+                admin.index_faces(
+                    CollectionId="load", Image={"Bytes": image}, ExternalImageId=f"seed{i}"
+                )
             acks, started = run_clients(server, images, args)
         finally:
             server.stop()
@@ -77,7 +81,9 @@ def main() -> None:
     report(acks, started, records, verified.stdout.strip() or verified.stderr.strip(), args)
 
 
-def run_clients(server: Any, images: list[bytes], args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
+def run_clients(
+    server: Any, images: list[bytes], args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], float]:
     acks: list[dict[str, Any]] = []
     lock = threading.Lock()
     go = threading.Barrier(args.clients + 1)
@@ -96,21 +102,42 @@ def run_clients(server: Any, images: list[bytes], args: argparse.Namespace) -> t
                 "ListFaces": {"CollectionId": "load", "MaxResults": 20},
                 "ListCollections": {},
                 "DetectFaces": {"Image": image},
-                "SearchFacesByImage": {"CollectionId": "load", "Image": image, "FaceMatchThreshold": 90},
-                "IndexFaces": {"CollectionId": "load", "Image": image, "ExternalImageId": f"c{n}-{i}", "MaxFaces": 1},
+                "SearchFacesByImage": {
+                    "CollectionId": "load",
+                    "Image": image,
+                    "FaceMatchThreshold": 90,
+                },
+                "IndexFaces": {
+                    "CollectionId": "load",
+                    "Image": image,
+                    "ExternalImageId": f"c{n}-{i}",
+                    "MaxFaces": 1,
+                },
             }[operation]
             start = time.perf_counter()
             try:
                 response = getattr(client, xform_name(operation))(**params)
                 code, request_id = "ok", response["ResponseMetadata"]["RequestId"]
             except ClientError as error:
-                code, request_id = error.response["Error"]["Code"], error.response["ResponseMetadata"]["RequestId"]
+                code, request_id = (
+                    error.response["Error"]["Code"],
+                    error.response["ResponseMetadata"]["RequestId"],
+                )
             elapsed = time.perf_counter() - start
             with lock:
-                acks.append({"operation": operation, "code": code, "request_id": request_id, "seconds": elapsed})
+                acks.append(
+                    {
+                        "operation": operation,
+                        "code": code,
+                        "request_id": request_id,
+                        "seconds": elapsed,
+                    }
+                )
             i += 1
 
-    threads = [threading.Thread(target=client_loop, args=(n,), daemon=True) for n in range(args.clients)]
+    threads = [
+        threading.Thread(target=client_loop, args=(n,), daemon=True) for n in range(args.clients)
+    ]
     for t in threads:
         t.start()
     deadline[0] = time.monotonic() + args.seconds
@@ -121,35 +148,60 @@ def run_clients(server: Any, images: list[bytes], args: argparse.Namespace) -> t
     return acks, started
 
 
-def report(acks: list[dict[str, Any]], started: float, records: list[dict[str, Any]], verified: str,
-           args: argparse.Namespace) -> None:
-    print(f"{args.clients} clients, {args.seconds:g} s, seed {args.seed}: {len(acks)} calls answered, "
-          f"{len(acks) / args.seconds:.1f} calls/s")
+def report(
+    acks: list[dict[str, Any]],
+    started: float,
+    records: list[dict[str, Any]],
+    verified: str,
+    args: argparse.Namespace,
+) -> None:
+    print(
+        f"{args.clients} clients, {args.seconds:g} s, seed {args.seed}: {len(acks)} calls answered, "
+        f"{len(acks) / args.seconds:.1f} calls/s"
+    )
     by_op: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in acks:
         by_op[a["operation"]].append(a)
-    print(f"  {'operation':20s} {'calls':>6s} {'ok':>6s} {'calls/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s}  errors")
+    print(
+        f"  {'operation':20s} {'calls':>6s} {'ok':>6s} {'calls/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s}  errors"
+    )
     for operation in MIX:
         calls = by_op.get(operation, [])
         ok = [a["seconds"] for a in calls if a["code"] == "ok"]
         errors = Counter(a["code"] for a in calls if a["code"] != "ok")
         p50 = 1000 * statistics.median(ok) if ok else float("nan")
         p99 = 1000 * statistics.quantiles(ok, n=100)[98] if len(ok) >= 2 else float("nan")
-        print(f"  {operation:20s} {len(calls):6d} {len(ok):6d} {len(calls) / args.seconds:8.1f} {p50:8.1f} {p99:8.1f}  "
-              + (", ".join(f"{c} {n}" for c, n in errors.items()) or "-"))
+        print(
+            f"  {operation:20s} {len(calls):6d} {len(ok):6d} {len(calls) / args.seconds:8.1f} {p50:8.1f} {p99:8.1f}  "
+            + (", ".join(f"{c} {n}" for c, n in errors.items()) or "-")
+        )
     unexpected = Counter(a["code"] for a in acks if a["code"] not in ("ok", "ThrottlingException"))
-    outcomes = {r["request_id"]: r for r in records if r.get("request_id") and r.get("phase") != "intent"}
+    outcomes = {
+        r["request_id"]: r for r in records if r.get("request_id") and r.get("phase") != "intent"
+    }
     missing = [a for a in acks if a["request_id"] not in outcomes]
-    wrong = [a for a in acks if a["request_id"] in outcomes
-             and outcomes[a["request_id"]].get("error") != (None if a["code"] == "ok" else a["code"])]
+    wrong = [
+        a
+        for a in acks
+        if a["request_id"] in outcomes
+        and outcomes[a["request_id"]].get("error") != (None if a["code"] == "ok" else a["code"])
+    ]
     print(f"  errors other than throttling: {dict(unexpected) or 'none'}")
-    print(f"  audit: {verified}; acknowledged calls without their record: {len(missing)}; "
-          f"records disagreeing with the answer: {len(wrong)}")
-    cheap = [a["seconds"] for a in acks if a["operation"] in ("DescribeCollection", "ListFaces") and a["code"] == "ok"]
+    print(
+        f"  audit: {verified}; acknowledged calls without their record: {len(missing)}; "
+        f"records disagreeing with the answer: {len(wrong)}"
+    )
+    cheap = [
+        a["seconds"]
+        for a in acks
+        if a["operation"] in ("DescribeCollection", "ListFaces") and a["code"] == "ok"
+    ]
     if cheap:
         p50 = 1000 * statistics.median(cheap)
-        print(f"  target: p50 of DescribeCollection and ListFaces {p50:.1f} ms (<= 50 ms: "
-              f"{'met' if p50 <= 50 else 'NOT met'})")
+        print(
+            f"  target: p50 of DescribeCollection and ListFaces {p50:.1f} ms (<= 50 ms: "
+            f"{'met' if p50 <= 50 else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

@@ -68,7 +68,9 @@ def data(variant: str, size: int, queries: int, seed: int = 11) -> tuple[np.ndar
     rng = np.random.default_rng(seed)
     if variant == "clustered":
         identities = rng.normal(0, 0.09, size=(size // 5 + 1, 128)).astype(np.float32)
-        vectors = identities[np.arange(size) // 5] + rng.normal(0, 0.025, size=(size, 128)).astype(np.float32)
+        vectors = identities[np.arange(size) // 5] + rng.normal(0, 0.025, size=(size, 128)).astype(
+            np.float32
+        )
         probes = identities[rng.integers(0, size // 5, queries)]
         return vectors, probes + rng.normal(0, 0.025, size=(queries, 128)).astype(np.float32)
     spread = 0.09 * np.sqrt(3)  # the same per-coordinate standard deviation as the identities
@@ -89,7 +91,9 @@ def records(vectors: np.ndarray) -> Iterator[list[FaceRecord]]:
 
 
 def load(store: Store, collection: str, vectors: np.ndarray) -> float:
-    store.create_collection(Collection(collection, ARN + collection, "bench", time.time(), vectors.shape[1]), {})
+    store.create_collection(
+        Collection(collection, ARN + collection, "bench", time.time(), vectors.shape[1]), {}
+    )
     start = time.perf_counter()
     for batch in records(vectors):
         store.add_faces(collection, batch)
@@ -101,8 +105,9 @@ def percentiles(seconds: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
 
 
-def measure(search: Search, queries: np.ndarray, truth: list[list[str]],
-            within: float) -> dict[str, float]:
+def measure(
+    search: Search, queries: np.ndarray, truth: list[list[str]], within: float
+) -> dict[str, float]:
     """Latency of SearchFaces-equivalent calls (10 within ``within``) and recall without the cut."""
     for q in queries[:10]:
         search(q, 10, within)
@@ -130,8 +135,10 @@ def index_search(index: ExactIndex) -> Search:
 
 
 def row(name: str, m: dict[str, float], memory: str, build: str) -> None:
-    print(f"  {name:30s} {m['p50']:8.2f} {m['p99']:8.2f} {m['r1']:9.4f} {m['r10']:9.4f}  {memory:>26s}  {build}",
-          flush=True)
+    print(
+        f"  {name:30s} {m['p50']:8.2f} {m['p99']:8.2f} {m['r1']:9.4f} {m['r10']:9.4f}  {memory:>26s}  {build}",
+        flush=True,
+    )
 
 
 @contextmanager
@@ -151,34 +158,52 @@ def embedded_postgres(shared_buffers: str) -> Iterator[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--variants", nargs="+", default=["uniform", "clustered"], choices=["uniform", "clustered"])
-    parser.add_argument("--pgvector-variants", nargs="*", default=["uniform", "clustered"],
-                        choices=["uniform", "clustered"],
-                        help="variants to load into PostgreSQL too (building its HNSW index takes ~3-4 min "
-                             "per million on 2 cores)")
+    parser.add_argument(
+        "--variants", nargs="+", default=["uniform", "clustered"], choices=["uniform", "clustered"]
+    )
+    parser.add_argument(
+        "--pgvector-variants",
+        nargs="*",
+        default=["uniform", "clustered"],
+        choices=["uniform", "clustered"],
+        help="variants to load into PostgreSQL too (building its HNSW index takes ~3-4 min "
+        "per million on 2 cores)",
+    )
     parser.add_argument("--ann-threshold", type=int, default=ANN_THRESHOLD)
-    parser.add_argument("--pg-shared-buffers", default="3GB",
-                        help="PostgreSQL shared_buffers (the index must fit: ~0.8 GB per million faces; "
-                             "the server's own default of 128MB makes searches at 1M ~2x slower)")
+    parser.add_argument(
+        "--pg-shared-buffers",
+        default="3GB",
+        help="PostgreSQL shared_buffers (the index must fit: ~0.8 GB per million faces; "
+        "the server's own default of 128MB makes searches at 1M ~2x slower)",
+    )
     args = parser.parse_args()
     within = SimilarityCalibration.load().distance_at(80)  # SearchFaces' default FaceMatchThreshold
     began = time.perf_counter()
     try:
         import pgvector  # noqa: F401  (the 'postgres' extra)
+
         postgres = True
     except ImportError:
         postgres = False
 
-    print(f"{args.size:,} faces, {args.queries} queries, k=10 within distance {within:.3f} (Similarity 80); "
-          f"ANN above {args.ann_threshold:,} faces; {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"{args.size:,} faces, {args.queries} queries, k=10 within distance {within:.3f} (Similarity 80); "
+        f"ANN above {args.ann_threshold:,} faces; {os.cpu_count()} CPUs",
+        flush=True,
+    )
     for variant in args.variants:
         vectors, queries = data(variant, args.size, args.queries)
         print(f"\n{variant}: {args.size:,} descriptors", flush=True)
-        print(f"  {'':30s} {'p50 ms':>8s} {'p99 ms':>8s} {'recall@1':>9s} {'recall@10':>9s}  "
-              f"{'memory (RSS growth / disk)':>26s}  index build", flush=True)
+        print(
+            f"  {'':30s} {'p50 ms':>8s} {'p99 ms':>8s} {'recall@1':>9s} {'recall@10':>9s}  "
+            f"{'memory (RSS growth / disk)':>26s}  index build",
+            flush=True,
+        )
 
         # exact: the ground truth
         before, start = rss(), time.perf_counter()
@@ -197,7 +222,9 @@ def main() -> None:
             store = SQLStore.sqlite(db, ann_threshold=args.ann_threshold)
             loaded = load(store, variant, vectors)
             before, start = rss(), time.perf_counter()
-            store.search(variant, queries[0], 1, within)  # builds the index from SQLite and saves it
+            store.search(
+                variant, queries[0], 1, within
+            )  # builds the index from SQLite and saves it
             built = time.perf_counter() - start
             grown = rss() - before
             on_disk = sum(p.stat().st_size for p in db.with_name(db.name + ".ann").glob("*"))
@@ -205,15 +232,25 @@ def main() -> None:
             events = dict(store.neighbours.events)
             store.close()
             kind = "embedded ANN (SQLite)" if events else "SQLite (exact: below threshold)"
-            row(kind, m, f"{mib(grown)} / {mib(on_disk)}",
-                f"{built:.1f} s from SQLite {events}; rows inserted in {loaded:.0f} s")
+            row(
+                kind,
+                m,
+                f"{mib(grown)} / {mib(on_disk)}",
+                f"{built:.1f} s from SQLite {events}; rows inserted in {loaded:.0f} s",
+            )
             store = SQLStore.sqlite(db, ann_threshold=args.ann_threshold)
             start = time.perf_counter()
             store.search(variant, queries[0], 1, within)
             reopened = time.perf_counter() - start
-            restarted = measure(store_search(store, variant), queries[: max(1, len(queries) // 5)], truth, within)
-            row("  after a restart", restarted, "",
-                f"{reopened:.1f} s to open {dict(store.neighbours.events)}")
+            restarted = measure(
+                store_search(store, variant), queries[: max(1, len(queries) // 5)], truth, within
+            )
+            row(
+                "  after a restart",
+                restarted,
+                "",
+                f"{reopened:.1f} s to open {dict(store.neighbours.events)}",
+            )
             store.close()
 
         # pgvector
@@ -231,22 +268,33 @@ def main() -> None:
                 # (maintained row by row it inserts ~900 rows/s here: ~20 min per million).
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     (ddl,) = conn.execute(
-                        "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (index_name,)).fetchone()
+                        "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (index_name,)
+                    ).fetchone()
                     conn.execute(f"DROP INDEX {index_name}")
                 loaded = load(store, variant, vectors)
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute("SET maintenance_work_mem = '4GB'")
-                    conn.execute(f"SET max_parallel_maintenance_workers = {max(0, (os.cpu_count() or 1) - 1)}")
+                    conn.execute(
+                        f"SET max_parallel_maintenance_workers = {max(0, (os.cpu_count() or 1) - 1)}"
+                    )
                     start = time.perf_counter()
                     conn.execute(ddl)
                     built = time.perf_counter() - start
                     conn.execute("ANALYZE faces")
-                    (index_bytes,) = conn.execute("SELECT pg_relation_size(%s)", (index_name,)).fetchone()
-                    (table_bytes,) = conn.execute("SELECT pg_total_relation_size('faces')").fetchone()
+                    (index_bytes,) = conn.execute(
+                        "SELECT pg_relation_size(%s)", (index_name,)
+                    ).fetchone()
+                    (table_bytes,) = conn.execute(
+                        "SELECT pg_total_relation_size('faces')"
+                    ).fetchone()
                 m = measure(store_search(store, variant), queries, truth, within)
                 store.close()
-                row("pgvector HNSW (PostgreSQL)", m, f"index {mib(index_bytes)} / all {mib(table_bytes)}",
-                    f"{built:.0f} s (CREATE INDEX after the rows); rows inserted in {loaded:.0f} s")
+                row(
+                    "pgvector HNSW (PostgreSQL)",
+                    m,
+                    f"index {mib(index_bytes)} / all {mib(table_bytes)}",
+                    f"{built:.0f} s (CREATE INDEX after the rows); rows inserted in {loaded:.0f} s",
+                )
         del vectors, truth
         gc.collect()
     print(f"\ntotal {time.perf_counter() - began:.0f} s", flush=True)

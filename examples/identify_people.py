@@ -24,7 +24,9 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "deepfac
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--endpoint-url", default="http://127.0.0.1:8080")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--data", type=Path, default=DATA)
@@ -32,11 +34,15 @@ def main() -> int:
     parser.add_argument("--min-accuracy", type=float, default=0.0)
     args = parser.parse_args()
 
-    rekognition = boto3.client("rekognition", endpoint_url=args.endpoint_url, region_name=args.region)
+    rekognition = boto3.client(
+        "rekognition", endpoint_url=args.endpoint_url, region_name=args.region
+    )
     people: dict[str, list[str]] = defaultdict(list)
     with open(args.data / "identities.csv", newline="") as fh:
         for row in csv.DictReader(fh):
-            if not row.get("note"):  # multi-face and reflection images are not portraits of one person
+            if not row.get(
+                "note"
+            ):  # multi-face and reflection images are not portraits of one person
                 people[row["identity"]].append(row["file"])
 
     def image(name: str) -> dict[str, bytes]:
@@ -58,14 +64,19 @@ def main() -> int:
         for name in enrol:
             try:
                 result = rekognition.index_faces(
-                    CollectionId=args.collection, Image=image(name), ExternalImageId=person, MaxFaces=1
+                    CollectionId=args.collection,
+                    Image=image(name),
+                    ExternalImageId=person,
+                    MaxFaces=1,
                 )
             except rekognition.exceptions.InvalidImageFormatException:
                 print(f"  skipped {name}: not a JPEG or PNG")
                 continue
             face_ids += [r["Face"]["FaceId"] for r in result["FaceRecords"]]
         if face_ids:
-            rekognition.associate_faces(CollectionId=args.collection, UserId=person, FaceIds=face_ids)
+            rekognition.associate_faces(
+                CollectionId=args.collection, UserId=person, FaceIds=face_ids
+            )
 
     correct = 0
     for person, probe in held_back:
@@ -76,7 +87,9 @@ def main() -> int:
         correct += best == person
         print(f"{probe:12s} {person}: identified as {best} (Similarity {similarity})")
     accuracy = correct / len(held_back)
-    print(f"identified {correct}/{len(held_back)} held-back photos correctly: accuracy {accuracy:.3f}")
+    print(
+        f"identified {correct}/{len(held_back)} held-back photos correctly: accuracy {accuracy:.3f}"
+    )
     return 0 if accuracy >= args.min_accuracy else 1
 
 

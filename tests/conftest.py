@@ -111,6 +111,7 @@ def encode():
 
 # -- state backends ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def embedded_postgres() -> Iterator[EmbeddedPostgres]:
     """One PostgreSQL server (with pgvector) for the whole session."""

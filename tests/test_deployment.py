@@ -37,36 +37,46 @@ CREATE INDEX audit_records_by_principal ON audit_records (principal, seq);
 CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL,
     time REAL NOT NULL, mac TEXT NOT NULL);
 """
-POLICY = {"Version": "2012-10-17",
-          "Statement": [{"Effect": "Allow", "Action": "rekognition:DetectFaces", "Resource": "*"}]}
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "rekognition:DetectFaces", "Resource": "*"}],
+}
 
 
 def old_data_dir(data: Path) -> None:
     fernet = MasterKey.load(data).fernet()
     db = sqlite3.connect(data / "agnosco.db")
     db.executescript(OLD_AGNOSCO_DB)
-    db.execute("INSERT INTO access_keys VALUES ('AKIAOLDKEY0000000001', ?, 'analyst', 'Active', 1.0)",
-               (fernet.encrypt(b"old secret"),))
+    db.execute(
+        "INSERT INTO access_keys VALUES ('AKIAOLDKEY0000000001', ?, 'analyst', 'Active', 1.0)",
+        (fernet.encrypt(b"old secret"),),
+    )
     db.execute("INSERT INTO principals VALUES ('admin', NULL, NULL, NULL, 1.0)")
     db.execute("INSERT INTO attachments VALUES ('admin', 'Admin')")
     db.execute("INSERT INTO principals VALUES ('analyst', 'Lab', 'research', 'research_x', 1.0)")
     db.execute("INSERT INTO policies VALUES ('DetectOnly', ?, 1.0)", (json.dumps(POLICY),))
     db.execute("INSERT INTO attachments VALUES ('analyst', 'DetectOnly')")
-    db.execute("INSERT INTO reviews VALUES ('r1', 2.0, 'analyst', 'AKIAOLDKEY0000000001', 'SearchFaces', 'c',"
-               " 'research_x', 99.0, 1, '[]', 'PENDING', '[]')")
+    db.execute(
+        "INSERT INTO reviews VALUES ('r1', 2.0, 'analyst', 'AKIAOLDKEY0000000001', 'SearchFaces', 'c',"
+        " 'research_x', 99.0, 1, '[]', 'PENDING', '[]')"
+    )
     db.commit()
     db.close()
     audit = sqlite3.connect(data / "audit.db")
     audit.executescript(OLD_AUDIT_DB)
     message = canonical_json([0, GENESIS_HASH, 5.0]).encode()
-    mac = hmac.new(MasterKey.load(data).derive(AUDIT_KEY_PURPOSE), message, hashlib.sha256).hexdigest()
+    mac = hmac.new(
+        MasterKey.load(data).derive(AUDIT_KEY_PURPOSE), message, hashlib.sha256
+    ).hexdigest()
     audit.execute("INSERT INTO audit_head VALUES (1, 0, ?, 5.0, ?)", (GENESIS_HASH, mac))
     audit.execute("PRAGMA user_version = 1")
     audit.commit()
     audit.close()
 
 
-def test_a_data_directory_from_before_versioned_tables_opens_with_everything_in_it(tmp_path: Path) -> None:
+def test_a_data_directory_from_before_versioned_tables_opens_with_everything_in_it(
+    tmp_path: Path,
+) -> None:
     data = tmp_path / "data"
     data.mkdir()
     old_data_dir(data)

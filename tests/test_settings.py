@@ -16,24 +16,39 @@ PACKAGE = Path(agnosco.__file__).parent
 
 
 def test_a_flag_wins_over_the_environment_which_wins_over_the_default() -> None:
-    environ = {"AGNOSCO_REGION": "eu-west-1", "AGNOSCO_DATA_DIR": "/srv/agnosco", "AGNOSCO_STORE": "sqlite"}
+    environ = {
+        "AGNOSCO_REGION": "eu-west-1",
+        "AGNOSCO_DATA_DIR": "/srv/agnosco",
+        "AGNOSCO_STORE": "sqlite",
+    }
     assert Settings.load({}, {}).region == DEFAULT_REGION
     assert Settings.load({}, {}).data_dir == DEFAULT_DATA_DIR
     assert Settings.load({}, environ).region == "eu-west-1"
     assert Settings.load({"region": "ap-south-1", "data_dir": None}, environ).region == "ap-south-1"
     loaded = Settings.load({"region": None, "port": 9000, "unrelated_flag": 1}, environ)
-    assert (loaded.region, loaded.port, loaded.data_dir, loaded.store_url) == ("eu-west-1", 9000, Path("/srv/agnosco"), None)
+    assert (loaded.region, loaded.port, loaded.data_dir, loaded.store_url) == (
+        "eu-west-1",
+        9000,
+        Path("/srv/agnosco"),
+        None,
+    )
 
 
 def test_lists_secrets_and_store_urls() -> None:
-    environ = {"AGNOSCO_TRUSTED_PROXIES": " 10.0.0.1, ,10.0.0.2 ", "AGNOSCO_ACCESS_KEY_ID": "AKIAEXAMPLE",
-               "AGNOSCO_STORE": "postgresql://agnosco:hunter2@db/agnosco", "AGNOSCO_MASTER_KEY": " k "}
+    environ = {
+        "AGNOSCO_TRUSTED_PROXIES": " 10.0.0.1, ,10.0.0.2 ",
+        "AGNOSCO_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AGNOSCO_STORE": "postgresql://agnosco:hunter2@db/agnosco",
+        "AGNOSCO_MASTER_KEY": " k ",
+    }
     loaded = Settings.load({}, environ)
     assert loaded.trusted_proxies == ("10.0.0.1", "10.0.0.2")
     assert loaded.admin_key is None  # a key id without its secret is no key
     assert loaded.master_key == "k"
     assert "hunter2" not in repr(loaded) and "'k'" not in repr(loaded)
-    assert Settings.load({"trusted_proxy": ["192.0.2.1"]}, environ).trusted_proxies == ("192.0.2.1",)
+    assert Settings.load({"trusted_proxy": ["192.0.2.1"]}, environ).trusted_proxies == (
+        "192.0.2.1",
+    )
     both = Settings.load({}, environ | {"AGNOSCO_SECRET_ACCESS_KEY": "s3cret"})
     assert both.admin_key == AdminKey("AKIAEXAMPLE", "s3cret") and "s3cret" not in repr(both)
 
@@ -42,8 +57,12 @@ def test_only_the_settings_module_reads_the_environment() -> None:
     readers = []
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv", "unsetenv") \
-                    and isinstance(node.value, ast.Name) and node.value.id == "os":
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv", "putenv", "unsetenv")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
                 readers.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert readers and all(r.startswith("settings.py:") for r in readers), readers
 

@@ -14,12 +14,20 @@ def errors_for(params: object, shape_name: str) -> list[str]:
 
 
 def test_valid_request_has_no_violations() -> None:
-    assert errors_for({"CollectionId": "my.collection-1", "Tags": {"team": "a"}}, "CreateCollectionRequest") == []
+    assert (
+        errors_for(
+            {"CollectionId": "my.collection-1", "Tags": {"team": "a"}}, "CreateCollectionRequest"
+        )
+        == []
+    )
 
 
 def test_required_member_missing() -> None:
     (error,) = errors_for({}, "CreateCollectionRequest")
-    assert error == "Value null at 'collectionId' failed to satisfy constraint: Member must not be null"
+    assert (
+        error
+        == "Value null at 'collectionId' failed to satisfy constraint: Member must not be null"
+    )
 
 
 def test_pattern_must_match_whole_value() -> None:
@@ -28,8 +36,14 @@ def test_pattern_must_match_whole_value() -> None:
 
 
 def test_length_bounds() -> None:
-    assert any("less than or equal to 255" in e for e in errors_for({"CollectionId": "a" * 256}, "CreateCollectionRequest"))
-    assert any("greater than or equal to 1" in e for e in errors_for({"CollectionId": ""}, "CreateCollectionRequest"))
+    assert any(
+        "less than or equal to 255" in e
+        for e in errors_for({"CollectionId": "a" * 256}, "CreateCollectionRequest")
+    )
+    assert any(
+        "greater than or equal to 1" in e
+        for e in errors_for({"CollectionId": ""}, "CreateCollectionRequest")
+    )
 
 
 def test_numeric_range_and_enum() -> None:
@@ -54,7 +68,9 @@ def test_types_lists_and_unknown_members() -> None:
 
 
 def test_booleans_are_not_numbers() -> None:
-    errors = errors_for({"Image": {"Bytes": b"x"}, "MaxFaces": True, "CollectionId": "c"}, "IndexFacesRequest")
+    errors = errors_for(
+        {"Image": {"Bytes": b"x"}, "MaxFaces": True, "CollectionId": "c"}, "IndexFacesRequest"
+    )
     assert any("'maxFaces'" in e and "an integer" in e for e in errors)
 
 
@@ -71,4 +87,7 @@ def test_oversized_image_blob_is_image_too_large() -> None:
     with pytest.raises(ImageTooLargeException, match="5242880"):
         spec.validate({"Image": {"Bytes": b"x" * (5 * 1024 * 1024 + 1)}}, "DetectFacesRequest")
     with pytest.raises(InvalidParameterException):  # mixed with another violation: all are listed
-        spec.validate({"Image": {"Bytes": b"x" * (5 * 1024 * 1024 + 1)}, "Attributes": ["NOPE"]}, "DetectFacesRequest")
+        spec.validate(
+            {"Image": {"Bytes": b"x" * (5 * 1024 * 1024 + 1)}, "Attributes": ["NOPE"]},
+            "DetectFacesRequest",
+        )

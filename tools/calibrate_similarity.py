@@ -69,13 +69,17 @@ class Population:
         i, j = self.pair_indices()
         d = np.empty(len(i))
         for start in range(0, len(i), 5_000_000):  # bounded memory for lfw-dev's 14.5M pairs
-            a, b = i[start:start + 5_000_000], j[start:start + 5_000_000]
-            d[start:start + len(a)] = np.sqrt(np.maximum(sq[a] + sq[b] - 2 * (v[a] * v[b]).sum(1), 0))
+            a, b = i[start : start + 5_000_000], j[start : start + 5_000_000]
+            d[start : start + len(a)] = np.sqrt(
+                np.maximum(sq[a] + sq[b] - 2 * (v[a] * v[b]).sum(1), 0)
+            )
         ids = np.array(self.identities)
         return d, ids[i] == ids[j]
 
 
-def describe(paths: list[Path], analyzer: FaceAnalyzer, cache: Path | None) -> list[np.ndarray | None]:
+def describe(
+    paths: list[Path], analyzer: FaceAnalyzer, cache: Path | None
+) -> list[np.ndarray | None]:
     """Largest-face descriptor of each image (None: no face), cached by image hash."""
     known: dict[str, np.ndarray] = {}
     if cache and cache.exists():
@@ -96,8 +100,14 @@ def describe(paths: list[Path], analyzer: FaceAnalyzer, cache: Path | None) -> l
     return out
 
 
-def population(name: str, paths: list[Path], identities: list[str], groups: dict[str, list[str]],
-               analyzer: FaceAnalyzer, cache: Path | None) -> Population:
+def population(
+    name: str,
+    paths: list[Path],
+    identities: list[str],
+    groups: dict[str, list[str]],
+    analyzer: FaceAnalyzer,
+    cache: Path | None,
+) -> Population:
     vectors = describe(paths, analyzer, cache)
     keep = [i for i, v in enumerate(vectors) if v is not None]
     return Population(
@@ -114,29 +124,42 @@ def load_populations(data: Path, analyzer: FaceAnalyzer, cache: Path | None) -> 
     with open(lfw / "images.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     lfw_pop = population(
-        "lfw-dev", [lfw / r["file"] for r in rows], [r["identity"] for r in rows],
-        {"gender": [r["gender"] for r in rows]}, analyzer, cache,
+        "lfw-dev",
+        [lfw / r["file"] for r in rows],
+        [r["identity"] for r in rows],
+        {"gender": [r["gender"] for r in rows]},
+        analyzer,
+        cache,
     )
     utk = data / "demographics-utkface"
     with open(utk / "labels.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     utk_pop = population(
-        "utkface", [utk / r["file"] for r in rows], [r["file"] for r in rows],
+        "utkface",
+        [utk / r["file"] for r in rows],
+        [r["file"] for r in rows],
         {
             "race": [r["race"] for r in rows],
             "gender": [r["gender"] for r in rows],
             "age": [r["age_bucket"] for r in rows],
             "ages": ["18+" if int(r["age"]) >= 18 else "under 18" for r in rows],
         },
-        analyzer, cache,
+        analyzer,
+        cache,
     )
     deepface = data / "deepface-pairs"
     ids = read_identities(deepface / "identities.csv")
     # The 61 one-person portraits the pair lists label (not the group photos).
-    names = sorted({f for p in read_pairs(deepface / "pairs_exhaustive.csv") for f in (p.file_a, p.file_b)})
+    names = sorted(
+        {f for p in read_pairs(deepface / "pairs_exhaustive.csv") for f in (p.file_a, p.file_b)}
+    )
     df_pop = population(
-        "deepface", [deepface / "images" / n for n in names], [ids[n] for n in names], {},
-        analyzer, cache,
+        "deepface",
+        [deepface / "images" / n for n in names],
+        [ids[n] for n in names],
+        {},
+        analyzer,
+        cache,
     )
     return [lfw_pop, utk_pop, df_pop]
 
@@ -162,9 +185,16 @@ def rate_cell(matched: int, trials: int) -> str:
 
 
 def print_tables(cal: SimilarityCalibration, pops: list[Population]) -> None:
-    print(f"Calibration {cal.version}; distances at each Similarity: "
-          + ", ".join(f"{s:.0f} -> {cal.distance_at(s):.3f}" for s in THRESHOLDS) + "\n")
-    print("| population / group | impostor pairs | " + " | ".join(f"FMR at {s:.0f}" for s in THRESHOLDS) + " |")
+    print(
+        f"Calibration {cal.version}; distances at each Similarity: "
+        + ", ".join(f"{s:.0f} -> {cal.distance_at(s):.3f}" for s in THRESHOLDS)
+        + "\n"
+    )
+    print(
+        "| population / group | impostor pairs | "
+        + " | ".join(f"FMR at {s:.0f}" for s in THRESHOLDS)
+        + " |"
+    )
     print("|---|---:|" + "---:|" * len(THRESHOLDS))
     genuine_rows = []
     for pop in pops:
@@ -177,7 +207,9 @@ def print_tables(cal: SimilarityCalibration, pops: list[Population]) -> None:
             lab = np.array(labels)
             for value in sorted(set(labels)):
                 # a pair belongs to a group when both faces do
-                rows.append((f"{pop.name}: {kind} {value}", imp & (lab[i] == value) & (lab[j] == value)))
+                rows.append(
+                    (f"{pop.name}: {kind} {value}", imp & (lab[i] == value) & (lab[j] == value))
+                )
         for label, mask in rows:
             n = int(mask.sum())
             if n == 0:
@@ -186,7 +218,9 @@ def print_tables(cal: SimilarityCalibration, pops: list[Population]) -> None:
             print(f"| {label} | {n} | " + " | ".join(cells) + " |")
         if same.any():
             genuine_rows.append((pop.name, sims[same]))
-    print("\n| genuine pairs | pairs | " + " | ".join(f"FNMR at {s:.0f}" for s in THRESHOLDS) + " |")
+    print(
+        "\n| genuine pairs | pairs | " + " | ".join(f"FNMR at {s:.0f}" for s in THRESHOLDS) + " |"
+    )
     print("|---|---:|" + "---:|" * len(THRESHOLDS))
     for name, sims in genuine_rows:
         cells = [rate_cell(int((sims < s).sum()), len(sims)) for s in THRESHOLDS]
@@ -195,7 +229,9 @@ def print_tables(cal: SimilarityCalibration, pops: list[Population]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--cache", type=Path, default=None, help="npz file caching descriptors")
     parser.add_argument("--write", action="store_true", help="write the calibration artifact")
@@ -206,12 +242,15 @@ def main() -> None:
         impostors = {pop.name: adult_impostors(pop) for pop in pops if pop.name in FITTED}
         counts = ", ".join(f"{name} {len(d)}" for name, d in impostors.items())
         document = fit_calibration(
-            impostors, version="unset",
+            impostors,
+            version="unset",
             fitted_on=f"shared/data adult impostor pairs, each population weighing the same: "
-                      f"{counts}; pipeline {PIPELINE_VERSION}",
+            f"{counts}; pipeline {PIPELINE_VERSION}",
         )
         # the date and a digest of the anchors: a refit that moves them gets a new version
-        digest = hashlib.sha256(json.dumps(document["fmr_anchors"], sort_keys=True).encode()).hexdigest()
+        digest = hashlib.sha256(
+            json.dumps(document["fmr_anchors"], sort_keys=True).encode()
+        ).hexdigest()
         document["version"] = f"{dt.date.today().isoformat()}-{digest[:8]}"
         out = ROOT / "agnosco" / "vision" / "data" / DEFAULT_CALIBRATION
         write_calibration(document, out)

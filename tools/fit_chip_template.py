@@ -28,9 +28,13 @@ PADDING = 0.25
 # interpolation.h): image-right eye outer and inner corner, image-left eye outer and inner
 # corner, the base of the nose; in [0, 1] before padding.
 DLIB_5_POINT_TEMPLATE = np.array(
-    [(0.8595674595992, 0.2134981538014), (0.6460604764104, 0.2289674387677),
-     (0.1205750620789, 0.2137274526848), (0.3340850613712, 0.2290642403242),
-     (0.4901123135679, 0.6277975316475)]
+    [
+        (0.8595674595992, 0.2134981538014),
+        (0.6460604764104, 0.2289674387677),
+        (0.1205750620789, 0.2137274526848),
+        (0.3340850613712, 0.2290642403242),
+        (0.4901123135679, 0.6277975316475),
+    ]
 )
 MIRROR = [1, 0, 2, 4, 3]  # the partner of each of the five points in a mirrored face
 
@@ -38,8 +42,12 @@ MIRROR = [1, 0, 2, 4, 3]  # the partner of each of the five points in a mirrored
 def main() -> None:
     import dlib
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
     parser.add_argument("--every", type=int, default=2, help="use every N-th image")
     args = parser.parse_args()
     hog = dlib.get_frontal_face_detector()
@@ -59,15 +67,24 @@ def main() -> None:
         shape = predictor(pixels, rect)
         parts = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
         centre = np.array([(rect.left() + rect.right()) / 2, (rect.top() + rect.bottom()) / 2])
-        det = min(detections, key=lambda d: float(np.hypot(
-            (d.box.x0 + d.box.x1) / 2 - centre[0], (d.box.y0 + d.box.y1) / 2 - centre[1])))
+        det = min(
+            detections,
+            key=lambda d: float(
+                np.hypot(
+                    (d.box.x0 + d.box.x1) / 2 - centre[0], (d.box.y0 + d.box.y1) / 2 - centre[1]
+                )
+            ),
+        )
         if det.points is None:
             raise SystemExit("the default detector gives no five points")
         transform = similarity_transform(parts, dlib_chip)
         in_chip.append(det.points @ transform[:, :2].T + transform[:, 2])
     points = np.median(np.array(in_chip), axis=0)
-    axis = float(np.mean([(points[0, 0] + points[1, 0]) / 2, (points[3, 0] + points[4, 0]) / 2,
-                          points[2, 0]]))
+    axis = float(
+        np.mean(
+            [(points[0, 0] + points[1, 0]) / 2, (points[3, 0] + points[4, 0]) / 2, points[2, 0]]
+        )
+    )
     mirrored = points[MIRROR].copy()
     mirrored[:, 0] = 2 * axis - mirrored[:, 0]
     template = np.round((points + mirrored) / 2, 2)

@@ -114,7 +114,9 @@ def map_box(f: dict[str, np.ndarray], p: np.ndarray) -> np.ndarray:
     ax, ay, k = p
     b = f["box"]
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-    return _square((b[:, 0] + b[:, 2]) / 2 + ax * w, (b[:, 1] + b[:, 3]) / 2 + ay * h, k * np.sqrt(w * h))
+    return _square(
+        (b[:, 0] + b[:, 2]) / 2 + ax * w, (b[:, 1] + b[:, 3]) / 2 + ay * h, k * np.sqrt(w * h)
+    )
 
 
 def map_points(f: dict[str, np.ndarray], p: np.ndarray) -> np.ndarray:
@@ -216,7 +218,9 @@ def summary(values: np.ndarray) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--fit", type=int, default=400, help="images to fit on")
     parser.add_argument("--check", type=int, default=1500, help="other images to check on")
@@ -230,8 +234,10 @@ def main() -> None:
     fit_paths = [paths[i] for i in order[: args.fit]]
     check_paths = [paths[i] for i in order[args.fit : args.fit + args.check]]
     fit, check = collect(fit_paths), collect(check_paths)
-    print(f"faces found by both: {len(fit)} in {len(fit_paths)} fit images, "
-          f"{len(check)} in {len(check_paths)} check images")
+    print(
+        f"faces found by both: {len(fit)} in {len(fit_paths)} fit images, "
+        f"{len(check)} in {len(check_paths)} check images"
+    )
     ffit, fcheck = _features(fit), _features(check)
 
     results = {}
@@ -252,10 +258,12 @@ def main() -> None:
     agreement = landmark_agreement(check, mapping(fcheck, params))
     unmapped = landmark_agreement(check, fcheck["box"])
     print(f"\nchosen: {chosen} (best mean IoU on the check images)")
-    print("68 landmarks predicted from the mapped box vs from HOG's box, mean distance over the "
-          f"eye distance: median face {np.median(agreement):.4f}, p90 {np.percentile(agreement, 90):.4f}"
-          f" (from RetinaFace's unmapped box: median {np.median(unmapped):.4f}, "
-          f"p90 {np.percentile(unmapped, 90):.4f})")
+    print(
+        "68 landmarks predicted from the mapped box vs from HOG's box, mean distance over the "
+        f"eye distance: median face {np.median(agreement):.4f}, p90 {np.percentile(agreement, 90):.4f}"
+        f" (from RetinaFace's unmapped box: median {np.median(unmapped):.4f}, "
+        f"p90 {np.percentile(unmapped, 90):.4f})"
+    )
     names = MAPPINGS[chosen][2]
     print(f"\nconstants of {chosen}: " + ", ".join(f"{n} = {v:.4f}" for n, v in zip(names, params)))
 

@@ -95,12 +95,17 @@ class Face:
     def of(cls, face: FaceAnalysis, width: int, height: int) -> Face:
         box = face.box
         return cls(
-            confidence=face.confidence, side=min(box.width * width, box.height * height),
-            brightness=face.quality.brightness, sharpness=face.quality.sharpness,
+            confidence=face.confidence,
+            side=min(box.width * width, box.height * height),
+            brightness=face.quality.brightness,
+            sharpness=face.quality.sharpness,
             blur=blur_sharpness(face.quality),
-            yaw=face.pose.yaw, pitch=face.pose.pitch, descriptor=face.descriptor,
+            yaw=face.pose.yaw,
+            pitch=face.pose.pitch,
+            descriptor=face.descriptor,
             reasons={level: filter_reasons(face, level, width, height) for level in LEVELS},
-            cx=(box.left + box.width / 2) * width, cy=(box.top + box.height / 2) * height,
+            cx=(box.left + box.width / 2) * width,
+            cy=(box.top + box.height / 2) * height,
         )
 
 
@@ -136,8 +141,9 @@ def png(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def nearest(faces: Sequence[FaceAnalysis], width: int, height: int, cx: float, cy: float,
-            within: float) -> FaceAnalysis | None:
+def nearest(
+    faces: Sequence[FaceAnalysis], width: int, height: int, cx: float, cy: float, within: float
+) -> FaceAnalysis | None:
     best, best_d = None, within
     for face in faces:
         b = face.box
@@ -167,8 +173,16 @@ class Bench:
         face = nearest(faces, width, height, width / 2, height / 2, within=max(width, height))
         return (Face.of(face, width, height) if face else None), image.pixels
 
-    def probe(self, kind: str, step: str, pixels: np.ndarray, cx: float, cy: float, side: float,
-              reference: Face) -> Probe:
+    def probe(
+        self,
+        kind: str,
+        step: str,
+        pixels: np.ndarray,
+        cx: float,
+        cy: float,
+        side: float,
+        reference: Face,
+    ) -> Probe:
         faces, width, height = self.analyse(png(pixels))
         face = nearest(faces, width, height, cx, cy, within=side / 2)
         if face is None:
@@ -176,8 +190,13 @@ class Bench:
         found = Face.of(face, width, height)
         return Probe(kind, step, found, self.similarity(found.descriptor, reference.descriptor))
 
-    def canvas_probes(self, step: str, items: list[tuple[np.ndarray, Face, Face]], target: float,
-                      rng: np.random.Generator) -> list[Probe]:
+    def canvas_probes(
+        self,
+        step: str,
+        items: list[tuple[np.ndarray, Face, Face]],
+        target: float,
+        rng: np.random.Generator,
+    ) -> list[Probe]:
         """Probes shrunk so their face's short side is ``target`` px, packed on 1300 px canvases."""
         width, height = CANVAS
         out: list[Probe] = []
@@ -186,7 +205,7 @@ class Bench:
         cw, ch = width // cols, height // rows
         per_canvas = cols * rows
         for start in range(0, len(items), per_canvas):
-            chunk = items[start:start + per_canvas]
+            chunk = items[start : start + per_canvas]
             canvas = np.empty((height, width, 3), np.uint8)
             canvas[:] = rng.integers(90, 170, size=3, dtype=np.uint8)
             placed = []
@@ -200,10 +219,10 @@ class Bench:
                 # a window of at most one cell, centred on the face
                 sx = int(np.clip(round(fx - cw / 2), 0, max(0, small.shape[1] - cw)))
                 sy = int(np.clip(round(fy - ch / 2), 0, max(0, small.shape[0] - ch)))
-                small = small[sy:sy + ch, sx:sx + cw]
+                small = small[sy : sy + ch, sx : sx + cw]
                 x0 = (k % cols) * cw + (cw - small.shape[1]) // 2
                 y0 = (k // cols) * ch + (ch - small.shape[0]) // 2
-                canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+                canvas[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
                 placed.append((x0 + fx - sx, y0 + fy - sy, reference, probe_face.yaw))
             faces, w, h = self.analyse(png(canvas))
             for cx, cy, reference, yaw in placed:
@@ -212,12 +231,20 @@ class Bench:
                     out.append(Probe("size", step, None))
                 else:
                     found = Face.of(face, w, h)
-                    out.append(Probe("size", step, found,
-                                     self.similarity(found.descriptor, reference.descriptor), yaw))
+                    out.append(
+                        Probe(
+                            "size",
+                            step,
+                            found,
+                            self.similarity(found.descriptor, reference.descriptor),
+                            yaw,
+                        )
+                    )
         return out
 
 
 # --- degradations -----------------------------------------------------------------------------
+
 
 def blur(sigma: float) -> Callable[[np.ndarray], np.ndarray]:
     return lambda p: cv2.GaussianBlur(p, (0, 0), sigma)
@@ -242,8 +269,10 @@ DEGRADATIONS: list[tuple[str, str, Callable[[np.ndarray], np.ndarray]]] = [
 
 # --- measurement ------------------------------------------------------------------------------
 
-def measure(bench: Bench, data: Path, n_pairs: int, n_natural: int, seed: int,
-            log: Callable[[str], None]) -> Measurements:
+
+def measure(
+    bench: Bench, data: Path, n_pairs: int, n_natural: int, seed: int, log: Callable[[str], None]
+) -> Measurements:
     root = data / "lfw-dev"
     genuine = [p for p in read_pairs(root / "pairs.csv") if p.same]
     order = list(range(len(genuine)))
@@ -321,6 +350,7 @@ def crowd(bench: Bench, data: Path) -> list[Face]:
 
 # --- tables -----------------------------------------------------------------------------------
 
+
 def pct(x: float) -> str:
     return "-" if math.isnan(x) else f"{100 * x:.1f}%"
 
@@ -363,14 +393,17 @@ def step_rows(probes: list[Probe], kind: str, measure: Callable[[Face], float]) 
         if not det:
             rows.append([step, f"0/{len(group)}", *["-"] * 7])
             continue
-        rows.append([
-            step, f"{len(det)}/{len(group)}",
-            f"{q(values, 50):.1f} ({q(values, 10):.1f}-{q(values, 90):.1f})",
-            f"{q(conf, 50):.1f} / {q(conf, 5):.1f}",
-            fnmr_cell(errors, len(det)),
-            f"{np.mean([p.similarity for p in det]):.1f}" if det else "-",
-            *[drop_share(group, level) for level in LEVELS],
-        ])
+        rows.append(
+            [
+                step,
+                f"{len(det)}/{len(group)}",
+                f"{q(values, 50):.1f} ({q(values, 10):.1f}-{q(values, 90):.1f})",
+                f"{q(conf, 50):.1f} / {q(conf, 5):.1f}",
+                fnmr_cell(errors, len(det)),
+                f"{np.mean([p.similarity for p in det]):.1f}" if det else "-",
+                *[drop_share(group, level) for level in LEVELS],
+            ]
+        )
     return rows
 
 
@@ -383,8 +416,9 @@ class Curve:
     trials: list[int]
 
 
-def bucket_rows(samples: list[tuple[float, bool]], edges: Sequence[float],
-                negate: bool = False) -> tuple[list[list[str]], Curve]:
+def bucket_rows(
+    samples: list[tuple[float, bool]], edges: Sequence[float], negate: bool = False
+) -> tuple[list[list[str]], Curve]:
     """``samples``: (measure, non-match) pairs; rows per [edge, next edge) bucket."""
     rows, curve = [], Curve([], [], [])
     values = np.array([s[0] for s in samples])
@@ -446,7 +480,9 @@ def _reason_shares(faces: Sequence[Face], level: str) -> str:
         for r in f.reasons[level]:
             counts[r] = counts.get(r, 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
-    return ", ".join(f"{r.lower()} {pct(c / len(faces))}" for r, c in ranked) or ("-" if not faces else "none")
+    return ", ".join(f"{r.lower()} {pct(c / len(faces))}" for r, c in ranked) or (
+        "-" if not faces else "none"
+    )
 
 
 def dropped_at(faces: Sequence[Face], level: str) -> tuple[list[Face], dict[str, int]]:
@@ -463,63 +499,138 @@ def drop_cells(faces: Sequence[Face]) -> list[str]:
     cells = []
     for level in LEVELS:
         dropped, counts = dropped_at(faces, level)
-        top = ", ".join(f"{r.lower()} {c}" for r, c in sorted(counts.items(), key=lambda kv: -kv[1])[:2])
-        cells.append(f"{pct(len(dropped) / len(faces))}" + (f" ({top})" if top else "") if faces else "-")
+        top = ", ".join(
+            f"{r.lower()} {c}" for r, c in sorted(counts.items(), key=lambda kv: -kv[1])[:2]
+        )
+        cells.append(
+            f"{pct(len(dropped) / len(faces))}" + (f" ({top})" if top else "") if faces else "-"
+        )
     return cells
 
 
 def report_groups(chips: list[tuple[str, Face | None]], crowd_faces: list[Face]) -> str:
-    out = ["\n### How the bars fall across race groups: UTKFace chips (200 px, many upscaled and soft)\n"]
+    out = [
+        "\n### How the bars fall across race groups: UTKFace chips (200 px, many upscaled and soft)\n"
+    ]
     rows = []
     for race in sorted({r for r, _ in chips}):
         faces = [f for r, f in chips if r == race and f is not None]
         total = sum(r == race for r, _ in chips)
-        rows.append([race, f"{len(faces)}/{total}",
-                     f"{q([f.brightness for f in faces], 5):.1f} / {q([f.brightness for f in faces], 50):.1f}",
-                     f"{q([f.sharpness for f in faces], 5):.1f} / {q([f.sharpness for f in faces], 50):.1f}",
-                     *drop_cells(faces)])
-    out.append(table(["race", "detected", "Brightness p5 / p50", "Sharpness p5 / p50",
-                      "dropped LOW", "MEDIUM", "HIGH"], rows))
+        rows.append(
+            [
+                race,
+                f"{len(faces)}/{total}",
+                f"{q([f.brightness for f in faces], 5):.1f} / {q([f.brightness for f in faces], 50):.1f}",
+                f"{q([f.sharpness for f in faces], 5):.1f} / {q([f.sharpness for f in faces], 50):.1f}",
+                *drop_cells(faces),
+            ]
+        )
+    out.append(
+        table(
+            [
+                "race",
+                "detected",
+                "Brightness p5 / p50",
+                "Sharpness p5 / p50",
+                "dropped LOW",
+                "MEDIUM",
+                "HIGH",
+            ],
+            rows,
+        )
+    )
     out.append("\n### A real group photo: crowds/volleyball-team.jpg (1000 x 644), by face size\n")
     rows = []
     for lo, hi in ((0, 16), (16, 24), (24, 32), (32, 48), (48, 1e9)):
         faces = [f for f in crowd_faces if lo <= f.side < hi]
         label = f"{lo}-{hi:g} px" if hi < 1e9 else f">= {lo} px"
-        rows.append([label, str(len(faces)),
-                     f"{q([f.confidence for f in faces], 50):.1f}" if faces else "-",
-                     f"{q([f.sharpness for f in faces], 50):.1f}" if faces else "-",
-                     *drop_cells(faces)])
-    out.append(table(["box short side", "faces", "confidence median", "Sharpness median",
-                      "dropped LOW", "MEDIUM", "HIGH"], rows))
+        rows.append(
+            [
+                label,
+                str(len(faces)),
+                f"{q([f.confidence for f in faces], 50):.1f}" if faces else "-",
+                f"{q([f.sharpness for f in faces], 50):.1f}" if faces else "-",
+                *drop_cells(faces),
+            ]
+        )
+    out.append(
+        table(
+            [
+                "box short side",
+                "faces",
+                "confidence median",
+                "Sharpness median",
+                "dropped LOW",
+                "MEDIUM",
+                "HIGH",
+            ],
+            rows,
+        )
+    )
     return "\n".join(out)
 
 
-def report(m: Measurements, false_faces: list[tuple[str, Face]], rule: tuple[float, float, float]) -> str:
+def report(
+    m: Measurements, false_faces: list[tuple[str, Face]], rule: tuple[float, float, float]
+) -> str:
     out = []
     probes = m.probes
-    header = ["step", "detected", "{measure} median (p10-p90)", "confidence median / p5",
-              "FNMR @80 [95% CI]", "mean Similarity", "dropped LOW", "MEDIUM", "HIGH"]
+    header = [
+        "step",
+        "detected",
+        "{measure} median (p10-p90)",
+        "confidence median / p5",
+        "FNMR @80 [95% CI]",
+        "mean Similarity",
+        "dropped LOW",
+        "MEDIUM",
+        "HIGH",
+    ]
 
     clean = [p for p in probes if p.kind == "clean"]
     clean_row = step_rows(clean, "clean", lambda f: f.side)
-    out.append(f"Clean probes (undegraded, faces of 150 px LFW images): FNMR at Similarity 80 "
-               f"{pct(m.fnmr0)} of {len(clean)} pairs.\n")
+    out.append(
+        f"Clean probes (undegraded, faces of 150 px LFW images): FNMR at Similarity 80 "
+        f"{pct(m.fnmr0)} of {len(clean)} pairs.\n"
+    )
 
     out.append("### Size (probe shrunk onto a 1300 x 866 canvas) -> SMALL_BOUNDING_BOX\n")
-    out.append(table([h.format(measure="box short side px") for h in header],
-                     clean_row + step_rows(probes, "size", lambda f: f.side)))
+    out.append(
+        table(
+            [h.format(measure="box short side px") for h in header],
+            clean_row + step_rows(probes, "size", lambda f: f.side),
+        )
+    )
     out.append("\nSharpness and brightness the pipeline reports for the shrunk faces:\n")
     size_rows = []
     for step in dict.fromkeys(p.step for p in probes if p.kind == "size"):
         det = [p.face for p in probes if p.kind == "size" and p.step == step and p.face]
-        moved = [abs(p.face.yaw - p.clean_yaw) for p in probes  # type: ignore[union-attr]
-                 if p.kind == "size" and p.step == step and p.face]
-        size_rows.append([step, f"{q([f.sharpness for f in det], 50):.1f} ({q([f.sharpness for f in det], 10):.1f})",
-                          f"{q([f.brightness for f in det], 50):.1f}",
-                          f"{q([abs(f.yaw) for f in det], 50):.1f}",
-                          f"{q(moved, 50):.1f} / {q(moved, 90):.1f}"])
-    out.append(table(["step", "Sharpness median (p10)", "Brightness median", "|yaw| median",
-                      "|yaw - clean yaw| median / p90"], size_rows))
+        moved = [
+            abs(p.face.yaw - p.clean_yaw)
+            for p in probes  # type: ignore[union-attr]
+            if p.kind == "size" and p.step == step and p.face
+        ]
+        size_rows.append(
+            [
+                step,
+                f"{q([f.sharpness for f in det], 50):.1f} ({q([f.sharpness for f in det], 10):.1f})",
+                f"{q([f.brightness for f in det], 50):.1f}",
+                f"{q([abs(f.yaw) for f in det], 50):.1f}",
+                f"{q(moved, 50):.1f} / {q(moved, 90):.1f}",
+            ]
+        )
+    out.append(
+        table(
+            [
+                "step",
+                "Sharpness median (p10)",
+                "Brightness median",
+                "|yaw| median",
+                "|yaw - clean yaw| median / p90",
+            ],
+            size_rows,
+        )
+    )
     out.append("\nWhy each level drops shrunk faces (share of detected faces per reason):\n")
     why = []
     for step in dict.fromkeys(p.step for p in probes if p.kind == "size"):
@@ -529,10 +640,16 @@ def report(m: Measurements, false_faces: list[tuple[str, Face]], rule: tuple[flo
 
     blur_fn: Callable[[Face], float] = lambda f: f.blur
     out.append("\n### Blur (Gaussian, on the 150 px probe) -> LOW_SHARPNESS\n")
-    out.append("Sharpness here is as LOW_SHARPNESS judges it (`quality_filter.blur_sharpness`: "
-               "faces dimmer than Brightness 40 compensated); blurring leaves Brightness as is.\n")
-    out.append(table([h.format(measure="Sharpness") for h in header],
-                     step_rows(clean, "clean", blur_fn) + step_rows(probes, "blur", blur_fn)))
+    out.append(
+        "Sharpness here is as LOW_SHARPNESS judges it (`quality_filter.blur_sharpness`: "
+        "faces dimmer than Brightness 40 compensated); blurring leaves Brightness as is.\n"
+    )
+    out.append(
+        table(
+            [h.format(measure="Sharpness") for h in header],
+            step_rows(clean, "clean", blur_fn) + step_rows(probes, "blur", blur_fn),
+        )
+    )
     sharp = [(p.face.blur, not p.matched) for p in probes if p.kind in ("clean", "blur") and p.face]
     sharp_rows, sharp_curve = bucket_rows(sharp, SHARPNESS_EDGES)
     out.append("\nBy Sharpness as LOW_SHARPNESS judges it (clean and blurred probes pooled):\n")
@@ -540,34 +657,80 @@ def report(m: Measurements, false_faces: list[tuple[str, Face]], rule: tuple[flo
 
     bright_fn: Callable[[Face], float] = lambda f: f.brightness
     out.append("\n### Darkness and over-exposure -> LOW_BRIGHTNESS\n")
-    out.append(table([h.format(measure="Brightness") for h in header],
-                     step_rows(clean, "clean", bright_fn) + step_rows(probes, "dark", bright_fn)
-                     + step_rows(probes, "bright", bright_fn)))
-    light = [(p.face.brightness, not p.matched) for p in probes
-             if p.kind in ("clean", "dark", "bright") and p.face]
+    out.append(
+        table(
+            [h.format(measure="Brightness") for h in header],
+            step_rows(clean, "clean", bright_fn)
+            + step_rows(probes, "dark", bright_fn)
+            + step_rows(probes, "bright", bright_fn),
+        )
+    )
+    light = [
+        (p.face.brightness, not p.matched)
+        for p in probes
+        if p.kind in ("clean", "dark", "bright") and p.face
+    ]
     light_rows, light_curve = bucket_rows(light, BRIGHTNESS_EDGES)
-    dark_curve = Curve(*[list(v) for v in zip(*[
-        (x, y, n) for x, y, n in zip(light_curve.x, light_curve.fnmr, light_curve.trials) if x < 50
-    ])]) if light_curve.x else Curve([], [], [])
-    out.append("\nSharpness of the darkened and over-exposed probes, reported / as LOW_SHARPNESS "
-               "judges it (medians):\n")
-    out.append(table(["step", "Brightness", "Sharpness reported", "Sharpness judged"], [
-        [f"{kind} {step}", f"{q([f.brightness for f in det], 50):.1f}",
-         f"{q([f.sharpness for f in det], 50):.1f}", f"{q([f.blur for f in det], 50):.1f}"]
-        for kind, step in dict.fromkeys((p.kind, p.step) for p in probes if p.kind in ("clean", "dark", "bright"))
-        for det in [[p.face for p in probes if p.kind == kind and p.step == step and p.face]]
-    ]))
-    over = [(x, y, n) for x, y, n in zip(light_curve.x, light_curve.fnmr, light_curve.trials) if x >= 50]
-    over_curve = Curve([-x for x, _, _ in over][::-1], [y for _, y, _ in over][::-1],
-                       [n for _, _, n in over][::-1])
+    dark_curve = (
+        Curve(
+            *[
+                list(v)
+                for v in zip(
+                    *[
+                        (x, y, n)
+                        for x, y, n in zip(light_curve.x, light_curve.fnmr, light_curve.trials)
+                        if x < 50
+                    ]
+                )
+            ]
+        )
+        if light_curve.x
+        else Curve([], [], [])
+    )
+    out.append(
+        "\nSharpness of the darkened and over-exposed probes, reported / as LOW_SHARPNESS "
+        "judges it (medians):\n"
+    )
+    out.append(
+        table(
+            ["step", "Brightness", "Sharpness reported", "Sharpness judged"],
+            [
+                [
+                    f"{kind} {step}",
+                    f"{q([f.brightness for f in det], 50):.1f}",
+                    f"{q([f.sharpness for f in det], 50):.1f}",
+                    f"{q([f.blur for f in det], 50):.1f}",
+                ]
+                for kind, step in dict.fromkeys(
+                    (p.kind, p.step) for p in probes if p.kind in ("clean", "dark", "bright")
+                )
+                for det in [
+                    [p.face for p in probes if p.kind == kind and p.step == step and p.face]
+                ]
+            ],
+        )
+    )
+    over = [
+        (x, y, n) for x, y, n in zip(light_curve.x, light_curve.fnmr, light_curve.trials) if x >= 50
+    ]
+    over_curve = Curve(
+        [-x for x, _, _ in over][::-1], [y for _, y, _ in over][::-1], [n for _, _, n in over][::-1]
+    )
     out.append("\nBy reported Brightness (clean, darkened and over-exposed probes pooled):\n")
     out.append(table(["Brightness", "pairs", "FNMR @80 [95% CI]"], light_rows))
     nat_faces = [f for a, b, _ in m.natural for f in (a, b)]
-    out.append("\nNatural LFW faces: " + "; ".join(
-        f"{name} p1 {q(v, 1):.1f}, p5 {q(v, 5):.1f}, p50 {q(v, 50):.1f}, p95 {q(v, 95):.1f}, p99 {q(v, 99):.1f}"
-        for name, v in (("Brightness", [f.brightness for f in nat_faces]),
-                        ("Sharpness", [f.sharpness for f in nat_faces]),
-                        ("box side px", [f.side for f in nat_faces]))) + ".")
+    out.append(
+        "\nNatural LFW faces: "
+        + "; ".join(
+            f"{name} p1 {q(v, 1):.1f}, p5 {q(v, 5):.1f}, p50 {q(v, 50):.1f}, p95 {q(v, 95):.1f}, p99 {q(v, 99):.1f}"
+            for name, v in (
+                ("Brightness", [f.brightness for f in nat_faces]),
+                ("Sharpness", [f.sharpness for f in nat_faces]),
+                ("box side px", [f.side for f in nat_faces]),
+            )
+        )
+        + "."
+    )
 
     out.append("\n### Pose (natural LFW pairs) -> EXTREME_POSE\n")
     nat = m.natural
@@ -575,12 +738,16 @@ def report(m: Measurements, false_faces: list[tuple[str, Face]], rule: tuple[flo
     pitch = [(max(abs(a.pitch), abs(b.pitch)), s < THRESHOLD) for a, b, s in nat]
     yaw_rows, yaw_curve = bucket_rows(yaw, ANGLE_EDGES, negate=True)
     pitch_rows, pitch_curve = bucket_rows(pitch, ANGLE_EDGES, negate=True)
-    out.append(f"{len(nat)} genuine pairs, FNMR at 80 {pct(np.mean([s < THRESHOLD for *_, s in nat]))}; "
-               "a pair is bucketed by the larger angle of its two faces.\n")
+    out.append(
+        f"{len(nat)} genuine pairs, FNMR at 80 {pct(np.mean([s < THRESHOLD for *_, s in nat]))}; "
+        "a pair is bucketed by the larger angle of its two faces.\n"
+    )
     out.append(table(["max |yaw|", "pairs", "FNMR @80 [95% CI]"], yaw_rows))
     out.append("")
     out.append(table(["max |pitch|", "pairs", "FNMR @80 [95% CI]"], pitch_rows))
-    steeper = [(a.pitch if abs(a.pitch) >= abs(b.pitch) else b.pitch, s < THRESHOLD) for a, b, s in nat]
+    steeper = [
+        (a.pitch if abs(a.pitch) >= abs(b.pitch) else b.pitch, s < THRESHOLD) for a, b, s in nat
+    ]
     signed_rows, signed_curve = bucket_rows(steeper, SIGNED_PITCH_EDGES)
     down_curve = _side(signed_curve, lambda x: x < 0, negate=False)
     up_curve = _side(signed_curve, lambda x: x >= 0, negate=True)
@@ -588,9 +755,11 @@ def report(m: Measurements, false_faces: list[tuple[str, Face]], rule: tuple[flo
     out.append(table(["pitch", "pairs", "FNMR @80 [95% CI]"], signed_rows))
     signed = [f.pitch for a, b, _ in nat for f in (a, b)]
     yaws = [abs(f.yaw) for a, b, _ in nat for f in (a, b)]
-    out.append(f"\nFaces: |yaw| p50 {q(yaws, 50):.1f}, p95 {q(yaws, 95):.1f}, p99 {q(yaws, 99):.1f}, "
-               f"max {max(yaws):.1f}; pitch p1 {q(signed, 1):.1f}, p50 {q(signed, 50):.1f}, "
-               f"p99 {q(signed, 99):.1f}.")
+    out.append(
+        f"\nFaces: |yaw| p50 {q(yaws, 50):.1f}, p95 {q(yaws, 95):.1f}, p99 {q(yaws, 99):.1f}, "
+        f"max {max(yaws):.1f}; pitch p1 {q(signed, 1):.1f}, p50 {q(signed, 50):.1f}, "
+        f"p99 {q(signed, 99):.1f}."
+    )
 
     out.append("\n### Detector confidence -> LOW_CONFIDENCE\n")
     conf_nat = [(min(a.confidence, b.confidence), s < THRESHOLD) for a, b, s in nat]
@@ -604,36 +773,72 @@ def report(m: Measurements, false_faces: list[tuple[str, Face]], rule: tuple[flo
     conf_curves: dict[str, Curve] = {}
     columns = []
     for level in LEVELS:
-        residual = [(p.face.confidence, not p.matched) for p in probes
-                    if p.face and not [r for r in p.face.reasons[level] if r != "LOW_CONFIDENCE"]]
+        residual = [
+            (p.face.confidence, not p.matched)
+            for p in probes
+            if p.face and not [r for r in p.face.reasons[level] if r != "LOW_CONFIDENCE"]
+        ]
         level_rows, conf_curves[level] = bucket_rows(residual, CONFIDENCE_EDGES)
         columns.append(level_rows)
-    out.append("\nProbes (clean and degraded) that every other bar of a level keeps, by the "
-               "probe's confidence (what LOW_CONFIDENCE adds at that level): pairs, FNMR:\n")
-    out.append(table(["confidence", *LEVELS], [
-        [cells[0][0], *[f"{c[1]}: {c[2]}" for c in cells]] for cells in zip(*columns)
-    ]))
+    out.append(
+        "\nProbes (clean and degraded) that every other bar of a level keeps, by the "
+        "probe's confidence (what LOW_CONFIDENCE adds at that level): pairs, FNMR:\n"
+    )
+    out.append(
+        table(
+            ["confidence", *LEVELS],
+            [[cells[0][0], *[f"{c[1]}: {c[2]}" for c in cells]] for cells in zip(*columns)],
+        )
+    )
     out.append(f"\nFalse faces on no-faces/ ({len(false_faces)}):\n")
-    out.append(table(["image", "confidence", "side px", "Sharpness", "Brightness", "|yaw|",
-                      "LOW", "MEDIUM", "HIGH"],
-                     [[name, f"{f.confidence:.1f}", f"{f.side:.0f}", f"{f.sharpness:.1f}",
-                       f"{f.brightness:.1f}", f"{abs(f.yaw):.0f}",
-                       *[",".join(f.reasons[level]) or "kept" for level in LEVELS]]
-                      for name, f in false_faces]))
+    out.append(
+        table(
+            [
+                "image",
+                "confidence",
+                "side px",
+                "Sharpness",
+                "Brightness",
+                "|yaw|",
+                "LOW",
+                "MEDIUM",
+                "HIGH",
+            ],
+            [
+                [
+                    name,
+                    f"{f.confidence:.1f}",
+                    f"{f.side:.0f}",
+                    f"{f.sharpness:.1f}",
+                    f"{f.brightness:.1f}",
+                    f"{abs(f.yaw):.0f}",
+                    *[",".join(f.reasons[level]) or "kept" for level in LEVELS],
+                ]
+                for name, f in false_faces
+            ],
+        )
+    )
 
     out.append("\n### Natural LFW faces dropped by the current BARS\n")
     faces = [f for a, b, _ in nat for f in (a, b)]
     rows = []
     for level in LEVELS:
         dropped, counts = dropped_at(faces, level)
-        rows.append([level, pct(len(dropped) / len(faces)),
-                     ", ".join(f"{r} {c}" for r, c in sorted(counts.items())) or "-"])
+        rows.append(
+            [
+                level,
+                pct(len(dropped) / len(faces)),
+                ", ".join(f"{r} {c}" for r, c in sorted(counts.items())) or "-",
+            ]
+        )
     out.append(table(["level", "faces dropped", "reasons"], rows))
 
     lim = limits(m.fnmr0, rule)
-    out.append(f"\n### Suggested bars (rule: a face fails a level where FNMR at 80 exceeds LOW "
-               f"{pct(lim['LOW'])}, MEDIUM clean+{100 * rule[1]:g} pp = {pct(lim['MEDIUM'])}, "
-               f"HIGH clean+{100 * rule[2]:g} pp = {pct(lim['HIGH'])}; buckets of >= {MIN_TRIALS} pairs)\n")
+    out.append(
+        f"\n### Suggested bars (rule: a face fails a level where FNMR at 80 exceeds LOW "
+        f"{pct(lim['LOW'])}, MEDIUM clean+{100 * rule[1]:g} pp = {pct(lim['MEDIUM'])}, "
+        f"HIGH clean+{100 * rule[2]:g} pp = {pct(lim['HIGH'])}; buckets of >= {MIN_TRIALS} pairs)\n"
+    )
     size_curve = steps_curve([p for p in probes if p.kind == "size"], lambda f: f.side)
     blur_curve = steps_curve([p for p in probes if p.kind == "blur"], lambda f: f.blur)
     rows = []
@@ -660,7 +865,9 @@ def report(m: Measurements, false_faces: list[tuple[str, Face]], rule: tuple[flo
 
 def _side(curve: Curve, keep: Callable[[float], bool], negate: bool) -> Curve:
     """The buckets of a signed curve on one side of 0, higher x = better quality."""
-    points = [(-x if negate else x, y, n) for x, y, n in zip(curve.x, curve.fnmr, curve.trials) if keep(x)]
+    points = [
+        (-x if negate else x, y, n) for x, y, n in zip(curve.x, curve.fnmr, curve.trials) if keep(x)
+    ]
     points.sort()
     return Curve([p[0] for p in points], [p[1] for p in points], [p[2] for p in points])
 
@@ -673,8 +880,13 @@ def steps_curve(probes: list[Probe], measure: Callable[[Face], float]) -> Curve:
     for group in steps.values():
         det = [p for p in group if p.face is not None]
         if len(det) >= MIN_TRIALS:
-            points.append((float(np.median([measure(p.face) for p in det])),  # type: ignore[arg-type]
-                           sum(not p.matched for p in det) / len(det), len(det)))
+            points.append(
+                (
+                    float(np.median([measure(p.face) for p in det])),  # type: ignore[arg-type]
+                    sum(not p.matched for p in det) / len(det),
+                    len(det),
+                )
+            )
     points.sort()
     return Curve([p[0] for p in points], [p[1] for p in points], [p[2] for p in points])
 
@@ -683,12 +895,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
     parser.add_argument("--pairs", type=int, default=400, help="genuine pairs degraded (seeded)")
-    parser.add_argument("--natural-pairs", type=int, default=0,
-                        help="genuine pairs for the natural pose/confidence tables (0: all 2,100)")
+    parser.add_argument(
+        "--natural-pairs",
+        type=int,
+        default=0,
+        help="genuine pairs for the natural pose/confidence tables (0: all 2,100)",
+    )
     parser.add_argument("--seed", type=int, default=20261202)
-    parser.add_argument("--rule", type=float, nargs=3, default=(0.5, 0.10, 0.03),
-                        metavar=("LOW", "MEDIUM_PP", "HIGH_PP"),
-                        help="FNMR limits: LOW absolute, MEDIUM and HIGH above the clean FNMR")
+    parser.add_argument(
+        "--rule",
+        type=float,
+        nargs=3,
+        default=(0.5, 0.10, 0.03),
+        metavar=("LOW", "MEDIUM_PP", "HIGH_PP"),
+        help="FNMR limits: LOW absolute, MEDIUM and HIGH above the clean FNMR",
+    )
     parser.add_argument("--detector", help="a detector name (default: the pipeline's default)")
     args = parser.parse_args(argv)
 
@@ -702,10 +923,15 @@ def main(argv: list[str] | None = None) -> int:
     false_faces = no_faces(bench, args.data)
     chips = utkface(bench, args.data)
     crowd_faces = crowd(bench, args.data)
-    print(f"Detector `{analyzer.detector.name}`, calibration {bench.calibration.version}, "
-          f"seed {args.seed}, {time.time() - started:.0f} s.\n")
-    print("Bars applied (quality_filter.BARS): " + "; ".join(
-        f"{level} {BARS[level]}" for level in LEVELS) + "\n")
+    print(
+        f"Detector `{analyzer.detector.name}`, calibration {bench.calibration.version}, "
+        f"seed {args.seed}, {time.time() - started:.0f} s.\n"
+    )
+    print(
+        "Bars applied (quality_filter.BARS): "
+        + "; ".join(f"{level} {BARS[level]}" for level in LEVELS)
+        + "\n"
+    )
     print(report(m, false_faces, tuple(args.rule)))
     print(report_groups(chips, crowd_faces))
     return 0

@@ -180,7 +180,10 @@ def check_master_key(database: Database, fernet: Fernet, source: str = "the mast
         row = tx.execute("SELECT token FROM master_key_check WHERE id = 1").fetchone()
     if row is None:
         with database.write() as tx:
-            stored = [r[0] for r in tx.execute("SELECT secret FROM access_keys ORDER BY created_at LIMIT 20")]
+            stored = [
+                r[0]
+                for r in tx.execute("SELECT secret FROM access_keys ORDER BY created_at LIMIT 20")
+            ]
             if stored and not any(_decrypts(fernet, secret) for secret in stored):
                 raise MasterKeyError(
                     f"{source} decrypts none of the access keys in {database.name}: it is not the key "
@@ -214,13 +217,21 @@ class KeyStore(Tables):
     master key must be the database's (:func:`check_master_key`).
     """
 
-    def __init__(self, master: MasterKey, database: Path | Database, *, owned: bool = False) -> None:
+    def __init__(
+        self, master: MasterKey, database: Path | Database, *, owned: bool = False
+    ) -> None:
         self._fernet = master.fernet()
         self._attach(database, owned, lambda db: check_master_key(db, self._fernet, master.source))
         self._cache: dict[str, tuple[float, _ActiveKey | None]] = {}
 
-    def create(self, principal: str = "admin", *, access_key_id: str | None = None,
-               secret_access_key: str | None = None, default_purpose: str | None = None) -> NewKey:
+    def create(
+        self,
+        principal: str = "admin",
+        *,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        default_purpose: str | None = None,
+    ) -> NewKey:
         """A new active key (or the given pair, e.g. from the environment; replaced if it exists)."""
         key_id = access_key_id or "AKIA" + "".join(secrets.choice(_ALPHABET) for _ in range(16))
         secret = secret_access_key or base64.b64encode(secrets.token_bytes(30)).decode()
@@ -230,7 +241,13 @@ class KeyStore(Tables):
                 " VALUES (?, ?, ?, 'Active', ?, ?) ON CONFLICT (access_key_id) DO UPDATE SET"
                 " secret = excluded.secret, principal = excluded.principal, status = excluded.status,"
                 " created_at = excluded.created_at, default_purpose = excluded.default_purpose",
-                (key_id, self._fernet.encrypt(secret.encode()), principal, time.time(), default_purpose),
+                (
+                    key_id,
+                    self._fernet.encrypt(secret.encode()),
+                    principal,
+                    time.time(),
+                    default_purpose,
+                ),
             )
         self._cache.pop(key_id, None)
         return NewKey(key_id, secret, principal)
@@ -247,7 +264,8 @@ class KeyStore(Tables):
         """Deactivate a key; False when there is no such key."""
         with self._db.write() as tx:
             changed = tx.execute(
-                "UPDATE access_keys SET status = 'Inactive' WHERE access_key_id = ?", (access_key_id,)
+                "UPDATE access_keys SET status = 'Inactive' WHERE access_key_id = ?",
+                (access_key_id,),
             ).rowcount
         self._cache.pop(access_key_id, None)
         return bool(changed)
@@ -281,7 +299,9 @@ class KeyStore(Tables):
         found = None
         if row:
             try:
-                found = _ActiveKey(self._fernet.decrypt(bytes(row[0])).decode(), KeyOwner(row[1], row[2]))
+                found = _ActiveKey(
+                    self._fernet.decrypt(bytes(row[0])).decode(), KeyOwner(row[1], row[2])
+                )
             except InvalidToken:
                 found = None
         self._cache[access_key_id] = (now, found)

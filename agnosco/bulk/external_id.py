@@ -36,5 +36,5 @@ def external_image_id(key: str) -> str:
     text = _OTHER.sub("_", text.replace("/", ":")) or "_"
     if len(text) > MAX_LENGTH:
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST_CHARS]
-        text = f"{digest}_{text[-(MAX_LENGTH - _DIGEST_CHARS - 1):]}"
+        text = f"{digest}_{text[-(MAX_LENGTH - _DIGEST_CHARS - 1) :]}"
     return text

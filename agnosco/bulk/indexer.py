@@ -58,7 +58,8 @@ class IndexingOptions:
     def request(self, external_id: str) -> dict[str, Any]:
         """The IndexFaces request (without its Image) one image of the run stands for."""
         request: dict[str, Any] = {
-            "CollectionId": self.collection_id, "ExternalImageId": external_id,
+            "CollectionId": self.collection_id,
+            "ExternalImageId": external_id,
             "QualityFilter": self.quality_filter,
         }
         if self.max_faces is not None:
@@ -83,8 +84,14 @@ class Counts:
         return self.images_indexed + self.images_without_faces + sum(self.images_failed.values())
 
     def add(self, other: Counts) -> None:
-        for name in ("files_seen", "images_indexed", "images_without_faces", "images_skipped",
-                     "faces_indexed", "faces_unindexed"):
+        for name in (
+            "files_seen",
+            "images_indexed",
+            "images_without_faces",
+            "images_skipped",
+            "faces_indexed",
+            "faces_unindexed",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.images_failed.update(other.images_failed)
         self.unindexed_reasons.update(other.unindexed_reasons)
@@ -114,10 +121,14 @@ class Summary:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "Source": self.source, "CollectionId": self.collection_id, "Runner": self.runner,
+            "Source": self.source,
+            "CollectionId": self.collection_id,
+            "Runner": self.runner,
             **self.counts.as_json(),
             "Seconds": round(self.seconds, 3),
-            "ImagesPerSecond": round(self.counts.processed / self.seconds, 2) if self.seconds > 0 else None,
+            "ImagesPerSecond": round(self.counts.processed / self.seconds, 2)
+            if self.seconds > 0
+            else None,
             "FailureExamples": self.failures,
         }
 
@@ -128,8 +139,10 @@ class Summary:
             head = f"nothing new indexed into {self.collection_id}"
         else:
             head = f"indexed {c.faces_indexed} faces from {c.images_indexed} images into {self.collection_id}"
-        return (f"{head}: {c.files_seen} files, {c.images_skipped} done before, "
-                f"{c.images_without_faces} without indexable faces, {failed} failed")
+        return (
+            f"{head}: {c.files_seen} files, {c.images_skipped} done before, "
+            f"{c.images_without_faces} without indexable faces, {failed} failed"
+        )
 
 
 def validate_settings(settings: IndexingOptions) -> None:
@@ -144,9 +157,15 @@ BatchReport = Callable[[Counts], None]
 
 class Coordinator:
     def __init__(
-        self, context: OperationContext, data_dir: Path, settings: IndexingOptions, *,
-        progress: bool | None = None, report: BatchReport | None = None,
-        batch_images: int = 1000, batch_seconds: float = 60.0,
+        self,
+        context: OperationContext,
+        data_dir: Path,
+        settings: IndexingOptions,
+        *,
+        progress: bool | None = None,
+        report: BatchReport | None = None,
+        batch_images: int = 1000,
+        batch_seconds: float = 60.0,
     ) -> None:
         self.context = context
         self.data_dir = Path(data_dir)
@@ -171,8 +190,14 @@ class Coordinator:
                 state.run(source, runner)
             finally:
                 ledger.close()
-        return Summary(source.description, collection.collection_id, runner.description, state.total,
-                       time.monotonic() - started, state.failures)
+        return Summary(
+            source.description,
+            collection.collection_id,
+            runner.description,
+            state.total,
+            time.monotonic() - started,
+            state.failures,
+        )
 
 
 class _Run:
@@ -199,7 +224,10 @@ class _Run:
                 external_id, sha256 = self.pending.pop(analysis.key)
                 self.write(analysis, external_id, sha256)
                 self.progress.step()
-                if self.batch.processed >= self.c.batch_images or time.monotonic() - self.batch_started >= self.c.batch_seconds:
+                if (
+                    self.batch.processed >= self.c.batch_images
+                    or time.monotonic() - self.batch_started >= self.c.batch_seconds
+                ):
                     self.flush()
         finally:
             self.progress.close()
@@ -233,8 +261,9 @@ class _Run:
             return None
         external_id = external_image_id(key)
         image_id = image_id_for(read.sha256, external_id)
-        if self.store.faces_of_image(self.collection.collection_id, image_id) or \
-                self.ledger.known(self.collection, image_id, self.level):
+        if self.store.faces_of_image(self.collection.collection_id, image_id) or self.ledger.known(
+            self.collection, image_id, self.level
+        ):
             self.batch.images_skipped += 1
             return None
         self.pending[key] = (external_id, read.sha256)
@@ -247,8 +276,15 @@ class _Run:
         request = self.c.settings.request(external_id)
         try:
             spec.validate(request | {"Image": {"Bytes": b"-"}}, self.input_shape)
-            response = index_analysis(request, self.c.context, self.collection, sha256,
-                                      analysis.width, analysis.height, list(analysis.faces))
+            response = index_analysis(
+                request,
+                self.c.context,
+                self.collection,
+                sha256,
+                analysis.width,
+                analysis.height,
+                list(analysis.faces),
+            )
         except ResourceNotFoundException:
             raise  # the collection was deleted under the run: stop
         except ServiceError as exc:
@@ -263,7 +299,9 @@ class _Run:
             self.batch.faces_indexed += len(response["FaceRecords"])
         else:
             self.batch.images_without_faces += 1
-            self.ledger.record(self.collection, image_id_for(sha256, external_id), self.level, len(unindexed))
+            self.ledger.record(
+                self.collection, image_id_for(sha256, external_id), self.level, len(unindexed)
+            )
 
 
 class _collection_lock:

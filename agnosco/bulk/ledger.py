@@ -52,7 +52,9 @@ class Ledger:
         ).fetchone()
         return row is not None
 
-    def record(self, collection: Collection, image_id: str, quality_filter: str, unindexed_faces: int) -> None:
+    def record(
+        self, collection: Collection, image_id: str, quality_filter: str, unindexed_faces: int
+    ) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO nothing_to_index VALUES (?, ?, ?, ?, ?)",
             (collection_key(collection), image_id, quality_filter, unindexed_faces, time.time()),

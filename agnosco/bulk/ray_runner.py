@@ -30,7 +30,9 @@ LOCAL = "local"
 
 
 class RayRunner:
-    def __init__(self, address: str = LOCAL, *, num_cpus: int | None = None, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self, address: str = LOCAL, *, num_cpus: int | None = None, batch_size: int = BATCH_SIZE
+    ) -> None:
         self.address = address
         self.num_cpus = num_cpus
         self.batch_size = batch_size
@@ -42,7 +44,11 @@ class RayRunner:
 
         if ray.is_initialized():
             return False
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        options: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "configure_logging": False,
+        }
         if self.address == LOCAL:
             ray.init(num_cpus=self.num_cpus, **options)
         else:
@@ -73,7 +79,10 @@ class RayRunner:
                     results = ray.get(ready[0])
                 except ray.exceptions.RayError as exc:  # the task failed even after its retries
                     message = f"the Ray task analysing this image failed: {type(exc).__name__}"
-                    results = [Analysis(key, error_code=WORKER_CRASHED, error_message=message) for key in batch_keys]
+                    results = [
+                        Analysis(key, error_code=WORKER_CRASHED, error_message=message)
+                        for key in batch_keys
+                    ]
                 yield from results
         finally:
             if started_here:

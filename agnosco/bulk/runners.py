@@ -51,8 +51,13 @@ class InProcessRunner:
 
 
 class ProcessPoolRunner:
-    def __init__(self, workers: int, start_method: str = "spawn", *,
-                 function: Callable[[Job], Analysis] = analyze) -> None:
+    def __init__(
+        self,
+        workers: int,
+        start_method: str = "spawn",
+        *,
+        function: Callable[[Job], Analysis] = analyze,
+    ) -> None:
         if workers < 1:
             raise ValueError("a process pool needs at least one worker")
         self.workers = workers
@@ -62,8 +67,10 @@ class ProcessPoolRunner:
 
     def _pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context(self.start_method),
-            initializer=init_worker, initargs=(os.getpid(),),
+            self.workers,
+            mp_context=multiprocessing.get_context(self.start_method),
+            initializer=init_worker,
+            initargs=(os.getpid(),),
         )
 
     def run(self, jobs: Iterator[Job]) -> Iterator[Analysis]:
@@ -108,6 +115,9 @@ class ProcessPoolRunner:
             return pool.submit(self.function, job).result(), pool
         except BrokenProcessPool:
             pool.shutdown(wait=False, cancel_futures=True)
-            crashed = Analysis(job.key, error_code=WORKER_CRASHED,
-                               error_message="the worker process analysing this image died")
+            crashed = Analysis(
+                job.key,
+                error_code=WORKER_CRASHED,
+                error_message="the worker process analysing this image died",
+            )
             return crashed, self._pool()

@@ -146,8 +146,14 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 class S3Source:
-    def __init__(self, url: str, *, endpoint_url: str | None = None, client: Any = None,
-                 page_size: int = 1000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        endpoint_url: str | None = None,
+        client: Any = None,
+        page_size: int = 1000,
+    ) -> None:
         self.bucket, self.prefix = parse_s3_url(url)
         self.page_size = page_size
         self.description = f"s3://{self.bucket}/{self.prefix}"
@@ -160,12 +166,13 @@ class S3Source:
     def items(self) -> Iterator[S3Item]:
         """Objects in S3's listing order (by key, UTF-8 binary order), one page at a time."""
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix,
-                                       PaginationConfig={"PageSize": self.page_size}):
+        for page in paginator.paginate(
+            Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
+        ):
             for obj in page.get("Contents", []):
                 name = obj["Key"]
                 if not name.endswith("/") and is_image_name(name):
-                    yield S3Item(name[len(self.prefix):], name, int(obj.get("Size", 0)), self)
+                    yield S3Item(name[len(self.prefix) :], name, int(obj.get("Size", 0)), self)
 
     def read(self, name: str) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -204,7 +211,9 @@ def read_ahead(items: Iterable[Item], threads: int = 4, ahead: int = 8) -> Itera
     at most ``ahead`` images wait in memory."""
     iterator = iter(items)
     with ThreadPoolExecutor(threads, thread_name_prefix="bulk-read") as pool:
-        pending: deque[Future[Read]] = deque(pool.submit(_read, item) for item in _take(iterator, ahead))
+        pending: deque[Future[Read]] = deque(
+            pool.submit(_read, item) for item in _take(iterator, ahead)
+        )
         while pending:
             read = pending.popleft().result()
             for item in _take(iterator, 1):

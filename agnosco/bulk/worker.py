@@ -90,7 +90,9 @@ def analyze(job: Job) -> Analysis:
     except ServiceError as exc:
         return Analysis(job.key, error_code=exc.code, error_message=exc.message)
     except Exception as exc:  # noqa: BLE001 - one hostile file must not end a run of millions
-        return Analysis(job.key, error_code=UNEXPECTED_ERROR, error_message=f"{type(exc).__name__}: {exc}")
+        return Analysis(
+            job.key, error_code=UNEXPECTED_ERROR, error_message=f"{type(exc).__name__}: {exc}"
+        )
     return Analysis(job.key, image.width, image.height, tuple(faces))
 
 

@@ -88,17 +88,26 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     audit = commands.add_parser("audit", help="verify or export the audit log")
     actions = audit.add_subparsers(dest="audit_action", required=True)
     verify = actions.add_parser(
-        "verify", help="check the hash chain and the keyed head; exit 1 and list problems if tampered"
+        "verify",
+        help="check the hash chain and the keyed head; exit 1 and list problems if tampered",
     )
-    verify.add_argument("--checkpoints", action="append", type=Path, metavar="FILE",
-                        help="JSON Lines of `audit checkpoint` output kept elsewhere: the log must still "
-                             "hold each (detects a cut-off end or a rolled-back log; repeatable)")
+    verify.add_argument(
+        "--checkpoints",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="JSON Lines of `audit checkpoint` output kept elsewhere: the log must still "
+        "hold each (detects a cut-off end or a rolled-back log; repeatable)",
+    )
     add_state(verify)
     verify.set_defaults(run=_verify)
     checkpoint = actions.add_parser(
-        "checkpoint", help="print a signed checkpoint of the log's head, to keep outside the data directory"
+        "checkpoint",
+        help="print a signed checkpoint of the log's head, to keep outside the data directory",
     )
-    checkpoint.add_argument("--output", "-o", type=Path, help="append it to this file (default: stdout)")
+    checkpoint.add_argument(
+        "--output", "-o", type=Path, help="append it to this file (default: stdout)"
+    )
     add_state(checkpoint)
     checkpoint.set_defaults(run=_checkpoint)
     export = actions.add_parser("export", help="write the records as JSON Lines, in order")

@@ -34,7 +34,9 @@ QUALITY_FILTERS = ["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
 
 
 def _default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
 
 
 def _runner(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -96,10 +98,18 @@ def _index(args: argparse.Namespace, source: Any) -> None:
 
     service.context.consent_reference = args.consent_ref
     try:
-        coordinator = Coordinator(service.context, args.settings.data_dir, options, progress=args.progress, report=report)
+        coordinator = Coordinator(
+            service.context, args.settings.data_dir, options, progress=args.progress, report=report
+        )
         created = _ensure_collection(service.context, args.collection, args.create_collection)
-        audit("started", Runner=runner.description, QualityFilter=options.quality_filter,
-              MaxFaces=options.max_faces, ConsentReference=args.consent_ref, CreatedCollection=created)
+        audit(
+            "started",
+            Runner=runner.description,
+            QualityFilter=options.quality_filter,
+            MaxFaces=options.max_faces,
+            ConsentReference=args.consent_ref,
+            CreatedCollection=created,
+        )
         try:
             summary = coordinator.run(source, runner)
         except KeyboardInterrupt:
@@ -109,7 +119,10 @@ def _index(args: argparse.Namespace, source: Any) -> None:
             audit("refused", Reason=str(exc))
             raise CliError(str(exc)) from None
         except Exception as exc:
-            audit("failed", Error=str(exc) if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}")
+            audit(
+                "failed",
+                Error=str(exc) if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}",
+            )
             raise
         audit("finished", **summary.counts.as_json(), Seconds=round(summary.seconds, 3))
     finally:
@@ -145,40 +158,68 @@ def _index_s3(args: argparse.Namespace) -> None:
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--collection", required=True, metavar="C", help="the collection to index into")
-    p.add_argument("--create-collection", action="store_true", help="create the collection if it does not exist")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="worker processes for the model work (default: one per CPU; 0: in this process); "
-                        "with --ray-address local, the CPUs of the local Ray instance")
-    p.add_argument("--ray-address", metavar="ADDR",
-                   help="run the model work on Ray: 'local' starts a local instance, or a cluster address "
-                        "('auto', 'ray://head:10001'); results are written here")
-    p.add_argument("--max-faces", type=int, metavar="N", help="index at most the N largest faces per image")
-    p.add_argument("--quality-filter", default="AUTO", choices=QUALITY_FILTERS,
-                   help="IndexFaces' QualityFilter (default AUTO)")
-    p.add_argument("--consent-ref", metavar="REF",
-                   help="the consent these enrolments rest on, stored with every face (as the server's "
-                        "x-agnosco-consent-ref header)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar on stderr (default: when stderr is a terminal)")
+    p.add_argument(
+        "--create-collection",
+        action="store_true",
+        help="create the collection if it does not exist",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes for the model work (default: one per CPU; 0: in this process); "
+        "with --ray-address local, the CPUs of the local Ray instance",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="run the model work on Ray: 'local' starts a local instance, or a cluster address "
+        "('auto', 'ray://head:10001'); results are written here",
+    )
+    p.add_argument(
+        "--max-faces", type=int, metavar="N", help="index at most the N largest faces per image"
+    )
+    p.add_argument(
+        "--quality-filter",
+        default="AUTO",
+        choices=QUALITY_FILTERS,
+        help="IndexFaces' QualityFilter (default AUTO)",
+    )
+    p.add_argument(
+        "--consent-ref",
+        metavar="REF",
+        help="the consent these enrolments rest on, stored with every face (as the server's "
+        "x-agnosco-consent-ref header)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
     add_state(p)
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     folder = commands.add_parser(
-        "index-folder", help="index every JPEG/PNG of a folder (recursively); resumable",
+        "index-folder",
+        help="index every JPEG/PNG of a folder (recursively); resumable",
         description="Index every image of a folder and its sub-folders into a collection, as IndexFaces "
-                    "would, with ExternalImageIds from the paths. Re-running skips what is indexed.",
+        "would, with ExternalImageIds from the paths. Re-running skips what is indexed.",
     )
     folder.add_argument("folder", metavar="DIR", type=Path)
     _add_common(folder)
     folder.set_defaults(run=_index_folder)
 
     s3 = commands.add_parser(
-        "index-s3", help="index every JPEG/PNG under an S3 prefix; resumable",
+        "index-s3",
+        help="index every JPEG/PNG under an S3 prefix; resumable",
         description="Index every image under s3://bucket/prefix into a collection, as IndexFaces would, "
-                    "with ExternalImageIds from the keys below the prefix. Re-running skips what is indexed.",
+        "with ExternalImageIds from the keys below the prefix. Re-running skips what is indexed.",
     )
     s3.add_argument("url", metavar="s3://bucket/prefix")
-    s3.add_argument("--s3-endpoint-url", metavar="URL", help="an S3-compatible endpoint (default: AWS)")
+    s3.add_argument(
+        "--s3-endpoint-url", metavar="URL", help="an S3-compatible endpoint (default: AWS)"
+    )
     _add_common(s3)
     s3.set_defaults(run=_index_s3)

@@ -31,7 +31,9 @@ def read_file(path: str | Path) -> bytes:
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data-dir", type=Path, default=None,
+        "--data-dir",
+        type=Path,
+        default=None,
         help=f"where Agnosco keeps its state (default: $AGNOSCO_DATA_DIR, else {DEFAULT_DATA_DIR})",
     )
 
@@ -40,11 +42,13 @@ def add_store(parser: argparse.ArgumentParser) -> None:
     """``--store URL``: where collections, faces and users live (:func:`agnosco.storage.open_store`),
     and with them access keys, principals, policies, reviews and the audit log when it is PostgreSQL."""
     parser.add_argument(
-        "--store", default=None, metavar="URL",
+        "--store",
+        default=None,
+        metavar="URL",
         help="where state lives: 'sqlite' (DATA_DIR/agnosco.db and audit.db, the default), sqlite:///PATH "
-             "(faces there, the rest in DATA_DIR), or postgresql://USER:PASSWORD@HOST:PORT/DB (PostgreSQL "
-             "with pgvector: faces, keys, policies, reviews and the audit log, shared by several servers; "
-             "give each the same $AGNOSCO_MASTER_KEY); default: $AGNOSCO_STORE",
+        "(faces there, the rest in DATA_DIR), or postgresql://USER:PASSWORD@HOST:PORT/DB (PostgreSQL "
+        "with pgvector: faces, keys, policies, reviews and the audit log, shared by several servers; "
+        "give each the same $AGNOSCO_MASTER_KEY); default: $AGNOSCO_STORE",
     )
 
 
@@ -69,6 +73,8 @@ def opening_state() -> Iterator[None]:
     except (MasterKeyError, SchemaError) as exc:
         raise CliError(str(exc)) from exc
     except Exception as exc:
-        if type(exc).__module__.startswith(("psycopg", "psycopg_pool")):  # never the URL: it may hold a password
+        if type(exc).__module__.startswith(
+            ("psycopg", "psycopg_pool")
+        ):  # never the URL: it may hold a password
             raise CliError(f"--store: cannot use the PostgreSQL database: {exc}") from exc
         raise

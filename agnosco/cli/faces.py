@@ -31,15 +31,27 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     detect = commands.add_parser("detect-faces", help="detect faces and print FaceDetails")
     detect.add_argument("image", help="JPEG or PNG file")
     detect.add_argument(
-        "--attributes", nargs="+", default=["DEFAULT"], metavar="ATTR",
+        "--attributes",
+        nargs="+",
+        default=["DEFAULT"],
+        metavar="ATTR",
         help="DEFAULT (default), ALL, or attribute names such as SMILE EYES_OPEN",
     )
     detect.set_defaults(run=_detect_faces)
 
-    compare = commands.add_parser("compare-faces", help="compare the largest source face with the target's faces")
+    compare = commands.add_parser(
+        "compare-faces", help="compare the largest source face with the target's faces"
+    )
     compare.add_argument("source", help="JPEG or PNG file; its largest face is compared")
     compare.add_argument("target", help="JPEG or PNG file; every face is compared")
-    compare.add_argument("--similarity-threshold", type=float, default=80.0, metavar="N",
-                         help="minimum Similarity (0-100) of a match (default 80)")
-    compare.add_argument("--quality-filter", default="NONE", choices=["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"])
+    compare.add_argument(
+        "--similarity-threshold",
+        type=float,
+        default=80.0,
+        metavar="N",
+        help="minimum Similarity (0-100) of a match (default 80)",
+    )
+    compare.add_argument(
+        "--quality-filter", default="NONE", choices=["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
+    )
     compare.set_defaults(run=_compare_faces)

@@ -32,13 +32,15 @@ def governance(args: argparse.Namespace) -> Iterator[Governance]:
 
 def audit_cli(audit: AuditLog, operation: str, **details: Any) -> None:
     """Record a change made from the command line (policy, principal, key, review, bulk indexing)."""
-    audit.append({
-        "time": time.time(),
-        "principal": f"cli:{getpass.getuser()}",
-        "access_key_id": None,
-        "source": "cli",
-        "operation": operation,
-        "decision": "Allow",
-        "reason": "local administrator (command line)",
-        "parameters": details,
-    })
+    audit.append(
+        {
+            "time": time.time(),
+            "principal": f"cli:{getpass.getuser()}",
+            "access_key_id": None,
+            "source": "cli",
+            "operation": operation,
+            "decision": "Allow",
+            "reason": "local administrator (command line)",
+            "parameters": details,
+        }
+    )

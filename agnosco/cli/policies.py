@@ -30,11 +30,15 @@ def _policies(args: argparse.Namespace) -> None:
                 raise CliError(f"policies {args.action} needs --principal")
             if args.action == "attach":
                 store.attach(args.name, args.principal)
-                audit_cli(parts.audit, "agnosco:AttachPolicy", policy=args.name, principal=args.principal)
+                audit_cli(
+                    parts.audit, "agnosco:AttachPolicy", policy=args.name, principal=args.principal
+                )
                 print(f"attached {args.name} to {args.principal}")
             else:
                 store.detach(args.name, args.principal)
-                audit_cli(parts.audit, "agnosco:DetachPolicy", policy=args.name, principal=args.principal)
+                audit_cli(
+                    parts.audit, "agnosco:DetachPolicy", policy=args.name, principal=args.principal
+                )
                 print(f"detached {args.name} from {args.principal}")
 
 

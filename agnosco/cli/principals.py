@@ -14,11 +14,19 @@ def _principals(args: argparse.Namespace) -> None:
             if not args.name:
                 raise CliError("principals create needs a NAME")
             p = parts.governance.create_principal(
-                args.name, organization=args.organization, organization_type=args.organization_type,
+                args.name,
+                organization=args.organization,
+                organization_type=args.organization_type,
                 default_purpose=args.default_purpose,
             )
-            audit_cli(parts.audit, "agnosco:CreatePrincipal", name=p.name, organization=p.organization,
-                      organization_type=p.organization_type, default_purpose=p.default_purpose)
+            audit_cli(
+                parts.audit,
+                "agnosco:CreatePrincipal",
+                name=p.name,
+                organization=p.organization,
+                organization_type=p.organization_type,
+                default_purpose=p.default_purpose,
+            )
             print(f"created principal {p.name} (no policy attached: it can do nothing yet)")
         elif args.action == "list":
             print_json([p.__dict__ for p in parts.governance.list_principals()])
@@ -33,8 +41,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("action", choices=["create", "list", "show"])
     p.add_argument("name", nargs="?")
     p.add_argument("--organization", help="e.g. 'Metro Police Department'")
-    p.add_argument("--organization-type",
-                   help="law_enforcement, missing_persons, child_safety_ngo, media, identity_verification, research, ...")
+    p.add_argument(
+        "--organization-type",
+        help="law_enforcement, missing_persons, child_safety_ngo, media, identity_verification, research, ...",
+    )
     p.add_argument("--default-purpose", help="purpose used when a request declares none")
     add_state(p)
     p.set_defaults(run=_principals)

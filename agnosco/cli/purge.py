@@ -39,30 +39,53 @@ def _purge(args: argparse.Namespace) -> None:
             store.close()
             raise
     try:
-        receipt = purge(store, audit, _when(args.now), max_retention_days=args.settings.max_retention_days,
-                        dry_run=args.dry_run, actor=f"cli:{getpass.getuser()}")
+        receipt = purge(
+            store,
+            audit,
+            _when(args.now),
+            max_retention_days=args.settings.max_retention_days,
+            dry_run=args.dry_run,
+            actor=f"cli:{getpass.getuser()}",
+        )
     finally:
         store.close()
         audit.close()
-    print_json({
-        "DryRun": args.dry_run,
-        "DeletedFaces": receipt.deleted_faces,
-        "Verified": receipt.verified,
-        "Collections": [
-            {"CollectionId": c.collection_id, "FaceIds": c.deleted_faces, "UserIds": c.deleted_users,
-             "Verified": c.verified, "Problems": c.problems}
-            for c in receipt.collections
-        ],
-    })
+    print_json(
+        {
+            "DryRun": args.dry_run,
+            "DeletedFaces": receipt.deleted_faces,
+            "Verified": receipt.verified,
+            "Collections": [
+                {
+                    "CollectionId": c.collection_id,
+                    "FaceIds": c.deleted_faces,
+                    "UserIds": c.deleted_users,
+                    "Verified": c.verified,
+                    "Problems": c.problems,
+                }
+                for c in receipt.collections
+            ],
+        }
+    )
     if not receipt.verified:
         raise CliError("some deleted faces could still be found; see Problems")
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = commands.add_parser("purge", help="delete faces past their retention (and verify they are gone)")
-    p.add_argument("--now", help="the time to purge as of (epoch seconds or ISO 8601; default: now)")
-    p.add_argument("--max-retention-days", type=float, default=None,
-                   help=f"ceiling for every collection (default {DEFAULT_MAX_RETENTION_DAYS} days = 3 years)")
-    p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    p = commands.add_parser(
+        "purge", help="delete faces past their retention (and verify they are gone)"
+    )
+    p.add_argument(
+        "--now", help="the time to purge as of (epoch seconds or ISO 8601; default: now)"
+    )
+    p.add_argument(
+        "--max-retention-days",
+        type=float,
+        default=None,
+        help=f"ceiling for every collection (default {DEFAULT_MAX_RETENTION_DAYS} days = 3 years)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
+    )
     add_state(p)
     p.set_defaults(run=_purge)

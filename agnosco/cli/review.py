@@ -14,9 +14,11 @@ def _review(args: argparse.Namespace) -> None:
         if args.action == "list":
             status = None if args.status == "ALL" else args.status
             for r in queue.list(status):
-                print(f"{r.review_id}  {r.status:9s}  {r.operation:18s} {r.collection_id or '-':20s} "
-                      f"purpose={r.purpose} candidates={len(r.candidates)} "
-                      f"decisions={len(r.decisions)}/{r.required_reviewers}")
+                print(
+                    f"{r.review_id}  {r.status:9s}  {r.operation:18s} {r.collection_id or '-':20s} "
+                    f"purpose={r.purpose} candidates={len(r.candidates)} "
+                    f"decisions={len(r.decisions)}/{r.required_reviewers}"
+                )
             return
         if not args.review_id:
             raise CliError(f"review {args.action} needs a REVIEW_ID")
@@ -26,18 +28,35 @@ def _review(args: argparse.Namespace) -> None:
         if not args.reviewer or not args.decision or not args.reason:
             raise CliError("review decide needs --reviewer, --decision confirm|reject and --reason")
         review = queue.decide(args.review_id, args.reviewer, args.decision, args.reason)
-        audit_cli(parts.audit, "agnosco:DecideReview", review_id=review.review_id, reviewer=args.reviewer,
-                  decision=args.decision, reason=args.reason, status=review.status,
-                  candidates=[{"FaceId": c.get("Face", {}).get("FaceId"), "UserId": c.get("User", {}).get("UserId"),
-                               "Similarity": c.get("Similarity")} for c in review.candidates])
+        audit_cli(
+            parts.audit,
+            "agnosco:DecideReview",
+            review_id=review.review_id,
+            reviewer=args.reviewer,
+            decision=args.decision,
+            reason=args.reason,
+            status=review.status,
+            candidates=[
+                {
+                    "FaceId": c.get("Face", {}).get("FaceId"),
+                    "UserId": c.get("User", {}).get("UserId"),
+                    "Similarity": c.get("Similarity"),
+                }
+                for c in review.candidates
+            ],
+        )
         print(f"review {review.review_id}: {review.status}")
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = commands.add_parser("review", help="review identification results held for a human decision")
+    p = commands.add_parser(
+        "review", help="review identification results held for a human decision"
+    )
     p.add_argument("action", choices=["list", "show", "decide"])
     p.add_argument("review_id", nargs="?")
-    p.add_argument("--status", default="PENDING", choices=["PENDING", "CONFIRMED", "REJECTED", "ALL"])
+    p.add_argument(
+        "--status", default="PENDING", choices=["PENDING", "CONFIRMED", "REJECTED", "ALL"]
+    )
     p.add_argument("--reviewer", help="for decide: who decides")
     p.add_argument("--decision", choices=["confirm", "reject"])
     p.add_argument("--reason", help="for decide: why (recorded in the audit log)")

@@ -22,40 +22,98 @@ def _serve(args: argparse.Namespace) -> None:
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     # Every default is None here: Settings.load fills in the environment's, then its own.
     serve = commands.add_parser("serve", help="run the Rekognition-compatible HTTP server")
-    serve.add_argument("--host", default=None, help=f"the address to listen on (default {DEFAULTS.host})")
-    serve.add_argument("--port", type=int, default=None, help=f"the port to listen on (default {DEFAULTS.port})")
+    serve.add_argument(
+        "--host", default=None, help=f"the address to listen on (default {DEFAULTS.host})"
+    )
+    serve.add_argument(
+        "--port", type=int, default=None, help=f"the port to listen on (default {DEFAULTS.port})"
+    )
     add_state(serve)
-    serve.add_argument("--s3-dir", type=Path, default=None,
-                       help="folder whose sub-folders stand for S3 buckets (default: DATA_DIR/s3)")
-    serve.add_argument("--s3-endpoint-url", default=None,
-                       help="read S3Object images from this S3-compatible endpoint instead of --s3-dir")
-    serve.add_argument("--threshold-mode", choices=["refuse", "clamp"], default=None,
-                       help="a match threshold below a policy's minimum is refused (default) or raised to it")
-    serve.add_argument("--max-retention-days", type=float, default=None,
-                       help="no face is kept longer than this, whatever its collection says "
-                            f"(default {DEFAULTS.max_retention_days:g} = 3 years)")
-    serve.add_argument("--purge-interval", type=float, default=None,
-                       help=f"seconds between retention purges (default {DEFAULTS.purge_interval:g}; 0 turns them off)")
-    serve.add_argument("--region", default=None,
-                       help="the deployment's region: in every ARN, and the one requests must be signed for "
-                            f"(default: $AGNOSCO_REGION, else {DEFAULTS.region})")
-    serve.add_argument("--trusted-proxy", action="append", metavar="ADDRESS", default=None,
-                       help="a reverse proxy whose X-Forwarded-For names the client (repeatable; default: "
-                            "$AGNOSCO_TRUSTED_PROXIES, comma-separated; none: forwarded headers are ignored)")
-    serve.add_argument("--model-workers", type=int, default=None,
-                       help="threads that analyse images (default: one per CPU)")
-    serve.add_argument("--model-queue", type=int, default=None,
-                       help="image calls admitted at once, running or waiting; beyond, ThrottlingException "
-                            "(default: 4 per model worker)")
-    serve.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND",
-                       help="requests a second each access key may make; beyond, "
-                            "ProvisionedThroughputExceededException (default: no limit)")
-    serve.add_argument("--rate-burst", type=float, default=None,
-                       help="requests an access key may make at once above --rate-limit (default: twice it)")
-    serve.add_argument("--body-timeout", type=float, default=None, metavar="SECONDS",
-                       help="a request body whose parts are further apart than this is abandoned with "
-                            f"RequestTimeoutException (default {DEFAULTS.body_timeout:g})")
-    serve.add_argument("--header-timeout", type=float, default=None, metavar="SECONDS",
-                       help="a connection whose request headers are not complete this long after it opens "
-                            f"(or after the request's first byte) is closed (default {DEFAULTS.header_timeout:g})")
+    serve.add_argument(
+        "--s3-dir",
+        type=Path,
+        default=None,
+        help="folder whose sub-folders stand for S3 buckets (default: DATA_DIR/s3)",
+    )
+    serve.add_argument(
+        "--s3-endpoint-url",
+        default=None,
+        help="read S3Object images from this S3-compatible endpoint instead of --s3-dir",
+    )
+    serve.add_argument(
+        "--threshold-mode",
+        choices=["refuse", "clamp"],
+        default=None,
+        help="a match threshold below a policy's minimum is refused (default) or raised to it",
+    )
+    serve.add_argument(
+        "--max-retention-days",
+        type=float,
+        default=None,
+        help="no face is kept longer than this, whatever its collection says "
+        f"(default {DEFAULTS.max_retention_days:g} = 3 years)",
+    )
+    serve.add_argument(
+        "--purge-interval",
+        type=float,
+        default=None,
+        help=f"seconds between retention purges (default {DEFAULTS.purge_interval:g}; 0 turns them off)",
+    )
+    serve.add_argument(
+        "--region",
+        default=None,
+        help="the deployment's region: in every ARN, and the one requests must be signed for "
+        f"(default: $AGNOSCO_REGION, else {DEFAULTS.region})",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="ADDRESS",
+        default=None,
+        help="a reverse proxy whose X-Forwarded-For names the client (repeatable; default: "
+        "$AGNOSCO_TRUSTED_PROXIES, comma-separated; none: forwarded headers are ignored)",
+    )
+    serve.add_argument(
+        "--model-workers",
+        type=int,
+        default=None,
+        help="threads that analyse images (default: one per CPU)",
+    )
+    serve.add_argument(
+        "--model-queue",
+        type=int,
+        default=None,
+        help="image calls admitted at once, running or waiting; beyond, ThrottlingException "
+        "(default: 4 per model worker)",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="PER_SECOND",
+        help="requests a second each access key may make; beyond, "
+        "ProvisionedThroughputExceededException (default: no limit)",
+    )
+    serve.add_argument(
+        "--rate-burst",
+        type=float,
+        default=None,
+        help="requests an access key may make at once above --rate-limit (default: twice it)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="a request body whose parts are further apart than this is abandoned with "
+        f"RequestTimeoutException (default {DEFAULTS.body_timeout:g})",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="a connection whose request headers are not complete this long after it opens "
+        f"(or after the request's first byte) is closed (default {DEFAULTS.header_timeout:g})",
+    )
     serve.set_defaults(run=_serve)

@@ -43,7 +43,9 @@ def fit_calibration(
         not be resolved).
     """
     if isinstance(impostor_distances, Mapping):
-        populations = [np.sort(np.asarray(d, dtype=np.float64)) for d in impostor_distances.values()]
+        populations = [
+            np.sort(np.asarray(d, dtype=np.float64)) for d in impostor_distances.values()
+        ]
     else:
         populations = [np.sort(np.asarray(impostor_distances, dtype=np.float64))]
     smallest = min((len(p) for p in populations), default=0)
@@ -97,7 +99,9 @@ def pooled_quantile(populations: list[np.ndarray], fmr: float) -> float:
     of impostor pairs fall: each population weighs the same."""
 
     def mean_rate(distance: float) -> float:
-        return float(np.mean([np.searchsorted(p, distance, side="right") / len(p) for p in populations]))
+        return float(
+            np.mean([np.searchsorted(p, distance, side="right") / len(p) for p in populations])
+        )
 
     low, high = min(p[0] for p in populations), max(p[-1] for p in populations)
     for _ in range(60):  # bisection: the mean rate is monotonic in the distance

@@ -119,7 +119,10 @@ class Dataset:
 
 
 def load_dataset(
-    source: Path, *, pairs_csv: Path | None = None, group_columns: list[str] | None = None,
+    source: Path,
+    *,
+    pairs_csv: Path | None = None,
+    group_columns: list[str] | None = None,
     distinct: bool = False,
 ) -> Dataset:
     """A labelled set from identity folders (``root/<identity>/<image>``, the LFW layout) or from a
@@ -136,7 +139,8 @@ def load_dataset(
         samples = [
             Sample(path, f"{folder.name}/{path.name}", folder.name, {})
             for folder in sorted(p for p in source.iterdir() if p.is_dir())
-            for path in sorted(folder.iterdir()) if path.suffix.lower() in IMAGE_SUFFIXES
+            for path in sorted(folder.iterdir())
+            if path.suffix.lower() in IMAGE_SUFFIXES
         ]
         if not samples:
             raise ValueError(f"{source} has no <identity>/<image> folders")
@@ -151,7 +155,12 @@ def load_dataset(
         with open(pairs_csv, newline="") as fh:
             rows = list(csv.DictReader(fh))
         pairs = [
-            LabelledPair(r["file_a"], r["file_b"], r["same"].strip().lower() in ("1", "true", "yes"), r.get("fold"))
+            LabelledPair(
+                r["file_a"],
+                r["file_b"],
+                r["same"].strip().lower() in ("1", "true", "yes"),
+                r.get("fold"),
+            )
             for r in rows
         ]
         missing = sorted({n for p in pairs for n in (p.a, p.b)} - known)

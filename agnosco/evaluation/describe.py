@@ -64,18 +64,26 @@ class DescriptorCache:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {f"v:{k}": v for k, v in self.vectors.items()} | {f"f:{k}": np.array(v) for k, v in self.failures.items()}
+        arrays = {f"v:{k}": v for k, v in self.vectors.items()} | {
+            f"f:{k}": np.array(v) for k, v in self.failures.items()
+        }
         temp = self.path.with_suffix(".tmp.npz")
         np.savez(temp, **arrays)  # type: ignore[arg-type]  # (numpy's stub types **kwds as the allow_pickle flag)
         temp.replace(self.path)
 
 
 def describe_in_process(
-    dataset: Dataset, calibration: SimilarityCalibration, *, analyzer: FaceAnalyzer | None = None,
-    cache_dir: Path | None = None, progress: bool | None = None,
+    dataset: Dataset,
+    calibration: SimilarityCalibration,
+    *,
+    analyzer: FaceAnalyzer | None = None,
+    cache_dir: Path | None = None,
+    progress: bool | None = None,
 ) -> Scores:
     analyzer = analyzer or FaceAnalyzer()
-    cache = DescriptorCache(cache_dir / f"descriptors-{DESCRIPTOR_MODEL}-{PIPELINE_VERSION}.npz" if cache_dir else None)
+    cache = DescriptorCache(
+        cache_dir / f"descriptors-{DESCRIPTOR_MODEL}-{PIPELINE_VERSION}.npz" if cache_dir else None
+    )
     bar = Progress(len(dataset.samples), "describing", enabled=progress)
     names, vectors, failures = [], [], {}
     fresh = 0
@@ -116,7 +124,10 @@ def _describe_one(data: bytes, digest: str, analyzer: FaceAnalyzer, cache: Descr
 
 
 def describe_via_endpoint(
-    dataset: Dataset, client_factory: Callable[[], object], *, progress: bool | None = None,
+    dataset: Dataset,
+    client_factory: Callable[[], object],
+    *,
+    progress: bool | None = None,
 ) -> Scores:
     """Scores as a running Agnosco (or any Rekognition endpoint) reports them."""
     client = client_factory()
@@ -131,8 +142,10 @@ def describe_via_endpoint(
         for sample in dataset.samples:
             try:
                 result = client.index_faces(  # type: ignore[attr-defined]
-                    CollectionId=collection, Image={"Bytes": rekognition_bytes(sample.path)},
-                    MaxFaces=1, QualityFilter="NONE",
+                    CollectionId=collection,
+                    Image={"Bytes": rekognition_bytes(sample.path)},
+                    MaxFaces=1,
+                    QualityFilter="NONE",
                 )
                 records = result["FaceRecords"]
                 if records:
@@ -140,7 +153,9 @@ def describe_via_endpoint(
                 else:
                     failures[sample.name] = NO_FACE
             except Exception as exc:  # noqa: BLE001 - the server's error code is the reason
-                failures[sample.name] = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+                failures[sample.name] = (
+                    getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+                )
             bar.step()
         bar.close()
         names = list(face_of)

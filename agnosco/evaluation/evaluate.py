@@ -92,7 +92,8 @@ def pair_scores(dataset: Dataset, scores: Scores, matrix: np.ndarray | None = No
     else:
         lost = 0
         labels = [
-            sample[n].identity if sample[n].identity else (n if dataset.distinct else None) for n in scores.names
+            sample[n].identity if sample[n].identity else (n if dataset.distinct else None)
+            for n in scores.names
         ]
         keep = np.array([label is not None for label in labels])
         i, j = np.triu_indices(len(scores.names), 1)
@@ -107,8 +108,10 @@ def pair_scores(dataset: Dataset, scores: Scores, matrix: np.ndarray | None = No
         group = np.array([sample[n].groups.get(column) for n in scores.names], dtype=object)
         same_group = group[i] == group[j]
         result.by_group[column] = {
-            str(value): (values[is_same & same_group & (group[i] == value)],
-                         values[~is_same & same_group & (group[i] == value)])
+            str(value): (
+                values[is_same & same_group & (group[i] == value)],
+                values[~is_same & same_group & (group[i] == value)],
+            )
             for value in sorted({g for g in group if g is not None})
         }
     for fold in sorted({f for f in fold_of if f}):
@@ -118,8 +121,13 @@ def pair_scores(dataset: Dataset, scores: Scores, matrix: np.ndarray | None = No
 
 
 def evaluate(
-    dataset: Dataset, scores: Scores, calibration: SimilarityCalibration, *,
-    deployed_threshold: float = 80.0, ratio_limit: float = 2.0, mode: str = "in-process",
+    dataset: Dataset,
+    scores: Scores,
+    calibration: SimilarityCalibration,
+    *,
+    deployed_threshold: float = 80.0,
+    ratio_limit: float = 2.0,
+    mode: str = "in-process",
 ) -> Evaluation:
     pairs = pair_scores(dataset, scores)
     report: dict[str, Any] = {
@@ -137,12 +145,18 @@ def evaluate(
             "samples": len(dataset.samples),
             "identities": len(dataset.identities),
             "group_columns": dataset.group_columns,
-            "pairs_source": "labelled pairs" if dataset.pairs is not None else (
-                "every pair of enrolled images" + (" (each unlabelled image a different person)" if dataset.distinct else "")
+            "pairs_source": "labelled pairs"
+            if dataset.pairs is not None
+            else (
+                "every pair of enrolled images"
+                + (" (each unlabelled image a different person)" if dataset.distinct else "")
             ),
         },
-        "thresholds": {"deployed": deployed_threshold, "similarity_points": list(SIMILARITY_POINTS),
-                       "ratio_limit": ratio_limit},
+        "thresholds": {
+            "deployed": deployed_threshold,
+            "similarity_points": list(SIMILARITY_POINTS),
+            "ratio_limit": ratio_limit,
+        },
         "enrolment": _enrolment(dataset, scores),
         "verification": _verification(pairs, deployed_threshold),
         "identification": _identification(dataset, scores, deployed_threshold),
@@ -156,7 +170,10 @@ def evaluate(
 def _enrolment(dataset: Dataset, scores: Scores) -> dict[str, Any]:
     out: dict[str, Any] = {
         "overall": Rate.of(len(scores.failures), len(dataset.samples)),
-        "reasons": {r: sum(1 for v in scores.failures.values() if v == r) for r in sorted(set(scores.failures.values()))},
+        "reasons": {
+            r: sum(1 for v in scores.failures.values() if v == r)
+            for r in sorted(set(scores.failures.values()))
+        },
         "failed": sorted(scores.failures),
         "by_group": {},
     }
@@ -173,7 +190,9 @@ def _enrolment(dataset: Dataset, scores: Scores) -> dict[str, Any]:
 def _verification(pairs: PairScores, deployed: float) -> dict[str, Any]:
     g, i = pairs.genuine, pairs.impostor
     out: dict[str, Any] = {
-        "genuine_pairs": len(g), "impostor_pairs": len(i), "pairs_lost_to_enrolment": pairs.lost,
+        "genuine_pairs": len(g),
+        "impostor_pairs": len(i),
+        "pairs_lost_to_enrolment": pairs.lost,
         "at_similarity": [verification_at(g, i, t) for t in SIMILARITY_POINTS],
         "at_target_fmr": [],
     }
@@ -185,8 +204,16 @@ def _verification(pairs: PairScores, deployed: float) -> dict[str, Any]:
         out["at_target_fmr"].append(entry)
     if len(g) and len(i):
         det = det_curve(g, i)
-        keep = np.unique(np.linspace(0, len(det.thresholds) - 1, min(DET_POINTS, len(det.thresholds))).astype(int))
-        out["det"] = {"thresholds": det.thresholds[keep], "fmr": det.fmr[keep], "fnmr": det.fnmr[keep]}
+        keep = np.unique(
+            np.linspace(0, len(det.thresholds) - 1, min(DET_POINTS, len(det.thresholds))).astype(
+                int
+            )
+        )
+        out["det"] = {
+            "thresholds": det.thresholds[keep],
+            "fmr": det.fmr[keep],
+            "fnmr": det.fnmr[keep],
+        }
         out["eer"], out["auc"] = det.eer, det.auc
     out["folds"] = {
         fold: verification_at(fg, fi, deployed) for fold, (fg, fi) in pairs.folds.items()
@@ -216,15 +243,22 @@ def _identification(dataset: Dataset, scores: Scores, deployed: float) -> dict[s
     if not gallery or not probes:
         return None
     index = scores.index()
-    matrix = scores.similarity[np.ix_([index[p] for p, _ in probes], [index[g] for g, _ in gallery])]
+    matrix = scores.similarity[
+        np.ix_([index[p] for p, _ in probes], [index[g] for g, _ in gallery])
+    ]
     result = identification_metrics(
-        matrix, [i for _, i in gallery], [i for _, i in probes], thresholds=SIMILARITY_POINTS,
+        matrix,
+        [i for _, i in gallery],
+        [i for _, i in probes],
+        thresholds=SIMILARITY_POINTS,
         fpir_targets=FPIR_TARGETS,
     )
     return {"gallery_images": len(gallery), "result": result, "deployed_threshold": deployed}
 
 
-def _groups(dataset: Dataset, scores: Scores, pairs: PairScores, deployed: float, ratio_limit: float) -> dict[str, Any]:
+def _groups(
+    dataset: Dataset, scores: Scores, pairs: PairScores, deployed: float, ratio_limit: float
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for column, groups in pairs.by_group.items():
         out[column] = {
@@ -266,7 +300,11 @@ def _flags(report: dict[str, Any]) -> list[str]:
             d = result["at_deployed"][what]
             if d["flagged"]:
                 ratio = d["ratio"]
-                size = "without bound (the best group had no errors)" if ratio == "inf" else f"{float(ratio):.1f}x"
+                size = (
+                    "without bound (the best group had no errors)"
+                    if ratio == "inf"
+                    else f"{float(ratio):.1f}x"
+                )
                 flags.append(
                     f"{what.upper()} differs across {column} groups by {size} at Similarity {deployed:g} "
                     f"(worst: {d['worst_group']}, best: {d['best_group']}; limit {limit:g}x)"

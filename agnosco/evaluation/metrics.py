@@ -62,14 +62,30 @@ __all__ = [
 
 # Acklam's rational approximation of the inverse normal CDF (relative error < 1.15e-9,
 # refined by one Halley step below to full double precision).
-_A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
-      1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
-_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
-      6.680131188771972e01, -1.328068155288572e01)
-_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
-      -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
-      3.754408661907416e00)
+_A = (
+    -3.969683028665376e01,
+    2.209460984245205e02,
+    -2.759285104469687e02,
+    1.383577518672690e02,
+    -3.066479806614716e01,
+    2.506628277459239e00,
+)
+_B = (
+    -5.447609879822406e01,
+    1.615858368580409e02,
+    -1.556989798598866e02,
+    6.680131188771972e01,
+    -1.328068155288572e01,
+)
+_C = (
+    -7.784894002430293e-03,
+    -3.223964580411365e-01,
+    -2.400758277161838e00,
+    -2.549732539343734e00,
+    4.374664141464968e00,
+    2.938163982698783e00,
+)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
 
 
 def _norm_ppf(p: float) -> float:
@@ -80,13 +96,17 @@ def _norm_ppf(p: float) -> float:
     if p < low or p > 1 - low:
         q = math.sqrt(-2 * math.log(p if p < low else 1 - p))
         x = (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]) / (
-            (((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1)
+            (((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1
+        )
         x = x if p < low else -x
     else:
         q = p - 0.5
         r = q * q
-        x = (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q / (
-            ((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1)
+        x = (
+            (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5])
+            * q
+            / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1)
+        )
     e = 0.5 * math.erfc(-x / math.sqrt(2)) - p
     u = e * math.sqrt(2 * math.pi) * math.exp(x * x / 2)
     return x - u / (1 + x * u / 2)
@@ -214,8 +234,9 @@ def det_curve(genuine: np.ndarray, impostor: np.ndarray) -> DetCurve:
         eer = float(x[i - 1] + alpha * (x[i] - x[i - 1]))
     auc = math.nan
     if ng and ni:
-        _, inverse, counts = np.unique(np.concatenate([gen, imp]), return_inverse=True,
-                                       return_counts=True)
+        _, inverse, counts = np.unique(
+            np.concatenate([gen, imp]), return_inverse=True, return_counts=True
+        )
         ends = np.cumsum(counts)
         midranks = ends - (counts - 1) / 2.0
         u = midranks[inverse[:ng]].sum() - ng * (ng + 1) / 2.0
@@ -229,8 +250,9 @@ def _required(target: float) -> int:
     return math.ceil(round(3.0 / target, 9))
 
 
-def _threshold_at(scores: np.ndarray, target: float, trials: str, rate: str
-                  ) -> tuple[float | None, float, bool, int, str]:
+def _threshold_at(
+    scores: np.ndarray, target: float, trials: str, rate: str
+) -> tuple[float | None, float, bool, int, str]:
     """The smallest threshold t with share(scores >= t) <= target, as used for FMR and FPIR."""
     if not 0.0 < target < 1.0:
         raise ValueError(f"target {rate} must be in (0, 1), got {target}")
@@ -244,9 +266,14 @@ def _threshold_at(scores: np.ndarray, target: float, trials: str, rate: str
     threshold = float(np.nextafter(ordered[allowed], np.inf))
     achieved = int(np.count_nonzero(ordered >= threshold)) / n
     supported = n >= need
-    note = "" if supported else (
-        f"{n} {trials} cannot resolve {rate} {target:g}: at least {need} = ceil(3/{target:g}) "
-        f"are needed (rule of three: n error-free trials bound the rate only below ~3/n)")
+    note = (
+        ""
+        if supported
+        else (
+            f"{n} {trials} cannot resolve {rate} {target:g}: at least {need} = ceil(3/{target:g}) "
+            f"are needed (rule of three: n error-free trials bound the rate only below ~3/n)"
+        )
+    )
     return threshold, achieved, supported, need, note
 
 
@@ -273,20 +300,28 @@ def threshold_for_fmr(impostor: np.ndarray, target_fmr: float) -> ThresholdAtFMR
     (k+1)-th highest impostor score with k = floor(target * n)."""
     imp = _scores(impostor, "impostor")
     threshold, achieved, supported, need, note = _threshold_at(
-        imp, target_fmr, "impostor pairs", "FMR")
+        imp, target_fmr, "impostor pairs", "FMR"
+    )
     return ThresholdAtFMR(float(target_fmr), threshold, achieved, len(imp), need, supported, note)
 
 
-def bootstrap_interval(values: Any, statistic: Callable[[np.ndarray], float], *, n: int = 1000,
-                       seed: int = 0, confidence: float = 0.95) -> tuple[float, float]:
+def bootstrap_interval(
+    values: Any,
+    statistic: Callable[[np.ndarray], float],
+    *,
+    n: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
     """Percentile bootstrap interval of ``statistic`` over ``values`` resampled (with
     replacement, along axis 0, ``n`` times, seeded); ``(nan, nan)`` for no values."""
     arr = np.asarray(values)
     if len(arr) == 0:
         return (math.nan, math.nan)
     rng = np.random.default_rng(seed)
-    stats = np.array([statistic(arr[rng.integers(0, len(arr), len(arr))]) for _ in range(n)],
-                     dtype=float)
+    stats = np.array(
+        [statistic(arr[rng.integers(0, len(arr), len(arr))]) for _ in range(n)], dtype=float
+    )
     alpha = (1 - confidence) / 2
     low, high = np.quantile(stats, [alpha, 1 - alpha])
     return (float(low), float(high))
@@ -341,10 +376,13 @@ class IdentificationResult:
     at_fpir: tuple[FpirOperatingPoint, ...]
 
 
-def identification_metrics(similarity: np.ndarray, gallery_ids: Sequence[str],
-                           probe_ids: Sequence[str], thresholds: Sequence[float],
-                           fpir_targets: Sequence[float] = (0.003, 0.01, 0.1)
-                           ) -> IdentificationResult:
+def identification_metrics(
+    similarity: np.ndarray,
+    gallery_ids: Sequence[str],
+    probe_ids: Sequence[str],
+    thresholds: Sequence[float],
+    fpir_targets: Sequence[float] = (0.003, 0.01, 0.1),
+) -> IdentificationResult:
     """Rank-1, CMC, FNIR/FPIR/false candidates per threshold and FNIR at FPIR targets.
 
     ``similarity`` is probes x gallery entries; ``gallery_ids`` names each entry's identity
@@ -352,8 +390,10 @@ def identification_metrics(similarity: np.ndarray, gallery_ids: Sequence[str],
     """
     sim = np.asarray(similarity, dtype=float)
     if sim.ndim != 2 or sim.shape != (len(probe_ids), len(gallery_ids)):
-        raise ValueError(f"similarity must be probes x gallery = "
-                         f"{(len(probe_ids), len(gallery_ids))}, got {sim.shape}")
+        raise ValueError(
+            f"similarity must be probes x gallery = "
+            f"{(len(probe_ids), len(gallery_ids))}, got {sim.shape}"
+        )
     if np.isnan(sim).any():
         raise ValueError("similarity contains NaN: scores must be ordered")
     names = sorted(set(gallery_ids))
@@ -378,8 +418,10 @@ def identification_metrics(similarity: np.ndarray, gallery_ids: Sequence[str],
 
     hits = int(np.count_nonzero(ranks == 1))
     low, high = wilson_interval(hits, n_mated)
-    cmc = tuple(float(np.count_nonzero(ranks <= r) / n_mated) if n_mated else math.nan
-                for r in range(1, min(10, len(names)) + 1))
+    cmc = tuple(
+        float(np.count_nonzero(ranks <= r) / n_mated) if n_mated else math.nan
+        for r in range(1, min(10, len(names)) + 1)
+    )
 
     def fnir_at(t: float) -> Rate:
         return Rate.of(int(np.count_nonzero(own_score < t)), n_mated)
@@ -387,22 +429,35 @@ def identification_metrics(similarity: np.ndarray, gallery_ids: Sequence[str],
     points = []
     for t in thresholds:
         wrong = int(np.count_nonzero((ident >= t) & ~own))
-        points.append(OpenSetPoint(
-            threshold=float(t),
-            fnir=fnir_at(t),
-            fpir=Rate.of(int(np.count_nonzero(non_mated_top >= t)), n_non),
-            false_candidates_per_probe=wrong / len(probe_ids) if len(probe_ids) else math.nan,
-        ))
+        points.append(
+            OpenSetPoint(
+                threshold=float(t),
+                fnir=fnir_at(t),
+                fpir=Rate.of(int(np.count_nonzero(non_mated_top >= t)), n_non),
+                false_candidates_per_probe=wrong / len(probe_ids) if len(probe_ids) else math.nan,
+            )
+        )
     at_fpir = []
     for target in fpir_targets:
         cut, achieved, supported, _, note = _threshold_at(
-            non_mated_top, target, "non-mated probes", "FPIR")
-        at_fpir.append(FpirOperatingPoint(float(target), cut, achieved,
-                                          None if cut is None else fnir_at(cut), supported, note))
+            non_mated_top, target, "non-mated probes", "FPIR"
+        )
+        at_fpir.append(
+            FpirOperatingPoint(
+                float(target), cut, achieved, None if cut is None else fnir_at(cut), supported, note
+            )
+        )
     return IdentificationResult(
-        probes=len(probe_ids), mated=n_mated, non_mated=n_non, identities=len(names),
-        rank1=hits / n_mated if n_mated else math.nan, rank1_low=low, rank1_high=high,
-        cmc=cmc, points=tuple(points), at_fpir=tuple(at_fpir),
+        probes=len(probe_ids),
+        mated=n_mated,
+        non_mated=n_non,
+        identities=len(names),
+        rank1=hits / n_mated if n_mated else math.nan,
+        rank1_low=low,
+        rank1_high=high,
+        cmc=cmc,
+        points=tuple(points),
+        at_fpir=tuple(at_fpir),
     )
 
 
@@ -443,30 +498,51 @@ class GroupComparison:
     fnmr: RateDisparity
 
 
-def _disparity(rates: Mapping[str, Rate], ratio_limit: float, min_trials: int,
-               what: str) -> RateDisparity:
+def _disparity(
+    rates: Mapping[str, Rate], ratio_limit: float, min_trials: int, what: str
+) -> RateDisparity:
     included = tuple(g for g, r in rates.items() if r.trials >= min_trials)
     excluded = tuple(g for g in rates if g not in included)
     if len(included) < 2:
-        return RateDisparity(math.nan, None, None, included, excluded, False,
-                             f"fewer than two groups with at least {min_trials} {what} trials")
+        return RateDisparity(
+            math.nan,
+            None,
+            None,
+            included,
+            excluded,
+            False,
+            f"fewer than two groups with at least {min_trials} {what} trials",
+        )
     worst = max(included, key=lambda g: rates[g].rate)
     best = min(included, key=lambda g: rates[g].rate)
     hi, lo = rates[worst].rate, rates[best].rate
     if hi == 0:
-        return RateDisparity(math.nan, None, None, included, excluded, False,
-                             f"no {what} errors in any compared group")
+        return RateDisparity(
+            math.nan,
+            None,
+            None,
+            included,
+            excluded,
+            False,
+            f"no {what} errors in any compared group",
+        )
     if lo == 0:
         ratio = math.inf
-        note = (f"group {best!r} has no errors in {rates[best].trials} {what} trials, so the "
-                f"ratio is unbounded; compare the groups' upper bounds instead")
+        note = (
+            f"group {best!r} has no errors in {rates[best].trials} {what} trials, so the "
+            f"ratio is unbounded; compare the groups' upper bounds instead"
+        )
     else:
         ratio, note = hi / lo, ""
     return RateDisparity(ratio, worst, best, included, excluded, ratio > ratio_limit, note)
 
 
-def group_rates(scores_by_group: Mapping[str, tuple[np.ndarray, np.ndarray]], threshold: float,
-                ratio_limit: float, min_trials: int = 30) -> GroupComparison:
+def group_rates(
+    scores_by_group: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    threshold: float,
+    ratio_limit: float,
+    min_trials: int = 30,
+) -> GroupComparison:
     """FMR and FNMR per group (``group -> (genuine, impostor)``) at ``threshold`` and, for each
     rate separately, the max/min ratio across groups with at least ``min_trials`` trials."""
     groups = {}
@@ -474,11 +550,12 @@ def group_rates(scores_by_group: Mapping[str, tuple[np.ndarray, np.ndarray]], th
         point = verification_at(genuine, impostor, threshold)
         groups[name] = GroupRates(point.fmr, point.fnmr)
     return GroupComparison(
-        threshold=float(threshold), ratio_limit=float(ratio_limit), min_trials=int(min_trials),
+        threshold=float(threshold),
+        ratio_limit=float(ratio_limit),
+        min_trials=int(min_trials),
         groups=groups,
         fmr=_disparity({g: r.fmr for g, r in groups.items()}, ratio_limit, min_trials, "impostor"),
-        fnmr=_disparity({g: r.fnmr for g, r in groups.items()}, ratio_limit, min_trials,
-                        "genuine"),
+        fnmr=_disparity({g: r.fnmr for g, r in groups.items()}, ratio_limit, min_trials, "genuine"),
     )
 
 

@@ -62,11 +62,19 @@ def list_evaluations(data_dir: Path) -> list[EvaluationRecord]:
         if folder.name.startswith(".") or not report_path.is_file():
             continue
         report = json.loads(report_path.read_text())
-        records.append(EvaluationRecord(
-            folder.name, folder, report["created"], report["dataset"]["source"], report["dataset"]["fingerprint"],
-            report["model"]["face_model_version"], report["model"]["calibration_version"],
-            report["dataset"]["samples"], report.get("flags", []),
-        ))
+        records.append(
+            EvaluationRecord(
+                folder.name,
+                folder,
+                report["created"],
+                report["dataset"]["source"],
+                report["dataset"]["fingerprint"],
+                report["model"]["face_model_version"],
+                report["model"]["calibration_version"],
+                report["dataset"]["samples"],
+                report.get("flags", []),
+            )
+        )
     return records
 
 
@@ -102,7 +110,8 @@ class EvaluationIndex:
             if self._seen != mtime:
                 self._seen = mtime
                 matching = [
-                    r for r in list_evaluations(self.root.parent)
+                    r
+                    for r in list_evaluations(self.root.parent)
                     if r.face_model_version == self.face_model_version
                     and r.calibration_version == self.calibration_version
                 ]

@@ -93,7 +93,9 @@ def _rate(rate: dict[str, Any] | None, counts: bool = True) -> str:
     if not rate or not rate.get("trials"):
         return f'{DASH}<br><span class="n">no trials</span>' if counts else DASH
     text = _interval(rate["rate"], rate["low"], rate["high"])
-    return text + (f'<br><span class="n">{rate["errors"]:,} of {rate["trials"]:,}</span>' if counts else "")
+    return text + (
+        f'<br><span class="n">{rate["errors"]:,} of {rate["trials"]:,}</span>' if counts else ""
+    )
 
 
 def _interval(value: Any, low: Any, high: Any) -> str:
@@ -102,17 +104,29 @@ def _interval(value: Any, low: Any, high: Any) -> str:
 
 def _short_numbers(text: str) -> str:
     """Long decimals in a message (a ratio like 38.061224489795926) to three significant digits."""
-    return re.sub(r"\d+\.\d{4,}", lambda m: f"{float(m[0]):.3g}" if 0.001 <= float(m[0]) < 1000 else m[0], text)
+    return re.sub(
+        r"\d+\.\d{4,}",
+        lambda m: f"{float(m[0]):.3g}" if 0.001 <= float(m[0]) < 1000 else m[0],
+        text,
+    )
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str] = (),
-           left: Sequence[int] = ()) -> str:
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    classes: Sequence[str] = (),
+    left: Sequence[int] = (),
+) -> str:
     """A table of plain-text ``headers`` and HTML cells (escaped by the caller); the columns in
     ``left`` hold text, the others numbers (right-aligned)."""
     align = [' class="l"' if k in left else "" for k in range(len(headers))]
     head = "".join(f"<th{a}>{_esc(h)}</th>" for a, h in zip(align, headers))
-    body = "".join(f'<tr class="{classes[i] if i < len(classes) else ""}">'
-                   + "".join(f"<td{a}>{c}</td>" for a, c in zip(align, row)) + "</tr>" for i, row in enumerate(rows))
+    body = "".join(
+        f'<tr class="{classes[i] if i < len(classes) else ""}">'
+        + "".join(f"<td{a}>{c}</td>" for a, c in zip(align, row))
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -157,26 +171,44 @@ def _mark(ax: Any, thresholds: Sequence[float]) -> None:
     """Dashed vertical lines at Similarity thresholds, labelled inside the top of the axes."""
     for t in thresholds:
         ax.axvline(t, color="#333", lw=1, ls="--")
-        ax.text(t, 0.98, f" {t:g} ", transform=ax.get_xaxis_transform(), fontsize=8, va="top",
-                ha="right" if t > 90 else "left", color="#333")
+        ax.text(
+            t,
+            0.98,
+            f" {t:g} ",
+            transform=ax.get_xaxis_transform(),
+            fontsize=8,
+            va="top",
+            ha="right" if t > 90 else "left",
+            color="#333",
+        )
 
 
-def _rate_bars(title: str, rows: Sequence[tuple[str, dict[str, Any]]], xlabel: str,
-               reference: float = math.nan) -> str:
+def _rate_bars(
+    title: str, rows: Sequence[tuple[str, dict[str, Any]]], xlabel: str, reference: float = math.nan
+) -> str:
     """Horizontal bars of rates (%) with Wilson 95% error bars, top to bottom in ``rows`` order."""
     rows = [(label, r) for label, r in rows if r.get("trials")]
     if not rows:
         return ""
     fig, ax = _figure(min(HEIGHT + 2, max(2.2, 1.1 + 0.3 * len(rows))))
     y = np.arange(len(rows))[::-1]
-    rate, low, high = (np.array([100 * _num(r[k]) for _, r in rows]) for k in ("rate", "low", "high"))
+    rate, low, high = (
+        np.array([100 * _num(r[k]) for _, r in rows]) for k in ("rate", "low", "high")
+    )
     ax.barh(y, rate, color=ACCENT, alpha=0.8, height=0.6)
     ax.errorbar(rate, y, xerr=[rate - low, high - rate], fmt="none", ecolor="#222", capsize=3, lw=1)
     for k, (_, r) in enumerate(rows):
-        ax.text(high[k] + high.max() * 0.02, y[k], f'{_pct(r["rate"])}  ({r["errors"]:,}/{r["trials"]:,})',
-                va="center", fontsize=8)
+        ax.text(
+            high[k] + high.max() * 0.02,
+            y[k],
+            f"{_pct(r['rate'])}  ({r['errors']:,}/{r['trials']:,})",
+            va="center",
+            fontsize=8,
+        )
     if not math.isnan(reference):
-        ax.axvline(100 * reference, color="#444", ls=":", lw=1.2, label=f"all pairs: {_pct(reference)}")
+        ax.axvline(
+            100 * reference, color="#444", ls=":", lw=1.2, label=f"all pairs: {_pct(reference)}"
+        )
     ax.set_yticks(y, [_plain(label) for label, _ in rows], fontsize=9)
     ax.set_xlim(0, high.max() * 1.45 or 1)
     ax.set_ylim(-0.7, len(rows) - 0.3)
@@ -184,7 +216,9 @@ def _rate_bars(title: str, rows: Sequence[tuple[str, dict[str, Any]]], xlabel: s
     return _img(fig, title, "Bars: observed rate; whiskers: Wilson 95% interval; (errors/trials).")
 
 
-def _det_plot(title: str, curves: Sequence[tuple[str, np.ndarray, np.ndarray]], marks: Sequence[float]) -> str:
+def _det_plot(
+    title: str, curves: Sequence[tuple[str, np.ndarray, np.ndarray]], marks: Sequence[float]
+) -> str:
     """FNMR against FMR on log-log axes, a rate of 0 drawn at the edge (half of 1/n) so that the
     whole trade-off shows; the first curve (all pairs) carries the ``marks`` thresholds."""
     fig, ax = _figure(HEIGHT + 0.6)
@@ -199,49 +233,87 @@ def _det_plot(title: str, curves: Sequence[tuple[str, np.ndarray, np.ndarray]], 
             keep[-1] = True
             x, y = x[keep], y[keep]
         style = {"color": "black", "ls": "--", "lw": 1.6} if k == 0 else {"lw": 1.3}
-        ax.plot(x, y, label=f"{_plain(label)} ({len(genuine):,} gen., {len(impostor):,} imp.)", **style)
+        ax.plot(
+            x, y, label=f"{_plain(label)} ({len(genuine):,} gen., {len(impostor):,} imp.)", **style
+        )
     for t, marker in zip(marks, "os"):
         p = verification_at(curves[0][1], curves[0][2], t)
-        ax.plot(max(p.fmr.rate, floor_x), max(p.fnmr.rate, floor_y), marker, color="black", ms=7, mfc="white",
-                label=f"Similarity {t:g}")
+        ax.plot(
+            max(p.fmr.rate, floor_x),
+            max(p.fnmr.rate, floor_y),
+            marker,
+            color="black",
+            ms=7,
+            mfc="white",
+            label=f"Similarity {t:g}",
+        )
     ax.set(xscale="log", yscale="log", xlim=(floor_x / 1.5, 1.05), ylim=(floor_y / 1.5, 1.05))
     _style(ax, title, "FMR (false match rate)", "FNMR (false non-match rate)")
-    return _img(fig, title, "Each threshold trades false matches (right) for false non-matches (up); lower-left "
-                "is better. A rate of 0 is drawn at the left or bottom edge.")
+    return _img(
+        fig,
+        title,
+        "Each threshold trades false matches (right) for false non-matches (up); lower-left "
+        "is better. A rate of 0 is drawn at the left or bottom edge.",
+    )
 
 
 def _fmr_plot(title: str, curves: Sequence[tuple[str, np.ndarray]], marks: Sequence[float]) -> str:
     """FMR against the Similarity threshold (log FMR), for groups with impostor pairs only."""
     fig, ax = _figure(HEIGHT + 0.6)
-    start = min(50.0, 10 * math.floor(np.quantile(curves[0][1], 0.05) / 10))  # below: FMR ~1, nothing to see
+    start = min(
+        50.0, 10 * math.floor(np.quantile(curves[0][1], 0.05) / 10)
+    )  # below: FMR ~1, nothing to see
     grid = np.linspace(start, 100, 1 + 4 * int(100 - start))
     for k, (label, impostor) in enumerate(curves):
         ordered = np.sort(impostor)
         fmr = (len(ordered) - np.searchsorted(ordered, grid, side="left")) / len(ordered)
         style = {"color": "black", "ls": "--", "lw": 1.6} if k == 0 else {"lw": 1.3}
-        ax.plot(grid[fmr > 0], fmr[fmr > 0], label=f"{_plain(label)} ({len(impostor):,} imp.)", **style)
+        ax.plot(
+            grid[fmr > 0], fmr[fmr > 0], label=f"{_plain(label)} ({len(impostor):,} imp.)", **style
+        )
     _mark(ax, marks)
     ax.set(yscale="log", xlim=(start, 100))
     _style(ax, title, "Similarity threshold", "FMR (false match rate)")
-    return _img(fig, title, "Share of impostor pairs (different people) scoring at or above each threshold; "
-                "dashed: the deployed threshold and 99. A curve ends where no impostor pair scores higher.")
+    return _img(
+        fig,
+        title,
+        "Share of impostor pairs (different people) scoring at or above each threshold; "
+        "dashed: the deployed threshold and 99. A curve ends where no impostor pair scores higher.",
+    )
 
 
 def _histogram(genuine: np.ndarray, impostor: np.ndarray, marks: Sequence[float]) -> str:
     fig, ax = _figure()
-    for values, colour, label in ((impostor, IMPOSTOR, "impostor (different people)"),
-                                  (genuine, GENUINE, "genuine (same person)")):
+    for values, colour, label in (
+        (impostor, IMPOSTOR, "impostor (different people)"),
+        (genuine, GENUINE, "genuine (same person)"),
+    ):
         if len(values):
             bins = np.linspace(0, 100, 101)
-            ax.hist(values, bins=bins, density=True, color=colour, alpha=0.45, label=f"{label}: {len(values):,}")
+            ax.hist(
+                values,
+                bins=bins,
+                density=True,
+                color=colour,
+                alpha=0.45,
+                label=f"{label}: {len(values):,}",
+            )
             ax.hist(values, bins=bins, density=True, color=colour, histtype="step", lw=1.2)
     _mark(ax, marks)
     ax.set_xlim(0, 100)
-    _style(ax, "Similarity of " + ("genuine and impostor pairs" if len(genuine) else "impostor pairs"),
-           "Similarity", "share of pairs per 1-point bin")
-    return _img(fig, "Similarity histogram", "Each kind of pair normalised to area 1; dashed: the deployed "
-                "threshold and 99. Impostors right of a line are false matches, genuine pairs left of it false "
-                "non-matches.")
+    _style(
+        ax,
+        "Similarity of " + ("genuine and impostor pairs" if len(genuine) else "impostor pairs"),
+        "Similarity",
+        "share of pairs per 1-point bin",
+    )
+    return _img(
+        fig,
+        "Similarity histogram",
+        "Each kind of pair normalised to area 1; dashed: the deployed "
+        "threshold and 99. Impostors right of a line are false matches, genuine pairs left of it false "
+        "non-matches.",
+    )
 
 
 def _cmc_plot(cmc: Sequence[Any]) -> str:
@@ -253,7 +325,9 @@ def _cmc_plot(cmc: Sequence[Any]) -> str:
     ax.plot(ranks, values, "o-", color=ACCENT)
     ax.set(ylim=(min(np.nanmin(values) - 0.05, 0.9), 1.02), xticks=ranks)
     _style(ax, "Cumulative match characteristic", "rank", "mated probes found")
-    return _img(fig, "CMC curve", "Share of mated probes whose own identity is among the top k candidates.")
+    return _img(
+        fig, "CMC curve", "Share of mated probes whose own identity is among the top k candidates."
+    )
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -267,7 +341,8 @@ def _deployed_point(ev: Evaluation) -> dict[str, Any]:
     """1:1 results at the deployed threshold, computed when it is none of the fixed points."""
     deployed = ev.report["thresholds"]["deployed"]
     return _at(ev.report["verification"]["at_similarity"], deployed) or to_jsonable(
-        verification_at(ev.pairs.genuine, ev.pairs.impostor, deployed))
+        verification_at(ev.pairs.genuine, ev.pairs.impostor, deployed)
+    )
 
 
 def _name(source: str) -> str:
@@ -280,10 +355,11 @@ def _header(r: dict[str, Any]) -> str:
     return (
         f'<header><h1>Accuracy report: {_esc(_name(d["source"]))}</h1><div class="meta">'
         f'Data set <code>{_esc(d["source"])}</code> · fingerprint <code title="{_esc(d["fingerprint"])}">'
-        f'{_esc(d["fingerprint"][:12])}</code> · {d["samples"]:,} images, {d["identities"]:,} labelled identities'
-        f'<br>Evaluated {_esc(r["created"].replace("T", " "))} · agnosco {_esc(r["agnosco_version"])} '
-        f'({_esc(r["mode"])}) · model <code>{_esc(m["descriptor"])}</code> (face model '
-        f'{_esc(m["face_model_version"])}) · Similarity calibration {_esc(m["calibration_version"])}</div></header>')
+        f"{_esc(d['fingerprint'][:12])}</code> · {d['samples']:,} images, {d['identities']:,} labelled identities"
+        f"<br>Evaluated {_esc(r['created'].replace('T', ' '))} · agnosco {_esc(r['agnosco_version'])} "
+        f"({_esc(r['mode'])}) · model <code>{_esc(m['descriptor'])}</code> (face model "
+        f"{_esc(m['face_model_version'])}) · Similarity calibration {_esc(m['calibration_version'])}</div></header>"
+    )
 
 
 def _false_candidates(r: dict[str, Any]) -> str:
@@ -294,9 +370,11 @@ def _false_candidates(r: dict[str, Any]) -> str:
     point = _at(res["points"], deployed)
     if point is None:
         return f"<p>False candidates were not measured at the deployed threshold (Similarity {deployed:g}).</p>"
-    return (f"<p>A search at Similarity {deployed:g} returns on average <b>{_count(point['false_candidates_per_probe'])}"
-            f" wrong people per probe</b> ({res['probes']:,} probes searched against a gallery of "
-            f"{ident['gallery_images']:,} images of {res['identities']:,} people).</p>")
+    return (
+        f"<p>A search at Similarity {deployed:g} returns on average <b>{_count(point['false_candidates_per_probe'])}"
+        f" wrong people per probe</b> ({res['probes']:,} probes searched against a gallery of "
+        f"{ident['gallery_images']:,} images of {res['identities']:,} people).</p>"
+    )
 
 
 def _headline(rate: dict[str, Any], name: str, pairs: str, wrongly: str, missing: str) -> str:
@@ -304,67 +382,139 @@ def _headline(rate: dict[str, Any], name: str, pairs: str, wrongly: str, missing
         return f"<li><b>{name}</b>: not measured ({missing}).</li>"
     x = _num(rate["rate"])
     one_in = f", about 1 in {1 / x:,.0f}" if 0 < x < 0.5 else ""
-    return (f"<li><b>{name} {_rate(rate, False)}</b>: {rate['errors']:,} of {rate['trials']:,} {pairs} were "
-            f"wrongly {wrongly}{one_in}.</li>")
+    return (
+        f"<li><b>{name} {_rate(rate, False)}</b>: {rate['errors']:,} of {rate['trials']:,} {pairs} were "
+        f"wrongly {wrongly}{one_in}.</li>"
+    )
 
 
 def _summary(ev: Evaluation) -> str:
     r, point = ev.report, _deployed_point(ev)
     flags = list(dict.fromkeys(r["flags"]))  # one note can come from several targets
-    box = ('<div class="box flags"><h2>Flags</h2><ul>' + "".join(f"<li>{_esc(_short_numbers(f))}</li>" for f in flags)
-           + "</ul></div>") if flags else ('<div class="box ok"><h2>No flags</h2>No group disparity over the limit, '
-                                           "and every FMR target is supported by enough pairs.</div>")
+    box = (
+        (
+            '<div class="box flags"><h2>Flags</h2><ul>'
+            + "".join(f"<li>{_esc(_short_numbers(f))}</li>" for f in flags)
+            + "</ul></div>"
+        )
+        if flags
+        else (
+            '<div class="box ok"><h2>No flags</h2>No group disparity over the limit, '
+            "and every FMR target is supported by enough pairs.</div>"
+        )
+    )
     items = [
-        _headline(point["fmr"], "FMR", "impostor pairs (different people)", "matched", "no impostor pairs"),
-        _headline(point["fnmr"], "FNMR", "genuine pairs (same person)", "rejected",
-                  "no genuine pairs: no two images are labelled as the same person"),
-        f"<li><b>Failure to enrol</b> (no usable face): {_rate(r['enrolment']['overall'], False)}.</li>"]
-    return (f'<section id="summary">{box}<div class="box headline"><h2>At the deployed threshold, Similarity '
-            f"{r['thresholds']['deployed']:g}</h2><ul>{''.join(items)}</ul>{_false_candidates(r)}"
-            '<div class="n">Brackets: 95% Wilson intervals, the range the true rate plausibly lies in given this '
-            "many trials.</div></div></section>")
+        _headline(
+            point["fmr"], "FMR", "impostor pairs (different people)", "matched", "no impostor pairs"
+        ),
+        _headline(
+            point["fnmr"],
+            "FNMR",
+            "genuine pairs (same person)",
+            "rejected",
+            "no genuine pairs: no two images are labelled as the same person",
+        ),
+        f"<li><b>Failure to enrol</b> (no usable face): {_rate(r['enrolment']['overall'], False)}.</li>",
+    ]
+    return (
+        f'<section id="summary">{box}<div class="box headline"><h2>At the deployed threshold, Similarity '
+        f"{r['thresholds']['deployed']:g}</h2><ul>{''.join(items)}</ul>{_false_candidates(r)}"
+        '<div class="n">Brackets: 95% Wilson intervals, the range the true rate plausibly lies in given this '
+        "many trials.</div></div></section>"
+    )
 
 
 def _enrolment(r: dict[str, Any]) -> str:
     e = r["enrolment"]
     reasons = ", ".join(f"{_esc(k)}: {v:,}" for k, v in e["reasons"].items()) or "none"
-    rows = [("all images", e["overall"])] + [(f"{column}: {value}", rate) for column, groups in e["by_group"].items()
-                                             for value, rate in sorted(groups.items())]
-    table = _table(["Images", "Failed", "Of", "Failure to enrol [95%]"],
-                   [[_esc(label), f"{r['errors']:,}", f"{r['trials']:,}", _rate(r, False)] for label, r in rows])
+    rows = [("all images", e["overall"])] + [
+        (f"{column}: {value}", rate)
+        for column, groups in e["by_group"].items()
+        for value, rate in sorted(groups.items())
+    ]
+    table = _table(
+        ["Images", "Failed", "Of", "Failure to enrol [95%]"],
+        [
+            [_esc(label), f"{r['errors']:,}", f"{r['trials']:,}", _rate(r, False)]
+            for label, r in rows
+        ],
+    )
     chart = _rate_bars("Failure to enrol", rows, "failure to enrol (%)") if len(rows) > 1 else ""
-    return ('<section id="enrolment"><h2>Enrolment</h2><p>Images without a usable face cannot be compared; they '
-            f"are counted here and left out of every error rate below. Reasons: {reasons}.</p>{table}{chart}</section>")
+    return (
+        '<section id="enrolment"><h2>Enrolment</h2><p>Images without a usable face cannot be compared; they '
+        f"are counted here and left out of every error rate below. Reasons: {reasons}.</p>{table}{chart}</section>"
+    )
 
 
 def _verification(ev: Evaluation) -> str:
     r, v, pairs = ev.report, ev.report["verification"], ev.pairs
     deployed = r["thresholds"]["deployed"]
     marks = sorted({deployed, 99.0})
-    intro = (f"<p>Pairs: {_esc(r['dataset']['pairs_source'])}: <b>{v['genuine_pairs']:,} genuine</b> (same "
-             f"person) and <b>{v['impostor_pairs']:,} impostor</b> (different people) pairs; "
-             f"{v['pairs_lost_to_enrolment']:,} labelled pairs lost to enrolment failures.")
+    intro = (
+        f"<p>Pairs: {_esc(r['dataset']['pairs_source'])}: <b>{v['genuine_pairs']:,} genuine</b> (same "
+        f"person) and <b>{v['impostor_pairs']:,} impostor</b> (different people) pairs; "
+        f"{v['pairs_lost_to_enrolment']:,} labelled pairs lost to enrolment failures."
+    )
     if "eer" in v:
         intro += f" Equal error rate {_pct(v['eer'])}; ROC AUC {_num(v['auc']):.4f}."
-    rows = [[_sim(p["threshold"]), _rate(p["fmr"]), _rate(p["fnmr"]),
-             _interval(p["accuracy"], p["accuracy_low"], p["accuracy_high"])] for p in v["at_similarity"]]
-    targets = [[f'{t["target_fmr"]:g}', _sim(t["threshold"]), _pct(t["achieved_fmr"]), _rate(e.get("fnmr")),
-                f'{t["impostors"]:,} / {t["required_impostors"]:,}', _supported(t)]
-               for e in v["at_target_fmr"] for t in [e["target"]]]
-    parts = [f'<section id="verification"><h2>1:1 verification</h2>{intro}</p>',
-             "<h3>Error rates at fixed Similarity thresholds</h3>",
-             _table(["Similarity", "FMR [95%]", "FNMR [95%]", "Accuracy [95%]"], rows,
-                    ["deployed" if _num(p["threshold"]) == deployed else "" for p in v["at_similarity"]]),
-             "<h3>Thresholds for target false match rates</h3>",
-             _table(["Target FMR", "Similarity threshold", "FMR there", "FNMR there [95%]",
-                     "Impostor pairs / needed", "Supported"], targets, left=[5]),
-             "<h3>Error trade-off</h3>", *_curve_plots(ev, marks)]
+    rows = [
+        [
+            _sim(p["threshold"]),
+            _rate(p["fmr"]),
+            _rate(p["fnmr"]),
+            _interval(p["accuracy"], p["accuracy_low"], p["accuracy_high"]),
+        ]
+        for p in v["at_similarity"]
+    ]
+    targets = [
+        [
+            f"{t['target_fmr']:g}",
+            _sim(t["threshold"]),
+            _pct(t["achieved_fmr"]),
+            _rate(e.get("fnmr")),
+            f"{t['impostors']:,} / {t['required_impostors']:,}",
+            _supported(t),
+        ]
+        for e in v["at_target_fmr"]
+        for t in [e["target"]]
+    ]
+    parts = [
+        f'<section id="verification"><h2>1:1 verification</h2>{intro}</p>',
+        "<h3>Error rates at fixed Similarity thresholds</h3>",
+        _table(
+            ["Similarity", "FMR [95%]", "FNMR [95%]", "Accuracy [95%]"],
+            rows,
+            ["deployed" if _num(p["threshold"]) == deployed else "" for p in v["at_similarity"]],
+        ),
+        "<h3>Thresholds for target false match rates</h3>",
+        _table(
+            [
+                "Target FMR",
+                "Similarity threshold",
+                "FMR there",
+                "FNMR there [95%]",
+                "Impostor pairs / needed",
+                "Supported",
+            ],
+            targets,
+            left=[5],
+        ),
+        "<h3>Error trade-off</h3>",
+        *_curve_plots(ev, marks),
+    ]
     if len(pairs.genuine) or len(pairs.impostor):
         parts.append(_histogram(pairs.genuine, pairs.impostor, marks))
     if v["folds"]:
-        parts += [f"<h3>Per fold, at Similarity {deployed:g}</h3>", _table(
-            ["Fold", "FMR [95%]", "FNMR [95%]", "Accuracy"],
-            [[_esc(f), _rate(p["fmr"]), _rate(p["fnmr"]), _pct(p["accuracy"])] for f, p in v["folds"].items()])]
+        parts += [
+            f"<h3>Per fold, at Similarity {deployed:g}</h3>",
+            _table(
+                ["Fold", "FMR [95%]", "FNMR [95%]", "Accuracy"],
+                [
+                    [_esc(f), _rate(p["fmr"]), _rate(p["fnmr"]), _pct(p["accuracy"])]
+                    for f, p in v["folds"].items()
+                ],
+            ),
+        ]
     return "".join(parts) + "</section>"
 
 
@@ -379,38 +529,77 @@ def _curve_plots(ev: Evaluation, marks: Sequence[float]) -> list[str]:
             plots.append(_det_plot(f"DET by {column}", [("all pairs", g, i), *both], marks))
         if any(len(imp) and not len(gen) for gen, imp in groups.values()):
             curves = [(value, imp) for value, (_, imp) in groups.items() if len(imp)]
-            plots.append(_fmr_plot(f"FMR by {column} (some groups have no genuine pairs)",
-                                   [("all pairs", i), *curves], marks))
+            plots.append(
+                _fmr_plot(
+                    f"FMR by {column} (some groups have no genuine pairs)",
+                    [("all pairs", i), *curves],
+                    marks,
+                )
+            )
     if not plots and len(g) and len(i):
         plots.append(_det_plot("DET: all pairs", [("all pairs", g, i)], marks))
     elif not plots and len(i):
-        plots.append(_fmr_plot("FMR against threshold (no genuine pairs)", [("all pairs", i)], marks))
+        plots.append(
+            _fmr_plot("FMR against threshold (no genuine pairs)", [("all pairs", i)], marks)
+        )
     return plots or ["<p>No curve: there are no impostor pairs.</p>"]
 
 
 def _identification(r: dict[str, Any]) -> str:
     ident, deployed = r.get("identification"), r["thresholds"]["deployed"]
     if not ident:
-        return ('<section id="identification"><h2>1:N identification</h2><p>Not measured: a 1:N search needs '
-                "at least two labelled identities (or unlabelled images declared distinct people).</p></section>")
+        return (
+            '<section id="identification"><h2>1:N identification</h2><p>Not measured: a 1:N search needs '
+            "at least two labelled identities (or unlabelled images declared distinct people).</p></section>"
+        )
     res = ident["result"]
-    rank1 = _interval(res["rank1"], res["rank1_low"], res["rank1_high"]) if res["mated"] else f"{DASH} (no mated probes)"
-    points = _table(["Similarity", "FNIR [95%] (mated probes)", "FPIR [95%] (non-mated probes)",
-                     "False candidates per probe"],
-                    [[_sim(p["threshold"]), _rate(p["fnir"]), _rate(p["fpir"]), _count(p["false_candidates_per_probe"])]
-                     for p in res["points"]],
-                    ["deployed" if _num(p["threshold"]) == deployed else "" for p in res["points"]])
-    targets = _table(["Target FPIR", "Similarity threshold", "FPIR there", "FNIR there [95%]", "Supported"],
-                     [[f'{p["target_fpir"]:g}', _sim(p["threshold"]), _pct(p["achieved_fpir"]), _rate(p["fnir"]),
-                       _supported(p)] for p in res["at_fpir"]], left=[4])
+    rank1 = (
+        _interval(res["rank1"], res["rank1_low"], res["rank1_high"])
+        if res["mated"]
+        else f"{DASH} (no mated probes)"
+    )
+    points = _table(
+        [
+            "Similarity",
+            "FNIR [95%] (mated probes)",
+            "FPIR [95%] (non-mated probes)",
+            "False candidates per probe",
+        ],
+        [
+            [
+                _sim(p["threshold"]),
+                _rate(p["fnir"]),
+                _rate(p["fpir"]),
+                _count(p["false_candidates_per_probe"]),
+            ]
+            for p in res["points"]
+        ],
+        ["deployed" if _num(p["threshold"]) == deployed else "" for p in res["points"]],
+    )
+    targets = _table(
+        ["Target FPIR", "Similarity threshold", "FPIR there", "FNIR there [95%]", "Supported"],
+        [
+            [
+                f"{p['target_fpir']:g}",
+                _sim(p["threshold"]),
+                _pct(p["achieved_fpir"]),
+                _rate(p["fnir"]),
+                _supported(p),
+            ]
+            for p in res["at_fpir"]
+        ],
+        left=[4],
+    )
     if all(p["threshold"] is None for p in res["at_fpir"]):
         targets = "<p>" + "; ".join(sorted({_esc(p["note"]) for p in res["at_fpir"]})) + ".</p>"
-    return (f'<section id="identification"><h2>1:N identification</h2><p>{res["probes"]:,} probes '
-            f"({res['mated']:,} mated: their person is in the gallery; {res['non_mated']:,} non-mated) searched "
-            f"against {ident['gallery_images']:,} gallery images of {res['identities']:,} people.</p>"
-            f"<p><b>Rank-1 identification rate</b>: {rank1}.</p>{_false_candidates(r)}{points}"
-            f"<h3>Thresholds for target false positive identification rates</h3>{targets}"
-            f"{_cmc_plot(res['cmc'])}</section>")
+    return (
+        f'<section id="identification"><h2>1:N identification</h2><p>{res["probes"]:,} probes '
+        f"({res['mated']:,} mated: their person is in the gallery; {res['non_mated']:,} non-mated) searched "
+        f"against {ident['gallery_images']:,} gallery images of {res['identities']:,} people.</p>"
+        f"<p><b>Rank-1 identification rate</b>: {rank1}.</p>{_false_candidates(r)}{points}"
+        f"<h3>Thresholds for target false positive identification rates</h3>{targets}"
+        f"{_cmc_plot(res['cmc'])}</section>"
+    )
 
 
 def _disparity_rows(result: dict[str, Any], kinds: Sequence[str]) -> list[list[str]]:
@@ -419,12 +608,23 @@ def _disparity_rows(result: dict[str, Any], kinds: Sequence[str]) -> list[list[s
         for what in kinds:
             d = comparison[what]
             ratio = _num(d["ratio"])
-            status = ('<span class="bad">flagged</span>' if d["flagged"] else
-                      DASH if math.isnan(ratio) else '<span class="good">within limit</span>')
-            rows.append([f"{what.upper()} at {_sim(comparison['threshold'])}",
-                         DASH if math.isnan(ratio) else "∞" if math.isinf(ratio) else f"{ratio:.1f}×",
-                         _esc(d["worst_group"] or DASH), _esc(d["best_group"] or DASH), status,
-                         f'<div class="note">{_esc(d["note"])}</div>'])
+            status = (
+                '<span class="bad">flagged</span>'
+                if d["flagged"]
+                else DASH
+                if math.isnan(ratio)
+                else '<span class="good">within limit</span>'
+            )
+            rows.append(
+                [
+                    f"{what.upper()} at {_sim(comparison['threshold'])}",
+                    DASH if math.isnan(ratio) else "∞" if math.isinf(ratio) else f"{ratio:.1f}×",
+                    _esc(d["worst_group"] or DASH),
+                    _esc(d["best_group"] or DASH),
+                    status,
+                    f'<div class="note">{_esc(d["note"])}</div>',
+                ]
+            )
     return rows
 
 
@@ -433,33 +633,57 @@ def _group_column(column: str, result: dict[str, Any], overall_fmr: float) -> st
     deployed = _sim(at_d["threshold"])
     genuine = any(rates["fnmr"]["trials"] for rates in at_d["groups"].values())
     kinds = ("fmr", "fnmr") if genuine else ("fmr",)
-    rows = [[_esc(g)] + [_rate(at[g][k]) for at in (at_d["groups"], at_99["groups"]) for k in kinds]
-            for g in at_d["groups"]]
-    return "".join([
-        f"<h3>{_esc(column)}</h3>",
-        _table(["Group"] + [f"{k.upper()} at {t}" for t in (deployed, "99") for k in kinds], rows),
-        "" if genuine else '<p class="n">No genuine pairs within these groups: FNMR is not measured.</p>',
-        _table(["Rate", "Max/min ratio", "Worst group", "Best group", "Status", "Note"],
-               _disparity_rows(result, kinds), left=[2, 3, 4, 5]),
-        f'<p class="n">Groups with fewer than {at_d["min_trials"]} trials are listed but not compared.</p>',
-        _rate_bars(f"FMR by {column} at Similarity {deployed}",
-                   [(g, rates["fmr"]) for g, rates in at_d["groups"].items()], "FMR (%)", overall_fmr)])
+    rows = [
+        [_esc(g)] + [_rate(at[g][k]) for at in (at_d["groups"], at_99["groups"]) for k in kinds]
+        for g in at_d["groups"]
+    ]
+    return "".join(
+        [
+            f"<h3>{_esc(column)}</h3>",
+            _table(
+                ["Group"] + [f"{k.upper()} at {t}" for t in (deployed, "99") for k in kinds], rows
+            ),
+            ""
+            if genuine
+            else '<p class="n">No genuine pairs within these groups: FNMR is not measured.</p>',
+            _table(
+                ["Rate", "Max/min ratio", "Worst group", "Best group", "Status", "Note"],
+                _disparity_rows(result, kinds),
+                left=[2, 3, 4, 5],
+            ),
+            f'<p class="n">Groups with fewer than {at_d["min_trials"]} trials are listed but not compared.</p>',
+            _rate_bars(
+                f"FMR by {column} at Similarity {deployed}",
+                [(g, rates["fmr"]) for g, rates in at_d["groups"].items()],
+                "FMR (%)",
+                overall_fmr,
+            ),
+        ]
+    )
 
 
 def _groups(ev: Evaluation) -> str:
     r = ev.report
     columns = [c for c in r["groups"] if c != "worst_group_fmr"]
     if not columns:
-        return ('<section id="groups"><h2>Groups</h2><p>The data set has no group columns, so error rates '
-                "could not be compared across demographic groups.</p></section>")
+        return (
+            '<section id="groups"><h2>Groups</h2><p>The data set has no group columns, so error rates '
+            "could not be compared across demographic groups.</p></section>"
+        )
     deployed = r["thresholds"]["deployed"]
-    parts = [('<section id="groups"><h2>Groups</h2><p>A pair counts for a group when both of its images belong '
-              "to it. Groups are compared by the ratio of the highest to the lowest rate among the groups with "
-              f"enough trials; a ratio above {r['thresholds']['ratio_limit']:g}× is flagged.</p>")]
+    parts = [
+        (
+            '<section id="groups"><h2>Groups</h2><p>A pair counts for a group when both of its images belong '
+            "to it. Groups are compared by the ratio of the highest to the lowest rate among the groups with "
+            f"enough trials; a ratio above {r['thresholds']['ratio_limit']:g}× is flagged.</p>"
+        )
+    ]
     worst = _at(r["groups"].get("worst_group_fmr", []), deployed)
     if worst:
-        parts.append(f"<p>Highest FMR of any group at Similarity {deployed:g}: <b>{_pct(worst['fmr'])}</b> "
-                     f"({_esc(worst['column'])}: {_esc(worst['group'])}).</p>")
+        parts.append(
+            f"<p>Highest FMR of any group at Similarity {deployed:g}: <b>{_pct(worst['fmr'])}</b> "
+            f"({_esc(worst['column'])}: {_esc(worst['group'])}).</p>"
+        )
     overall = _num(_deployed_point(ev)["fmr"]["rate"])
     parts += [_group_column(column, r["groups"][column], overall) for column in columns]
     return "".join(parts) + "</section>"
@@ -485,10 +709,21 @@ cannot show that so low a rate was reached.</dd></dl></section>"""
 def render_html(evaluation: Evaluation) -> str:
     """The evaluation as one self-contained HTML page (inline CSS and PNG plots, no scripts)."""
     r = evaluation.report
-    body = "".join([_header(r), _summary(evaluation), _enrolment(r), _verification(evaluation),
-                    _identification(r), _groups(evaluation), HOW_TO_READ])
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-            f'content="width=device-width, initial-scale=1"><title>Agnosco accuracy report: '
-            f'{_esc(_name(r["dataset"]["source"]))}</title><style>{CSS}</style></head><body>{body}<footer>Produced '
-            "by <code>agnosco evaluate</code>. The full numbers are in the JSON report saved beside this file."
-            "</footer></body></html>\n")
+    body = "".join(
+        [
+            _header(r),
+            _summary(evaluation),
+            _enrolment(r),
+            _verification(evaluation),
+            _identification(r),
+            _groups(evaluation),
+            HOW_TO_READ,
+        ]
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'content="width=device-width, initial-scale=1"><title>Agnosco accuracy report: '
+        f"{_esc(_name(r['dataset']['source']))}</title><style>{CSS}</style></head><body>{body}<footer>Produced "
+        "by <code>agnosco evaluate</code>. The full numbers are in the JSON report saved beside this file."
+        "</footer></body></html>\n"
+    )

@@ -135,7 +135,9 @@ class VerifyReport:
 
 def canonical_json(value: Any) -> str:
     """The one serialisation that is hashed: sorted keys, compact, non-ASCII kept, no NaN."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def record_hash(prev_hash: str, body: str) -> str:
@@ -162,12 +164,22 @@ class AuditLog(Tables):
     when ``owned``) or the path of a SQLite file (opened here and closed by :meth:`close`).
     """
 
-    def __init__(self, database: Path | Database, key: bytes, *, clock: Callable[[], float] = time.time,
-                 owned: bool = False) -> None:
+    def __init__(
+        self,
+        database: Path | Database,
+        key: bytes,
+        *,
+        clock: Callable[[], float] = time.time,
+        owned: bool = False,
+    ) -> None:
         self._key = bytes(key)
         self._clock = clock
-        self._attach(database, owned, lambda db: db.migrate("audit", [[self._create]]),
-                     synchronous=SQLITE_SYNCHRONOUS)
+        self._attach(
+            database,
+            owned,
+            lambda db: db.migrate("audit", [[self._create]]),
+            synchronous=SQLITE_SYNCHRONOUS,
+        )
         #: The SQLite file, or None on PostgreSQL.
         self.path: Path | None = getattr(self._db, "path", None)
 
@@ -205,8 +217,12 @@ class AuditLog(Tables):
 
     @staticmethod
     def _read_head(tx: Transaction, lock: str = "") -> dict[str, Any] | None:
-        row = tx.execute(f"SELECT seq, hash, time, mac FROM audit_head WHERE id = 1{lock}").fetchone()
-        return None if row is None else {"seq": row[0], "hash": row[1], "time": row[2], "mac": row[3]}
+        row = tx.execute(
+            f"SELECT seq, hash, time, mac FROM audit_head WHERE id = 1{lock}"
+        ).fetchone()
+        return (
+            None if row is None else {"seq": row[0], "hash": row[1], "time": row[2], "mac": row[3]}
+        )
 
     def _head_mac_ok(self, head: dict[str, Any]) -> bool:
         try:
@@ -234,10 +250,16 @@ class AuditLog(Tables):
             raise TypeError(f"an audit record is a dict, not {type(record).__name__}")
         reserved = RESERVED_FIELDS.intersection(record)
         if reserved:
-            raise ValueError(f"audit records may not set {', '.join(sorted(reserved))}: append() does")
+            raise ValueError(
+                f"audit records may not set {', '.join(sorted(reserved))}: append() does"
+            )
         if "time" in record:
             given = record["time"]
-            if isinstance(given, bool) or not isinstance(given, (int, float)) or not math.isfinite(given):
+            if (
+                isinstance(given, bool)
+                or not isinstance(given, (int, float))
+                or not math.isfinite(given)
+            ):
                 raise ValueError(f"an audit record's time must be a finite number, not {given!r}")
         canonical_json(record)  # fail on unserialisable content before taking the write lock
         with self._db.write() as tx:
@@ -245,7 +267,9 @@ class AuditLog(Tables):
             head = self._read_head(tx, tx.for_update)
             where = self._db.name
             if head is None:
-                raise AuditLogError(f"the audit log in {where} has no head: it was emptied or tampered with")
+                raise AuditLogError(
+                    f"the audit log in {where} has no head: it was emptied or tampered with"
+                )
             if not self._head_mac_ok(head):
                 raise AuditLogError(
                     f"the audit log in {where} has a forged head (record {head['seq']}), or the master key is wrong"
@@ -264,8 +288,14 @@ class AuditLog(Tables):
             digest = record_hash(prev_hash, body)
             tx.execute(
                 "INSERT INTO audit_records (seq, time, operation, principal, body, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, float(stored["time"]), _text_or_none(stored.get("operation")),
-                 _text_or_none(stored.get("principal")), body, digest),
+                (
+                    seq,
+                    float(stored["time"]),
+                    _text_or_none(stored.get("operation")),
+                    _text_or_none(stored.get("principal")),
+                    body,
+                    digest,
+                ),
             )
             self._write_head(tx, seq, digest, float(stored["time"]))
         result: dict[str, Any] = json.loads(body)
@@ -312,9 +342,16 @@ class AuditLog(Tables):
         """
         head = self.head()
         if head is None or not self._head_mac_ok(head):
-            raise AuditLogError("the audit log's head is missing or forged: run `agnosco audit verify`")
-        return {"checkpoint": "agnosco-audit", "seq": head["seq"], "hash": head["hash"],
-                "time": head["time"], "mac": head["mac"]}
+            raise AuditLogError(
+                "the audit log's head is missing or forged: run `agnosco audit verify`"
+            )
+        return {
+            "checkpoint": "agnosco-audit",
+            "seq": head["seq"],
+            "hash": head["hash"],
+            "time": head["time"],
+            "mac": head["mac"],
+        }
 
     def verify(self, checkpoints: Sequence[dict[str, Any]] = ()) -> VerifyReport:
         """Recompute the chain from the stored JSON and check the head against it and its MAC,
@@ -324,13 +361,18 @@ class AuditLog(Tables):
         prev_hash = GENESIS_HASH  # the stored hash of the previous row
         prev_seq = 0
         with self._db.snapshot() as tx:
-            rows = tx.stream("SELECT seq, time, operation, principal, body, hash FROM audit_records ORDER BY seq")
+            rows = tx.stream(
+                "SELECT seq, time, operation, principal, body, hash FROM audit_records ORDER BY seq"
+            )
             wanted = {c.get("seq"): c for c in checkpoints if isinstance(c, dict)}
             found: dict[int, str] = {}
             for seq, time_, operation, principal, body, digest in rows:
                 count += 1
-                problems.extend(self._check_record(seq, time_, operation, principal, body, digest,
-                                                   prev_seq, prev_hash))
+                problems.extend(
+                    self._check_record(
+                        seq, time_, operation, principal, body, digest, prev_seq, prev_hash
+                    )
+                )
                 prev_seq, prev_hash = seq, digest
                 if seq in wanted:
                     found[seq] = digest
@@ -344,26 +386,46 @@ class AuditLog(Tables):
         if not isinstance(checkpoint, dict) or not self._head_mac_ok(
             {k: checkpoint.get(k) for k in ("seq", "hash", "time", "mac")}
         ):
-            return [f"checkpoint {checkpoint!r:.80}: its MAC does not verify (not made with this log's key)"]
+            return [
+                f"checkpoint {checkpoint!r:.80}: its MAC does not verify (not made with this log's key)"
+            ]
         seq = checkpoint["seq"]
         if seq == 0:
             return []
         if seq not in found:
-            return [(f"checkpoint at record {seq}: the log no longer holds record {seq} "
-                     "(its end was cut off, or the log was rolled back to an earlier copy)")]
+            return [
+                (
+                    f"checkpoint at record {seq}: the log no longer holds record {seq} "
+                    "(its end was cut off, or the log was rolled back to an earlier copy)"
+                )
+            ]
         if found[seq] != checkpoint["hash"]:
-            return [(f"checkpoint at record {seq}: the record's hash is not the one checkpointed "
-                     "(the log was rewritten from there on)")]
+            return [
+                (
+                    f"checkpoint at record {seq}: the record's hash is not the one checkpointed "
+                    "(the log was rewritten from there on)"
+                )
+            ]
         return []
 
     @staticmethod
-    def _check_record(seq: Any, time_: Any, operation: Any, principal: Any, body: Any, digest: Any,
-                      prev_seq: int, prev_hash: str) -> list[str]:
+    def _check_record(
+        seq: Any,
+        time_: Any,
+        operation: Any,
+        principal: Any,
+        body: Any,
+        digest: Any,
+        prev_seq: int,
+        prev_hash: str,
+    ) -> list[str]:
         problems: list[str] = []
         where = f"record {seq}"
         if isinstance(seq, int) and seq != prev_seq + 1:
             if seq > prev_seq + 1:
-                problems.append(f"{where}: {_span(prev_seq + 1, seq - 1)} missing before it (seq gap)")
+                problems.append(
+                    f"{where}: {_span(prev_seq + 1, seq - 1)} missing before it (seq gap)"
+                )
             else:
                 problems.append(f"{where}: out of sequence after record {prev_seq}")
         try:
@@ -376,27 +438,38 @@ class AuditLog(Tables):
         if not isinstance(body, str) or record_hash(str(content.get("prev_hash")), body) != digest:
             problems.append(f"{where}: hash does not match its content (the record was edited)")
         if content.get("seq") != seq:
-            problems.append(f"{where}: its content says seq {content.get('seq')!r} "
-                            "(records were reordered or renumbered)")
+            problems.append(
+                f"{where}: its content says seq {content.get('seq')!r} "
+                "(records were reordered or renumbered)"
+            )
         if content.get("prev_hash") != prev_hash:
             before = "the genesis value" if prev_seq == 0 else f"the hash of record {prev_seq}"
-            problems.append(f"{where}: prev_hash does not match {before} "
-                            "(records were deleted, inserted or reordered, or the previous record was rewritten)")
+            problems.append(
+                f"{where}: prev_hash does not match {before} "
+                "(records were deleted, inserted or reordered, or the previous record was rewritten)"
+            )
         content_time = content.get("time")
         columns_agree = (
-            isinstance(content_time, (int, float)) and not isinstance(content_time, bool)
+            isinstance(content_time, (int, float))
+            and not isinstance(content_time, bool)
             and time_ == float(content_time)
             and operation == _text_or_none(content.get("operation"))
             and principal == _text_or_none(content.get("principal"))
         )
         if not columns_agree:
-            problems.append(f"{where}: its time/operation/principal columns do not match its content")
+            problems.append(
+                f"{where}: its time/operation/principal columns do not match its content"
+            )
         return problems
 
-    def _check_head(self, head: dict[str, Any] | None, count: int, last_seq: int, last_hash: str) -> list[str]:
+    def _check_head(
+        self, head: dict[str, Any] | None, count: int, last_seq: int, last_hash: str
+    ) -> list[str]:
         if head is None:
             if count:
-                return [f"the head is missing, but there are {count} records (the last is record {last_seq})"]
+                return [
+                    f"the head is missing, but there are {count} records (the last is record {last_seq})"
+                ]
             return ["the head is missing: the log was emptied (a new log always has a head)"]
         problems: list[str] = []
         head_seq = head["seq"]
@@ -409,19 +482,27 @@ class AuditLog(Tables):
             problems.append(f"head: seq {head_seq!r} is not an integer")
         elif count == 0:
             if head_seq > 0:
-                problems.append(f"head says the log ends at record {head_seq}, but there are no records "
-                                f"({_span(1, head_seq)} deleted)")
+                problems.append(
+                    f"head says the log ends at record {head_seq}, but there are no records "
+                    f"({_span(1, head_seq)} deleted)"
+                )
             elif head_seq < 0:
                 problems.append(f"head: seq {head_seq} is out of range")
             elif head["hash"] != GENESIS_HASH:
                 problems.append("head (record 0): its hash is not the genesis value")
         elif head_seq > last_seq:
-            problems.append(f"head says the log ends at record {head_seq}, but the last record is "
-                            f"{last_seq}: {_span(last_seq + 1, head_seq)} deleted from the end")
+            problems.append(
+                f"head says the log ends at record {head_seq}, but the last record is "
+                f"{last_seq}: {_span(last_seq + 1, head_seq)} deleted from the end"
+            )
         elif head_seq < last_seq:
-            problems.append(f"{_span(head_seq + 1, last_seq)} after the head (record {head_seq}): "
-                            "not appended through the log")
+            problems.append(
+                f"{_span(head_seq + 1, last_seq)} after the head (record {head_seq}): "
+                "not appended through the log"
+            )
         else:
             if head["hash"] != last_hash:
-                problems.append(f"head (record {head_seq}): its hash does not match record {last_seq}'s hash")
+                problems.append(
+                    f"head (record {head_seq}): its hash does not match record {last_seq}'s hash"
+                )
         return problems

@@ -98,7 +98,7 @@ def split_operator(name: str) -> tuple[str | None, str, bool]:
     prefix = None
     for candidate in ("ForAnyValue:", "ForAllValues:"):
         if name.startswith(candidate):
-            prefix, name = candidate[:-1], name[len(candidate):]
+            prefix, name = candidate[:-1], name[len(candidate) :]
             break
     if_exists = name.endswith("IfExists") and name != "IfExists"
     if if_exists:
@@ -171,7 +171,11 @@ def operator_matches(name: str, key_values: dict[str, Any], context: dict[str, A
             holds = [not any_expected(a) for a in actual_values]
         else:
             holds = [any_expected(a) for a in actual_values]
-        hit = all(holds) if prefix == "ForAllValues" or (base in _NEGATED and prefix is None) else any(holds)
+        hit = (
+            all(holds)
+            if prefix == "ForAllValues" or (base in _NEGATED and prefix is None)
+            else any(holds)
+        )
         if not hit:
             return False
     return True

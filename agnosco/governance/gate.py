@@ -55,12 +55,27 @@ class WorstGroupFMR(Protocol):
     (``agnosco.evaluation.records.EvaluationIndex``); None when nothing was measured."""
 
     def worst_group_fmr(self, threshold: float) -> float | None: ...
-_THRESHOLD_KEYS = ("agnosco:MatchThreshold",) + tuple(f"rekognition:{m}" for m in sorted(THRESHOLD_MEMBERS))
+
+
+_THRESHOLD_KEYS = ("agnosco:MatchThreshold",) + tuple(
+    f"rekognition:{m}" for m in sorted(THRESHOLD_MEMBERS)
+)
 _THRESHOLD_KEYS_LOWER = frozenset(k.lower() for k in _THRESHOLD_KEYS)
 _IMAGE_MEMBERS = ("Image", "SourceImage", "TargetImage")
 _AUDITED_PARAMETERS = (
-    "CollectionId", "UserId", "FaceId", "FaceIds", "ExternalImageId", "MaxFaces", "MaxUsers", "MaxResults",
-    "QualityFilter", "Attributes", "DetectionAttributes", "ResourceArn", "TagKeys",
+    "CollectionId",
+    "UserId",
+    "FaceId",
+    "FaceIds",
+    "ExternalImageId",
+    "MaxFaces",
+    "MaxUsers",
+    "MaxResults",
+    "QualityFilter",
+    "Attributes",
+    "DetectionAttributes",
+    "ResourceArn",
+    "TagKeys",
 )
 
 
@@ -80,7 +95,12 @@ class CallResult:
 
 class Gate:
     def __init__(
-        self, store: GovernanceStore, audit: AuditLog, reviews: ReviewQueue, *, threshold_mode: str = "refuse",
+        self,
+        store: GovernanceStore,
+        audit: AuditLog,
+        reviews: ReviewQueue,
+        *,
+        threshold_mode: str = "refuse",
         evaluations: WorstGroupFMR | None = None,
     ) -> None:
         if threshold_mode not in THRESHOLD_MODES:
@@ -89,7 +109,9 @@ class Gate:
         self.threshold_mode = threshold_mode
         self.evaluations = evaluations
 
-    def call(self, operation: str, request: dict[str, Any], caller: Caller, context: OperationContext) -> CallResult:
+    def call(
+        self, operation: str, request: dict[str, Any], caller: Caller, context: OperationContext
+    ) -> CallResult:
         """Authorize, run and audit one call.
 
         :raises AccessDeniedException: policy refused it (after it is audited).
@@ -102,19 +124,30 @@ class Gate:
             # number belongs are the caller's 400, audited, never our 500).
             validate_request(operation, request)
         except ServiceError as error:
-            self._append({
-                "time": now, "request_id": caller.request_id, "principal": caller.principal,
-                "access_key_id": caller.access_key_id, "source": caller.source_ip, "region": caller.region,
-                "operation": operation, "parameters": bounded(_raw_parameters(request)),
-                "decision": "Deny", "reason": "invalid request (refused before authorization)",
-                "error": error.code, "message": bounded(error.message),
-            })
+            self._append(
+                {
+                    "time": now,
+                    "request_id": caller.request_id,
+                    "principal": caller.principal,
+                    "access_key_id": caller.access_key_id,
+                    "source": caller.source_ip,
+                    "region": caller.region,
+                    "operation": operation,
+                    "parameters": bounded(_raw_parameters(request)),
+                    "decision": "Deny",
+                    "reason": "invalid request (refused before authorization)",
+                    "error": error.code,
+                    "message": bounded(error.message),
+                }
+            )
             raise
         principal, policies = self.store.resolve(caller.principal)
         purpose = caller.purpose or (principal.default_purpose if principal else None)
         action = action_name(operation)
         resource = resource_arn(operation, request, caller.region, context.account_id)
-        base = request_context(operation, request, caller, principal.attributes() if principal else {}, purpose, now)
+        base = request_context(
+            operation, request, caller, principal.attributes() if principal else {}, purpose, now
+        )
         plan = self._plan(operation, request, policies, action, resource, base)
         record: dict[str, Any] = {
             "time": now,
@@ -137,8 +170,11 @@ class Gate:
             self._append(record | {"error": "AccessDeniedException"})
             # Worded as AWS words it: which policy and statement refused is in the audit record,
             # not told to a caller who may be probing the policies.
-            why = ("with an explicit deny in an identity-based policy" if plan.decision.denied_by
-                   else f"because no identity-based policy allows the {action} action")
+            why = (
+                "with an explicit deny in an identity-based policy"
+                if plan.decision.denied_by
+                else f"because no identity-based policy allows the {action} action"
+            )
             raise AccessDeniedException(
                 f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} {why}"
             )
@@ -159,31 +195,56 @@ class Gate:
             result.headers["x-agnosco-threshold-applied"] = f"{plan.threshold:g}"
         if plan.reviewers:
             result = self._hold_for_review(operation, request, caller, purpose, plan, result)
-            record["review"] = {"review_id": result.headers["x-agnosco-review-id"], "reviewers": plan.reviewers}
+            record["review"] = {
+                "review_id": result.headers["x-agnosco-review-id"],
+                "reviewers": plan.reviewers,
+            }
         record["result"] = _summary(operation, response)
         self._append(record)
         return result
 
     def record_refusal(
-        self, operation: str, access_key_id: str, principal: str | None, source_ip: str | None,
-        request_id: str, error: ServiceError, now: float,
+        self,
+        operation: str,
+        access_key_id: str,
+        principal: str | None,
+        source_ip: str | None,
+        request_id: str,
+        error: ServiceError,
+        now: float,
     ) -> None:
         """Audit a call refused after its signature was verified but before it reached the gate
         (e.g. an unsigned x-agnosco-purpose header, an unknown operation, an undecodable body)."""
-        self._append({
-            "time": now, "request_id": request_id, "principal": principal, "access_key_id": access_key_id,
-            "source": source_ip, "operation": bounded(operation), "decision": "Deny",
-            "reason": "refused before authorization", "error": error.code, "message": bounded(error.message),
-        })
+        self._append(
+            {
+                "time": now,
+                "request_id": request_id,
+                "principal": principal,
+                "access_key_id": access_key_id,
+                "source": source_ip,
+                "operation": bounded(operation),
+                "decision": "Deny",
+                "reason": "refused before authorization",
+                "error": error.code,
+                "message": bounded(error.message),
+            }
+        )
 
     def _append(self, record: dict[str, Any]) -> None:
         try:
             self.audit.append(record)
         except Exception as exc:  # no acknowledged call without its record
-            raise InternalServerError("The audit log could not be written; the call is not acknowledged.") from exc
+            raise InternalServerError(
+                "The audit log could not be written; the call is not acknowledged."
+            ) from exc
 
     def _plan(
-        self, operation: str, request: dict[str, Any], policies: list[Policy], action: str, resource: str,
+        self,
+        operation: str,
+        request: dict[str, Any],
+        policies: list[Policy],
+        action: str,
+        resource: str,
         base: dict[str, Any],
     ) -> Plan:
         requested = threshold_of(operation, request)
@@ -197,11 +258,16 @@ class Gate:
         first: Decision | None = None
         for threshold in thresholds:
             for review, reviewers in reviews:
-                context = base | {"agnosco:HumanReview": review, "agnosco:RequiredReviewers": reviewers}
+                context = base | {
+                    "agnosco:HumanReview": review,
+                    "agnosco:RequiredReviewers": reviewers,
+                }
                 if threshold is not None:
                     context |= {k: threshold for k in _THRESHOLD_KEYS if k in base}
                     if self.evaluations is not None and is_identification(operation):
-                        context["agnosco:WorstGroupFMR"] = self.evaluations.worst_group_fmr(threshold)
+                        context["agnosco:WorstGroupFMR"] = self.evaluations.worst_group_fmr(
+                            threshold
+                        )
                 decision = evaluate(policies, action, resource, context)
                 first = first or decision
                 if decision.allowed:
@@ -210,16 +276,26 @@ class Gate:
         return Plan(first, requested, 0, False)
 
     def _hold_for_review(
-        self, operation: str, request: dict[str, Any], caller: Caller, purpose: str | None, plan: Plan,
+        self,
+        operation: str,
+        request: dict[str, Any],
+        caller: Caller,
+        purpose: str | None,
+        plan: Plan,
         result: CallResult,
     ) -> CallResult:
         member = traits_of(operation).withheld
         assert member is not None  # _plan offers review only where matches can be withheld
         candidates = result.response.get(member, [])
         review = self.reviews.submit(
-            principal=caller.principal, access_key_id=caller.access_key_id, operation=operation,
-            collection_id=request.get("CollectionId"), purpose=purpose, threshold=plan.threshold,
-            required_reviewers=plan.reviewers, candidates=candidates,
+            principal=caller.principal,
+            access_key_id=caller.access_key_id,
+            operation=operation,
+            collection_id=request.get("CollectionId"),
+            purpose=purpose,
+            threshold=plan.threshold,
+            required_reviewers=plan.reviewers,
+            candidates=candidates,
         )
         headers = result.headers | {
             "x-agnosco-review-id": review.review_id,
@@ -260,7 +336,11 @@ def bounded(value: Any, depth: int = 0) -> Any:
     """``value`` cut to a size that cannot grow the audit log by what a caller sends: any key,
     even one no policy allows anything, can send 7 MB of parameters."""
     if isinstance(value, str):
-        return value if len(value) <= BOUNDED_CHARS else f"{value[:BOUNDED_CHARS]}...({len(value)} chars)"
+        return (
+            value
+            if len(value) <= BOUNDED_CHARS
+            else f"{value[:BOUNDED_CHARS]}...({len(value)} chars)"
+        )
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes>"
     if depth >= BOUNDED_DEPTH and isinstance(value, (list, dict)):
@@ -299,8 +379,13 @@ def _images(request: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(image, dict):
             continue
         if isinstance(image.get("Bytes"), (bytes, bytearray)):
-            images.append({"member": member, "sha256": hashlib.sha256(image["Bytes"]).hexdigest(),
-                           "bytes": len(image["Bytes"])})
+            images.append(
+                {
+                    "member": member,
+                    "sha256": hashlib.sha256(image["Bytes"]).hexdigest(),
+                    "bytes": len(image["Bytes"]),
+                }
+            )
         elif isinstance(image.get("S3Object"), dict):
             images.append({"member": member, "s3": image["S3Object"]})
     return images
@@ -312,8 +397,11 @@ def _summary(operation: str, response: dict[str, Any]) -> dict[str, Any]:
     for member in ("FaceMatches", "UserMatches"):
         if member in response:
             summary[member] = [
-                {"FaceId": m.get("Face", {}).get("FaceId"), "UserId": m.get("User", {}).get("UserId"),
-                 "Similarity": m.get("Similarity")}
+                {
+                    "FaceId": m.get("Face", {}).get("FaceId"),
+                    "UserId": m.get("User", {}).get("UserId"),
+                    "Similarity": m.get("Similarity"),
+                }
                 for m in response[member]
             ]
     if "FaceRecords" in response:

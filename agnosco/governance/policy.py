@@ -94,7 +94,9 @@ class Decision:
 def _strings(value: Any, what: str) -> tuple[str, ...]:
     values = value if isinstance(value, list) else [value]
     if not values or not all(isinstance(v, str) and v for v in values):
-        raise MalformedPolicyDocumentException(f"{what} must be a non-empty string or list of strings")
+        raise MalformedPolicyDocumentException(
+            f"{what} must be a non-empty string or list of strings"
+        )
     return tuple(values)
 
 
@@ -107,7 +109,9 @@ def parse_policy(name: str, document: dict[str, Any] | str) -> Policy:
         try:
             document = json.loads(document)
         except ValueError as exc:
-            raise MalformedPolicyDocumentException(f"policy {name} is not valid JSON: {exc}") from exc
+            raise MalformedPolicyDocumentException(
+                f"policy {name} is not valid JSON: {exc}"
+            ) from exc
     if not isinstance(document, dict):
         raise MalformedPolicyDocumentException("a policy document must be a JSON object")
     size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
@@ -124,7 +128,9 @@ def parse_policy(name: str, document: dict[str, Any] | str) -> Policy:
     raw = document.get("Statement")
     raw_statements = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else None
     if not raw_statements:
-        raise MalformedPolicyDocumentException("Statement must be a statement or a non-empty list of them")
+        raise MalformedPolicyDocumentException(
+            "Statement must be a statement or a non-empty list of them"
+        )
     statements = []
     for i, st in enumerate(raw_statements):
         if not isinstance(st, dict):
@@ -137,14 +143,24 @@ def parse_policy(name: str, document: dict[str, Any] | str) -> Policy:
         try:
             effect = Effect(str(st.get("Effect")))
         except ValueError:
-            raise MalformedPolicyDocumentException(f"statement {i}: Effect must be Allow or Deny") from None
+            raise MalformedPolicyDocumentException(
+                f"statement {i}: Effect must be Allow or Deny"
+            ) from None
         if ("Action" in st) == ("NotAction" in st):
-            raise MalformedPolicyDocumentException(f"statement {i}: exactly one of Action, NotAction")
+            raise MalformedPolicyDocumentException(
+                f"statement {i}: exactly one of Action, NotAction"
+            )
         if ("Resource" in st) == ("NotResource" in st):
-            raise MalformedPolicyDocumentException(f"statement {i}: exactly one of Resource, NotResource")
+            raise MalformedPolicyDocumentException(
+                f"statement {i}: exactly one of Resource, NotResource"
+            )
         condition = st.get("Condition", {})
-        if not isinstance(condition, dict) or not all(isinstance(b, dict) for b in condition.values()):
-            raise MalformedPolicyDocumentException(f"statement {i}: Condition must map operators to objects")
+        if not isinstance(condition, dict) or not all(
+            isinstance(b, dict) for b in condition.values()
+        ):
+            raise MalformedPolicyDocumentException(
+                f"statement {i}: Condition must map operators to objects"
+            )
         for operator, block in condition.items():
             try:
                 check_operator(operator)
@@ -153,7 +169,9 @@ def parse_policy(name: str, document: dict[str, Any] | str) -> Policy:
             for key, values in block.items():
                 for v in values if isinstance(values, list) else [values]:
                     if not isinstance(v, (str, int, float, bool)):
-                        raise MalformedPolicyDocumentException(f"statement {i}: bad value for {key}")
+                        raise MalformedPolicyDocumentException(
+                            f"statement {i}: bad value for {key}"
+                        )
         statements.append(
             Statement(
                 policy=name,
@@ -161,7 +179,9 @@ def parse_policy(name: str, document: dict[str, Any] | str) -> Policy:
                 effect=effect,
                 actions=_strings(st.get("Action", st.get("NotAction")), f"statement {i}: Action"),
                 actions_negated="NotAction" in st,
-                resources=_strings(st.get("Resource", st.get("NotResource")), f"statement {i}: Resource"),
+                resources=_strings(
+                    st.get("Resource", st.get("NotResource")), f"statement {i}: Resource"
+                ),
                 resources_negated="NotResource" in st,
                 condition=condition,
             )
@@ -169,7 +189,9 @@ def parse_policy(name: str, document: dict[str, Any] | str) -> Policy:
     return Policy(name=name, statements=tuple(statements), document=document)
 
 
-def evaluate(policies: list[Policy], action: str, resource: str, context: dict[str, Any]) -> Decision:
+def evaluate(
+    policies: list[Policy], action: str, resource: str, context: dict[str, Any]
+) -> Decision:
     """The decision for ``action`` on ``resource`` in ``context`` under ``policies``."""
     allows, denies = [], []
     for policy in policies:
@@ -180,7 +202,9 @@ def evaluate(policies: list[Policy], action: str, resource: str, context: dict[s
             elif outcome is Outcome.ALLOW:
                 allows.append(statement.label)
     if denies:
-        return Decision(False, f"explicitly denied by {', '.join(denies)}", tuple(allows), tuple(denies))
+        return Decision(
+            False, f"explicitly denied by {', '.join(denies)}", tuple(allows), tuple(denies)
+        )
     if allows:
         return Decision(True, f"allowed by {', '.join(allows)}", tuple(allows))
     return Decision(False, "no policy allows it (implicit deny)")

@@ -91,8 +91,14 @@ class GovernanceStore(Tables):
         self._cache: dict[str, tuple[float, Principal | None, list[Policy]]] = {}
 
     # principals ------------------------------------------------------------------------
-    def create_principal(self, name: str, *, organization: str | None = None,
-                         organization_type: str | None = None, default_purpose: str | None = None) -> Principal:
+    def create_principal(
+        self,
+        name: str,
+        *,
+        organization: str | None = None,
+        organization_type: str | None = None,
+        default_purpose: str | None = None,
+    ) -> Principal:
         """:raises ResourceAlreadyExistsException: a principal of that name exists."""
         with self._db.write() as tx:
             created = tx.execute(
@@ -116,14 +122,24 @@ class GovernanceStore(Tables):
     def principal(self, name: str) -> Principal:
         with self._db.read() as tx:
             row = tx.execute(
-                "SELECT name, organization, organization_type, default_purpose FROM principals WHERE name = ?", (name,)
+                "SELECT name, organization, organization_type, default_purpose FROM principals WHERE name = ?",
+                (name,),
             ).fetchone()
             if row is None:
                 raise ResourceNotFoundException(f"principal {name} does not exist")
-            attached = tuple(r[0] for r in tx.execute(
-                "SELECT policy FROM attachments WHERE principal = ? ORDER BY policy", (name,)))
-        return Principal(name=row[0], organization=row[1], organization_type=row[2], default_purpose=row[3],
-                         policies=attached)
+            attached = tuple(
+                r[0]
+                for r in tx.execute(
+                    "SELECT policy FROM attachments WHERE principal = ? ORDER BY policy", (name,)
+                )
+            )
+        return Principal(
+            name=row[0],
+            organization=row[1],
+            organization_type=row[2],
+            default_purpose=row[3],
+            policies=attached,
+        )
 
     def list_principals(self) -> list[Principal]:
         with self._db.read() as tx:

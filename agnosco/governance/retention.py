@@ -65,8 +65,12 @@ def _days(tags: dict[str, str], key: str) -> float | None:
 
 
 def purge(
-    store: Store, audit: AuditLog | None, now: float, *,
-    max_retention_days: float = DEFAULT_MAX_RETENTION_DAYS, dry_run: bool = False,
+    store: Store,
+    audit: AuditLog | None,
+    now: float,
+    *,
+    max_retention_days: float = DEFAULT_MAX_RETENTION_DAYS,
+    dry_run: bool = False,
     actor: str = "agnosco:retention",
 ) -> PurgeReceipt:
     """Delete every face past its retention as of ``now`` (epoch seconds), verify, and record it."""
@@ -76,23 +80,35 @@ def purge(
         page = store.list_collections(after, 1000)
         for collection in page.items:
             tags = store.list_tags(collection.arn)
-            retention = min(d for d in (_days(tags, RETENTION_TAG), max_retention_days) if d is not None)
+            retention = min(
+                d for d in (_days(tags, RETENTION_TAG), max_retention_days) if d is not None
+            )
             unmatched = _days(tags, UNMATCHED_RETENTION_TAG)
             result = CollectionPurge(
                 collection.collection_id,
                 indexed_before=now - retention * DAY,
                 unmatched_before=now - unmatched * DAY if unmatched is not None else None,
             )
-            expired = store.expired_faces(collection.collection_id, result.indexed_before, result.unmatched_before)
+            expired = store.expired_faces(
+                collection.collection_id, result.indexed_before, result.unmatched_before
+            )
             result.deleted_faces = [f.face_id for f in expired]
             if expired and not dry_run:
-                if audit is not None:  # before the deletion, as every change is (governance/gate.py)
-                    audit.append({
-                        "time": now, "principal": actor, "operation": "agnosco:Purge", "phase": "intent",
-                        "collection": collection.collection_id, "decision": "Allow",
-                        "reason": f"retention (ceiling {max_retention_days:g} days)",
-                        "parameters": {"FaceIds": result.deleted_faces},
-                    })
+                if (
+                    audit is not None
+                ):  # before the deletion, as every change is (governance/gate.py)
+                    audit.append(
+                        {
+                            "time": now,
+                            "principal": actor,
+                            "operation": "agnosco:Purge",
+                            "phase": "intent",
+                            "collection": collection.collection_id,
+                            "decision": "Allow",
+                            "reason": f"retention (ceiling {max_retention_days:g} days)",
+                            "parameters": {"FaceIds": result.deleted_faces},
+                        }
+                    )
                 store.delete_faces(collection.collection_id, result.deleted_faces)
                 result.deleted_users = store.delete_empty_users(collection.collection_id, now)
                 _verify(store, collection.collection_id, expired, result)
@@ -105,18 +121,20 @@ def purge(
     if results and not dry_run:
         store.compact()
     if audit is not None and not dry_run:
-        audit.append({
-            "time": now,
-            "principal": actor,
-            "operation": "agnosco:Purge",
-            "decision": "Allow",
-            "reason": f"retention (ceiling {max_retention_days:g} days)",
-            "result": {
-                "deleted_faces": receipt.deleted_faces,
-                "verified": receipt.verified,
-                "collections": [_receipt_entry(c) for c in results],
-            },
-        })
+        audit.append(
+            {
+                "time": now,
+                "principal": actor,
+                "operation": "agnosco:Purge",
+                "decision": "Allow",
+                "reason": f"retention (ceiling {max_retention_days:g} days)",
+                "result": {
+                    "deleted_faces": receipt.deleted_faces,
+                    "verified": receipt.verified,
+                    "collections": [_receipt_entry(c) for c in results],
+                },
+            }
+        )
     return receipt
 
 

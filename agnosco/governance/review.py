@@ -83,22 +83,57 @@ class ReviewQueue(Tables):
         self._attach(database, owned, lambda db: db.migrate("reviews", MIGRATIONS))
         self._clock = clock
 
-    def submit(self, *, principal: str, access_key_id: str | None, operation: str, collection_id: str | None,
-               purpose: str | None, threshold: float | None, required_reviewers: int,
-               candidates: list[dict[str, Any]]) -> Review:
-        review = Review(str(uuid.uuid4()), self._clock(), principal, access_key_id, operation, collection_id,
-                        purpose, threshold, max(1, required_reviewers), candidates, PENDING, [])
+    def submit(
+        self,
+        *,
+        principal: str,
+        access_key_id: str | None,
+        operation: str,
+        collection_id: str | None,
+        purpose: str | None,
+        threshold: float | None,
+        required_reviewers: int,
+        candidates: list[dict[str, Any]],
+    ) -> Review:
+        review = Review(
+            str(uuid.uuid4()),
+            self._clock(),
+            principal,
+            access_key_id,
+            operation,
+            collection_id,
+            purpose,
+            threshold,
+            max(1, required_reviewers),
+            candidates,
+            PENDING,
+            [],
+        )
         with self._db.write() as tx:
             tx.execute(
                 f"INSERT INTO reviews ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (review.review_id, review.created_at, principal, access_key_id, operation, collection_id, purpose,
-                 threshold, review.required_reviewers, json.dumps(candidates), PENDING, "[]"),
+                (
+                    review.review_id,
+                    review.created_at,
+                    principal,
+                    access_key_id,
+                    operation,
+                    collection_id,
+                    purpose,
+                    threshold,
+                    review.required_reviewers,
+                    json.dumps(candidates),
+                    PENDING,
+                    "[]",
+                ),
             )
         return review
 
     def get(self, review_id: str) -> Review:
         with self._db.read() as tx:
-            row = tx.execute(f"SELECT {_COLUMNS} FROM reviews WHERE review_id = ?", (review_id,)).fetchone()
+            row = tx.execute(
+                f"SELECT {_COLUMNS} FROM reviews WHERE review_id = ?", (review_id,)
+            ).fetchone()
         if row is None:
             raise ResourceNotFoundException(f"review {review_id} does not exist")
         return _review(row)
@@ -135,18 +170,45 @@ class ReviewQueue(Tables):
                 raise ConflictException(
                     f"{reviewer} already decided review {review_id}; it needs a different reviewer"
                 )
-            decisions = [*review.decisions,
-                         {"reviewer": reviewer, "decision": decision, "reason": reason, "time": self._clock()}]
+            decisions = [
+                *review.decisions,
+                {
+                    "reviewer": reviewer,
+                    "decision": decision,
+                    "reason": reason,
+                    "time": self._clock(),
+                },
+            ]
             confirms = sum(d["decision"] == "confirm" for d in decisions)
-            status = REJECTED if decision == "reject" else CONFIRMED if confirms >= review.required_reviewers else PENDING
+            status = (
+                REJECTED
+                if decision == "reject"
+                else CONFIRMED
+                if confirms >= review.required_reviewers
+                else PENDING
+            )
             tx.execute(
                 "UPDATE reviews SET status = ?, decisions = ? WHERE review_id = ?",
                 (status, json.dumps(decisions), review_id),
             )
-            row = tx.execute(f"SELECT {_COLUMNS} FROM reviews WHERE review_id = ?", (review_id,)).fetchone()
+            row = tx.execute(
+                f"SELECT {_COLUMNS} FROM reviews WHERE review_id = ?", (review_id,)
+            ).fetchone()
         return _review(row)
 
 
 def _review(row: tuple) -> Review:  # type: ignore[type-arg]
-    return Review(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                  json.loads(row[9]), row[10], json.loads(row[11]))
+    return Review(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        json.loads(row[9]),
+        row[10],
+        json.loads(row[11]),
+    )

@@ -48,6 +48,7 @@ from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
 
 Handler = Callable[[dict[str, Any], OperationContext], dict[str, Any]]
 
+
 @dataclass(frozen=True)
 class Operation:
     handler: Handler
@@ -60,14 +61,25 @@ _USER_CHANGE = Traits(Resource.USER, changes_state=True)
 _GLOBAL = Traits(Resource.NONE)
 
 REGISTRY: dict[str, Operation] = {
-    "AssociateFaces": Operation(associate_faces, Traits(
-        Resource.USER, changes_state=True, compares_faces=True,
-        threshold=Threshold("UserMatchThreshold", DEFAULT_ASSOCIATE_THRESHOLD),
-    )),
-    "CompareFaces": Operation(compare_faces, Traits(
-        Resource.NONE, compares_faces=True, threshold=Threshold("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD),
-        withheld="FaceMatches", analyses_images=True,
-    )),
+    "AssociateFaces": Operation(
+        associate_faces,
+        Traits(
+            Resource.USER,
+            changes_state=True,
+            compares_faces=True,
+            threshold=Threshold("UserMatchThreshold", DEFAULT_ASSOCIATE_THRESHOLD),
+        ),
+    ),
+    "CompareFaces": Operation(
+        compare_faces,
+        Traits(
+            Resource.NONE,
+            compares_faces=True,
+            threshold=Threshold("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD),
+            withheld="FaceMatches",
+            analyses_images=True,
+        ),
+    ),
     "CreateCollection": Operation(create_collection, CHANGE),
     "CreateUser": Operation(create_user, _USER_CHANGE),
     "DeleteCollection": Operation(delete_collection, CHANGE),
@@ -76,25 +88,53 @@ REGISTRY: dict[str, Operation] = {
     "DescribeCollection": Operation(describe_collection, READ),
     "DetectFaces": Operation(detect_faces, Traits(Resource.NONE, analyses_images=True)),
     "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
-    "IndexFaces": Operation(index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)),
+    "IndexFaces": Operation(
+        index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)
+    ),
     "ListCollections": Operation(list_collections, _GLOBAL),
-    "ListFaces": Operation(list_faces, Traits(Resource.USER)),  # the user ARN when filtered by UserId
+    "ListFaces": Operation(
+        list_faces, Traits(Resource.USER)
+    ),  # the user ARN when filtered by UserId
     "ListTagsForResource": Operation(list_tags_for_resource, Traits(Resource.TAGGED)),
     "ListUsers": Operation(list_users, READ),
-    "SearchFaces": Operation(search_faces, Traits(
-        Resource.COLLECTION, compares_faces=True, threshold=FACE_MATCH, withheld="FaceMatches",
-    )),
-    "SearchFacesByImage": Operation(search_faces_by_image, Traits(
-        Resource.COLLECTION, compares_faces=True, threshold=FACE_MATCH, withheld="FaceMatches",
-        analyses_images=True,
-    )),
-    "SearchUsers": Operation(search_users, Traits(
-        Resource.USER, compares_faces=True, threshold=USER_MATCH, withheld="UserMatches",
-    )),
-    "SearchUsersByImage": Operation(search_users_by_image, Traits(
-        Resource.COLLECTION, compares_faces=True, threshold=USER_MATCH, withheld="UserMatches",
-        analyses_images=True,
-    )),
+    "SearchFaces": Operation(
+        search_faces,
+        Traits(
+            Resource.COLLECTION,
+            compares_faces=True,
+            threshold=FACE_MATCH,
+            withheld="FaceMatches",
+        ),
+    ),
+    "SearchFacesByImage": Operation(
+        search_faces_by_image,
+        Traits(
+            Resource.COLLECTION,
+            compares_faces=True,
+            threshold=FACE_MATCH,
+            withheld="FaceMatches",
+            analyses_images=True,
+        ),
+    ),
+    "SearchUsers": Operation(
+        search_users,
+        Traits(
+            Resource.USER,
+            compares_faces=True,
+            threshold=USER_MATCH,
+            withheld="UserMatches",
+        ),
+    ),
+    "SearchUsersByImage": Operation(
+        search_users_by_image,
+        Traits(
+            Resource.COLLECTION,
+            compares_faces=True,
+            threshold=USER_MATCH,
+            withheld="UserMatches",
+            analyses_images=True,
+        ),
+    ),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
     "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),
 }
@@ -109,7 +149,9 @@ def handler_for(operation: str) -> Handler:
         raise UnknownOperationException(f"Unknown operation: {operation}")
     handler = OPERATIONS.get(operation)
     if handler is None:
-        raise NotImplementedException(f"Agnosco does not implement the Rekognition operation {operation}.")
+        raise NotImplementedException(
+            f"Agnosco does not implement the Rekognition operation {operation}."
+        )
     return handler
 
 
@@ -137,13 +179,24 @@ def invoke(operation: str, request: dict[str, Any], context: OperationContext) -
     return run_validated(operation, request, context)
 
 
-def run_validated(operation: str, request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+def run_validated(
+    operation: str, request: dict[str, Any], context: OperationContext
+) -> dict[str, Any]:
     """Run the operation on a request :func:`validate_request` has passed (the governance gate
     validates before it authorizes, so it does not validate twice)."""
     return handler_for(operation)(request, context)
 
 
 __all__ = [
-    "OPERATIONS", "REGISTRY", "FaceContext", "OperationContext", "compare_faces", "detect_faces", "handler_for",
-    "invoke", "run_validated", "traits_of", "validate_request",
+    "OPERATIONS",
+    "REGISTRY",
+    "FaceContext",
+    "OperationContext",
+    "compare_faces",
+    "detect_faces",
+    "handler_for",
+    "invoke",
+    "run_validated",
+    "traits_of",
+    "validate_request",
 ]

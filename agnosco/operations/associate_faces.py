@@ -32,7 +32,9 @@ def _associate(request: dict[str, Any], context: OperationContext) -> dict[str, 
     store.get_user(collection_id, user_id)
     current = user_faces(context, collection_id, user_id)
     if len(current) >= MAX_FACES_PER_USER:
-        raise ServiceQuotaExceededException(f"User {user_id} already has {MAX_FACES_PER_USER} faces.")
+        raise ServiceQuotaExceededException(
+            f"User {user_id} already has {MAX_FACES_PER_USER} faces."
+        )
     anchors = np.stack([f.descriptor for f in current]) if current else None
     wanted = list(dict.fromkeys(request["FaceIds"]))
     found = {f.face_id: f for f in store.get_faces(collection_id, wanted)}
@@ -46,16 +48,34 @@ def _associate(request: dict[str, Any], context: OperationContext) -> dict[str, 
         elif face.user_id == user_id:
             continue
         elif face.user_id is not None:
-            unsuccessful.append({"FaceId": face_id, "UserId": face.user_id, "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]})
+            unsuccessful.append(
+                {
+                    "FaceId": face_id,
+                    "UserId": face.user_id,
+                    "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"],
+                }
+            )
         else:
             if anchors is not None:
-                similarity = float(context.calibration.similarity(descriptor_distance(anchors, face.descriptor).min()))
+                similarity = float(
+                    context.calibration.similarity(
+                        descriptor_distance(anchors, face.descriptor).min()
+                    )
+                )
                 if similarity < threshold:
-                    unsuccessful.append({"FaceId": face_id, "UserId": user_id, "Confidence": similarity,
-                                         "Reasons": ["LOW_MATCH_CONFIDENCE"]})
+                    unsuccessful.append(
+                        {
+                            "FaceId": face_id,
+                            "UserId": user_id,
+                            "Confidence": similarity,
+                            "Reasons": ["LOW_MATCH_CONFIDENCE"],
+                        }
+                    )
                     continue
             if len(associated) >= room:
-                raise ServiceQuotaExceededException(f"User {user_id} would exceed {MAX_FACES_PER_USER} faces.")
+                raise ServiceQuotaExceededException(
+                    f"User {user_id} would exceed {MAX_FACES_PER_USER} faces."
+                )
             associated.append(face_id)
     if associated:
         store.set_face_user(collection_id, associated, user_id)

@@ -34,7 +34,12 @@ def face_shape(record: FaceRecord, face_model_version: str) -> dict[str, Any]:
     """A Rekognition ``Face`` of a collection made with ``face_model_version``."""
     face: dict[str, Any] = {
         "FaceId": record.face_id,
-        "BoundingBox": {"Width": record.width, "Height": record.height, "Left": record.left, "Top": record.top},
+        "BoundingBox": {
+            "Width": record.width,
+            "Height": record.height,
+            "Left": record.left,
+            "Top": record.top,
+        },
         "ImageId": record.image_id,
         "Confidence": record.confidence,
         "IndexFacesModelVersion": face_model_version,
@@ -64,7 +69,14 @@ def search_collection(
     for hit in hits:
         similarity = float(context.calibration.similarity(hit.distance))
         if similarity >= threshold:
-            matches.append({"Similarity": similarity, "Face": face_shape(hit.face, collection.face_model_version)})
+            matches.append(
+                {
+                    "Similarity": similarity,
+                    "Face": face_shape(hit.face, collection.face_model_version),
+                }
+            )
     # Retention can count from a face's last match ("delete if unmatched for N days").
-    context.require_store().touch_faces(collection_id, [m["Face"]["FaceId"] for m in matches], context.clock())
+    context.require_store().touch_faces(
+        collection_id, [m["Face"]["FaceId"] for m in matches], context.clock()
+    )
     return matches

@@ -45,7 +45,9 @@ def compare_faces(request: dict[str, Any], context: FaceContext) -> dict[str, An
     matches: list[dict[str, Any]] = []
     unmatched: list[dict[str, Any]] = []
     if targets:
-        distances = descriptor_distance(np.stack([t.descriptor for t in targets]), source.descriptor)
+        distances = descriptor_distance(
+            np.stack([t.descriptor for t in targets]), source.descriptor
+        )
         similarities = context.calibration.similarity(distances)
         for face, similarity in zip(targets, similarities):
             if similarity >= threshold:
@@ -54,7 +56,10 @@ def compare_faces(request: dict[str, Any], context: FaceContext) -> dict[str, An
                 unmatched.append(compared_face(face))
     matches.sort(key=lambda m: m["Similarity"], reverse=True)
     return {
-        "SourceImageFace": {"BoundingBox": bounding_box(source.box), "Confidence": source.confidence},
+        "SourceImageFace": {
+            "BoundingBox": bounding_box(source.box),
+            "Confidence": source.confidence,
+        },
         "FaceMatches": matches,
         "UnmatchedFaces": unmatched,
     }

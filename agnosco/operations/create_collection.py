@@ -13,7 +13,13 @@ def create_collection(request: dict[str, Any], context: OperationContext) -> dic
     collection_id = request["CollectionId"]
     arn = context.collection_arn(collection_id)
     context.require_store().create_collection(
-        Collection(collection_id, arn, context.face_model.version, context.clock(), context.face_model.descriptor.size),
+        Collection(
+            collection_id,
+            arn,
+            context.face_model.version,
+            context.clock(),
+            context.face_model.descriptor.size,
+        ),
         request.get("Tags", {}),
     )
     return {"StatusCode": 200, "CollectionArn": arn, "FaceModelVersion": context.face_model.version}

@@ -14,7 +14,9 @@ def create_user(request: dict[str, Any], context: OperationContext) -> dict[str,
 
     def create() -> dict[str, Any]:
         now = context.clock()
-        context.require_store().create_user(request["CollectionId"], UserRecord(request["UserId"], "CREATED", now, now))
+        context.require_store().create_user(
+            request["CollectionId"], UserRecord(request["UserId"], "CREATED", now, now)
+        )
         return {}
 
     return run_once(context, "CreateUser", request, create)

@@ -21,7 +21,11 @@ def delete_faces(request: dict[str, Any], context: OperationContext) -> dict[str
             unsuccessful.append({"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]})
         elif face.user_id is not None:
             unsuccessful.append(
-                {"FaceId": face_id, "UserId": face.user_id, "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
+                {
+                    "FaceId": face_id,
+                    "UserId": face.user_id,
+                    "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"],
+                }
             )
         else:
             deletable.append(face_id)

@@ -28,7 +28,13 @@ def _disassociate(request: dict[str, Any], context: OperationContext) -> dict[st
         elif face.user_id == user_id:
             done.append(face_id)
         elif face.user_id is not None:
-            unsuccessful.append({"FaceId": face_id, "UserId": face.user_id, "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]})
+            unsuccessful.append(
+                {
+                    "FaceId": face_id,
+                    "UserId": face.user_id,
+                    "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"],
+                }
+            )
     if done:
         store.set_face_user(collection_id, done, None)
     remaining = user_faces(context, collection_id, user_id)

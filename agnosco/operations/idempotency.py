@@ -17,7 +17,9 @@ from agnosco.operations.context import OperationContext
 
 
 def run_once(
-    context: OperationContext, operation: str, request: dict[str, Any],
+    context: OperationContext,
+    operation: str,
+    request: dict[str, Any],
     action: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
     token = request.get("ClientRequestToken")
@@ -26,7 +28,9 @@ def run_once(
     store = context.require_store()
     scope = f"{request['CollectionId']}/{operation}"
     fingerprint = hashlib.sha256(
-        json.dumps({k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True).encode()
+        json.dumps(
+            {k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True
+        ).encode()
     ).hexdigest()
     known = store.recall_request(scope, token)
     if known is not None:

@@ -17,7 +17,9 @@ from agnosco.errors import (
 )
 from agnosco.vision.image import MAX_S3_IMAGE_BYTES, DecodedImage, decode_image
 
-_NO_OBJECT = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
+_NO_OBJECT = (
+    "Unable to get object metadata from S3. Check object key, region and/or access permissions."
+)
 
 
 class ImageSource:
@@ -46,7 +48,9 @@ class ImageSource:
         if self.s3_client is not None:
             return self._read_remote(bucket, name, obj.get("Version"))
         if self.s3_dir is None:
-            raise InvalidS3ObjectException("No S3 source is configured on this server (see --s3-dir, --s3-endpoint-url).")
+            raise InvalidS3ObjectException(
+                "No S3 source is configured on this server (see --s3-dir, --s3-endpoint-url)."
+            )
         if "\0" in bucket or "\0" in name:  # no file system path holds one
             raise InvalidS3ObjectException(_NO_OBJECT)
         try:
@@ -55,7 +59,9 @@ class ImageSource:
             if root not in path.parents or not path.is_file():
                 raise InvalidS3ObjectException(_NO_OBJECT)
             if path.stat().st_size > MAX_S3_IMAGE_BYTES:
-                raise ImageTooLargeException(f"S3 object is larger than {MAX_S3_IMAGE_BYTES} bytes (15 MiB).")
+                raise ImageTooLargeException(
+                    f"S3 object is larger than {MAX_S3_IMAGE_BYTES} bytes (15 MiB)."
+                )
             return bytes(path.read_bytes())
         except OSError as exc:  # a name too long for the file system, a folder without access...
             raise InvalidS3ObjectException(_NO_OBJECT) from exc
@@ -67,7 +73,9 @@ class ImageSource:
         try:
             response = self.s3_client.get_object(**args)
             if response.get("ContentLength", 0) > MAX_S3_IMAGE_BYTES:
-                raise ImageTooLargeException(f"S3 object is larger than {MAX_S3_IMAGE_BYTES} bytes (15 MiB).")
+                raise ImageTooLargeException(
+                    f"S3 object is larger than {MAX_S3_IMAGE_BYTES} bytes (15 MiB)."
+                )
             return bytes(response["Body"].read(MAX_S3_IMAGE_BYTES + 1))
         except (ClientError, BotoCoreError) as exc:
             raise InvalidS3ObjectException(_NO_OBJECT) from exc

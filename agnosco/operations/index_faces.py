@@ -56,12 +56,19 @@ def index_faces(request: dict[str, Any], context: OperationContext) -> dict[str,
     attributes = requested_attributes(request.get("DetectionAttributes"))
     image = context.load_image(request["Image"])
     faces = context.analyzer.describe(image, attributes=bool(attributes))
-    return index_analysis(request, context, collection, image.sha256, image.width, image.height, faces)
+    return index_analysis(
+        request, context, collection, image.sha256, image.width, image.height, faces
+    )
 
 
 def index_analysis(
-    request: dict[str, Any], context: OperationContext, collection: Collection,
-    sha256: str, width: int, height: int, faces: list[DescribedFace],
+    request: dict[str, Any],
+    context: OperationContext,
+    collection: Collection,
+    sha256: str,
+    width: int,
+    height: int,
+    faces: list[DescribedFace],
 ) -> dict[str, Any]:
     """The second half of IndexFaces: filter an image's analysed faces, store them atomically
     and answer.  ``faces`` come from ``describe()``, largest first, with
@@ -101,9 +108,16 @@ def index_analysis(
             records.append(stored)
             continue
         record = FaceRecord(
-            face_id=str(uuid.uuid4()), image_id=image_id, external_image_id=external_id,
-            left=face.box.left, top=face.box.top, width=face.box.width, height=face.box.height,
-            confidence=face.confidence, descriptor=face.descriptor, indexed_at=now,
+            face_id=str(uuid.uuid4()),
+            image_id=image_id,
+            external_image_id=external_id,
+            left=face.box.left,
+            top=face.box.top,
+            width=face.box.width,
+            height=face.box.height,
+            confidence=face.confidence,
+            descriptor=face.descriptor,
+            indexed_at=now,
             consent_ref=context.consent_reference,
         )
         records.append(record)
@@ -113,7 +127,8 @@ def index_analysis(
     details = [face_detail(face, attributes) for face in kept]
     return {
         "FaceRecords": [
-            {"Face": face_shape(record, collection.face_model_version), "FaceDetail": detail} for record, detail in zip(records, details)
+            {"Face": face_shape(record, collection.face_model_version), "FaceDetail": detail}
+            for record, detail in zip(records, details)
         ],
         "FaceModelVersion": collection.face_model_version,
         "UnindexedFaces": unindexed,

@@ -12,7 +12,9 @@ from agnosco.operations.pagination import make_token, read_token
 def list_collections(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
     """:raises InvalidPaginationTokenException: a NextToken not issued for this listing."""
     after = read_token(context.token_key, "ListCollections", request.get("NextToken"))
-    page = context.require_store().list_collections(after, request.get("MaxResults", DEFAULT_PAGE_SIZE))
+    page = context.require_store().list_collections(
+        after, request.get("MaxResults", DEFAULT_PAGE_SIZE)
+    )
     response: dict[str, Any] = {
         "CollectionIds": [c.collection_id for c in page.items],
         "FaceModelVersions": [c.face_model_version for c in page.items],

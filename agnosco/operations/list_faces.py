@@ -17,8 +17,11 @@ def list_faces(request: dict[str, Any], context: OperationContext) -> dict[str, 
     listing = f"ListFaces/{collection_id}/{request.get('UserId', '')}/{','.join(request.get('FaceIds', []))}"
     after = read_token(context.token_key, listing, request.get("NextToken"))
     page = store.list_faces(
-        collection_id, after, request.get("MaxResults", DEFAULT_PAGE_SIZE),
-        user_id=request.get("UserId"), face_ids=request.get("FaceIds"),
+        collection_id,
+        after,
+        request.get("MaxResults", DEFAULT_PAGE_SIZE),
+        user_id=request.get("UserId"),
+        face_ids=request.get("FaceIds"),
     )
     response: dict[str, Any] = {
         "Faces": [face_shape(f, collection.face_model_version) for f in page.items],

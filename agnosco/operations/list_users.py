@@ -14,7 +14,9 @@ def list_users(request: dict[str, Any], context: OperationContext) -> dict[str, 
     collection_id = request["CollectionId"]
     listing = f"ListUsers/{collection_id}"
     after = read_token(context.token_key, listing, request.get("NextToken"))
-    page = context.require_store().list_users(collection_id, after, request.get("MaxResults", MAX_USERS))
+    page = context.require_store().list_users(
+        collection_id, after, request.get("MaxResults", MAX_USERS)
+    )
     response: dict[str, Any] = {
         "Users": [{"UserId": u.user_id, "UserStatus": u.status} for u in page.items],
     }

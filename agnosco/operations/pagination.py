@@ -52,7 +52,9 @@ def read_token(key: bytes, listing: str, token: str | None) -> str | None:
     if len(payload) < _DIGEST or not hmac.compare_digest(signature, _sign(key, payload)):
         raise InvalidPaginationTokenException("Invalid Pagination Token")
     if payload[:_DIGEST] != _digest(listing):
-        raise InvalidPaginationTokenException("Invalid Pagination Token: issued for another listing")
+        raise InvalidPaginationTokenException(
+            "Invalid Pagination Token: issued for another listing"
+        )
     try:
         return payload[_DIGEST:].decode()
     except UnicodeDecodeError as exc:

@@ -66,16 +66,34 @@ class QualityBar:
 
 BARS = {
     "LOW": QualityBar(
-        confidence=0.0, min_side_px=16.0, brightness=2.0, max_brightness=97.0, sharpness=7.0,
-        max_yaw=75.0, max_pitch_up=75.0, max_pitch_down=75.0,
+        confidence=0.0,
+        min_side_px=16.0,
+        brightness=2.0,
+        max_brightness=97.0,
+        sharpness=7.0,
+        max_yaw=75.0,
+        max_pitch_up=75.0,
+        max_pitch_down=75.0,
     ),
     "MEDIUM": QualityBar(
-        confidence=94.0, min_side_px=23.0, brightness=4.0, max_brightness=80.0, sharpness=20.0,
-        max_yaw=75.0, max_pitch_up=75.0, max_pitch_down=75.0,
+        confidence=94.0,
+        min_side_px=23.0,
+        brightness=4.0,
+        max_brightness=80.0,
+        sharpness=20.0,
+        max_yaw=75.0,
+        max_pitch_up=75.0,
+        max_pitch_down=75.0,
     ),
     "HIGH": QualityBar(
-        confidence=99.0, min_side_px=28.0, brightness=9.0, max_brightness=68.0, sharpness=41.0,
-        max_yaw=45.0, max_pitch_up=45.0, max_pitch_down=30.0,
+        confidence=99.0,
+        min_side_px=28.0,
+        brightness=9.0,
+        max_brightness=68.0,
+        sharpness=41.0,
+        max_yaw=45.0,
+        max_pitch_up=45.0,
+        max_pitch_down=30.0,
     ),
 }
 BARS["AUTO"] = BARS["MEDIUM"]
@@ -109,11 +127,7 @@ def filter_reasons(face: FaceAnalysis, level: str, width: int, height: int) -> l
     if blur_sharpness(face.quality) < bar.sharpness:
         reasons.append("LOW_SHARPNESS")
     pitch = face.pose.pitch
-    if (
-        abs(face.pose.yaw) > bar.max_yaw
-        or pitch > bar.max_pitch_up
-        or -pitch > bar.max_pitch_down
-    ):
+    if abs(face.pose.yaw) > bar.max_yaw or pitch > bar.max_pitch_up or -pitch > bar.max_pitch_down:
         reasons.append("EXTREME_POSE")
     if face.quality.brightness > bar.max_brightness:
         reasons.append("LOW_FACE_QUALITY")

@@ -20,10 +20,19 @@ def search_faces(request: dict[str, Any], context: OperationContext) -> dict[str
     collection = store.get_collection(collection_id)
     faces = store.get_faces(collection_id, [face_id])
     if not faces:
-        raise ResourceNotFoundException(f"The face id: {face_id} does not exist in collection {collection_id}")
+        raise ResourceNotFoundException(
+            f"The face id: {face_id} does not exist in collection {collection_id}"
+        )
     matches = search_collection(
-        context, collection, faces[0].descriptor,
+        context,
+        collection,
+        faces[0].descriptor,
         float(request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD)),
-        request.get("MaxFaces", MAX_SEARCH_FACES), exclude_face_id=face_id,
+        request.get("MaxFaces", MAX_SEARCH_FACES),
+        exclude_face_id=face_id,
     )
-    return {"SearchedFaceId": face_id, "FaceMatches": matches, "FaceModelVersion": collection.face_model_version}
+    return {
+        "SearchedFaceId": face_id,
+        "FaceMatches": matches,
+        "FaceModelVersion": collection.face_model_version,
+    }

@@ -30,9 +30,13 @@ def search_faces_by_image(request: dict[str, Any], context: OperationContext) ->
     level = request.get("QualityFilter", "NONE")
     reasons = filter_reasons(face, level, image.width, image.height)
     if reasons:
-        raise InvalidParameterException(f"The face does not pass QualityFilter {level}: {', '.join(reasons)}.")
+        raise InvalidParameterException(
+            f"The face does not pass QualityFilter {level}: {', '.join(reasons)}."
+        )
     matches = search_collection(
-        context, collection, face.descriptor,
+        context,
+        collection,
+        face.descriptor,
         float(request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD)),
         request.get("MaxFaces", MAX_SEARCH_FACES),
     )

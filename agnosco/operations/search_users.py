@@ -27,7 +27,9 @@ def search_users(request: dict[str, Any], context: OperationContext) -> dict[str
     if face_id is not None:
         faces = store.get_faces(collection_id, [face_id])
         if not faces:
-            raise ResourceNotFoundException(f"The face id: {face_id} does not exist in collection {collection_id}")
+            raise ResourceNotFoundException(
+                f"The face id: {face_id} does not exist in collection {collection_id}"
+            )
         probes = [faces[0].descriptor]
         response["SearchedFace"] = {"FaceId": face_id}
     else:
@@ -35,8 +37,11 @@ def search_users(request: dict[str, Any], context: OperationContext) -> dict[str
         probes = [f.descriptor for f in user_faces(context, collection_id, user_id)]  # type: ignore[arg-type]
         response["SearchedUser"] = {"UserId": user_id}
     response["UserMatches"] = match_users(
-        context, collection_id, probes,
+        context,
+        collection_id,
+        probes,
         float(request.get("UserMatchThreshold", DEFAULT_USER_MATCH_THRESHOLD)),
-        request.get("MaxUsers", MAX_USERS), exclude_user=user_id,
+        request.get("MaxUsers", MAX_USERS),
+        exclude_user=user_id,
     )
     return response

@@ -24,7 +24,10 @@ def search_users_by_image(request: dict[str, Any], context: OperationContext) ->
     image = context.load_image(request["Image"])
     faces = context.analyzer.describe(image)
     level = request.get("QualityFilter", "NONE")
-    response: dict[str, Any] = {"FaceModelVersion": collection.face_model_version, "UserMatches": []}
+    response: dict[str, Any] = {
+        "FaceModelVersion": collection.face_model_version,
+        "UserMatches": [],
+    }
     unsearched = []
     for i, face in enumerate(faces):  # largest first
         reasons = filter_reasons(face, level, image.width, image.height)
@@ -36,7 +39,9 @@ def search_users_by_image(request: dict[str, Any], context: OperationContext) ->
         face = faces[0]
         response["SearchedFace"] = {"FaceDetail": face_detail(face, set())}
         response["UserMatches"] = match_users(
-            context, collection_id, [face.descriptor],
+            context,
+            collection_id,
+            [face.descriptor],
             float(request.get("UserMatchThreshold", DEFAULT_USER_MATCH_THRESHOLD)),
             request.get("MaxUsers", MAX_USERS),
         )

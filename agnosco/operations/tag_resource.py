@@ -13,9 +13,9 @@ MAX_TAGS = 200
 def _collection_of(arn: str, context: OperationContext) -> str:
     """The collection id an ARN of this account and region names, checked to exist."""
     prefix = context.collection_arn("")
-    if not arn.startswith(prefix) or "/" in arn[len(prefix):]:
+    if not arn.startswith(prefix) or "/" in arn[len(prefix) :]:
         raise ResourceNotFoundException(f"Resource {arn} not found")
-    collection_id = arn[len(prefix):]
+    collection_id = arn[len(prefix) :]
     try:
         collection = context.require_store().get_collection(collection_id)
     except ResourceNotFoundException:

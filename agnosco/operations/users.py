@@ -23,12 +23,20 @@ def user_status(store_user: UserRecord, face_count: int) -> str:
 
 
 def user_faces(context: OperationContext, collection_id: str, user_id: str) -> list[FaceRecord]:
-    return context.require_store().list_faces(collection_id, None, MAX_FACES_PER_USER + 1, user_id=user_id).items
+    return (
+        context.require_store()
+        .list_faces(collection_id, None, MAX_FACES_PER_USER + 1, user_id=user_id)
+        .items
+    )
 
 
 def match_users(
-    context: OperationContext, collection_id: str, probes: list[np.ndarray], threshold: float,
-    max_users: int, exclude_user: str | None = None,
+    context: OperationContext,
+    collection_id: str,
+    probes: list[np.ndarray],
+    threshold: float,
+    max_users: int,
+    exclude_user: str | None = None,
 ) -> list[dict[str, Any]]:
     """``UserMatches`` for probe descriptors: users whose best face Similarity >= threshold."""
     store = context.require_store()
@@ -45,7 +53,10 @@ def match_users(
             if similarity >= threshold:
                 matched_faces.append(hit.face.face_id)
     store.touch_faces(collection_id, matched_faces, context.clock())
-    ranked = sorted(((s, u) for u, s in best.items() if s >= threshold), key=lambda x: (-x[0], x[1]))
+    ranked = sorted(
+        ((s, u) for u, s in best.items() if s >= threshold), key=lambda x: (-x[0], x[1])
+    )
     return [
-        {"Similarity": s, "User": {"UserId": u, "UserStatus": "ACTIVE"}} for s, u in ranked[:max_users]
+        {"Similarity": s, "User": {"UserId": u, "UserStatus": "ACTIVE"}}
+        for s, u in ranked[:max_users]
     ]

@@ -54,7 +54,10 @@ def _decode(value: Any, shape: Shape) -> Any:
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
         members = cast(StructureShape, shape).members
-        return {k: _decode(v, members[k]) if k in members and v is not None else v for k, v in value.items()}
+        return {
+            k: _decode(v, members[k]) if k in members and v is not None else v
+            for k, v in value.items()
+        }
     if kind == "list" and isinstance(value, list):
         return [_decode(v, cast(ListShape, shape).member) for v in value]
     if kind == "map" and isinstance(value, dict):
@@ -69,14 +72,18 @@ def _decode(value: Any, shape: Shape) -> Any:
 
 def encode_response(result: dict[str, Any], shape: Shape | None) -> bytes:
     """The JSON body for an operation's result."""
-    return json.dumps(_encode(result, shape) if shape is not None else result, separators=(",", ":")).encode()
+    return json.dumps(
+        _encode(result, shape) if shape is not None else result, separators=(",", ":")
+    ).encode()
 
 
 def _encode(value: Any, shape: Shape) -> Any:
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
         members = cast(StructureShape, shape).members
-        return {k: _encode(v, members[k]) for k, v in value.items() if k in members and v is not None}
+        return {
+            k: _encode(v, members[k]) for k, v in value.items() if k in members and v is not None
+        }
     if kind == "list":
         return [_encode(v, cast(ListShape, shape).member) for v in value]
     if kind == "map":

@@ -116,21 +116,27 @@ def verify(
             raise IncompleteSignatureException(f"SignedHeaders must include '{required}'.")
     amz_date = _one(headers, "x-amz-date")
     if amz_date is None:
-        raise IncompleteSignatureException("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+        raise IncompleteSignatureException(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+        )
     try:
         when = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
     except ValueError:
-        raise IncompleteSignatureException(f"X-Amz-Date is not in the form YYYYMMDDTHHMMSSZ: {amz_date}") from None
+        raise IncompleteSignatureException(
+            f"X-Amz-Date is not in the form YYYYMMDDTHHMMSSZ: {amz_date}"
+        ) from None
     if service != SERVICE:
-        raise InvalidSignatureException(f"Credential should be scoped to correct service: '{SERVICE}'.")
+        raise InvalidSignatureException(
+            f"Credential should be scoped to correct service: '{SERVICE}'."
+        )
     if scope_date != amz_date[:8]:
         raise InvalidSignatureException("Credential date does not match the X-Amz-Date header.")
     if abs(now - when) > MAX_SKEW:
         raise InvalidSignatureException(
             f"Signature expired: {amz_date} is now earlier than "
             f"{(now - MAX_SKEW).strftime('%Y%m%dT%H%M%SZ')} ({now.strftime('%Y%m%dT%H%M%SZ')} - 15 min.)"
-            if when < now else
-            f"Signature not yet current: {amz_date} is still later than "
+            if when < now
+            else f"Signature not yet current: {amz_date} is still later than "
             f"{(now + MAX_SKEW).strftime('%Y%m%dT%H%M%SZ')} ({now.strftime('%Y%m%dT%H%M%SZ')} + 15 min.)"
         )
     secret = secret_for(key_id)
@@ -143,9 +149,15 @@ def verify(
             "(UNSIGNED-PAYLOAD and streaming payloads leave it outside the signature)."
         )
     if content_sha is not None and content_sha != hashlib.sha256(body).hexdigest():
-        raise InvalidSignatureException("The provided 'x-amz-content-sha256' header does not match what was computed.")
+        raise InvalidSignatureException(
+            "The provided 'x-amz-content-sha256' header does not match what was computed."
+        )
 
-    request = AWSRequest(method=method, url=f"http://{_one(headers, 'host') or ''}{path}" + (f"?{query}" if query else ""), data=body)
+    request = AWSRequest(
+        method=method,
+        url=f"http://{_one(headers, 'host') or ''}{path}" + (f"?{query}" if query else ""),
+        data=body,
+    )
     for name in signed:
         for value in headers.get(name, []):
             request.headers.add_header(name, value)

@@ -87,6 +87,7 @@ class RateLimiter:
         self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
         return allowed
 
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -116,7 +117,9 @@ class RekognitionApp:
         #: calls admitted to the model queue at once (running and waiting)
         self.model_queue = model_queue or MODEL_QUEUE_PER_WORKER * model_workers
         self._model_admitted = 0
-        self._model_pool = ThreadPoolExecutor(max_workers=model_workers, thread_name_prefix="agnosco-model")
+        self._model_pool = ThreadPoolExecutor(
+            max_workers=model_workers, thread_name_prefix="agnosco-model"
+        )
         self._pool = ThreadPoolExecutor(max_workers=light_workers, thread_name_prefix="agnosco-op")
         self._limiter = RateLimiter(rate_limit, rate_burst) if rate_limit else None
 
@@ -139,7 +142,8 @@ class RekognitionApp:
             body = await _read_body(receive, headers, self.body_timeout)
             identity = verify(
                 method=scope["method"],
-                path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0] or "/",
+                path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0]
+                or "/",
                 query=scope.get("query_string", b"").decode("latin-1"),
                 headers=headers,
                 body=body,
@@ -157,13 +161,17 @@ class RekognitionApp:
                 operation = _operation(headers)
                 traits = traits_of(operation)  # unknown or unimplemented: refuse before decoding
                 # Admission before the body is decoded (megabytes of base64 for an image call).
-                if self._limiter is not None and not self._limiter.allow(identity.access_key_id, time.monotonic()):
+                if self._limiter is not None and not self._limiter.allow(
+                    identity.access_key_id, time.monotonic()
+                ):
                     raise ProvisionedThroughputExceededException(
                         f"Rate exceeded: this access key may make {self._limiter.rate:g} requests a second."
                     )
                 if traits.analyses_images:
                     if self._model_admitted >= self.model_queue:
-                        raise ThrottlingException("Rate exceeded: the server is busy analysing images; retry.")
+                        raise ThrottlingException(
+                            "Rate exceeded: the server is busy analysing images; retry."
+                        )
                     self._model_admitted += 1
                     admitted = True
                 model = spec.service_model().operation_model(operation)
@@ -171,35 +179,57 @@ class RekognitionApp:
                 caller = self._caller(identity, headers, scope, request_id)
             except ServiceError as refusal:  # authenticated, yet refused before the gate: audit it
                 await asyncio.get_running_loop().run_in_executor(
-                    self._pool, self._record_refusal, operation, identity, scope, request_id, refusal
+                    self._pool,
+                    self._record_refusal,
+                    operation,
+                    identity,
+                    scope,
+                    request_id,
+                    refusal,
                 )
                 raise
             context = dataclasses.replace(self.context, consent_reference=caller.consent_reference)
             loop = asyncio.get_running_loop()
             result, work = await loop.run_in_executor(
                 self._model_pool if traits.analyses_images else self._pool,
-                self._run, operation, params, caller, context,
+                self._run,
+                operation,
+                params,
+                caller,
+                context,
             )
             extra = tuple((k.encode(), v.encode()) for k, v in result.headers.items())
-            await _respond(send, 200, encode_response(result.response, model.output_shape), request_id, extra)
+            await _respond(
+                send, 200, encode_response(result.response, model.output_shape), request_id, extra
+            )
             status = 200
         except ServiceError as error:
             status = await _respond_error(send, error, request_id)
         except Exception:  # a bug of ours: log it, never leak it
             log.exception("request %s (%s) failed", request_id, operation)
-            status = await _respond_error(send, InternalServerError("Internal server error"), request_id)
+            status = await _respond_error(
+                send, InternalServerError("Internal server error"), request_id
+            )
         finally:
             if admitted:
                 self._model_admitted -= 1
         log.info(
             "%s %s %d %.2fms (operation %.2fms)",
-            request_id, operation, status, 1000 * (time.perf_counter() - started), 1000 * work,
+            request_id,
+            operation,
+            status,
+            1000 * (time.perf_counter() - started),
+            1000 * work,
         )
 
-    def _caller(self, identity: Any, headers: dict[str, list[str]], scope: Scope, request_id: str) -> Caller:
+    def _caller(
+        self, identity: Any, headers: dict[str, list[str]], scope: Scope, request_id: str
+    ) -> Caller:
         owner = self.keys.owner(identity.access_key_id)
         if owner is None:  # revoked between signature check and now
-            raise UnrecognizedClientException("The security token included in the request is invalid.")
+            raise UnrecognizedClientException(
+                "The security token included in the request is invalid."
+            )
         agnosco_headers = {}
         for name in ("x-agnosco-purpose", "x-agnosco-consent-ref"):
             value = next(iter(headers.get(name) or []), None)
@@ -225,8 +255,13 @@ class RekognitionApp:
         owner = self.keys.owner(identity.access_key_id)
         client = scope.get("client")
         self.gate.record_refusal(
-            operation, identity.access_key_id, owner.principal if owner else None, client[0] if client else None,
-            request_id, error, self.context.clock(),
+            operation,
+            identity.access_key_id,
+            owner.principal if owner else None,
+            client[0] if client else None,
+            request_id,
+            error,
+            self.context.clock(),
         )
 
     def _run(
@@ -261,8 +296,10 @@ def _headers(scope: Scope) -> dict[str, list[str]]:
 def _operation(headers: dict[str, list[str]]) -> str:
     target = (headers.get("x-amz-target") or [""])[0]
     if not target.startswith(TARGET_PREFIX):
-        raise UnknownOperationException(f"X-Amz-Target must be {TARGET_PREFIX}<Operation>, got '{target}'.")
-    return target[len(TARGET_PREFIX):]
+        raise UnknownOperationException(
+            f"X-Amz-Target must be {TARGET_PREFIX}<Operation>, got '{target}'."
+        )
+    return target[len(TARGET_PREFIX) :]
 
 
 async def _read_body(receive: Receive, headers: dict[str, list[str]], timeout: float) -> bytes:
@@ -270,7 +307,9 @@ async def _read_body(receive: Receive, headers: dict[str, list[str]], timeout: f
     RequestTimeoutException (a half-sent request must not hold a connection for ever)."""
     declared = (headers.get("content-length") or ["0"])[0]
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ImageTooLargeException(f"Request body of {declared} bytes exceeds {MAX_BODY_BYTES} bytes.")
+        raise ImageTooLargeException(
+            f"Request body of {declared} bytes exceeds {MAX_BODY_BYTES} bytes."
+        )
     chunks, size = [], 0
     while True:
         try:
@@ -288,17 +327,25 @@ async def _read_body(receive: Receive, headers: dict[str, list[str]], timeout: f
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, body: bytes, request_id: str, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", CONTENT_TYPE),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-amzn-requestid", request_id.encode()),
-            *extra,
-        ],
-    })
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    request_id: str,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", CONTENT_TYPE),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-amzn-requestid", request_id.encode()),
+                *extra,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -306,7 +353,14 @@ async def _respond_error(send: Send, error: ServiceError, request_id: str) -> in
     status = error.status_hint or (400 if error.sender_fault else 500)
     # As Rekognition answers: __type and message, and the Code, Message and Logref members its
     # exceptions carry (Logref: the request id), so every SDK's typed error finds its fields.
-    body = json.dumps({"__type": error.code, "message": error.message, "Code": error.code,
-                       "Message": error.message, "Logref": request_id}).encode()
+    body = json.dumps(
+        {
+            "__type": error.code,
+            "message": error.message,
+            "Code": error.code,
+            "Message": error.message,
+            "Logref": request_id,
+        }
+    ).encode()
     await _respond(send, status, body, request_id, ((b"x-amzn-errortype", error.code.encode()),))
     return status

@@ -46,28 +46,51 @@ def serve(settings: Settings) -> None:
         path = write_admin_key(settings.data_dir, created)
         # The secret goes to a file only its owner can read, not to stdout (and so not into the
         # service's logs, where whoever reads them would hold the admin key).
-        print(f"Created the admin access key {created.access_key_id}; its secret is in {path} "
-              "(readable by you alone: read it, keep it safe, then delete the file)", flush=True)
-    store = "sqlite" if settings.store_url is None else settings.store_url.split(":", 1)[0]  # no password
-    print(f"Agnosco serving the Rekognition API on http://{settings.host}:{settings.port} (region "
-          f"{settings.region}; data: {settings.data_dir}, store: {store})", flush=True)
-    app = RekognitionApp(deployment.context, deployment.keys, deployment.gate, model_workers=settings.model_workers,
-                         model_queue=settings.model_queue, rate_limit=settings.rate_limit,
-                         rate_burst=settings.rate_burst, body_timeout=settings.body_timeout)
+        print(
+            f"Created the admin access key {created.access_key_id}; its secret is in {path} "
+            "(readable by you alone: read it, keep it safe, then delete the file)",
+            flush=True,
+        )
+    store = (
+        "sqlite" if settings.store_url is None else settings.store_url.split(":", 1)[0]
+    )  # no password
+    print(
+        f"Agnosco serving the Rekognition API on http://{settings.host}:{settings.port} (region "
+        f"{settings.region}; data: {settings.data_dir}, store: {store})",
+        flush=True,
+    )
+    app = RekognitionApp(
+        deployment.context,
+        deployment.keys,
+        deployment.gate,
+        model_workers=settings.model_workers,
+        model_queue=settings.model_queue,
+        rate_limit=settings.rate_limit,
+        rate_burst=settings.rate_burst,
+        body_timeout=settings.body_timeout,
+    )
     stop = threading.Event()
     purger = threading.Thread(
         target=_purge_periodically,
         args=(deployment, stop, settings.purge_interval, settings.max_retention_days),
-        name="agnosco-purge", daemon=True,
+        name="agnosco-purge",
+        daemon=True,
     )
     if settings.purge_interval > 0:
         purger.start()
     proxies = list(settings.trusted_proxies)
     try:
         uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on",
-            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
-            timeout_keep_alive=KEEP_ALIVE_SECONDS, limit_concurrency=MAX_CONNECTIONS,
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            limit_concurrency=MAX_CONNECTIONS,
             http=with_header_timeout(settings.header_timeout),
         )
     finally:
@@ -88,18 +111,29 @@ def write_admin_key(data_dir: Path, created: NewKey) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         os.fchmod(fh.fileno(), 0o600)
-        json.dump({"AccessKeyId": created.access_key_id, "SecretAccessKey": created.secret_access_key,
-                   "Principal": created.principal}, fh, indent=2)
+        json.dump(
+            {
+                "AccessKeyId": created.access_key_id,
+                "SecretAccessKey": created.secret_access_key,
+                "Principal": created.principal,
+            },
+            fh,
+            indent=2,
+        )
         fh.write("\n")
     return path
 
 
-def _purge_periodically(deployment: Deployment, stop: threading.Event, interval: float, max_days: float) -> None:
+def _purge_periodically(
+    deployment: Deployment, stop: threading.Event, interval: float, max_days: float
+) -> None:
     """Purge expired faces at start and then every ``interval`` seconds until ``stop``."""
     while not stop.is_set():
         try:
             store = deployment.context.require_store()
-            receipt = purge(store, deployment.audit, deployment.context.clock(), max_retention_days=max_days)
+            receipt = purge(
+                store, deployment.audit, deployment.context.clock(), max_retention_days=max_days
+            )
             if receipt.deleted_faces:
                 log.info("purged %d faces (verified: %s)", receipt.deleted_faces, receipt.verified)
         except Exception:

@@ -29,8 +29,16 @@ if TYPE_CHECKING:
     from agnosco.storage.sql_store import SQLStore
 
 __all__ = [
-    "Collection", "FaceRecord", "Page", "RememberedRequest", "SearchHit", "Store", "StoreURLError", "UserRecord",
-    "open_store", "store_backend",
+    "Collection",
+    "FaceRecord",
+    "Page",
+    "RememberedRequest",
+    "SearchHit",
+    "Store",
+    "StoreURLError",
+    "UserRecord",
+    "open_store",
+    "store_backend",
 ]
 
 #: The embedded store's file in the data directory.
@@ -49,8 +57,10 @@ def store_backend(url: str | None) -> str:
     if url is None or url == "sqlite":
         return "sqlite"
     if url.startswith("sqlite:///"):
-        if not url[len("sqlite:///"):]:
-            raise StoreURLError("a sqlite:/// store URL needs a file path, e.g. sqlite:///agnosco.db")
+        if not url[len("sqlite:///") :]:
+            raise StoreURLError(
+                "a sqlite:/// store URL needs a file path, e.g. sqlite:///agnosco.db"
+            )
         return "sqlite"
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql"
@@ -84,8 +94,14 @@ def open_store(url: str | None, data_dir: Path, *, database: Database | None = N
         assert url is not None
         if isinstance(database, PostgresDatabase):
             return SQLStore.postgres(url, database=database)
-        return SQLStore.postgres(url, database=open_database(url, Path(data_dir) / SQLITE_FILE), owned=True)
-    path = Path(data_dir) / SQLITE_FILE if url is None or url == "sqlite" else Path(url[len("sqlite:///"):])
+        return SQLStore.postgres(
+            url, database=open_database(url, Path(data_dir) / SQLITE_FILE), owned=True
+        )
+    path = (
+        Path(data_dir) / SQLITE_FILE
+        if url is None or url == "sqlite"
+        else Path(url[len("sqlite:///") :])
+    )
     if isinstance(database, SQLiteDatabase) and database.path.resolve() == path.resolve():
         return SQLStore.sqlite(path, database=database)
     return SQLStore.sqlite(path)

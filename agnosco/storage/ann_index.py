@@ -70,8 +70,13 @@ class AnnIndex:
     """Face ids and their descriptors; add, remove and approximate k-nearest search with exact
     distances."""
 
-    def __init__(self, ids: list[str] | None = None, vectors: np.ndarray | None = None, *,
-                 dim: int | None = None) -> None:
+    def __init__(
+        self,
+        ids: list[str] | None = None,
+        vectors: np.ndarray | None = None,
+        *,
+        dim: int | None = None,
+    ) -> None:
         ids = list(ids or [])
         vectors = as_rows(vectors, len(ids), dim)
         self._ids: list[str | None] = []  # key (FAISS id) -> face id; None once removed
@@ -122,7 +127,9 @@ class AnnIndex:
     def add(self, ids: list[str], vectors: np.ndarray) -> None:
         if not ids:
             return
-        vectors = np.ascontiguousarray(as_rows(vectors, len(ids), self._index.d if self._index is not None else None))
+        vectors = np.ascontiguousarray(
+            as_rows(vectors, len(ids), self._index.d if self._index is not None else None)
+        )
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate ids in one add")
         self.remove([i for i in ids if i in self._key])  # an id added again replaces its vector
@@ -176,10 +183,16 @@ class AnnIndex:
         alive = np.fromiter(self._key.values(), dtype=np.int64, count=len(self._key))
         encoded = [self._ids[k].encode() for k in alive.tolist()]
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.uint32, count=len(encoded))
-        header = json.dumps({
-            "format": FORMAT, "token": token, "count": len(alive), "next_key": len(self._ids),
-            "trained_on": self._trained_on, "id_bytes": int(lengths.sum()),
-        }).encode()
+        header = json.dumps(
+            {
+                "format": FORMAT,
+                "token": token,
+                "count": len(alive),
+                "next_key": len(self._ids),
+                "trained_on": self._trained_on,
+                "id_bytes": int(lengths.sum()),
+            }
+        ).encode()
         crc, size = 0, 0
 
         def write(out: Any, data: bytes | memoryview) -> int:
@@ -196,14 +209,21 @@ class AnnIndex:
                 write(out, lengths.tobytes())
                 write(out, b"".join(encoded))
                 if self._index is not None:
-                    faiss.write_index(self._index, faiss.PyCallbackIOWriter(lambda b: write(out, b)))  # type: ignore[attr-defined]  # (missing from faiss's own stub)
+                    writer = faiss.PyCallbackIOWriter(lambda b: write(out, b))  # type: ignore[attr-defined]
+                    faiss.write_index(self._index, writer)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        manifest = {**(meta or {}), "format": FORMAT, "token": token, "count": len(alive),
-                    "size": size, "crc32": crc}
+        manifest = {
+            **(meta or {}),
+            "format": FORMAT,
+            "token": token,
+            "count": len(alive),
+            "size": size,
+            "crc32": crc,
+        }
         _write_atomically(manifest_path(path), json.dumps(manifest, indent=1).encode())
         _fsync_dir(path.parent)
 
@@ -216,7 +236,9 @@ class AnnIndex:
         manifest = read_manifest(path)
         for key, value in (expect or {}).items():
             if manifest.get(key) != value:
-                raise IndexFileError(f"stale index {path.name}: {key} is {manifest.get(key)!r}, not {value!r}")
+                raise IndexFileError(
+                    f"stale index {path.name}: {key} is {manifest.get(key)!r}, not {value!r}"
+                )
         if manifest.get("format") != FORMAT:
             raise IndexFileError(f"index {path.name} has format {manifest.get('format')!r}")
         try:
@@ -225,7 +247,9 @@ class AnnIndex:
                 while chunk := f.read(_CHUNK):
                     crc, size = zlib.crc32(chunk, crc), size + len(chunk)
                 if (size, crc) != (manifest.get("size"), manifest.get("crc32")):
-                    raise IndexFileError(f"index {path.name} does not match its manifest (damaged or replaced)")
+                    raise IndexFileError(
+                        f"index {path.name} does not match its manifest (damaged or replaced)"
+                    )
                 f.seek(0)
                 index = cls._read(f, manifest)
                 index.manifest = manifest
@@ -240,7 +264,9 @@ class AnnIndex:
                 raise IndexFileError("not an agnosco ANN index")
             (length,) = struct.unpack("<Q", f.read(8))
             header = json.loads(f.read(length))
-            if header.get("token") != manifest.get("token") or header.get("count") != manifest.get("count"):
+            if header.get("token") != manifest.get("token") or header.get("count") != manifest.get(
+                "count"
+            ):
                 raise IndexFileError("index and manifest are from different saves")
             count = int(header["count"])
             keys = np.frombuffer(f.read(8 * count), dtype=np.int64)

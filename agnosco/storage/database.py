@@ -154,15 +154,20 @@ class _SQLiteTransaction(Transaction):
         self._conn.executemany(sql, [tuple(row) for row in rows])
 
     def columns(self, table: str) -> set[str]:
-        return {row[1] for row in self._conn.execute("SELECT * FROM pragma_table_info(?)", (table,))}
+        return {
+            row[1] for row in self._conn.execute("SELECT * FROM pragma_table_info(?)", (table,))
+        }
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         yield from self._conn.execute(sql, tuple(params))  # sqlite3 steps through rows lazily
 
     def table_exists(self, name: str) -> bool:
-        return self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).fetchone() is not None
+        return (
+            self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+            is not None
+        )
 
 
 class _PostgresTransaction(Transaction):
@@ -187,9 +192,14 @@ class _PostgresTransaction(Transaction):
                 cursor.executemany(postgres_sql(sql), [tuple(row) for row in rows])
 
     def columns(self, table: str) -> set[str]:
-        return {row[0] for row in self.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
-            " AND table_name = ?", (table,))}
+        return {
+            row[0]
+            for row in self.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = ?",
+                (table,),
+            )
+        }
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         with self._conn.cursor(name=f"agnosco_stream_{next(_cursor_names)}") as cursor:
@@ -234,7 +244,9 @@ class Database:
             if tx.dialect == POSTGRESQL:
                 tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
             tx.execute(tx.ddl(_SCHEMA_TABLE))
-            row = tx.execute("SELECT version FROM agnosco_schema WHERE component = ?", (component,)).fetchone()
+            row = tx.execute(
+                "SELECT version FROM agnosco_schema WHERE component = ?", (component,)
+            ).fetchone()
             current = int(row[0]) if row else 0
             if current > len(migrations):
                 raise SchemaError(
@@ -261,7 +273,9 @@ class Database:
         with self.read() as tx:
             if not tx.table_exists("agnosco_schema"):
                 return 0
-            row = tx.execute("SELECT version FROM agnosco_schema WHERE component = ?", (component,)).fetchone()
+            row = tx.execute(
+                "SELECT version FROM agnosco_schema WHERE component = ?", (component,)
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def __enter__(self) -> Self:
@@ -279,8 +293,13 @@ class Tables:
     _db: Database
     _owned: bool
 
-    def _attach(self, database: Path | Database, owned: bool, setup: Callable[[Database], object],
-                **sqlite_options: Any) -> None:
+    def _attach(
+        self,
+        database: Path | Database,
+        owned: bool,
+        setup: Callable[[Database], object],
+        **sqlite_options: Any,
+    ) -> None:
         """Take the database and run ``setup`` on it (its migrations); closes what it opened
         when that fails."""
         if isinstance(database, Database):
@@ -341,7 +360,9 @@ class SQLiteDatabase(Database):
             try:
                 yield _SQLiteTransaction(conn)
             except BaseException:
-                if conn.in_transaction:  # (SQLite may have rolled back already, e.g. on a full disk)
+                if (
+                    conn.in_transaction
+                ):  # (SQLite may have rolled back already, e.g. on a full disk)
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
@@ -407,8 +428,14 @@ class PostgresDatabase(Database):
         with psycopg.connect(dsn, autocommit=False) as conn:
             _ensure_vector_extension(conn, self.name)
         self._pool = ConnectionPool(
-            dsn, min_size=min_size, max_size=max_size, open=True, kwargs={"autocommit": False},
-            configure=_configure, check=ConnectionPool.check_connection, name="agnosco",
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            open=True,
+            kwargs={"autocommit": False},
+            configure=_configure,
+            check=ConnectionPool.check_connection,
+            name="agnosco",
         )
 
     @contextmanager
@@ -427,7 +454,9 @@ class PostgresDatabase(Database):
     def compact(self, tables: Sequence[str]) -> None:
         import psycopg
 
-        with psycopg.connect(self.dsn, autocommit=True) as conn:  # VACUUM runs outside a transaction
+        with psycopg.connect(
+            self.dsn, autocommit=True
+        ) as conn:  # VACUUM runs outside a transaction
             for table in tables:
                 conn.execute(f"VACUUM {table}")  # (a table name of ours, never input)
 
@@ -472,7 +501,9 @@ def _describe(dsn: str) -> str:
     return f"PostgreSQL database {info.get('dbname') or info.get('user') or '?'}{where}"
 
 
-def open_database(url: str | None, sqlite_path: Path, *, synchronous: str | None = None) -> Database:
+def open_database(
+    url: str | None, sqlite_path: Path, *, synchronous: str | None = None
+) -> Database:
     """Where Agnosco's own tables live for a store URL (``--store``): the store's PostgreSQL
     database when the URL names one; otherwise the SQLite file ``sqlite_path`` in the data
     directory (also when the face store is a ``sqlite:///PATH`` elsewhere).

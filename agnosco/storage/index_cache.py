@@ -63,7 +63,9 @@ class IndexCache(NeighbourSearch):
     """The search strategy for the SQLite file ``path`` (whose AnnIndex files go beside it);
     safe to share between threads."""
 
-    def __init__(self, database: Database, path: Path, *, ann_threshold: int = ANN_THRESHOLD) -> None:
+    def __init__(
+        self, database: Database, path: Path, *, ann_threshold: int = ANN_THRESHOLD
+    ) -> None:
         self._db, self.path, self.ann_threshold = database, Path(path), ann_threshold
         self._lock = threading.RLock()
         self._indexes: dict[str, _Cached] = {}
@@ -73,17 +75,30 @@ class IndexCache(NeighbourSearch):
 
     # the strategy -------------------------------------------------------------------------
     def nearest(
-        self, tx: Transaction, collection: CollectionHead, query: np.ndarray, limit: int,
-        max_distance: float, exclude_face_id: str | None,
+        self,
+        tx: Transaction,
+        collection: CollectionHead,
+        query: np.ndarray,
+        limit: int,
+        max_distance: float,
+        exclude_face_id: str | None,
     ) -> list[tuple[str, float]]:
         with self._lock:
             index = self._index(tx, collection)
             extra = 1 if exclude_face_id else 0
-            hits = [(i, d) for i, d in index.search(query, limit + extra, max_distance) if i != exclude_face_id]
+            hits = [
+                (i, d)
+                for i, d in index.search(query, limit + extra, max_distance)
+                if i != exclude_face_id
+            ]
         return hits[:limit]
 
     def changed(
-        self, collection_id: str, generation: int, *, added: Sequence[FaceRecord] = (),
+        self,
+        collection_id: str,
+        generation: int,
+        *,
+        added: Sequence[FaceRecord] = (),
         removed: Sequence[str] = (),
     ) -> None:
         """Apply a committed write (the one that made ``generation``) to the cached index, if the
@@ -98,8 +113,12 @@ class IndexCache(NeighbourSearch):
                     index.add([f.face_id for f in added], np.stack([f.descriptor for f in added]))
                 if removed:
                     index.remove(list(removed))
-            except Exception:  # the write is committed: only the cache is lost, rebuilt on next search
-                log.exception("collection %s: search index update failed; it will be rebuilt", collection_id)
+            except (
+                Exception
+            ):  # the write is committed: only the cache is lost, rebuilt on next search
+                log.exception(
+                    "collection %s: search index update failed; it will be rebuilt", collection_id
+                )
                 self._unsaved.pop(collection_id, None)
                 return
             if isinstance(index, AnnIndex):
@@ -150,7 +169,9 @@ class IndexCache(NeighbourSearch):
             previous = cached.index if cached and isinstance(cached.index, AnnIndex) else None
             index = self._ann_index(tx, collection, previous)
         else:
-            index = ExactIndex(*self._rows(tx, collection.collection_id), dim=collection.descriptor_size)
+            index = ExactIndex(
+                *self._rows(tx, collection.collection_id), dim=collection.descriptor_size
+            )
             self._unsaved.pop(collection.collection_id, None)
         self._indexes[collection.collection_id] = _Cached(collection.generation, index)
         return index
@@ -158,7 +179,8 @@ class IndexCache(NeighbourSearch):
     @staticmethod
     def _rows(tx: Transaction, collection_id: str) -> tuple[list[str], np.ndarray]:
         rows = tx.execute(
-            "SELECT face_id, descriptor FROM faces WHERE collection_id = ? ORDER BY face_id", (collection_id,)
+            "SELECT face_id, descriptor FROM faces WHERE collection_id = ? ORDER BY face_id",
+            (collection_id,),
         ).fetchall()
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
         return [r[0] for r in rows], vectors.reshape(len(rows), -1) if rows else vectors
@@ -175,7 +197,9 @@ class IndexCache(NeighbourSearch):
         created again under the same id starts its generations afresh, but not its created_at);
         None if it no longer exists."""
         with self._db.read() as tx:
-            row = tx.execute("SELECT created_at FROM collections WHERE collection_id = ?", (collection_id,)).fetchone()
+            row = tx.execute(
+                "SELECT created_at FROM collections WHERE collection_id = ?", (collection_id,)
+            ).fetchone()
         return {"collection_id": collection_id, "created_at": row[0]} if row else None
 
     def _ann_file_current(self, path: Path) -> bool:
@@ -189,14 +213,23 @@ class IndexCache(NeighbourSearch):
             return False
         with self._db.read() as tx:
             row = tx.execute(
-                "SELECT generation, created_at FROM collections WHERE collection_id = ?", (collection_id,)
+                "SELECT generation, created_at FROM collections WHERE collection_id = ?",
+                (collection_id,),
             ).fetchone()
-        return row is not None and [manifest.get("generation"), manifest.get("created_at")] == list(row)
+        return row is not None and [manifest.get("generation"), manifest.get("created_at")] == list(
+            row
+        )
 
-    def _ann_index(self, tx: Transaction, collection: CollectionHead, previous: AnnIndex | None) -> AnnIndex:
+    def _ann_index(
+        self, tx: Transaction, collection: CollectionHead, previous: AnnIndex | None
+    ) -> AnnIndex:
         """The collection's AnnIndex at its generation: the saved one if it is current, else the
         previous one (in memory or a stale file) repaired, else one built from the table."""
-        collection_id, generation, count = collection.collection_id, collection.generation, collection.face_count
+        collection_id, generation, count = (
+            collection.collection_id,
+            collection.generation,
+            collection.face_count,
+        )
         start, path = time.perf_counter(), self.ann_path(collection_id)
         meta = {"collection_id": collection_id, "created_at": collection.created_at}
         if previous is None:
@@ -204,8 +237,12 @@ class IndexCache(NeighbourSearch):
                 previous = AnnIndex.load(path, meta)
                 if previous.manifest.get("generation") == generation and len(previous) == count:
                     self.events["loaded"] += 1
-                    log.info("collection %s: ANN index of %d faces loaded in %.1f s",
-                             collection_id, count, time.perf_counter() - start)
+                    log.info(
+                        "collection %s: ANN index of %d faces loaded in %.1f s",
+                        collection_id,
+                        count,
+                        time.perf_counter() - start,
+                    )
                     return previous
             except IndexFileError as exc:
                 if path.exists() or path.with_name(path.name + ".json").exists():
@@ -219,7 +256,9 @@ class IndexCache(NeighbourSearch):
             at = np.fromiter((position.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
             same = at >= 0
             same[same] = (have_vectors[at[same]] == vectors[same]).all(axis=1)
-            fresh = np.flatnonzero(~same)  # new in the table, or the same id with another descriptor
+            fresh = np.flatnonzero(
+                ~same
+            )  # new in the table, or the same id with another descriptor
             kept = {ids[i] for i in np.flatnonzero(same)}
             gone = [i for i in have_ids if i not in kept]
             if len(fresh) + len(gone) <= ANN_REPAIR_MAX * max(count, 1):
@@ -229,8 +268,13 @@ class IndexCache(NeighbourSearch):
         if index is None:
             index = AnnIndex(ids, vectors, dim=collection.descriptor_size)
         self.events[event] += 1
-        log.info("collection %s: ANN index of %d faces %s in %.1f s",
-                 collection_id, count, event, time.perf_counter() - start)
+        log.info(
+            "collection %s: ANN index of %d faces %s in %.1f s",
+            collection_id,
+            count,
+            event,
+            time.perf_counter() - start,
+        )
         self._indexes[collection_id] = _Cached(generation, index)
         self._save_ann(collection_id)
         return index
@@ -245,10 +289,16 @@ class IndexCache(NeighbourSearch):
             return
         start = time.perf_counter()
         try:
-            cached.index.save(self.ann_path(collection_id), {**meta, "generation": cached.generation})
+            cached.index.save(
+                self.ann_path(collection_id), {**meta, "generation": cached.generation}
+            )
         except OSError as exc:
             log.warning("collection %s: could not save its ANN index: %s", collection_id, exc)
             return
         self.events["saved"] += 1
-        log.info("collection %s: ANN index of %d faces saved in %.1f s",
-                 collection_id, len(cached.index), time.perf_counter() - start)
+        log.info(
+            "collection %s: ANN index of %d faces saved in %.1f s",
+            collection_id,
+            len(cached.index),
+            time.perf_counter() - start,
+        )

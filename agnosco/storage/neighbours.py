@@ -42,15 +42,24 @@ class NeighbourSearch:
         """A collection of descriptors of ``descriptor_size`` values is being created in ``tx``."""
 
     def nearest(
-        self, tx: Transaction, collection: CollectionHead, query: np.ndarray, limit: int,
-        max_distance: float, exclude_face_id: str | None,
+        self,
+        tx: Transaction,
+        collection: CollectionHead,
+        query: np.ndarray,
+        limit: int,
+        max_distance: float,
+        exclude_face_id: str | None,
     ) -> list[tuple[str, float]]:
         """Up to ``limit`` (face id, distance) pairs within ``max_distance`` of ``query``, nearest
         first (ties by face id where the strategy can), as of ``tx``; never ``exclude_face_id``."""
         raise NotImplementedError
 
     def changed(
-        self, collection_id: str, generation: int, *, added: Sequence[FaceRecord] = (),
+        self,
+        collection_id: str,
+        generation: int,
+        *,
+        added: Sequence[FaceRecord] = (),
         removed: Sequence[str] = (),
     ) -> None:
         """This process committed a write that made the collection's ``generation``."""

@@ -53,9 +53,11 @@ MAX_EF_SEARCH = 1000
 def create_hnsw_index(tx: Transaction, size: int) -> None:
     """The HNSW index over the descriptors of ``size`` values (m=16, ef_construction=64)."""
     n = int(size)
-    tx.execute(f"CREATE INDEX IF NOT EXISTS faces_by_descriptor_{n} ON faces"
-               f" USING hnsw ((descriptor::vector({n})) vector_l2_ops) WITH (m = 16, ef_construction = 64)"
-               f" WHERE vector_dims(descriptor) = {n}")
+    tx.execute(
+        f"CREATE INDEX IF NOT EXISTS faces_by_descriptor_{n} ON faces"
+        f" USING hnsw ((descriptor::vector({n})) vector_l2_ops) WITH (m = 16, ef_construction = 64)"
+        f" WHERE vector_dims(descriptor) = {n}"
+    )
 
 
 def exact_search_sql(exclude: bool) -> str:
@@ -92,8 +94,13 @@ class PgvectorSearch(NeighbourSearch):
         create_hnsw_index(tx, descriptor_size)
 
     def nearest(
-        self, tx: Transaction, collection: CollectionHead, query: np.ndarray, limit: int,
-        max_distance: float, exclude_face_id: str | None,
+        self,
+        tx: Transaction,
+        collection: CollectionHead,
+        query: np.ndarray,
+        limit: int,
+        max_distance: float,
+        exclude_face_id: str | None,
     ) -> list[tuple[str, float]]:
         # The database measures in its own float arithmetic; the cut is re-made here exactly,
         # so the database's may only be looser.
@@ -101,20 +108,31 @@ class PgvectorSearch(NeighbourSearch):
         exclude = () if exclude_face_id is None else (exclude_face_id,)
         if collection.face_count <= EXACT_SEARCH_MAX:
             # Exact: every row of the collection is measured, whatever the planner estimates.
-            rows = tx.execute(exact_search_sql(bool(exclude)),
-                              (query, collection.collection_id, *exclude, query, within, limit + 8)).fetchall()
+            rows = tx.execute(
+                exact_search_sql(bool(exclude)),
+                (query, collection.collection_id, *exclude, query, within, limit + 8),
+            ).fetchall()
         else:
-            rows = self._hnsw_search(tx, collection.descriptor_size,
-                                     (query, collection.collection_id, *exclude, query), within, limit)
+            rows = self._hnsw_search(
+                tx,
+                collection.descriptor_size,
+                (query, collection.collection_id, *exclude, query),
+                within,
+                limit,
+            )
         if not rows:
             return []
         vectors = np.stack([row[1].to_numpy() for row in rows])
         exact = np.linalg.norm(vectors - query, axis=1)
-        hits = sorted((float(d), row[0]) for d, row in zip(exact, rows, strict=True) if d <= max_distance)
+        hits = sorted(
+            (float(d), row[0]) for d, row in zip(exact, rows, strict=True) if d <= max_distance
+        )
         return [(face_id, distance) for distance, face_id in hits[:limit]]
 
     @staticmethod
-    def _hnsw_search(tx: Transaction, size: int, head: Sequence[Any], within: float, limit: int) -> list[Any]:
+    def _hnsw_search(
+        tx: Transaction, size: int, head: Sequence[Any], within: float, limit: int
+    ) -> list[Any]:
         """The nearest rows through the HNSW index, asking for more while all are in reach."""
         wanted = limit + 8
         n = min(wanted, FIRST_BATCH)
@@ -123,7 +141,9 @@ class PgvectorSearch(NeighbourSearch):
                 "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', ?, true)",
                 (str(min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, 2 * n))),),
             )
-            rows: list[Any] = tx.execute(hnsw_search_sql(len(head) == 4, size), (*head, n, within)).fetchall()
+            rows: list[Any] = tx.execute(
+                hnsw_search_sql(len(head) == 4, size), (*head, n, within)
+            ).fetchall()
             # Fewer rows in reach than asked for: the next ones are out of reach too.
             if len(rows) < n or n >= wanted:
                 return rows

@@ -128,35 +128,48 @@ def _create_or_adopt(tx: Transaction) -> None:
             )
     for statement in _TABLES:
         tx.execute(tx.ddl(statement))
-    tx.execute(tx.ddl(_FACES_TABLE.format(
-        descriptor=f"vector({_FIRST_DESCRIPTOR_SIZE})" if postgres else "BLOB",
-        # Room on each page for HOT updates of last_matched_at (touch_faces), which then rewrite
-        # neither the HNSW index nor the other indexes.
-        options=" WITH (fillfactor = 80)" if postgres else "",
-    )))
+    tx.execute(
+        tx.ddl(
+            _FACES_TABLE.format(
+                descriptor=f"vector({_FIRST_DESCRIPTOR_SIZE})" if postgres else "BLOB",
+                # Room on each page for HOT updates of last_matched_at (touch_faces), which then rewrite
+                # neither the HNSW index nor the other indexes.
+                options=" WITH (fillfactor = 80)" if postgres else "",
+            )
+        )
+    )
     for table, column, definition in _ADDED_COLUMNS:
         if column not in tx.columns(table):
             tx.execute(tx.ddl(f"ALTER TABLE {table} ADD COLUMN {column} {definition}"))
             if column == "face_count":  # kept from now on; counted once
-                tx.execute("UPDATE collections SET face_count ="
-                           " (SELECT COUNT(*) FROM faces f WHERE f.collection_id = collections.collection_id)")
+                tx.execute(
+                    "UPDATE collections SET face_count ="
+                    " (SELECT COUNT(*) FROM faces f WHERE f.collection_id = collections.collection_id)"
+                )
             if column == "seq":  # creation order, as the listing had it (SQLite's rowid order)
-                tx.execute("UPDATE collections SET seq = rowid" if not postgres else
-                           "UPDATE collections SET seq = (SELECT COUNT(*) FROM collections c"
-                           " WHERE c.created_at < collections.created_at OR (c.created_at = collections.created_at"
-                           " AND c.collection_id <= collections.collection_id))")
+                tx.execute(
+                    "UPDATE collections SET seq = rowid"
+                    if not postgres
+                    else "UPDATE collections SET seq = (SELECT COUNT(*) FROM collections c"
+                    " WHERE c.created_at < collections.created_at OR (c.created_at = collections.created_at"
+                    " AND c.collection_id <= collections.collection_id))"
+                )
     for statement in _INDEXES:
         tx.execute(statement)
     if postgres:
-        tx.execute("CREATE INDEX IF NOT EXISTS faces_by_descriptor ON faces USING hnsw (descriptor vector_l2_ops)"
-                   " WITH (m = 16, ef_construction = 64)")
+        tx.execute(
+            "CREATE INDEX IF NOT EXISTS faces_by_descriptor ON faces USING hnsw (descriptor vector_l2_ops)"
+            " WITH (m = 16, ef_construction = 64)"
+        )
         tx.execute("DROP TABLE IF EXISTS schema_version")  # its record is agnosco_schema's now
 
 
 def _descriptor_size_per_collection(tx: Transaction) -> None:
     """Each collection records its descriptors' length; on PostgreSQL the column takes any length
     and the HNSW index becomes one partial index per length (the first model's, to begin with)."""
-    tx.execute(f"ALTER TABLE collections ADD COLUMN descriptor_size INTEGER NOT NULL DEFAULT {_FIRST_DESCRIPTOR_SIZE}")
+    tx.execute(
+        f"ALTER TABLE collections ADD COLUMN descriptor_size INTEGER NOT NULL DEFAULT {_FIRST_DESCRIPTOR_SIZE}"
+    )
     if tx.dialect == POSTGRESQL:
         from agnosco.storage.pgvector_search import create_hnsw_index
 
@@ -171,13 +184,25 @@ MIGRATIONS: list[list[Any]] = [[_create_or_adopt], [_descriptor_size_per_collect
 
 def _face(row: Sequence[Any]) -> FaceRecord:
     stored = row[8]
-    descriptor = (np.frombuffer(stored, dtype=np.float32) if isinstance(stored, bytes | memoryview)
-                  else stored.to_numpy())  # pgvector's Vector
+    descriptor = (
+        np.frombuffer(stored, dtype=np.float32)
+        if isinstance(stored, bytes | memoryview)
+        else stored.to_numpy()
+    )  # pgvector's Vector
     return FaceRecord(
-        face_id=row[0], image_id=row[1], external_image_id=row[2],
-        left=row[3], top=row[4], width=row[5], height=row[6], confidence=row[7],
-        descriptor=descriptor, indexed_at=row[9], user_id=row[10],
-        consent_ref=row[11], last_matched_at=row[12],
+        face_id=row[0],
+        image_id=row[1],
+        external_image_id=row[2],
+        left=row[3],
+        top=row[4],
+        width=row[5],
+        height=row[6],
+        confidence=row[7],
+        descriptor=descriptor,
+        indexed_at=row[9],
+        user_id=row[10],
+        consent_ref=row[11],
+        last_matched_at=row[12],
     )
 
 
@@ -209,7 +234,9 @@ class SQLStore:
     """:class:`~agnosco.storage.base.Store` on a :class:`Database`; safe to share between threads
     and, being transactional, between processes.  Closes the database only when ``owned``."""
 
-    def __init__(self, database: Database, neighbours: NeighbourSearch, *, owned: bool = False) -> None:
+    def __init__(
+        self, database: Database, neighbours: NeighbourSearch, *, owned: bool = False
+    ) -> None:
         self._db, self._owned, self.neighbours = database, owned, neighbours
         try:
             database.migrate("store", MIGRATIONS)
@@ -218,7 +245,9 @@ class SQLStore:
             raise
 
     @classmethod
-    def sqlite(cls, path: Path | str, *, database: Database | None = None, **options: Any) -> SQLStore:
+    def sqlite(
+        cls, path: Path | str, *, database: Database | None = None, **options: Any
+    ) -> SQLStore:
         """The embedded store in the SQLite file ``path``: in ``database`` (that file, opened by
         the caller, who closes it) or on a database opened here; ``options`` go to
         :class:`~agnosco.storage.index_cache.IndexCache`."""
@@ -228,8 +257,9 @@ class SQLStore:
         return cls(db, IndexCache(db, Path(path), **options), owned=database is None)
 
     @classmethod
-    def postgres(cls, dsn: str, *, database: Database | None = None, owned: bool = False,
-                 **options: Any) -> SQLStore:
+    def postgres(
+        cls, dsn: str, *, database: Database | None = None, owned: bool = False, **options: Any
+    ) -> SQLStore:
         """The shared store in a PostgreSQL database: in ``database`` (closed with the store only
         when ``owned``) or on a pool opened here (``options``: ``min_size``, ``max_size``)."""
         from agnosco.storage.pgvector_search import PgvectorSearch
@@ -278,20 +308,33 @@ class SQLStore:
     def create_collection(self, collection: Collection, tags: dict[str, str]) -> None:
         with self._db.write() as tx:
             tx.serialize("collections")
-            if tx.execute("SELECT 1 FROM collections WHERE collection_id = ?", (collection.collection_id,)).fetchone():
-                raise ResourceAlreadyExistsException(f"The collection id: {collection.collection_id} already exists")
+            if tx.execute(
+                "SELECT 1 FROM collections WHERE collection_id = ?", (collection.collection_id,)
+            ).fetchone():
+                raise ResourceAlreadyExistsException(
+                    f"The collection id: {collection.collection_id} already exists"
+                )
             if collection.descriptor_size <= 0:
-                raise ValueError(f"a descriptor size must be positive, not {collection.descriptor_size}")
+                raise ValueError(
+                    f"a descriptor size must be positive, not {collection.descriptor_size}"
+                )
             self.neighbours.prepare(tx, collection.descriptor_size)
             tx.execute(
                 "INSERT INTO collections (collection_id, seq, arn, face_model_version, created_at, descriptor_size)"
                 " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM collections",
-                (collection.collection_id, collection.arn, collection.face_model_version,
-                 float(collection.created_at), int(collection.descriptor_size)),
+                (
+                    collection.collection_id,
+                    collection.arn,
+                    collection.face_model_version,
+                    float(collection.created_at),
+                    int(collection.descriptor_size),
+                ),
             )
             tx.execute("DELETE FROM tags WHERE arn = ?", (collection.arn,))
-            tx.executemany("INSERT INTO tags (arn, key, value) VALUES (?, ?, ?)",
-                           [(collection.arn, k, v) for k, v in sorted(tags.items())])
+            tx.executemany(
+                "INSERT INTO tags (arn, key, value) VALUES (?, ?, ?)",
+                [(collection.arn, k, v) for k, v in sorted(tags.items())],
+            )
 
     def get_collection(self, collection_id: str) -> Collection:
         with self._db.read() as tx:
@@ -318,11 +361,19 @@ class SQLStore:
     def delete_collection(self, collection_id: str) -> None:
         with self._db.write() as tx:
             self._require(tx, collection_id, "UPDATE")
-            (arn,) = tx.execute("SELECT arn FROM collections WHERE collection_id = ?", (collection_id,)).fetchone()
+            (arn,) = tx.execute(
+                "SELECT arn FROM collections WHERE collection_id = ?", (collection_id,)
+            ).fetchone()
             tx.execute("DELETE FROM faces WHERE collection_id = ?", (collection_id,))
             tx.execute("DELETE FROM users WHERE collection_id = ?", (collection_id,))
-            tx.execute("DELETE FROM tags WHERE arn = ? OR (arn >= ? AND arn < ?)", (arn, *_prefix_range(arn + "/")))
-            tx.execute("DELETE FROM requests WHERE scope >= ? AND scope < ?", _prefix_range(collection_id + "/"))
+            tx.execute(
+                "DELETE FROM tags WHERE arn = ? OR (arn >= ? AND arn < ?)",
+                (arn, *_prefix_range(arn + "/")),
+            )
+            tx.execute(
+                "DELETE FROM requests WHERE scope >= ? AND scope < ?",
+                _prefix_range(collection_id + "/"),
+            )
             tx.execute("DELETE FROM collections WHERE collection_id = ?", (collection_id,))
         self.neighbours.forget(collection_id)
 
@@ -334,15 +385,29 @@ class SQLStore:
                 return
             for f in faces:
                 if np.size(f.descriptor) != head.descriptor_size:
-                    raise ValueError(f"face {f.face_id}: a descriptor of {np.size(f.descriptor)} values in a "
-                                     f"collection of {head.descriptor_size}-value descriptors")
+                    raise ValueError(
+                        f"face {f.face_id}: a descriptor of {np.size(f.descriptor)} values in a "
+                        f"collection of {head.descriptor_size}-value descriptors"
+                    )
             tx.executemany(
                 f"INSERT INTO faces (collection_id, {_FACE_COLUMNS}) VALUES (?, {_marks(range(13))})",
                 [
-                    (collection_id, f.face_id, f.image_id, f.external_image_id, float(f.left), float(f.top),
-                     float(f.width), float(f.height), float(f.confidence), self._stored(tx, f.descriptor),
-                     float(f.indexed_at or time.time()), f.user_id, f.consent_ref,
-                     None if f.last_matched_at is None else float(f.last_matched_at))
+                    (
+                        collection_id,
+                        f.face_id,
+                        f.image_id,
+                        f.external_image_id,
+                        float(f.left),
+                        float(f.top),
+                        float(f.width),
+                        float(f.height),
+                        float(f.confidence),
+                        self._stored(tx, f.descriptor),
+                        float(f.indexed_at or time.time()),
+                        f.user_id,
+                        f.consent_ref,
+                        None if f.last_matched_at is None else float(f.last_matched_at),
+                    )
                     for f in faces
                 ],
             )
@@ -354,7 +419,9 @@ class SQLStore:
         vector = np.asarray(descriptor, np.float32).reshape(-1)
         return vector if tx.dialect == POSTGRESQL else vector.tobytes()
 
-    def _faces_by_id(self, tx: Transaction, collection_id: str, face_ids: Sequence[str]) -> dict[str, FaceRecord]:
+    def _faces_by_id(
+        self, tx: Transaction, collection_id: str, face_ids: Sequence[str]
+    ) -> dict[str, FaceRecord]:
         if not face_ids:
             return {}
         rows = tx.execute(
@@ -380,8 +447,12 @@ class SQLStore:
         return [_face(row) for row in rows]
 
     def list_faces(
-        self, collection_id: str, after: str | None, limit: int,
-        user_id: str | None = None, face_ids: list[str] | None = None,
+        self,
+        collection_id: str,
+        after: str | None,
+        limit: int,
+        user_id: str | None = None,
+        face_ids: list[str] | None = None,
     ) -> Page:
         where, args = ["collection_id = ?", "face_id > ?"], [collection_id, after or ""]
         if user_id is not None:
@@ -404,10 +475,13 @@ class SQLStore:
             self._require(tx, collection_id, "NO KEY UPDATE")
             if not face_ids:
                 return []
-            found = sorted(row[0] for row in tx.execute(
-                f"DELETE FROM faces WHERE collection_id = ? AND face_id IN ({_marks(face_ids)}) RETURNING face_id",
-                (collection_id, *face_ids),
-            ).fetchall())
+            found = sorted(
+                row[0]
+                for row in tx.execute(
+                    f"DELETE FROM faces WHERE collection_id = ? AND face_id IN ({_marks(face_ids)}) RETURNING face_id",
+                    (collection_id, *face_ids),
+                ).fetchall()
+            )
             if not found:
                 return []
             generation = self._bump(tx, collection_id, -len(found))
@@ -448,18 +522,26 @@ class SQLStore:
         return [_face(row) for row in rows]
 
     def search(
-        self, collection_id: str, descriptor: np.ndarray, limit: int, max_distance: float,
+        self,
+        collection_id: str,
+        descriptor: np.ndarray,
+        limit: int,
+        max_distance: float,
         exclude_face_id: str | None = None,
     ) -> list[SearchHit]:
         query = np.asarray(descriptor, dtype=np.float32).reshape(-1)
         with self._db.read() as tx:
             head = self._require(tx, collection_id)
             if len(query) != head.descriptor_size:
-                raise ValueError(f"a query of {len(query)} values in a collection of "
-                                 f"{head.descriptor_size}-value descriptors")
+                raise ValueError(
+                    f"a query of {len(query)} values in a collection of "
+                    f"{head.descriptor_size}-value descriptors"
+                )
             if limit <= 0 or head.face_count == 0:
                 return []
-            hits = self.neighbours.nearest(tx, head, query, limit, float(max_distance), exclude_face_id)
+            hits = self.neighbours.nearest(
+                tx, head, query, limit, float(max_distance), exclude_face_id
+            )
             records = self._faces_by_id(tx, collection_id, [face_id for face_id, _ in hits])
         return [SearchHit(records[i], d) for i, d in hits if i in records]
 
@@ -470,10 +552,18 @@ class SQLStore:
             inserted = tx.execute(
                 f"INSERT INTO users (collection_id, {_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (collection_id, user_id) DO NOTHING",
-                (collection_id, user.user_id, user.status, float(user.created_at), float(user.updated_at)),
+                (
+                    collection_id,
+                    user.user_id,
+                    user.status,
+                    float(user.created_at),
+                    float(user.updated_at),
+                ),
             ).rowcount
             if not inserted:
-                raise ConflictException(f"User {user.user_id} already exists in collection {collection_id}")
+                raise ConflictException(
+                    f"User {user.user_id} already exists in collection {collection_id}"
+                )
 
     def get_user(self, collection_id: str, user_id: str) -> UserRecord:
         with self._db.read() as tx:
@@ -483,7 +573,9 @@ class SQLStore:
                 (collection_id, user_id),
             ).fetchone()
         if row is None:
-            raise ResourceNotFoundException(f"User {user_id} does not exist in collection {collection_id}")
+            raise ResourceNotFoundException(
+                f"User {user_id} does not exist in collection {collection_id}"
+            )
         return _user(row)
 
     def list_users(self, collection_id: str, after: str | None, limit: int) -> Page:
@@ -500,12 +592,17 @@ class SQLStore:
         with self._db.write() as tx:
             self._require(tx, collection_id, "NO KEY UPDATE")
             deleted = tx.execute(
-                "DELETE FROM users WHERE collection_id = ? AND user_id = ?", (collection_id, user_id)
+                "DELETE FROM users WHERE collection_id = ? AND user_id = ?",
+                (collection_id, user_id),
             ).rowcount
             if not deleted:
-                raise ResourceNotFoundException(f"User {user_id} does not exist in collection {collection_id}")
-            tx.execute("UPDATE faces SET user_id = NULL WHERE collection_id = ? AND user_id = ?",
-                       (collection_id, user_id))
+                raise ResourceNotFoundException(
+                    f"User {user_id} does not exist in collection {collection_id}"
+                )
+            tx.execute(
+                "UPDATE faces SET user_id = NULL WHERE collection_id = ? AND user_id = ?",
+                (collection_id, user_id),
+            )
 
     def set_face_user(self, collection_id: str, face_ids: list[str], user_id: str | None) -> None:
         with self._db.write() as tx:
@@ -525,12 +622,15 @@ class SQLStore:
     def delete_empty_users(self, collection_id: str, created_before: float) -> list[str]:
         with self._db.write() as tx:
             self._require(tx, collection_id, "NO KEY UPDATE")
-            return sorted(row[0] for row in tx.execute(
-                "DELETE FROM users WHERE collection_id = ? AND created_at < ? AND NOT EXISTS"
-                " (SELECT 1 FROM faces f WHERE f.collection_id = users.collection_id AND f.user_id = users.user_id)"
-                " RETURNING user_id",
-                (collection_id, float(created_before)),
-            ).fetchall())
+            return sorted(
+                row[0]
+                for row in tx.execute(
+                    "DELETE FROM users WHERE collection_id = ? AND created_at < ? AND NOT EXISTS"
+                    " (SELECT 1 FROM faces f WHERE f.collection_id = users.collection_id AND f.user_id = users.user_id)"
+                    " RETURNING user_id",
+                    (collection_id, float(created_before)),
+                ).fetchall()
+            )
 
     # tags --------------------------------------------------------------------------------
     def tag_resource(self, arn: str, tags: dict[str, str]) -> None:
@@ -543,21 +643,31 @@ class SQLStore:
 
     def untag_resource(self, arn: str, keys: list[str]) -> None:
         with self._db.write() as tx:
-            tx.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in sorted(keys)])
+            tx.executemany(
+                "DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in sorted(keys)]
+            )
 
     def list_tags(self, arn: str) -> dict[str, str]:
         with self._db.read() as tx:
-            return {k: v for k, v in tx.execute("SELECT key, value FROM tags WHERE arn = ? ORDER BY key", (arn,))}
+            return {
+                k: v
+                for k, v in tx.execute(
+                    "SELECT key, value FROM tags WHERE arn = ? ORDER BY key", (arn,)
+                )
+            }
 
     # idempotency -------------------------------------------------------------------------
     def recall_request(self, scope: str, token: str) -> RememberedRequest | None:
         with self._db.read() as tx:
             row = tx.execute(
-                "SELECT fingerprint, response FROM requests WHERE scope = ? AND token = ?", (scope, token)
+                "SELECT fingerprint, response FROM requests WHERE scope = ? AND token = ?",
+                (scope, token),
             ).fetchone()
         return RememberedRequest(fingerprint=row[0], response_json=row[1]) if row else None
 
-    def remember_request(self, scope: str, token: str, fingerprint: str, response_json: str) -> None:
+    def remember_request(
+        self, scope: str, token: str, fingerprint: str, response_json: str
+    ) -> None:
         with self._db.write() as tx:
             tx.execute(
                 "INSERT INTO requests (scope, token, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)"

@@ -28,8 +28,13 @@ def as_rows(vectors: np.ndarray | None, count: int, dim: int | None) -> np.ndarr
 class ExactIndex:
     """Face ids and their descriptors (all of one length); add, remove and k-nearest search."""
 
-    def __init__(self, ids: list[str] | None = None, vectors: np.ndarray | None = None, *,
-                 dim: int | None = None) -> None:
+    def __init__(
+        self,
+        ids: list[str] | None = None,
+        vectors: np.ndarray | None = None,
+        *,
+        dim: int | None = None,
+    ) -> None:
         self._ids: list[str] = list(ids or [])
         self._vectors = as_rows(vectors, len(self._ids), dim)
         self._norms = (self._vectors**2).sum(axis=1)

@@ -54,7 +54,13 @@ def eye_aspect_ratio(eye: np.ndarray) -> float:
 
 
 def mouth_opening(points: np.ndarray) -> float:
-    gap = np.mean([_dist(points[61], points[67]), _dist(points[62], points[66]), _dist(points[63], points[65])])
+    gap = np.mean(
+        [
+            _dist(points[61], points[67]),
+            _dist(points[62], points[66]),
+            _dist(points[63], points[65]),
+        ]
+    )
     return float(gap) / (_dist(points[48], points[54]) + 1e-9)
 
 
@@ -70,8 +76,10 @@ def estimate_attributes(points: np.ndarray, image_width: int, image_height: int)
     """Attributes from the 68 landmark points (pixels) of a face in an image of the given size."""
     ear = (eye_aspect_ratio(points[36:42]) + eye_aspect_ratio(points[42:48])) / 2.0
     inside = (
-        (points[:, 0] >= 0) & (points[:, 0] < image_width)
-        & (points[:, 1] >= 0) & (points[:, 1] < image_height)
+        (points[:, 0] >= 0)
+        & (points[:, 0] < image_width)
+        & (points[:, 1] >= 0)
+        & (points[:, 1] < image_height)
     )
     outside_fraction = 1.0 - float(inside.mean())
     occluded = (

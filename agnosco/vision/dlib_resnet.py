@@ -140,8 +140,13 @@ class DlibResNetWeights:
 # The layer sequence of dlib's anet_type, input side first (see the module docstring).
 # ("con", filters, size, stride), ("pool", mode, size, stride); the rest name one layer.
 def _block(filters: int, stride: int) -> list[tuple[Any, ...]]:
-    return [("con", filters, 3, stride), ("affine",), ("relu",), ("con", filters, 3, 1),
-            ("affine",)]
+    return [
+        ("con", filters, 3, stride),
+        ("affine",),
+        ("relu",),
+        ("con", filters, 3, 1),
+        ("affine",),
+    ]
 
 
 def _ares(filters: int) -> list[tuple[Any, ...]]:
@@ -149,18 +154,38 @@ def _ares(filters: int) -> list[tuple[Any, ...]]:
 
 
 def _ares_down(filters: int) -> list[tuple[Any, ...]]:
-    return [("tag", 1), *_block(filters, 2), ("tag", 2), ("skip", 1), ("pool", "avg", 2, 2),
-            ("add_prev", 2), ("relu",)]
+    return [
+        ("tag", 1),
+        *_block(filters, 2),
+        ("tag", 2),
+        ("skip", 1),
+        ("pool", "avg", 2, 2),
+        ("add_prev", 2),
+        ("relu",),
+    ]
 
 
 _ANET: tuple[tuple[Any, ...], ...] = (
-    ("con", 32, 7, 2), ("affine",), ("relu",), ("pool", "max", 3, 2),
-    *_ares(32), *_ares(32), *_ares(32),
-    *_ares_down(64), *_ares(64), *_ares(64), *_ares(64),
-    *_ares_down(128), *_ares(128), *_ares(128),
-    *_ares_down(256), *_ares(256), *_ares(256),
+    ("con", 32, 7, 2),
+    ("affine",),
+    ("relu",),
+    ("pool", "max", 3, 2),
+    *_ares(32),
+    *_ares(32),
+    *_ares(32),
+    *_ares_down(64),
+    *_ares(64),
+    *_ares(64),
+    *_ares(64),
+    *_ares_down(128),
+    *_ares(128),
+    *_ares(128),
     *_ares_down(256),
-    ("pool", "avg", 0, 1), ("fc", DESCRIPTOR_SIZE),
+    *_ares(256),
+    *_ares(256),
+    *_ares_down(256),
+    ("pool", "avg", 0, 1),
+    ("fc", DESCRIPTOR_SIZE),
 )
 
 
@@ -184,7 +209,7 @@ class _Reader:
     def take(self, count: int) -> bytes:
         if count < 0 or self.pos + count > len(self.data):
             raise self.error(f"truncated (needs {count} more bytes)")
-        chunk = self.data[self.pos:self.pos + count]
+        chunk = self.data[self.pos : self.pos + count]
         self.pos += count
         return chunk
 
@@ -284,7 +309,13 @@ def _read_details(reader: _Reader, spec: tuple[Any, ...]) -> Layer:
         _, filters, size, stride = spec
         reader.expect("con_4")
         params = reader.tensor().reshape(-1)
-        convolution = (reader.count(), reader.count(), reader.count(), reader.integer(), reader.integer())
+        convolution = (
+            reader.count(),
+            reader.count(),
+            reader.count(),
+            reader.integer(),
+            reader.integer(),
+        )
         padding = (reader.integer(), reader.integer())
         shape, bias_shape = reader.alias(), reader.alias()
         for _ in range(4):  # learning-rate and weight-decay multipliers
@@ -386,12 +417,14 @@ def onnx_model(weights: DlibResNetWeights) -> onnx.ModelProto:
             x = graph.node("Flatten", [x], axis=1)
             x = graph.node("MatMul", [x, graph.constant(layer.weights)], name=_OUTPUT)
     batch = "N"
-    inputs = [helper.make_tensor_value_info(
-        _INPUT, TensorProto.UINT8, [batch, CHIP_SIZE, CHIP_SIZE, 3])]
+    inputs = [
+        helper.make_tensor_value_info(_INPUT, TensorProto.UINT8, [batch, CHIP_SIZE, CHIP_SIZE, 3])
+    ]
     outputs = [helper.make_tensor_value_info(_OUTPUT, TensorProto.FLOAT, [batch, DESCRIPTOR_SIZE])]
     model = helper.make_model(
-        helper.make_graph(graph.nodes, FILENAME.removesuffix(".dat"), inputs, outputs,
-                          graph.initializers),
+        helper.make_graph(
+            graph.nodes, FILENAME.removesuffix(".dat"), inputs, outputs, graph.initializers
+        ),
         opset_imports=[helper.make_opsetid("", _OPSET)],
         producer_name="agnosco",
     )
@@ -402,8 +435,9 @@ def onnx_model(weights: DlibResNetWeights) -> onnx.ModelProto:
 def _fold(conv: Conv, affine: Affine) -> Conv:
     """``affine(conv(x))`` as one convolution."""
     gamma = affine.gamma[:, None, None, None]
-    return Conv(conv.weights * gamma, conv.bias * affine.gamma + affine.beta, conv.stride,
-                conv.padding)
+    return Conv(
+        conv.weights * gamma, conv.bias * affine.gamma + affine.beta, conv.stride, conv.padding
+    )
 
 
 #: A tensor's shape in the graph: (channels, rows, columns).
@@ -428,28 +462,44 @@ class _GraphBuilder:
         from onnx import helper
 
         output = name or f"t{len(self.nodes)}"
-        self.nodes.append(helper.make_node(op, inputs, [output], name=f"n{len(self.nodes)}",
-                                           **attributes))
+        self.nodes.append(
+            helper.make_node(op, inputs, [output], name=f"n{len(self.nodes)}", **attributes)
+        )
         return output
 
     def conv(self, x: str, shape: tuple[int, int, int], conv: Conv) -> tuple[str, _Shape]:
         _, _, rows, cols = conv.weights.shape
         (pad_y, pad_x), stride = conv.padding, conv.stride
-        out = self.node("Conv", [x, self.constant(conv.weights), self.constant(conv.bias)],
-                        kernel_shape=[rows, cols], strides=[stride, stride],
-                        pads=[pad_y, pad_x, pad_y, pad_x])
-        return out, (conv.weights.shape[0], _out_size(shape[1], rows, stride, pad_y),
-                     _out_size(shape[2], cols, stride, pad_x))
+        out = self.node(
+            "Conv",
+            [x, self.constant(conv.weights), self.constant(conv.bias)],
+            kernel_shape=[rows, cols],
+            strides=[stride, stride],
+            pads=[pad_y, pad_x, pad_y, pad_x],
+        )
+        return out, (
+            conv.weights.shape[0],
+            _out_size(shape[1], rows, stride, pad_y),
+            _out_size(shape[2], cols, stride, pad_x),
+        )
 
     def pool(self, x: str, shape: tuple[int, int, int], pool: Pool) -> tuple[str, _Shape]:
         if pool.size == 0:  # avg_pool_everything
             return self.node("GlobalAveragePool", [x]), (shape[0], 1, 1)
         op = "AveragePool" if pool.mode == "avg" else "MaxPool"
         (pad_y, pad_x), size, stride = pool.padding, pool.size, pool.stride
-        out = self.node(op, [x], kernel_shape=[size, size], strides=[stride, stride],
-                        pads=[pad_y, pad_x, pad_y, pad_x])
-        return out, (shape[0], _out_size(shape[1], size, stride, pad_y),
-                     _out_size(shape[2], size, stride, pad_x))
+        out = self.node(
+            op,
+            [x],
+            kernel_shape=[size, size],
+            strides=[stride, stride],
+            pads=[pad_y, pad_x, pad_y, pad_x],
+        )
+        return out, (
+            shape[0],
+            _out_size(shape[1], size, stride, pad_y),
+            _out_size(shape[2], size, stride, pad_x),
+        )
 
     def add_zero_padded(self, *operands: tuple[str, _Shape]) -> tuple[str, _Shape]:
         """dlib's ``add_prev``: pad each operand with zeros at the end of C, H and W to the

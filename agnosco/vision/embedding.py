@@ -43,9 +43,17 @@ def compute_descriptors(pixels: np.ndarray, points: list[np.ndarray]) -> np.ndar
 
 def descriptor_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Euclidean distance(s) between descriptor(s) ``a`` (128 or N x 128) and ``b`` (128)."""
-    distances: np.ndarray = np.linalg.norm(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32), axis=-1)
+    distances: np.ndarray = np.linalg.norm(
+        np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32), axis=-1
+    )
     return distances
 
 
-__all__ = ["DESCRIPTOR", "DESCRIPTOR_MODEL", "DESCRIPTOR_SIZE", "DescriptorModel", "compute_descriptors",
-           "descriptor_distance"]
+__all__ = [
+    "DESCRIPTOR",
+    "DESCRIPTOR_MODEL",
+    "DESCRIPTOR_SIZE",
+    "DescriptorModel",
+    "compute_descriptors",
+    "descriptor_distance",
+]

@@ -195,7 +195,11 @@ def _decode(data: bytes, fmt: str) -> DecodedImage:
         upright = ImageOps.exif_transpose(image) if orientation != 1 else image
         pixels = np.ascontiguousarray(_to_rgb(upright))
     return DecodedImage(
-        pixels=pixels, width=width, height=height, format=fmt, sha256=hashlib.sha256(data).hexdigest()
+        pixels=pixels,
+        width=width,
+        height=height,
+        format=fmt,
+        sha256=hashlib.sha256(data).hexdigest(),
     )
 
 

@@ -83,8 +83,13 @@ def predict_landmarks(pixels: np.ndarray, box: PixelBox) -> np.ndarray:
 def five_points(points: np.ndarray) -> np.ndarray:
     """The five points a detector gives (eye centres, nose tip, mouth corners), from the 68."""
     return np.array(
-        [points[LEFT_EYE].mean(axis=0), points[RIGHT_EYE].mean(axis=0), points[30], points[48],
-         points[54]]
+        [
+            points[LEFT_EYE].mean(axis=0),
+            points[RIGHT_EYE].mean(axis=0),
+            points[30],
+            points[48],
+            points[54],
+        ]
     )
 
 

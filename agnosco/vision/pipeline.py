@@ -55,11 +55,15 @@ class FaceAnalyzer:
     def __init__(self, detector: FaceDetector | str = DEFAULT_DETECTOR) -> None:
         self.detector = make_detector(detector) if isinstance(detector, str) else detector
 
-    def analyze(self, image: DecodedImage, *, attributes: bool = False, max_faces: int = MAX_FACES) -> list[FaceAnalysis]:
+    def analyze(
+        self, image: DecodedImage, *, attributes: bool = False, max_faces: int = MAX_FACES
+    ) -> list[FaceAnalysis]:
         """The ``max_faces`` largest faces of ``image``, largest first."""
         return [face for face, _ in self._faces(image, attributes, max_faces, descriptors=False)]
 
-    def describe(self, image: DecodedImage, *, attributes: bool = False, max_faces: int = MAX_FACES) -> list[DescribedFace]:
+    def describe(
+        self, image: DecodedImage, *, attributes: bool = False, max_faces: int = MAX_FACES
+    ) -> list[DescribedFace]:
         """As :meth:`analyze`, each face with its descriptor (all faces in one batch)."""
         faces = self._faces(image, attributes, max_faces, descriptors=True)
         return [DescribedFace(**vars(face), descriptor=vector) for face, vector in faces]
@@ -77,7 +81,11 @@ class FaceAnalyzer:
             det.points if det.points is not None else five_points(points)
             for det, points in zip(detections, shapes, strict=True)
         ]
-        vectors = compute_descriptors(pixels, fives) if descriptors and detections else np.empty((len(detections), 0))
+        vectors = (
+            compute_descriptors(pixels, fives)
+            if descriptors and detections
+            else np.empty((len(detections), 0))
+        )
         faces = []
         for det, points, five, vector in zip(detections, shapes, fives, vectors, strict=True):
             face = FaceAnalysis(

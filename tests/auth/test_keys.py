@@ -48,7 +48,9 @@ def test_create_list_revoke(keys: KeyStore, tmp_path: Path, store_url: str | Non
     assert keys.owner(second.access_key_id) == KeyOwner("bob", None)
     listed = keys.list()
     assert [(k.access_key_id, k.principal, k.status) for k in listed] == [
-        (first.access_key_id, "alice", "Active"), (second.access_key_id, "bob", "Active")]
+        (first.access_key_id, "alice", "Active"),
+        (second.access_key_id, "bob", "Active"),
+    ]
     assert all(isinstance(k, AccessKey) and k.created_at <= time.time() for k in listed)
 
     assert keys.revoke(first.access_key_id) is True
@@ -57,12 +59,16 @@ def test_create_list_revoke(keys: KeyStore, tmp_path: Path, store_url: str | Non
     assert [k.status for k in keys.list()] == ["Inactive", "Active"]
 
 
-def test_secrets_are_encrypted_at_rest(keys: KeyStore, tmp_path: Path, store_url: str | None) -> None:
+def test_secrets_are_encrypted_at_rest(
+    keys: KeyStore, tmp_path: Path, store_url: str | None
+) -> None:
     new = keys.create("alice")
     with open_database(store_url, tmp_path / "data" / "agnosco.db") as db, db.read() as tx:
         stored = bytes(tx.execute("SELECT secret FROM access_keys").fetchone()[0])
     assert new.secret_access_key.encode() not in stored
-    assert Fernet(master_secret(tmp_path / "data")).decrypt(stored).decode() == new.secret_access_key
+    assert (
+        Fernet(master_secret(tmp_path / "data")).decrypt(stored).decode() == new.secret_access_key
+    )
 
 
 def test_a_given_pair_replaces_the_key(keys: KeyStore) -> None:
@@ -70,11 +76,14 @@ def test_a_given_pair_replaces_the_key(keys: KeyStore) -> None:
     keys.revoke("AKIAFROMTHEENVIRON01")
     keys.create("admin", access_key_id="AKIAFROMTHEENVIRON01", secret_access_key="two")
     assert keys.secret_for("AKIAFROMTHEENVIRON01") == "two"
-    assert [(k.access_key_id, k.status) for k in keys.list()] == [("AKIAFROMTHEENVIRON01", "Active")]
+    assert [(k.access_key_id, k.status) for k in keys.list()] == [
+        ("AKIAFROMTHEENVIRON01", "Active")
+    ]
 
 
-def test_another_openers_changes_show_within_a_second(keys: KeyStore, tmp_path: Path,
-                                                      store_url: str | None) -> None:
+def test_another_openers_changes_show_within_a_second(
+    keys: KeyStore, tmp_path: Path, store_url: str | None
+) -> None:
     other = open_keys(tmp_path / "data", store_url)  # as the CLI, or another server
     try:
         new = other.create("alice")
@@ -107,13 +116,20 @@ def test_the_master_key_from_the_environment_shares_keys_between_data_dirs(
                 two.close()
     finally:
         one.close()
-    assert not (tmp_path / "one" / "master.key").exists() and not (tmp_path / "two" / "master.key").exists()
+    assert (
+        not (tmp_path / "one" / "master.key").exists()
+        and not (tmp_path / "two" / "master.key").exists()
+    )
 
 
-@pytest.mark.parametrize("bad", ["not-a-key", "a" * 44, Fernet.generate_key().decode()[:-2]],
-                         ids=["not-a-key", "not-base64-of-32-bytes", "cut-short"])
-def test_a_malformed_master_key_in_the_environment_is_refused(tmp_path: Path, bad: str,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "bad",
+    ["not-a-key", "a" * 44, Fernet.generate_key().decode()[:-2]],
+    ids=["not-a-key", "not-base64-of-32-bytes", "cut-short"],
+)
+def test_a_malformed_master_key_in_the_environment_is_refused(
+    tmp_path: Path, bad: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(MASTER_KEY_ENV, bad)
     with pytest.raises(MasterKeyError, match=f"{MASTER_KEY_ENV} is not a Fernet key") as raised:
         master_secret(tmp_path)  # (the environment, through the settings)
@@ -127,14 +143,18 @@ def test_a_different_master_key_is_refused_at_opening(
     monkeypatch.setenv(MASTER_KEY_ENV, Fernet.generate_key().decode())
     open_keys(data, store_url).close()  # the first key used sets the database's check value
     monkeypatch.setenv(MASTER_KEY_ENV, Fernet.generate_key().decode())
-    with pytest.raises(MasterKeyError, match=f"{MASTER_KEY_ENV} is not the master key .* was made with"):
+    with pytest.raises(
+        MasterKeyError, match=f"{MASTER_KEY_ENV} is not the master key .* was made with"
+    ):
         open_keys(data, store_url)
     monkeypatch.delenv(MASTER_KEY_ENV)  # data/master.key is a third key
     with pytest.raises(MasterKeyError, match=r"master\.key is not the master key"):
         open_keys(data, store_url)
 
 
-def test_keys_of_a_data_directory_from_before_check_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keys_of_a_data_directory_from_before_check_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A data directory made by an earlier Agnosco: keys without default purposes, no versions,
     no check value.  It opens with its own master key (and gains a check value); another key,
     which decrypts none of its secrets, is refused before it could become the check value."""
@@ -142,10 +162,14 @@ def test_keys_of_a_data_directory_from_before_check_values(tmp_path: Path, monke
     data.mkdir()
     fernet = Fernet(master_secret(data))
     db = sqlite3.connect(data / "agnosco.db")
-    db.execute("CREATE TABLE access_keys (access_key_id TEXT PRIMARY KEY, secret BLOB NOT NULL,"
-               " principal TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL)")
-    db.execute("INSERT INTO access_keys VALUES ('AKIAOLDKEY0000000001', ?, 'admin', 'Active', 1.0)",
-               (fernet.encrypt(b"old secret"),))
+    db.execute(
+        "CREATE TABLE access_keys (access_key_id TEXT PRIMARY KEY, secret BLOB NOT NULL,"
+        " principal TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO access_keys VALUES ('AKIAOLDKEY0000000001', ?, 'admin', 'Active', 1.0)",
+        (fernet.encrypt(b"old secret"),),
+    )
     db.commit()
     db.close()
 

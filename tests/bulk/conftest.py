@@ -40,17 +40,30 @@ def cli_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "agnosco.cli.main", *args]
 
 
-def run_cli(*args: str, timeout: float = 240, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cli_argv(*args), check=False, capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT, env=env)
+def run_cli(
+    *args: str, timeout: float = 240, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cli_argv(*args),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
 
 
 def summary_of(result: subprocess.CompletedProcess[str]) -> dict:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    )
     return json.loads(result.stdout)
 
 
-def stored_faces(data_dir: Path, collection: str = COLLECTION, store_url: str | None = None) -> list:
+def stored_faces(
+    data_dir: Path, collection: str = COLLECTION, store_url: str | None = None
+) -> list:
     from agnosco.storage import open_store
 
     store = open_store(store_url, data_dir)
@@ -66,11 +79,15 @@ def stored_faces(data_dir: Path, collection: str = COLLECTION, store_url: str | 
         store.close()
 
 
-def faces_per_external_id(data_dir: Path, collection: str = COLLECTION, store_url: str | None = None) -> Counter[str]:
+def faces_per_external_id(
+    data_dir: Path, collection: str = COLLECTION, store_url: str | None = None
+) -> Counter[str]:
     return Counter(face.external_image_id for face in stored_faces(data_dir, collection, store_url))
 
 
-def assert_no_duplicates(data_dir: Path, collection: str = COLLECTION, store_url: str | None = None) -> None:
+def assert_no_duplicates(
+    data_dir: Path, collection: str = COLLECTION, store_url: str | None = None
+) -> None:
     """Every ExternalImageId has exactly one ImageId, and exactly the expected faces."""
     image_ids: dict[str, set[str]] = {}
     for face in stored_faces(data_dir, collection, store_url):
@@ -80,12 +97,17 @@ def assert_no_duplicates(data_dir: Path, collection: str = COLLECTION, store_url
 
 
 @pytest.fixture(scope="session")
-def image_folder(tmp_path_factory: pytest.TempPathFactory, deepface_images: Path, no_faces_dir: Path) -> Path:
+def image_folder(
+    tmp_path_factory: pytest.TempPathFactory, deepface_images: Path, no_faces_dir: Path
+) -> Path:
     """FILES as symbolic links to the shared images."""
     root = tmp_path_factory.mktemp("bulk-images")
     for name, target in FILES.items():
-        source = no_faces_dir / "images" / target.split("/", 1)[1] if target.startswith("no-faces/") \
+        source = (
+            no_faces_dir / "images" / target.split("/", 1)[1]
+            if target.startswith("no-faces/")
             else deepface_images / target
+        )
         assert source.is_file(), source
         link = root / name
         link.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +119,15 @@ def image_folder(tmp_path_factory: pytest.TempPathFactory, deepface_images: Path
 def indexed(tmp_path_factory: pytest.TempPathFactory, image_folder: Path) -> tuple[Path, dict]:
     """One ``index-folder`` run with two worker processes into a fresh data directory."""
     data_dir = tmp_path_factory.mktemp("bulk-data") / "data"
-    result = run_cli("index-folder", str(image_folder), "--collection", COLLECTION, "--create-collection",
-                     "--workers", "2", "--data-dir", str(data_dir))
+    result = run_cli(
+        "index-folder",
+        str(image_folder),
+        "--collection",
+        COLLECTION,
+        "--create-collection",
+        "--workers",
+        "2",
+        "--data-dir",
+        str(data_dir),
+    )
     return data_dir, summary_of(result)

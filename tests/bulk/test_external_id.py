@@ -31,5 +31,7 @@ def test_every_key_gives_a_valid_external_image_id(key: str) -> None:
     assert PATTERN.fullmatch(external_id)
     assert 1 <= len(external_id) <= MAX_LENGTH
     assert external_image_id(key) == external_id
-    spec.validate({"CollectionId": "c", "Image": {"Bytes": b"-"}, "ExternalImageId": external_id},
-                  spec.service_model().operation_model("IndexFaces").input_shape.name)
+    spec.validate(
+        {"CollectionId": "c", "Image": {"Bytes": b"-"}, "ExternalImageId": external_id},
+        spec.service_model().operation_model("IndexFaces").input_shape.name,
+    )

@@ -22,7 +22,11 @@ from tests.server.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
-S3_ENV = {"AWS_ACCESS_KEY_ID": "s3-key", "AWS_SECRET_ACCESS_KEY": "s3-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "s3-key",
+    "AWS_SECRET_ACCESS_KEY": "s3-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture
@@ -38,16 +42,34 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     moto.stop()
 
 
-def test_an_s3_prefix_is_indexed_like_the_folder_it_mirrors(s3_endpoint: str, image_folder: Path, tmp_path: Path) -> None:
+def test_an_s3_prefix_is_indexed_like_the_folder_it_mirrors(
+    s3_endpoint: str, image_folder: Path, tmp_path: Path
+) -> None:
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     s3.create_bucket(Bucket="bulk-photos")
     for name in FILES:
-        s3.put_object(Bucket="bulk-photos", Key=f"people/{name}", Body=(image_folder / name).read_bytes())
-    s3.put_object(Bucket="bulk-photos", Key="elsewhere/img1.jpg", Body=(image_folder / "img1.jpg").read_bytes())
+        s3.put_object(
+            Bucket="bulk-photos", Key=f"people/{name}", Body=(image_folder / name).read_bytes()
+        )
+    s3.put_object(
+        Bucket="bulk-photos",
+        Key="elsewhere/img1.jpg",
+        Body=(image_folder / "img1.jpg").read_bytes(),
+    )
 
     data_dir = tmp_path / "data"
-    args = ("index-s3", "s3://bulk-photos/people", "--s3-endpoint-url", s3_endpoint, "--collection", COLLECTION,
-            "--workers", "2", "--data-dir", str(data_dir))
+    args = (
+        "index-s3",
+        "s3://bulk-photos/people",
+        "--s3-endpoint-url",
+        s3_endpoint,
+        "--collection",
+        COLLECTION,
+        "--workers",
+        "2",
+        "--data-dir",
+        str(data_dir),
+    )
     summary = summary_of(run_cli(*args, "--create-collection", env=os.environ | S3_ENV))
     assert summary["Source"] == "s3://bulk-photos/people/"
     assert summary["FilesSeen"] == len(FILES)
@@ -60,7 +82,17 @@ def test_an_s3_prefix_is_indexed_like_the_folder_it_mirrors(s3_endpoint: str, im
 
 
 def test_a_missing_bucket_is_an_error(s3_endpoint: str, tmp_path: Path) -> None:
-    result = run_cli("index-s3", "s3://no-such-bucket/x", "--s3-endpoint-url", s3_endpoint, "--collection", "c",
-                     "--create-collection", "--data-dir", str(tmp_path / "data"), env=os.environ | S3_ENV)
+    result = run_cli(
+        "index-s3",
+        "s3://no-such-bucket/x",
+        "--s3-endpoint-url",
+        s3_endpoint,
+        "--collection",
+        "c",
+        "--create-collection",
+        "--data-dir",
+        str(tmp_path / "data"),
+        env=os.environ | S3_ENV,
+    )
     assert result.returncode == 1
     assert "cannot list s3://no-such-bucket/x/" in result.stderr and "NoSuchBucket" in result.stderr

@@ -43,20 +43,26 @@ def test_only_new_images_reach_the_models(image_folder: Path, tmp_path: Path) ->
         source = FolderSource(image_folder)
         reports = []
         first = RecordingRunner()
-        summary = Coordinator(service.context, tmp_path, IndexingOptions(COLLECTION), report=reports.append).run(source, first)
+        summary = Coordinator(
+            service.context, tmp_path, IndexingOptions(COLLECTION), report=reports.append
+        ).run(source, first)
         assert len(first.keys) == 14
         assert summary.counts.faces_indexed == sum(EXPECTED_FACES.values())
         assert sum(r.faces_indexed for r in reports) == summary.counts.faces_indexed
         assert_no_duplicates(tmp_path)
 
         again = RecordingRunner()
-        summary = Coordinator(service.context, tmp_path, IndexingOptions(COLLECTION)).run(source, again)
+        summary = Coordinator(service.context, tmp_path, IndexingOptions(COLLECTION)).run(
+            source, again
+        )
         assert again.keys == ["img47.jpg"]  # only the failed image is tried again
         assert summary.counts.images_skipped == 13 and summary.counts.faces_indexed == 0
 
         # brick.png held nothing for AUTO; with another QualityFilter it is analysed again.
         other = RecordingRunner()
-        Coordinator(service.context, tmp_path, IndexingOptions(COLLECTION, quality_filter="NONE")).run(source, other)
+        Coordinator(
+            service.context, tmp_path, IndexingOptions(COLLECTION, quality_filter="NONE")
+        ).run(source, other)
         assert other.keys == ["img47.jpg", "sub/brick.png"]
     finally:
         service.close()
@@ -64,7 +70,10 @@ def test_only_new_images_reach_the_models(image_folder: Path, tmp_path: Path) ->
 
 def test_one_bulk_run_per_collection_at_a_time(tmp_path: Path) -> None:
     with _collection_lock(tmp_path, "c"):
-        with pytest.raises(BulkIndexingError, match="another bulk run"), _collection_lock(tmp_path, "c"):
+        with (
+            pytest.raises(BulkIndexingError, match="another bulk run"),
+            _collection_lock(tmp_path, "c"),
+        ):
             pass
         with _collection_lock(tmp_path, "other"):
             pass

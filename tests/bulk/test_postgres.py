@@ -26,10 +26,23 @@ def postgres_url() -> Iterator[str]:
 
 
 def test_bulk_indexing_writes_to_the_shared_postgresql_store(
-    postgres_url: str, image_folder: Path, tmp_path: Path, indexed: tuple[Path, dict],
+    postgres_url: str,
+    image_folder: Path,
+    tmp_path: Path,
+    indexed: tuple[Path, dict],
 ) -> None:
-    args = ("index-folder", str(image_folder), "--collection", COLLECTION, "--workers", "2",
-            "--store", postgres_url, "--data-dir", str(tmp_path / "data"))
+    args = (
+        "index-folder",
+        str(image_folder),
+        "--collection",
+        COLLECTION,
+        "--workers",
+        "2",
+        "--store",
+        postgres_url,
+        "--data-dir",
+        str(tmp_path / "data"),
+    )
     summary = summary_of(run_cli(*args, "--create-collection"))
     assert summary["FacesIndexed"] == indexed[1]["FacesIndexed"]
     assert_no_duplicates(tmp_path / "data", store_url=postgres_url)

@@ -33,7 +33,9 @@ def test_a_worker_crash_fails_only_the_image_that_caused_it() -> None:
     results = {a.key: a for a in runner.run(iter(jobs))}
     assert set(results) == {job.key for job in jobs}
     assert results["bad"].error_code == WORKER_CRASHED
-    assert all(results[f"ok{i}"].error_code is None and results[f"ok{i}"].width == i for i in range(1, 10))
+    assert all(
+        results[f"ok{i}"].error_code is None and results[f"ok{i}"].width == i for i in range(1, 10)
+    )
 
 
 COORDINATOR = """
@@ -60,7 +62,9 @@ def sleep_forever(job: Job) -> Analysis:
 
 
 def _children(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], check=False, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], check=False, capture_output=True, text=True
+    ).stdout
     return [int(p) for p in out.split()]
 
 
@@ -69,17 +73,25 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    stat = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], check=False, capture_output=True, text=True).stdout.strip()
-    return bool(stat) and not stat.startswith("Z")  # a zombie has exited; only its reaping is pending
+    stat = subprocess.run(
+        ["ps", "-o", "stat=", "-p", str(pid)], check=False, capture_output=True, text=True
+    ).stdout.strip()
+    return bool(stat) and not stat.startswith(
+        "Z"
+    )  # a zombie has exited; only its reaping is pending
 
 
 def test_workers_exit_when_the_coordinator_is_killed() -> None:
-    coordinator = subprocess.Popen([sys.executable, "-c", COORDINATOR], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    coordinator = subprocess.Popen(
+        [sys.executable, "-c", COORDINATOR], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert coordinator.stdout is not None
         assert coordinator.stdout.readline().strip() == "submitted"
         deadline = time.monotonic() + 60
-        while len(_children(coordinator.pid)) < 3 and time.monotonic() < deadline:  # 2 workers + resource tracker
+        while (
+            len(_children(coordinator.pid)) < 3 and time.monotonic() < deadline
+        ):  # 2 workers + resource tracker
             time.sleep(0.1)
         workers = _children(coordinator.pid)
         assert len(workers) >= 2

@@ -16,7 +16,16 @@ from tests.server.conftest import free_port
 
 
 def test_a_folder_is_walked_recursively_by_suffix_in_key_order(tmp_path: Path) -> None:
-    for name in ["b.JPG", "a.png", "c.webp", "d.jpeg", "notes.txt", "e.gif", "x/y/z.jpg", "x/a.jpg"]:
+    for name in [
+        "b.JPG",
+        "a.png",
+        "c.webp",
+        "d.jpeg",
+        "notes.txt",
+        "e.gif",
+        "x/y/z.jpg",
+        "x/a.jpg",
+    ]:
         path = tmp_path / "root" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(name.encode())
@@ -27,12 +36,20 @@ def test_a_folder_is_walked_recursively_by_suffix_in_key_order(tmp_path: Path) -
 
     items = list(FolderSource(tmp_path / "root").items())
     assert [item.key for item in items] == [
-        "a.png", "b.JPG", "c.webp", "d.jpeg", "link/linked.jpg", "x/a.jpg", "x/y/z.jpg",
+        "a.png",
+        "b.JPG",
+        "c.webp",
+        "d.jpeg",
+        "link/linked.jpg",
+        "x/a.jpg",
+        "x/y/z.jpg",
     ]
     assert items[-1].read() == b"x/y/z.jpg"
 
 
-def test_unreadable_and_oversized_files_fail_without_being_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_and_oversized_files_fail_without_being_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "big.jpg").write_bytes(b"x" * 101)
     (tmp_path / "gone.jpg").symlink_to(tmp_path / "missing.jpg")
     monkeypatch.setattr(sources, "MAX_S3_IMAGE_BYTES", 100)
@@ -75,8 +92,13 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_an_s3_prefix_is_listed_page_by_page_with_keys_below_the_prefix(s3_endpoint: str) -> None:
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     s3.create_bucket(Bucket="listing-test")
-    names = [f"photos/p{i:04d}.jpg" for i in range(25)] + ["photos/sub/a.PNG", "photos/readme.txt",
-                                                           "photos-old/x.jpg", "other/y.jpg", "photos/dir/"]
+    names = [f"photos/p{i:04d}.jpg" for i in range(25)] + [
+        "photos/sub/a.PNG",
+        "photos/readme.txt",
+        "photos-old/x.jpg",
+        "other/y.jpg",
+        "photos/dir/",
+    ]
     for name in names:
         s3.put_object(Bucket="listing-test", Key=name, Body=name.encode())
     source = S3Source("s3://listing-test/photos", endpoint_url=s3_endpoint, page_size=10)
@@ -84,7 +106,10 @@ def test_an_s3_prefix_is_listed_page_by_page_with_keys_below_the_prefix(s3_endpo
     assert source.description == "s3://listing-test/photos/"
     assert [item.key for item in items] == [f"p{i:04d}.jpg" for i in range(25)] + ["sub/a.PNG"]
     assert items[-1].read() == b"photos/sub/a.PNG"
-    assert len(list(S3Source("s3://listing-test", endpoint_url=s3_endpoint, page_size=7).items())) == 28
+    assert (
+        len(list(S3Source("s3://listing-test", endpoint_url=s3_endpoint, page_size=7).items()))
+        == 28
+    )
 
 
 def test_read_ahead_keeps_the_order_and_reports_errors(tmp_path: Path) -> None:

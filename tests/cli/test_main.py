@@ -33,8 +33,11 @@ def test_detect_faces_prints_a_valid_response(deepface_images: Path) -> None:
 
 def test_compare_faces_matches_the_same_person(deepface_images: Path) -> None:
     result = run(
-        "compare-faces", str(deepface_images / "img1.jpg"), str(deepface_images / "img2.jpg"),
-        "--similarity-threshold", "80",
+        "compare-faces",
+        str(deepface_images / "img1.jpg"),
+        str(deepface_images / "img2.jpg"),
+        "--similarity-threshold",
+        "80",
     )
     assert result.returncode == 0, result.stderr
     response = json.loads(result.stdout)
@@ -63,8 +66,13 @@ def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("threshold", ["-1", "101"])
 def test_out_of_range_threshold_is_refused(deepface_images: Path, threshold: str) -> None:
-    result = run("compare-faces", str(deepface_images / "img1.jpg"), str(deepface_images / "img2.jpg"),
-                 "--similarity-threshold", threshold)
+    result = run(
+        "compare-faces",
+        str(deepface_images / "img1.jpg"),
+        str(deepface_images / "img2.jpg"),
+        "--similarity-threshold",
+        threshold,
+    )
     assert result.returncode == 1
     assert "InvalidParameterException" in result.stderr
 
@@ -75,6 +83,21 @@ def test_no_secret_is_taken_on_the_command_line() -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "agnosco.cli.main", "evaluate", "x", "--endpoint", "http://h",
-                           "--secret-access-key", "s"], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agnosco.cli.main",
+            "evaluate",
+            "x",
+            "--endpoint",
+            "http://h",
+            "--secret-access-key",
+            "s",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2 and "unrecognized arguments: --secret-access-key" in done.stderr

@@ -25,8 +25,10 @@ DESCRIPTOR_CACHE = REPO / ".cache" / "evaluation"
 def _shared(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"../shared/data is absent: {path} does not exist; the real-data evaluation tests "
-                    "need the shared data sets next to the repository.")
+        pytest.skip(
+            f"../shared/data is absent: {path} does not exist; the real-data evaluation tests "
+            "need the shared data sets next to the repository."
+        )
     return path
 
 
@@ -60,9 +62,15 @@ class _Calibration:
 
 
 def _synthetic(
-    folder: Path, specs: list[tuple[str, str | None, dict[str, str]]], *, failed: dict[str, str] | None = None,
-    distinct: bool = False, pairs: list[LabelledPair] | None = None, impostor: float = 40.0,
-    impostor_within: tuple[str, str, float] | None = None, seed: int = 0,
+    folder: Path,
+    specs: list[tuple[str, str | None, dict[str, str]]],
+    *,
+    failed: dict[str, str] | None = None,
+    distinct: bool = False,
+    pairs: list[LabelledPair] | None = None,
+    impostor: float = 40.0,
+    impostor_within: tuple[str, str, float] | None = None,
+    seed: int = 0,
 ) -> Evaluation:
     """An Evaluation of samples ``(name, identity, groups)`` whose Similarity is about 92 within an
     identity and ``impostor`` across (sd 8), or ``impostor_within = (column, value, mean)`` across
@@ -101,23 +109,39 @@ def synthetic_evaluation(kind: str, folder: Path) -> Evaluation:
     ``"impostor-only"``, ``"folds"`` (labelled pairs in two folds) or ``"empty"`` (nothing to compare)."""
     if kind == "full":  # impostors within the "dark <b>&amp;</b>" group score higher: an FMR flag
         tone = ["light", DARK]
-        specs = [(f"{p}{k}.png", p, {"tone": tone[i % 2], "age": ("young", OLD)[k % 2]})
-                 for i, p in enumerate("ABCDEFGHIJKL") for k in range(3)]
+        specs = [
+            (f"{p}{k}.png", p, {"tone": tone[i % 2], "age": ("young", OLD)[k % 2]})
+            for i, p in enumerate("ABCDEFGHIJKL")
+            for k in range(3)
+        ]
         specs += [(f"S{k}.png", f"single{k}", {"tone": tone[k % 2], "age": OLD}) for k in range(8)]
-        return _synthetic(folder, specs, failed={"D1.png": "no face detected"}, impostor=65.0,
-                          impostor_within=("tone", DARK, 75.0))
+        return _synthetic(
+            folder,
+            specs,
+            failed={"D1.png": "no face detected"},
+            impostor=65.0,
+            impostor_within=("tone", DARK, 75.0),
+        )
     if kind == "impostor-only":
         specs = [(f"x{k}.png", None, {"tone": ("light", "dark")[k % 2]}) for k in range(40)]
         return _synthetic(folder, specs, distinct=True)
     if kind == "folds":
         specs = [(f"{p}{k}.png", p, {}) for p in "ABCDEF" for k in range(2)]
-        pairs = [LabelledPair(f"{p}0.png", f"{p}1.png", True, f"fold{i % 2 + 1}") for i, p in enumerate("ABCDEF")]
-        pairs += [LabelledPair(f"{p}0.png", f"{q}1.png", False, f"fold{i % 2 + 1}")
-                  for i, (p, q) in enumerate(zip("ABCDEF", "BCDEFA"))]
+        pairs = [
+            LabelledPair(f"{p}0.png", f"{p}1.png", True, f"fold{i % 2 + 1}")
+            for i, p in enumerate("ABCDEF")
+        ]
+        pairs += [
+            LabelledPair(f"{p}0.png", f"{q}1.png", False, f"fold{i % 2 + 1}")
+            for i, (p, q) in enumerate(zip("ABCDEF", "BCDEFA"))
+        ]
         return _synthetic(folder, specs, pairs=pairs)
     if kind == "empty":
-        return _synthetic(folder, [("only.png", None, {}), ("other.png", None, {})],
-                          failed={"other.png": "no face detected"})
+        return _synthetic(
+            folder,
+            [("only.png", None, {}), ("other.png", None, {})],
+            failed={"other.png": "no face detected"},
+        )
     raise ValueError(kind)
 
 

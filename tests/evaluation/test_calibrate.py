@@ -13,7 +13,8 @@ def _fit(impostors) -> tuple[dict, SimilarityCalibration]:  # type: ignore[no-un
     document = fit_calibration(impostors, version="test", fitted_on="test")
     anchors = document["anchors"]
     calibration = SimilarityCalibration(
-        model=document["model"], version="test",
+        model=document["model"],
+        version="test",
         distances=tuple(a["distance"] for a in anchors),
         similarities=tuple(a["similarity"] for a in anchors),
     )
@@ -23,8 +24,12 @@ def _fit(impostors) -> tuple[dict, SimilarityCalibration]:  # type: ignore[no-un
 def test_anchors_sit_at_the_impostor_fmrs():
     impostor = np.random.default_rng(0).normal(1.0, 0.15, 2_000_000)
     document, calibration = _fit(impostor)
-    for similarity, fmr, tolerance in ((80.0, 1e-2, 0.02), (90.0, 1e-3, 0.05), (95.0, 1e-4, 0.15),
-                                       (99.0, 1e-5, 0.35)):  # 20 pairs at 1e-5: anchors round
+    for similarity, fmr, tolerance in (
+        (80.0, 1e-2, 0.02),
+        (90.0, 1e-3, 0.05),
+        (95.0, 1e-4, 0.15),
+        (99.0, 1e-5, 0.35),
+    ):  # 20 pairs at 1e-5: anchors round
         measured = float((calibration.similarity(impostor) >= similarity).mean())
         assert measured == pytest.approx(fmr, rel=tolerance), similarity
     assert all(a["how"] == "measured" for a in document["fmr_anchors"])
@@ -64,10 +69,13 @@ def test_an_fmr_some_population_cannot_resolve_is_extrapolated():
 
 def test_too_few_pairs_are_refused():
     with pytest.raises(ValueError, match="at least 300"):
-        fit_calibration({"ok": np.linspace(0.5, 1.5, 5000), "tiny": np.ones(100)},
-                        version="t", fitted_on="t")
+        fit_calibration(
+            {"ok": np.linspace(0.5, 1.5, 5000), "tiny": np.ones(100)}, version="t", fitted_on="t"
+        )
 
 
 def test_pooled_quantile_of_one_population_is_its_quantile():
     values = np.sort(np.random.default_rng(3).random(10_000))
-    assert pooled_quantile([values], 0.01) == pytest.approx(float(np.quantile(values, 0.01)), abs=2e-4)
+    assert pooled_quantile([values], 0.01) == pytest.approx(
+        float(np.quantile(values, 0.01)), abs=2e-4
+    )

@@ -30,8 +30,12 @@ def tiny(folder: Path) -> tuple[Dataset, Scores]:
     samples = [Sample(folder / n, n, identity[n], {"g": group[n]}) for n in names]
     s = np.full((5, 5), 10.0)
     np.fill_diagonal(s, 100.0)
-    pairs = {("a1", "a2"): 95.0, ("b1", "b2"): 70.0,  # genuine: one match at 80, one miss
-             ("a1", "b1"): 85.0, ("a2", "c1"): 81.0}  # two impostor pairs above 80
+    pairs = {
+        ("a1", "a2"): 95.0,
+        ("b1", "b2"): 70.0,  # genuine: one match at 80, one miss
+        ("a1", "b1"): 85.0,
+        ("a2", "c1"): 81.0,
+    }  # two impostor pairs above 80
     for (p, q), v in pairs.items():
         i, j = names.index(p), names.index(q)
         s[i, j] = s[j, i] = v
@@ -67,11 +71,21 @@ def test_hand_computed_verification_and_groups(tmp_path: Path) -> None:
 
 def test_labelled_pairs_and_lost_pairs(tmp_path: Path) -> None:
     dataset, scores = tiny(tmp_path)
-    failed = Scores(scores.names[:-1], scores.similarity[:4, :4], failures={"c1": "no face detected"})
-    labelled = Dataset(dataset.source, dataset.samples,
-                       [LabelledPair("a1", "a2", True, "1"), LabelledPair("a1", "b1", False, "1"),
-                        LabelledPair("b1", "b2", True, "2"), LabelledPair("a2", "c1", False, "2")],
-                       ["g"], False)
+    failed = Scores(
+        scores.names[:-1], scores.similarity[:4, :4], failures={"c1": "no face detected"}
+    )
+    labelled = Dataset(
+        dataset.source,
+        dataset.samples,
+        [
+            LabelledPair("a1", "a2", True, "1"),
+            LabelledPair("a1", "b1", False, "1"),
+            LabelledPair("b1", "b2", True, "2"),
+            LabelledPair("a2", "c1", False, "2"),
+        ],
+        ["g"],
+        False,
+    )
     pairs = pair_scores(labelled, failed)
     assert list(pairs.genuine) == [95.0, 70.0] and list(pairs.impostor) == [85.0]
     assert pairs.lost == 1 and sorted(pairs.folds) == ["1", "2"]
@@ -82,8 +96,13 @@ def test_labelled_pairs_and_lost_pairs(tmp_path: Path) -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agnosco.cli.main", *args], capture_output=True, text=True,
-                          timeout=1200, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "agnosco.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +113,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_utkface_groups_without_identities(shared_data: Path, data_dir: Path) -> None:
     labels = shared_data / "demographics-utkface" / "labels.csv"
-    result = run_cli("evaluate", str(labels), "--distinct", "--no-progress", "--data-dir", str(data_dir))
+    result = run_cli(
+        "evaluate", str(labels), "--distinct", "--no-progress", "--data-dir", str(data_dir)
+    )
     assert result.returncode == 0, result.stderr
     folder = Path(result.stdout.strip().splitlines()[-1].removeprefix("report: ")).parent
     report = json.loads((folder / "report.json").read_text())
@@ -114,10 +135,16 @@ def test_utkface_groups_without_identities(shared_data: Path, data_dir: Path) ->
     # Re-running reads every descriptor from the cache and yields the same numbers.
     cache = next((data_dir / "evaluations" / "cache").glob("descriptors-*.npz"))
     before = cache.stat().st_mtime_ns
-    again = run_cli("evaluate", str(labels), "--distinct", "--no-progress", "--data-dir", str(data_dir))
+    again = run_cli(
+        "evaluate", str(labels), "--distinct", "--no-progress", "--data-dir", str(data_dir)
+    )
     assert again.returncode == 0 and cache.stat().st_mtime_ns == before
-    rerun = json.loads((Path(again.stdout.strip().splitlines()[-1].removeprefix("report: ")).parent
-                        / "report.json").read_text())
+    rerun = json.loads(
+        (
+            Path(again.stdout.strip().splitlines()[-1].removeprefix("report: ")).parent
+            / "report.json"
+        ).read_text()
+    )
     assert rerun["verification"]["impostor_pairs"] == report["verification"]["impostor_pairs"]
     assert rerun["groups"]["race"] == report["groups"]["race"]
 
@@ -127,16 +154,29 @@ def test_deepface_identities_and_pairs(shared_data: Path, data_dir: Path) -> Non
     root = shared_data / "deepface-pairs"
     dataset = load_dataset(root / "identities.csv", pairs_csv=root / "pairs_exhaustive.csv")
     assert len(dataset.identities) == 13
-    result = run_cli("evaluate", str(root / "identities.csv"), "--pairs", str(root / "pairs_exhaustive.csv"),
-                     "--no-progress", "--data-dir", str(data_dir))
+    result = run_cli(
+        "evaluate",
+        str(root / "identities.csv"),
+        "--pairs",
+        str(root / "pairs_exhaustive.csv"),
+        "--no-progress",
+        "--data-dir",
+        str(data_dir),
+    )
     assert result.returncode == 0, result.stderr
-    report = json.loads((Path(result.stdout.strip().splitlines()[-1].removeprefix("report: ")).parent
-                         / "report.json").read_text())
+    report = json.loads(
+        (
+            Path(result.stdout.strip().splitlines()[-1].removeprefix("report: ")).parent
+            / "report.json"
+        ).read_text()
+    )
     v = report["verification"]
     assert (v["genuine_pairs"], v["impostor_pairs"]) == (140, 1690)
     assert v["at_similarity"][0]["fnmr"]["rate"] < 0.05
     assert v["auc"] > 0.99
-    unsupported = [e["target"]["target_fmr"] for e in v["at_target_fmr"] if not e["target"]["supported"]]
+    unsupported = [
+        e["target"]["target_fmr"] for e in v["at_target_fmr"] if not e["target"]["supported"]
+    ]
     assert unsupported == [1e-3, 1e-4]  # 1690 impostor pairs resolve 1e-2 only
     assert report["identification"]["result"]["mated"] == 13
     assert report["identification"]["result"]["rank1"] >= 0.9
@@ -147,11 +187,18 @@ def test_calibrate_writes_an_artifact_the_server_loads(shared_data: Path, data_d
     from agnosco.deployment import load_calibration
 
     labels = shared_data / "demographics-utkface" / "labels.csv"
-    result = run_cli("calibrate", str(labels), "--distinct", "--no-progress", "--data-dir", str(data_dir))
+    result = run_cli(
+        "calibrate", str(labels), "--distinct", "--no-progress", "--data-dir", str(data_dir)
+    )
     assert result.returncode == 0, result.stderr
     version = result.stdout.split("wrote calibration ", 1)[1].split()[0]
     calibration = load_calibration(data_dir)
     assert calibration.version == version
     assert calibration.distance_at(99) < calibration.distance_at(90) < calibration.distance_at(80)
     document = json.loads((data_dir / "calibration.json").read_text())
-    assert [a["how"] for a in document["fmr_anchors"]] == ["measured", "measured", "measured", "extrapolated"]
+    assert [a["how"] for a in document["fmr_anchors"]] == [
+        "measured",
+        "measured",
+        "measured",
+        "extrapolated",
+    ]

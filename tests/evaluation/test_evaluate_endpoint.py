@@ -16,8 +16,11 @@ from agnosco.evaluation.describe import describe_in_process, describe_via_endpoi
 from agnosco.vision.similarity import SimilarityCalibration
 from tests.server.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, start_server
 
-PEOPLE = {"person01": ["img1.jpg", "img2.jpg", "img4.jpg"], "person02": ["img3.jpg", "img56.jpg"],
-          "person07": ["img20.jpg", "img21.jpg"]}
+PEOPLE = {
+    "person01": ["img1.jpg", "img2.jpg", "img4.jpg"],
+    "person02": ["img3.jpg", "img56.jpg"],
+    "person07": ["img20.jpg", "img21.jpg"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,9 @@ def folders(deepface_images: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_identity_folders_load(folders: Path) -> None:
     dataset = load_dataset(folders)
     assert dataset.identities == set(PEOPLE)
-    assert sorted(s.name for s in dataset.samples) == sorted(f"{p}/{f}" for p, fs in PEOPLE.items() for f in fs)
+    assert sorted(s.name for s in dataset.samples) == sorted(
+        f"{p}/{f}" for p, fs in PEOPLE.items() for f in fs
+    )
 
 
 @pytest.mark.slow
@@ -52,21 +57,50 @@ def test_scores_through_the_server_equal_those_in_process(folders: Path, tmp_pat
     local = describe_in_process(dataset, calibration, progress=False)
     server = start_server(tmp_path / "data", tmp_path / "server.log")
     try:
+
         def client():  # type: ignore[no-untyped-def]
-            return boto3.client("rekognition", endpoint_url=server.url, region_name=REGION,
-                                aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY)
+            return boto3.client(
+                "rekognition",
+                endpoint_url=server.url,
+                region_name=REGION,
+                aws_access_key_id=ACCESS_KEY_ID,
+                aws_secret_access_key=SECRET_ACCESS_KEY,
+            )
 
         remote = describe_via_endpoint(dataset, client, progress=False)
         order = [remote.names.index(n) for n in local.names]
-        np.testing.assert_allclose(remote.similarity[np.ix_(order, order)], local.similarity, atol=1e-3)
-        assert client().list_collections()["CollectionIds"] == []  # the temporary collection is gone
+        np.testing.assert_allclose(
+            remote.similarity[np.ix_(order, order)], local.similarity, atol=1e-3
+        )
+        assert (
+            client().list_collections()["CollectionIds"] == []
+        )  # the temporary collection is gone
 
         result = subprocess.run(
-            [sys.executable, "-m", "agnosco.cli.main", "evaluate", str(folders), "--endpoint", server.url,
-             "--region", REGION, "--no-progress", "--data-dir", str(tmp_path / "reports")],
-            capture_output=True, text=True, timeout=600,
-            env=os.environ | {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
-                              "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull},
+            [
+                sys.executable,
+                "-m",
+                "agnosco.cli.main",
+                "evaluate",
+                str(folders),
+                "--endpoint",
+                server.url,
+                "--region",
+                REGION,
+                "--no-progress",
+                "--data-dir",
+                str(tmp_path / "reports"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=os.environ
+            | {
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+                "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            },
             check=False,
         )
         assert result.returncode == 0, result.stderr
@@ -74,6 +108,9 @@ def test_scores_through_the_server_equal_those_in_process(folders: Path, tmp_pat
         report = json.loads((folder / "report.json").read_text())
         assert report["mode"] == f"server {server.url}"
         # 7 images of 3 people: 3 + 1 + 1 genuine pairs, 21 - 5 impostor pairs.
-        assert (report["verification"]["genuine_pairs"], report["verification"]["impostor_pairs"]) == (5, 16)
+        assert (
+            report["verification"]["genuine_pairs"],
+            report["verification"]["impostor_pairs"],
+        ) == (5, 16)
     finally:
         server.stop()

@@ -22,7 +22,21 @@ from tests.evaluation.conftest import DARK, OLD
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 SECTIONS = ("summary", "enrolment", "verification", "identification", "groups", "how-to-read")
 
 
@@ -44,14 +58,18 @@ class _Walker(HTMLParser):
         values = dict(attrs)
         if tag == "img":
             self.images.append(values.get("src") or "")
-        self.links += [v or "" for k, v in attrs if k in ("href", "src", "action", "srcset", "poster")]
+        self.links += [
+            v or "" for k, v in attrs if k in ("href", "src", "action", "srcset", "poster")
+        ]
         if "id" in values:
             self.ids.add(values["id"] or "")
         if tag not in VOID:
             self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
+        assert self.stack and self.stack[-1] == tag, (
+            f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
+        )
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
@@ -105,7 +123,10 @@ def test_utkface_report(utkface_evaluation: Evaluation) -> None:
     verification = report["verification"]
     assert verification["genuine_pairs"] == 0
     assert f"{verification['impostor_pairs']:,} impostor" in text
-    assert report["dataset"]["fingerprint"][:12] in text and report["model"]["calibration_version"] in text
+    assert (
+        report["dataset"]["fingerprint"][:12] in text
+        and report["model"]["calibration_version"] in text
+    )
     # the flags, in the highlighted box, with the ratio shortened to three digits
     assert report["flags"] and 'class="box flags"' in page
     for column in ("age_bucket", "race"):
@@ -113,7 +134,9 @@ def test_utkface_report(utkface_evaluation: Evaluation) -> None:
         assert f"FMR differs across {column} groups by {ratio:.1f}x at Similarity 80" in text
     # headline: FMR at the deployed threshold with its interval; FNMR cannot be measured
     fmr = verification["at_similarity"][0]["fmr"]
-    assert f"FMR {100 * fmr['rate']:.2f}% [{100 * fmr['low']:.2f}%, {100 * fmr['high']:.2f}%]" in text
+    assert (
+        f"FMR {100 * fmr['rate']:.2f}% [{100 * fmr['low']:.2f}%, {100 * fmr['high']:.2f}%]" in text
+    )
     assert "FNMR: not measured" in text
     # impostor-only: FMR against threshold by group, no DET; a bar chart per group column
     for column in report["dataset"]["group_columns"]:
@@ -124,7 +147,13 @@ def test_utkface_report(utkface_evaluation: Evaluation) -> None:
     assert f"A search at Similarity 80 returns on average {fcp:.2f} wrong people per probe" in text
     assert "Rank-1 identification rate: — (no mated probes)" in text
     assert "flagged" in text and "∞" in text  # FMR at 99 has groups without errors
-    for term in ("FMR, false match rate", "FNMR, false non-match rate", "FNIR", "FPIR", "Wilson 95% interval"):
+    for term in (
+        "FMR, false match rate",
+        "FNMR, false non-match rate",
+        "FNIR",
+        "FPIR",
+        "Wilson 95% interval",
+    ):
         assert term in text
     assert len(walker.images) == 1 + 3 + 1 + 3  # enrolment, FMR curves, histogram, group FMR bars
 
@@ -135,12 +164,22 @@ def test_deepface_report(deepface_evaluation: Evaluation) -> None:
     walker = _check_self_contained(page)
     text = _text(walker)
     verification = report["verification"]
-    assert f"{verification['genuine_pairs']:,} genuine" in text and f"{verification['impostor_pairs']:,} impostor" in text
+    assert (
+        f"{verification['genuine_pairs']:,} genuine" in text
+        and f"{verification['impostor_pairs']:,} impostor" in text
+    )
     assert len(report["flags"]) == 2
     for flag in report["flags"]:
         assert html.escape(flag) in page  # no long decimals to shorten here
-    assert 'alt="DET: all pairs"' in page and 'alt="Similarity histogram"' in page and 'alt="CMC curve"' in page
-    assert "cannot resolve FMR 0.001" in text and "no non-mated probes: FPIR cannot be measured" in text
+    assert (
+        'alt="DET: all pairs"' in page
+        and 'alt="Similarity histogram"' in page
+        and 'alt="CMC curve"' in page
+    )
+    assert (
+        "cannot resolve FMR 0.001" in text
+        and "no non-mated probes: FPIR cannot be measured" in text
+    )
     assert "Rank-1 identification rate: 100% [77.2%, 100%]" in text
     assert "The data set has no group columns" in text
     assert f"Equal error rate {100 * verification['eer']:.3g}%" in text
@@ -164,14 +203,24 @@ def test_synthetic_full_report(synthetic) -> None:
     # the higher impostor scores within DARK are flagged, with the ratio shortened
     disparity = report["groups"]["tone"]["at_deployed"]["fmr"]
     assert disparity["flagged"] and disparity["worst_group"] == DARK
-    assert html.escape(f"FMR differs across tone groups by {disparity['ratio']:.1f}x at Similarity 80 "
-                       f"(worst: {DARK}, best: light; limit 2x)") in page
+    assert (
+        html.escape(
+            f"FMR differs across tone groups by {disparity['ratio']:.1f}x at Similarity 80 "
+            f"(worst: {DARK}, best: light; limit 2x)"
+        )
+        in page
+    )
     unsupported = [f for f in report["flags"] if "cannot resolve" in f]
     assert unsupported and all(html.escape(f) in page for f in unsupported)
     # "age" mixes a group with genuine pairs and one without: a DET and an FMR-threshold plot
-    assert 'alt="DET by age"' in page and 'alt="FMR by age (some groups have no genuine pairs)"' in page
+    assert (
+        'alt="DET by age"' in page
+        and 'alt="FMR by age (some groups have no genuine pairs)"' in page
+    )
     assert 'alt="DET by tone"' in page and 'alt="FMR by tone at Similarity 80"' in page
-    assert html.escape(OLD) in page  # in the tables; the plots' labels went through mathtext unharmed
+    assert (
+        html.escape(OLD) in page
+    )  # in the tables; the plots' labels went through mathtext unharmed
     point = report["verification"]["at_similarity"][0]
     assert f"FNMR {100 * point['fnmr']['rate']:.2f}%" in text
     assert "Rank-1 identification rate" in text and "wrong people per probe" in text
@@ -182,7 +231,9 @@ def test_synthetic_impostor_only(synthetic) -> None:
     page = render_html(synthetic("impostor-only"))
     text = _text(_check_self_contained(page))
     assert "FNMR: not measured" in text and "0 genuine" in text
-    assert 'alt="FMR by tone (some groups have no genuine pairs)"' in page and 'alt="DET' not in page
+    assert (
+        'alt="FMR by tone (some groups have no genuine pairs)"' in page and 'alt="DET' not in page
+    )
 
 
 def test_synthetic_folds(synthetic) -> None:
@@ -223,16 +274,27 @@ def _chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.skip("no Chromium binary found (/usr/bin/chromium, chromium, chromium-browser, google-chrome): "
-                "the browser rendering test needs headless Chromium")
+    pytest.skip(
+        "no Chromium binary found (/usr/bin/chromium, chromium, chromium-browser, google-chrome): "
+        "the browser rendering test needs headless Chromium"
+    )
 
 
 def _run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}"]
-    return subprocess.run([binary, *flags, *args], check=False, capture_output=True, text=True,
-                          timeout=120)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
+    return subprocess.run(
+        [binary, *flags, *args], check=False, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_renders_in_headless_chromium(request, synthetic, tmp_path: Path) -> None:
@@ -247,8 +309,13 @@ def test_renders_in_headless_chromium(request, synthetic, tmp_path: Path) -> Non
     shot = ARTIFACTS / "evaluation-report.png"
     shot.unlink(missing_ok=True)
 
-    run = _run_chromium(binary, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1200,3000",
-                        page.as_uri())
+    run = _run_chromium(
+        binary,
+        tmp_path / "profile-shot",
+        f"--screenshot={shot}",
+        "--window-size=1200,3000",
+        page.as_uri(),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Uncaught" not in run.stderr
     assert shot.is_file() and shot.read_bytes().startswith(PNG_SIGNATURE)

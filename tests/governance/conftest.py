@@ -34,7 +34,9 @@ class GateParts:
 
 
 @pytest.fixture
-def gate_parts(tmp_path: Path, store_url: str | None) -> Iterator[Callable[[str, dict[str, Any]], GateParts]]:
+def gate_parts(
+    tmp_path: Path, store_url: str | None
+) -> Iterator[Callable[[str, dict[str, Any]], GateParts]]:
     """``make(principal, policy)``: the parts, with ``principal`` holding ``policy`` and a
     collection "c" holding one face, :data:`FACE`."""
     opened: list[GateParts] = []
@@ -47,9 +49,15 @@ def gate_parts(tmp_path: Path, store_url: str | None) -> Iterator[Callable[[str,
         governance.put_policy("P", json.dumps(policy))
         governance.attach("P", principal)
         audit = AuditLog(database if store_url else tmp_path / "audit.db", b"k" * 32)
-        parts = GateParts(governance, audit, ReviewQueue(database), OperationContext(store=store), store)
-        store.create_collection(Collection("c", parts.context.collection_arn("c"), "1.0", 0.0, 128), {})
-        store.add_faces("c", [FaceRecord(FACE, "i", None, 0, 0, 1, 1, 99.0, np.zeros(128, np.float32), 1.0)])
+        parts = GateParts(
+            governance, audit, ReviewQueue(database), OperationContext(store=store), store
+        )
+        store.create_collection(
+            Collection("c", parts.context.collection_arn("c"), "1.0", 0.0, 128), {}
+        )
+        store.add_faces(
+            "c", [FaceRecord(FACE, "i", None, 0, 0, 1, 1, 99.0, np.zeros(128, np.float32), 1.0)]
+        )
         opened.append(parts)
         return parts
 

@@ -62,13 +62,24 @@ while count < 0 or i < count:
 
 def run_cli(*args: str, store_url: str | None = None) -> subprocess.CompletedProcess[str]:
     store = ["--store", store_url] if store_url else []
-    return subprocess.run([sys.executable, "-c", CLI, *args, *store], check=False, capture_output=True, text=True,
-                          timeout=60, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", CLI, *args, *store],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
 
 
-def appender(data_dir: Path, worker: str, count: int, store_url: str | None, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", APPENDER, str(data_dir), worker, str(count), store_url or ""],
-                            cwd=ROOT, **kwargs)
+def appender(
+    data_dir: Path, worker: str, count: int, store_url: str | None, **kwargs
+) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", APPENDER, str(data_dir), worker, str(count), store_url or ""],
+        cwd=ROOT,
+        **kwargs,
+    )
 
 
 def sample(i: int) -> dict:
@@ -142,6 +153,7 @@ def new_log(where: Path, store_url: str | None, key: bytes, **kwargs) -> AuditLo
 
 # -- an intact log ---------------------------------------------------------------------------
 
+
 def test_appends_verify_ok(log: AuditLog, data_dir: Path, store_url: str | None) -> None:
     assert log.verify() == VerifyReport(ok=True, count=N, problems=[])
     result = run_cli("audit", "verify", "--data-dir", str(data_dir), store_url=store_url)
@@ -165,27 +177,48 @@ def test_records_chain(log: AuditLog) -> None:
     for record in records:
         content = {k: v for k, v in record.items() if k != "hash"}
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        assert record["hash"] == hashlib.sha256((record["prev_hash"] + canonical).encode()).hexdigest()
+        assert (
+            record["hash"] == hashlib.sha256((record["prev_hash"] + canonical).encode()).hexdigest()
+        )
     assert [r["seq"] for r in log.records(after=4)] == [5, 6]
     head = log.head()
-    assert (head["seq"], head["hash"], head["time"]) == (N, records[-1]["hash"], records[-1]["time"])
+    assert (head["seq"], head["hash"], head["time"]) == (
+        N,
+        records[-1]["hash"],
+        records[-1]["time"],
+    )
 
 
-def test_append_returns_the_stored_record_exactly_as_hashed(tmp_path: Path, store_url: str | None) -> None:
+def test_append_returns_the_stored_record_exactly_as_hashed(
+    tmp_path: Path, store_url: str | None
+) -> None:
     with new_log(tmp_path, store_url, b"k" * 32, clock=lambda: 1234.5) as log:
         first = log.append(sample(1))
-        assert first == {**sample(1), "seq": 1, "time": 1234.5, "prev_hash": GENESIS_HASH, "hash": first["hash"]}
+        assert first == {
+            **sample(1),
+            "seq": 1,
+            "time": 1234.5,
+            "prev_hash": GENESIS_HASH,
+            "hash": first["hash"],
+        }
         own_time = log.append({"operation": "DetectFaces", "time": 99})
         assert own_time["time"] == 99 and own_time["prev_hash"] == first["hash"]
         assert list(log.records()) == [first, own_time]
-        for bad in ({"seq": 5}, {"hash": "x"}, {"prev_hash": "y"}, {"time": "yesterday"}, {"time": float("nan")}):
+        for bad in (
+            {"seq": 5},
+            {"hash": "x"},
+            {"prev_hash": "y"},
+            {"time": "yesterday"},
+            {"time": float("nan")},
+        ):
             with pytest.raises(ValueError):
                 log.append(bad)
         with pytest.raises(TypeError):
             log.append({"image": b"raw bytes"})
         assert log.verify().ok and log.verify().count == 2
     body, operation, principal = Raw(tmp_path, store_url).one(
-        "SELECT body, operation, principal FROM audit_records WHERE seq = 1")
+        "SELECT body, operation, principal FROM audit_records WHERE seq = 1"
+    )
     content = {k: v for k, v in first.items() if k != "hash"}
     assert body == json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert "Zoë ✓" in body  # UTF-8, not \u escapes: stored exactly as hashed
@@ -204,25 +237,33 @@ def test_export_writes_one_json_line_per_record_in_order(
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == lines
     target = tmp_path / "audit.jsonl"
-    result = run_cli("audit", "export", "--data-dir", str(data_dir), "--output", str(target), store_url=store_url)
+    result = run_cli(
+        "audit", "export", "--data-dir", str(data_dir), "--output", str(target), store_url=store_url
+    )
     assert result.returncode == 0, result.stderr
     assert target.read_text(encoding="utf-8").splitlines() == lines
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, N + 1))
 
 
 def test_cli_refuses_a_missing_log(tmp_path: Path, store_url: str | None) -> None:
-    result = run_cli("audit", "verify", "--data-dir", str(tmp_path / "nothing"), store_url=store_url)
+    result = run_cli(
+        "audit", "verify", "--data-dir", str(tmp_path / "nothing"), store_url=store_url
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("error: no audit log ")
     assert not (tmp_path / "nothing" / AUDIT_DATABASE).exists()
     if store_url:  # nothing was created in the database either
-        assert "in PostgreSQL database test_" in result.stderr and "postgresql://" not in result.stderr
+        assert (
+            "in PostgreSQL database test_" in result.stderr and "postgresql://" not in result.stderr
+        )
         with psycopg.connect(store_url) as conn:
-            assert conn.execute("SELECT to_regclass('audit_head'), to_regclass('agnosco_schema')").fetchone() == (
-                None, None)
+            assert conn.execute(
+                "SELECT to_regclass('audit_head'), to_regclass('agnosco_schema')"
+            ).fetchone() == (None, None)
 
 
 # -- tampering -------------------------------------------------------------------------------
+
 
 def _rehash_last(raw: Raw) -> list[str]:
     """Edit record N and store a correct hash for the edited content (the algorithm is public)."""
@@ -230,44 +271,87 @@ def _rehash_last(raw: Raw) -> list[str]:
     edited = body.replace('"principal":"bob"', '"principal":"mallory"')
     assert edited != body
     digest = hashlib.sha256((json.loads(edited)["prev_hash"] + edited).encode()).hexdigest()
-    return [f"UPDATE audit_records SET body = '{edited}', principal = 'mallory', hash = '{digest}' WHERE seq = {N}"]
+    return [
+        f"UPDATE audit_records SET body = '{edited}', principal = 'mallory', hash = '{digest}' WHERE seq = {N}"
+    ]
 
 
 TAMPERING = {
     # (a) an edited record: a similarity changed in record 3's JSON
-    "edit": (lambda raw: [("UPDATE audit_records SET body = replace(body, '\"Similarity\":102.1', "
-                         "'\"Similarity\":12.5') WHERE seq = 3")],
-             [("record 3:", "hash does not match its content")]),
+    "edit": (
+        lambda raw: [
+            (
+                "UPDATE audit_records SET body = replace(body, '\"Similarity\":102.1', "
+                "'\"Similarity\":12.5') WHERE seq = 3"
+            )
+        ],
+        [("record 3:", "hash does not match its content")],
+    ),
     # (a') edited and re-hashed: the head no longer matches
-    "edit-and-rehash-last": (_rehash_last, [(f"head (record {N})", f"does not match record {N}'s hash")]),
+    "edit-and-rehash-last": (
+        _rehash_last,
+        [(f"head (record {N})", f"does not match record {N}'s hash")],
+    ),
     # (b) a record deleted in the middle
-    "delete-middle": (lambda raw: ["DELETE FROM audit_records WHERE seq = 3"],
-                      [("record 4:", "record 3 missing"), ("record 4:", "prev_hash does not match the hash of record 2")]),
+    "delete-middle": (
+        lambda raw: ["DELETE FROM audit_records WHERE seq = 3"],
+        [
+            ("record 4:", "record 3 missing"),
+            ("record 4:", "prev_hash does not match the hash of record 2"),
+        ],
+    ),
     # (c) two records swapped
-    "reorder": (lambda raw: ["UPDATE audit_records SET seq = -1 WHERE seq = 3",
-                           "UPDATE audit_records SET seq = 3 WHERE seq = 4",
-                           "UPDATE audit_records SET seq = 4 WHERE seq = -1"],
-                [("record 3:", "content says seq 4"), ("record 3:", "prev_hash does not match the hash of record 2"),
-                 ("record 4:", "content says seq 3"), ("record 4:", "prev_hash does not match the hash of record 3"),
-                 ("record 5:", "prev_hash does not match the hash of record 4")]),
+    "reorder": (
+        lambda raw: [
+            "UPDATE audit_records SET seq = -1 WHERE seq = 3",
+            "UPDATE audit_records SET seq = 3 WHERE seq = 4",
+            "UPDATE audit_records SET seq = 4 WHERE seq = -1",
+        ],
+        [
+            ("record 3:", "content says seq 4"),
+            ("record 3:", "prev_hash does not match the hash of record 2"),
+            ("record 4:", "content says seq 3"),
+            ("record 4:", "prev_hash does not match the hash of record 3"),
+            ("record 5:", "prev_hash does not match the hash of record 4"),
+        ],
+    ),
     # (d) the last two records deleted
-    "delete-tail": (lambda raw: [f"DELETE FROM audit_records WHERE seq > {N - 2}"],
-                    [(f"ends at record {N}", f"the last record is {N - 2}: records {N - 1}..{N} deleted")]),
+    "delete-tail": (
+        lambda raw: [f"DELETE FROM audit_records WHERE seq > {N - 2}"],
+        [(f"ends at record {N}", f"the last record is {N - 2}: records {N - 1}..{N} deleted")],
+    ),
     # (e) the last record deleted and the head rewritten to match, without the key
     "truncate-and-forge-head": (
-        lambda raw: [f"DELETE FROM audit_records WHERE seq = {N}",
-                     (f"UPDATE audit_head SET seq = {N - 1}, hash = '{raw.stored_hash(N - 1)}', "
-                      f"time = (SELECT time FROM audit_records WHERE seq = {N - 1}), mac = '{'ab' * 32}'")],
-        [(f"head (record {N - 1})", "MAC does not verify")]),
+        lambda raw: [
+            f"DELETE FROM audit_records WHERE seq = {N}",
+            (
+                f"UPDATE audit_head SET seq = {N - 1}, hash = '{raw.stored_hash(N - 1)}', "
+                f"time = (SELECT time FROM audit_records WHERE seq = {N - 1}), mac = '{'ab' * 32}'"
+            ),
+        ],
+        [(f"head (record {N - 1})", "MAC does not verify")],
+    ),
     # (e') the head's seq edited
-    "head-wrong-seq": (lambda raw: [f"UPDATE audit_head SET seq = {N - 2}"],
-                       [(f"head (record {N - 2})", "MAC does not verify"),
-                        (f"records {N - 1}..{N}", f"after the head (record {N - 2})")]),
+    "head-wrong-seq": (
+        lambda raw: [f"UPDATE audit_head SET seq = {N - 2}"],
+        [
+            (f"head (record {N - 2})", "MAC does not verify"),
+            (f"records {N - 1}..{N}", f"after the head (record {N - 2})"),
+        ],
+    ),
     # (f) records but no head; a head but no records
-    "no-head": (lambda raw: ["DELETE FROM audit_head"], [("head is missing", f"the last is record {N}")]),
-    "no-records": (lambda raw: ["DELETE FROM audit_records"],
-                   [(f"ends at record {N}", f"no records (records 1..{N} deleted)")]),
-    "emptied": (lambda raw: ["DELETE FROM audit_records", "DELETE FROM audit_head"], [("head is missing", "emptied")]),
+    "no-head": (
+        lambda raw: ["DELETE FROM audit_head"],
+        [("head is missing", f"the last is record {N}")],
+    ),
+    "no-records": (
+        lambda raw: ["DELETE FROM audit_records"],
+        [(f"ends at record {N}", f"no records (records 1..{N} deleted)")],
+    ),
+    "emptied": (
+        lambda raw: ["DELETE FROM audit_records", "DELETE FROM audit_head"],
+        [("head is missing", "emptied")],
+    ),
 }
 
 
@@ -291,8 +375,10 @@ def test_tampering_is_detected_and_located(
 
 
 def test_append_refuses_to_launder_a_forged_head(log: AuditLog, raw: Raw) -> None:
-    raw.sql(f"DELETE FROM audit_records WHERE seq = {N}",
-            f"UPDATE audit_head SET seq = {N - 1}, hash = '{raw.stored_hash(N - 1)}'")
+    raw.sql(
+        f"DELETE FROM audit_records WHERE seq = {N}",
+        f"UPDATE audit_head SET seq = {N - 1}, hash = '{raw.stored_hash(N - 1)}'",
+    )
     with pytest.raises(AuditLogError, match="forged head"):
         log.append(sample(0))
     raw.sql("DELETE FROM audit_head")
@@ -306,7 +392,10 @@ def test_appending_after_a_truncation_keeps_the_evidence(log: AuditLog, raw: Raw
     assert record["seq"] == N + 1  # chained from the keyed head, not from the truncated tail
     problems = log.verify().problems
     assert len(problems) == 2
-    assert problems[0].startswith(f"record {N + 1}:") and f"records {N - 1}..{N} missing" in problems[0]
+    assert (
+        problems[0].startswith(f"record {N + 1}:")
+        and f"records {N - 1}..{N} missing" in problems[0]
+    )
     assert problems[1].startswith(f"record {N + 1}:") and "prev_hash" in problems[1]
 
 
@@ -318,16 +407,22 @@ def test_a_wrong_key_fails_the_head(log: AuditLog, data_dir: Path, store_url: st
     assert len(problems) == 1 and "MAC does not verify" in problems[0]
 
 
-def test_an_emptied_log_is_not_recreated_on_reopening(log: AuditLog, data_dir: Path, raw: Raw,
-                                                       store_url: str | None) -> None:
+def test_an_emptied_log_is_not_recreated_on_reopening(
+    log: AuditLog, data_dir: Path, raw: Raw, store_url: str | None
+) -> None:
     raw.sql("DELETE FROM audit_records", "DELETE FROM audit_head")
     log.close()
-    with open_audit(Settings(data_dir=data_dir, store_url=store_url)) as reopened:  # no second genesis hides the deletion
+    with open_audit(
+        Settings(data_dir=data_dir, store_url=store_url)
+    ) as reopened:  # no second genesis hides the deletion
         assert reopened.head() is None
-        assert reopened.verify().problems == ["the head is missing: the log was emptied (a new log always has a head)"]
+        assert reopened.verify().problems == [
+            "the head is missing: the log was emptied (a new log always has a head)"
+        ]
 
 
 # -- concurrency and crashes -----------------------------------------------------------------
+
 
 def _assert_consistent(log: AuditLog, total: int, workers: list[str], key: str) -> None:
     report = log.verify()
@@ -352,7 +447,9 @@ def test_concurrent_appends_from_threads(data_dir: Path, store_url: str | None) 
 
 
 def test_concurrent_appends_from_processes(data_dir: Path, store_url: str | None) -> None:
-    with open_audit(Settings(data_dir=data_dir, store_url=store_url)) as log:  # creates the master key and the log first
+    with open_audit(
+        Settings(data_dir=data_dir, store_url=store_url)
+    ) as log:  # creates the master key and the log first
         workers = ["proc-a", "proc-b", "proc-c"]
         children = [appender(data_dir, w, 100, store_url) for w in workers]
         while any(child.poll() is None for child in children):
@@ -363,7 +460,9 @@ def test_concurrent_appends_from_processes(data_dir: Path, store_url: str | None
         _assert_consistent(log, 300, workers, "principal")
 
 
-def test_kill_9_during_appends_leaves_a_complete_verifiable_log(data_dir: Path, store_url: str | None) -> None:
+def test_kill_9_during_appends_leaves_a_complete_verifiable_log(
+    data_dir: Path, store_url: str | None
+) -> None:
     open_audit(Settings(data_dir=data_dir, store_url=store_url)).close()
     child = appender(data_dir, "victim", -1, store_url, stdout=subprocess.PIPE, text=True)
     try:
@@ -389,6 +488,7 @@ def test_kill_9_during_appends_leaves_a_complete_verifiable_log(data_dir: Path, 
 
 # -- checkpoints kept elsewhere ----------------------------------------------------------------
 
+
 def test_a_cut_off_end_with_an_old_head_put_back_is_caught_by_a_checkpoint(
     log: AuditLog, data_dir: Path, raw: Raw, store_url: str | None, tmp_path: Path
 ) -> None:
@@ -399,22 +499,45 @@ def test_a_cut_off_end_with_an_old_head_put_back_is_caught_by_a_checkpoint(
         log.append(sample(i))
     outside = tmp_path / "elsewhere" / "checkpoints.jsonl"
     outside.parent.mkdir()
-    assert run_cli("audit", "checkpoint", "-o", str(outside), "--data-dir", str(data_dir),
-                   store_url=store_url).returncode == 0
+    assert (
+        run_cli(
+            "audit",
+            "checkpoint",
+            "-o",
+            str(outside),
+            "--data-dir",
+            str(data_dir),
+            store_url=store_url,
+        ).returncode
+        == 0
+    )
     checkpoint = json.loads(outside.read_text())
     assert checkpoint["seq"] == N + 3
     assert log.verify([checkpoint]).ok
 
     seq, hash_, time_, mac = old_head
-    raw.sql(f"DELETE FROM audit_records WHERE seq > {seq}",
-            f"UPDATE audit_head SET seq = {seq}, hash = '{hash_}', time = {time_!r}, mac = '{mac}'")
+    raw.sql(
+        f"DELETE FROM audit_records WHERE seq > {seq}",
+        f"UPDATE audit_head SET seq = {seq}, hash = '{hash_}', time = {time_!r}, mac = '{mac}'",
+    )
     assert log.verify().ok  # the head alone cannot tell
     report = log.verify([checkpoint])
     assert not report.ok
-    assert report.problems == [(f"checkpoint at record {N + 3}: the log no longer holds record {N + 3} "
-                                "(its end was cut off, or the log was rolled back to an earlier copy)")]
-    result = run_cli("audit", "verify", "--checkpoints", str(outside), "--data-dir", str(data_dir),
-                     store_url=store_url)
+    assert report.problems == [
+        (
+            f"checkpoint at record {N + 3}: the log no longer holds record {N + 3} "
+            "(its end was cut off, or the log was rolled back to an earlier copy)"
+        )
+    ]
+    result = run_cli(
+        "audit",
+        "verify",
+        "--checkpoints",
+        str(outside),
+        "--data-dir",
+        str(data_dir),
+        store_url=store_url,
+    )
     assert result.returncode == 1 and result.stdout.splitlines() == report.problems
 
 

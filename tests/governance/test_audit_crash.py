@@ -51,7 +51,9 @@ class Ack:
 
 
 @pytest.mark.slow
-def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images: Path, store_url: str | None):
+def test_every_acknowledged_call_survives_kill_9(
+    tmp_path: Path, deepface_images: Path, store_url: str | None
+):
     data_dir = tmp_path / "data"
     store = ["--store", store_url] if store_url else []
     state = ["--data-dir", str(data_dir), *store]
@@ -67,8 +69,10 @@ def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images
 
         def work(thread: int) -> None:
             client = server.client(connect_timeout=2)
-            calls = itertools.cycle(["DetectFaces", "ListCollections", "IndexFaces"][thread:]
-                                    + ["DetectFaces", "ListCollections", "IndexFaces"][:thread])
+            calls = itertools.cycle(
+                ["DetectFaces", "ListCollections", "IndexFaces"][thread:]
+                + ["DetectFaces", "ListCollections", "IndexFaces"][:thread]
+            )
             go.wait(timeout=60)
             for i, operation in enumerate(calls):
                 image = images[(i + thread) % len(images)]
@@ -76,14 +80,25 @@ def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images
                 if operation != "ListCollections":
                     params["Image"] = {"Bytes": image}
                 if operation == "IndexFaces":
-                    params |= {"CollectionId": "load", "ExternalImageId": f"t{thread}-{i}", "MaxFaces": 1}
+                    params |= {
+                        "CollectionId": "load",
+                        "ExternalImageId": f"t{thread}-{i}",
+                        "MaxFaces": 1,
+                    }
                 digest = hashlib.sha256(image).hexdigest() if "Image" in params else None
                 try:
                     response = getattr(client, xform_name(operation))(**params)
-                    ack = Ack(thread, operation, response["ResponseMetadata"]["RequestId"], None, digest)
+                    ack = Ack(
+                        thread, operation, response["ResponseMetadata"]["RequestId"], None, digest
+                    )
                 except ClientError as error:  # a response: acknowledged too
-                    ack = Ack(thread, operation, error.response["ResponseMetadata"]["RequestId"],
-                              error.response["Error"]["Code"], digest)
+                    ack = Ack(
+                        thread,
+                        operation,
+                        error.response["ResponseMetadata"]["RequestId"],
+                        error.response["Error"]["Code"],
+                        digest,
+                    )
                 except BotoCoreError:  # connection refused or reset: the server is gone
                     return
                 with lock:
@@ -117,7 +132,9 @@ def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images
 
     assert server.process.returncode == -signal.SIGKILL
     assert len(acks) >= ACKNOWLEDGED_BEFORE_KILL
-    assert at_kill <= len(acks) <= at_kill + THREADS  # at most the in-flight calls were answered after
+    assert (
+        at_kill <= len(acks) <= at_kill + THREADS
+    )  # at most the in-flight calls were answered after
     assert {a.operation for a in acks} == {"DetectFaces", "ListCollections", "IndexFaces"}
     assert len({a.request_id for a in acks}) == len(acks)
 
@@ -137,7 +154,9 @@ def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images
         assert record["principal"] == "admin" and record["access_key_id"] == ACCESS_KEY_ID
         assert record["decision"] == "Allow"
         assert record.get("error") == ack.error
-        assert [i["sha256"] for i in record["images"]] == ([ack.image_sha256] if ack.image_sha256 else [])
+        assert [i["sha256"] for i in record["images"]] == (
+            [ack.image_sha256] if ack.image_sha256 else []
+        )
     # records are in a plausible order: each thread's acknowledged calls appear in the order made
     seq = {r["request_id"]: r["seq"] for r in records if r.get("request_id")}
     for thread in range(THREADS):
@@ -159,5 +178,7 @@ def test_every_acknowledged_call_survives_kill_9(tmp_path: Path, deepface_images
     after = [json.loads(line) for line in agnosco("audit", "export", *state).stdout.splitlines()]
     assert after[-1]["request_id"] == response["ResponseMetadata"]["RequestId"]
     assert after[: len(records)] == records  # nothing before the kill was lost or rewritten
-    assert after[len(records)]["prev_hash"] == records[-1]["hash"]  # (the server may log a purge first)
+    assert (
+        after[len(records)]["prev_hash"] == records[-1]["hash"]
+    )  # (the server may log a purge first)
     assert time.time() - after[-1]["time"] < 120

@@ -17,7 +17,10 @@ from agnosco.governance.audit import AuditLog
 from agnosco.governance.gate import Gate
 from tests.governance.conftest import FACE
 
-ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "rekognition:*", "Resource": "*"}]}
+ALL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "rekognition:*", "Resource": "*"}],
+}
 CALLER = Caller("curator", "AKIA", "127.0.0.1", "us-east-1", None, None, request_id="r-1")
 
 
@@ -92,4 +95,8 @@ def test_reads_are_recorded_once_and_changes_twice(parts):  # type: ignore[no-un
     gate.call("DescribeCollection", {"CollectionId": "c"}, CALLER, context)
     gate.call("CreateCollection", {"CollectionId": "other"}, CALLER, context)
     phases = [(r["operation"], r.get("phase")) for r in _records(audit)]
-    assert phases == [("DescribeCollection", None), ("CreateCollection", "intent"), ("CreateCollection", None)]
+    assert phases == [
+        ("DescribeCollection", None),
+        ("CreateCollection", "intent"),
+        ("CreateCollection", None),
+    ]

@@ -52,8 +52,12 @@ def deny(action: Any = "rekognition:*", resource: Any = "*", **extra: Any) -> di
     return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
-def decide(*statements: dict[str, Any], action: str = "rekognition:SearchFaces", resource: str = "*",
-           context: dict[str, Any] | None = None) -> Decision:
+def decide(
+    *statements: dict[str, Any],
+    action: str = "rekognition:SearchFaces",
+    resource: str = "*",
+    context: dict[str, Any] | None = None,
+) -> Decision:
     return evaluate([parse_policy("P", doc(*statements))], action, resource, context or {})
 
 
@@ -67,6 +71,7 @@ def cond(operator: str, key: str, value: Any, context: dict[str, Any]) -> bool:
 
 
 # evaluation: implicit deny, explicit deny -----------------------------------------------------
+
 
 def test_no_policy_is_an_implicit_deny():
     decision = evaluate([], "rekognition:ListCollections", "*", {})
@@ -113,11 +118,14 @@ def test_explicit_deny_beats_allow_across_policies_in_any_order():
 
 
 def test_statement_sid_defaults_to_its_index():
-    policy = parse_policy("P", doc(allow("rekognition:DetectFaces"), allow("rekognition:SearchFaces")))
+    policy = parse_policy(
+        "P", doc(allow("rekognition:DetectFaces"), allow("rekognition:SearchFaces"))
+    )
     assert [s.label for s in policy.statements] == ["P/0", "P/1"]
 
 
 # actions -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("pattern", "action", "matches"),
@@ -152,7 +160,9 @@ def test_action_patterns(pattern: str, action: str, matches: bool):
     assert allowed(allow(pattern), action=action) is matches
 
 
-@pytest.mark.parametrize("action", ["REKOGNITION:SEARCHFACES", "rekognition:searchfaces", "Rekognition:SearchFaces"])
+@pytest.mark.parametrize(
+    "action", ["REKOGNITION:SEARCHFACES", "rekognition:searchfaces", "Rekognition:SearchFaces"]
+)
 def test_action_matching_is_case_insensitive(action: str):
     assert allowed(allow("rekognition:SearchFaces"), action=action)
     assert allowed(allow("rekognition:search*"), action=action)
@@ -167,7 +177,11 @@ def test_action_list_matches_any_of_its_entries():
 
 
 def test_not_action_applies_to_every_other_action():
-    statement = {"Effect": "Allow", "NotAction": ["rekognition:Delete*", "rekognition:Search*"], "Resource": "*"}
+    statement = {
+        "Effect": "Allow",
+        "NotAction": ["rekognition:Delete*", "rekognition:Search*"],
+        "Resource": "*",
+    }
     assert allowed(statement, action="rekognition:IndexFaces")
     assert allowed(statement, action="rekognition:ListCollections")
     assert not allowed(statement, action="rekognition:DeleteCollection")
@@ -181,6 +195,7 @@ def test_deny_with_not_action_denies_everything_else():
 
 
 # resources -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("pattern", "collection", "matches"),
@@ -201,8 +216,14 @@ def test_deny_with_not_action_denies_everything_else():
     ],
 )
 def test_resource_patterns(pattern: str, collection: str, matches: bool):
-    assert allowed(allow(resource=pattern), action="rekognition:DeleteCollection",
-                   resource=ARN.format(collection)) is matches
+    assert (
+        allowed(
+            allow(resource=pattern),
+            action="rekognition:DeleteCollection",
+            resource=ARN.format(collection),
+        )
+        is matches
+    )
 
 
 def test_resource_wildcard_does_not_match_the_star_resource_of_collectionless_operations():
@@ -212,15 +233,27 @@ def test_resource_wildcard_does_not_match_the_star_resource_of_collectionless_op
 
 
 def test_deny_on_a_collection_prefix():
-    statements = (allow(), deny("rekognition:Delete*", "arn:aws:rekognition:*:*:collection/protected*"))
-    assert not allowed(*statements, action="rekognition:DeleteCollection", resource=ARN.format("protected-x"))
-    assert allowed(*statements, action="rekognition:DeleteCollection", resource=ARN.format("scratch"))
-    assert allowed(*statements, action="rekognition:DescribeCollection", resource=ARN.format("protected-x"))
+    statements = (
+        allow(),
+        deny("rekognition:Delete*", "arn:aws:rekognition:*:*:collection/protected*"),
+    )
+    assert not allowed(
+        *statements, action="rekognition:DeleteCollection", resource=ARN.format("protected-x")
+    )
+    assert allowed(
+        *statements, action="rekognition:DeleteCollection", resource=ARN.format("scratch")
+    )
+    assert allowed(
+        *statements, action="rekognition:DescribeCollection", resource=ARN.format("protected-x")
+    )
 
 
 def test_not_resource_applies_to_every_other_resource():
-    statement = {"Effect": "Allow", "Action": "rekognition:*",
-                 "NotResource": ["arn:aws:rekognition:*:*:collection/secret*"]}
+    statement = {
+        "Effect": "Allow",
+        "Action": "rekognition:*",
+        "NotResource": ["arn:aws:rekognition:*:*:collection/secret*"],
+    }
     assert allowed(statement, resource=ARN.format("public"))
     assert allowed(statement, resource="*")
     assert not allowed(statement, resource=ARN.format("secret"))
@@ -228,13 +261,20 @@ def test_not_resource_applies_to_every_other_resource():
 
 
 def test_deny_with_not_resource():
-    statements = (allow(), {"Effect": "Deny", "Action": "rekognition:IndexFaces",
-                            "NotResource": "arn:aws:rekognition:*:*:collection/enrol-*"})
+    statements = (
+        allow(),
+        {
+            "Effect": "Deny",
+            "Action": "rekognition:IndexFaces",
+            "NotResource": "arn:aws:rekognition:*:*:collection/enrol-*",
+        },
+    )
     assert allowed(*statements, action="rekognition:IndexFaces", resource=ARN.format("enrol-1"))
     assert not allowed(*statements, action="rekognition:IndexFaces", resource=ARN.format("other"))
 
 
 # wildcard_match itself --------------------------------------------------------------------------
+
 
 def test_wildcard_match():
     assert wildcard_match("a*c", "abbbc") and wildcard_match("a*c", "ac")
@@ -267,7 +307,11 @@ def test_wildcard_match_agrees_with_the_regular_expression(pattern, value):
         ("*a*a*a*a*a*a*b", "a" * 200, False),  # held a backtracking matcher for minutes
         ("*a*a*a*a*a*a*b", "a" * 199 + "b", True),
         ("*?*?*?*?*?*?*?*?*?*x", "y" * 255, False),
-        ("arn:aws:rekognition:*:*:collection/*a*a*a*", "arn:aws:rekognition:r:1:collection/" + "a" * 255, True),
+        (
+            "arn:aws:rekognition:*:*:collection/*a*a*a*",
+            "arn:aws:rekognition:r:1:collection/" + "a" * 255,
+            True,
+        ),
         ("arn:*:*:*:*:*b", "arn:" + ":" * 255, False),
     ],
 )
@@ -278,11 +322,14 @@ def test_hostile_wildcards_are_answered(pattern, value, expected):
 
 # conditions: strings -------------------------------------------------------------------------
 
+
 def test_string_equals():
     ctx = {"agnosco:Purpose": "missing_persons"}
     assert cond("StringEquals", "agnosco:Purpose", "missing_persons", ctx)
     assert not cond("StringEquals", "agnosco:Purpose", "Missing_Persons", ctx)  # case-sensitive
-    assert cond("StringEquals", "agnosco:Purpose", ["research", "missing_persons"], ctx)  # values are ORed
+    assert cond(
+        "StringEquals", "agnosco:Purpose", ["research", "missing_persons"], ctx
+    )  # values are ORed
     assert not cond("StringEquals", "agnosco:Purpose", ["research", "media"], ctx)
     assert not cond("StringEquals", "agnosco:Purpose", "missing_*", ctx)  # no wildcards
 
@@ -311,8 +358,18 @@ def test_string_like():
     assert cond("StringLike", "agnosco:Purpose", ["media", "*_genomics"], ctx)
     assert not cond("StringLike", "agnosco:Purpose", "Research_*", ctx)  # case-sensitive
     assert not cond("StringLike", "agnosco:Purpose", "research", ctx)  # whole-string match
-    assert not cond("StringLike", "agnosco:Purpose", "research.genomics", {"agnosco:Purpose": "researchXgenomics"})
-    assert cond("StringLike", "agnosco:Purpose", "research.genomics", {"agnosco:Purpose": "research.genomics"})
+    assert not cond(
+        "StringLike",
+        "agnosco:Purpose",
+        "research.genomics",
+        {"agnosco:Purpose": "researchXgenomics"},
+    )
+    assert cond(
+        "StringLike",
+        "agnosco:Purpose",
+        "research.genomics",
+        {"agnosco:Purpose": "research.genomics"},
+    )
 
 
 def test_string_not_like():
@@ -323,6 +380,7 @@ def test_string_not_like():
 
 
 # conditions: numbers ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("operator", "policy_value", "actual", "holds"),
@@ -347,8 +405,15 @@ def test_string_not_like():
     ],
 )
 def test_numeric(operator: str, policy_value: Any, actual: Any, holds: bool):
-    assert cond(operator, "rekognition:FaceMatchThreshold", policy_value,
-                {"rekognition:FaceMatchThreshold": actual}) is holds
+    assert (
+        cond(
+            operator,
+            "rekognition:FaceMatchThreshold",
+            policy_value,
+            {"rekognition:FaceMatchThreshold": actual},
+        )
+        is holds
+    )
 
 
 def test_numeric_values_are_ored():
@@ -360,6 +425,7 @@ def test_numeric_values_are_ored():
 
 # conditions: Bool and Null ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", [True, False])
 def test_string_operators_see_booleans_as_iam_renders_them(value):
     """A Deny written the IAM way, StringEquals agnosco:HumanReview "false", must fire."""
@@ -367,8 +433,12 @@ def test_string_operators_see_booleans_as_iam_renders_them(value):
     other = "false" if value else "true"
     assert cond("StringEquals", "agnosco:HumanReview", text, {"agnosco:HumanReview": value})
     assert not cond("StringEquals", "agnosco:HumanReview", other, {"agnosco:HumanReview": value})
-    assert cond("StringNotEquals", "agnosco:Identification", other, {"agnosco:Identification": value})
-    assert cond("StringLike", "agnosco:Identification", text[:2] + "*", {"agnosco:Identification": value})
+    assert cond(
+        "StringNotEquals", "agnosco:Identification", other, {"agnosco:Identification": value}
+    )
+    assert cond(
+        "StringLike", "agnosco:Identification", text[:2] + "*", {"agnosco:Identification": value}
+    )
 
 
 def test_bool():
@@ -378,12 +448,16 @@ def test_bool():
     assert cond("Bool", "agnosco:HumanReview", "TRUE", {"agnosco:HumanReview": "true"})
     assert not cond("Bool", "agnosco:HumanReview", "true", {"agnosco:HumanReview": False})
     assert not cond("Bool", "agnosco:HumanReview", "false", {"agnosco:HumanReview": True})
-    assert not cond("Bool", "agnosco:HumanReview", "false", {})  # a missing key fails, even for "false"
+    assert not cond(
+        "Bool", "agnosco:HumanReview", "false", {}
+    )  # a missing key fails, even for "false"
 
 
 def test_null():
     assert cond("Null", "agnosco:Purpose", "true", {})
-    assert cond("Null", "agnosco:Purpose", "true", {"agnosco:Purpose": None})  # None counts as absent
+    assert cond(
+        "Null", "agnosco:Purpose", "true", {"agnosco:Purpose": None}
+    )  # None counts as absent
     assert not cond("Null", "agnosco:Purpose", "true", {"agnosco:Purpose": "research"})
     assert cond("Null", "agnosco:Purpose", "false", {"agnosco:Purpose": "research"})
     assert not cond("Null", "agnosco:Purpose", "false", {})
@@ -391,6 +465,7 @@ def test_null():
 
 
 # conditions: missing keys, IfExists -------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("operator", "value"),
@@ -453,29 +528,41 @@ def test_if_exists(operator: str, value: Any, present: Any, holds_when_present: 
 
 # conditions: set operators -------------------------------------------------------------------
 
+
 def test_for_any_value():
     ctx = {"rekognition:Attributes": ["DEFAULT", "FACE_OCCLUDED"]}
     assert cond("ForAnyValue:StringEquals", "rekognition:Attributes", "FACE_OCCLUDED", ctx)
     assert cond("ForAnyValue:StringEquals", "rekognition:Attributes", ["ALL", "DEFAULT"], ctx)
     assert not cond("ForAnyValue:StringEquals", "rekognition:Attributes", ["ALL", "EMOTIONS"], ctx)
     assert cond("ForAnyValue:StringLike", "rekognition:Attributes", "FACE_*", ctx)
-    assert not cond("ForAnyValue:StringEquals", "rekognition:Attributes", "ALL", {"rekognition:Attributes": []})
+    assert not cond(
+        "ForAnyValue:StringEquals", "rekognition:Attributes", "ALL", {"rekognition:Attributes": []}
+    )
 
 
 def test_for_all_values():
     ctx = {"rekognition:Attributes": ["DEFAULT", "FACE_OCCLUDED"]}
-    assert cond("ForAllValues:StringEquals", "rekognition:Attributes", ["DEFAULT", "FACE_OCCLUDED", "AGE_RANGE"], ctx)
+    assert cond(
+        "ForAllValues:StringEquals",
+        "rekognition:Attributes",
+        ["DEFAULT", "FACE_OCCLUDED", "AGE_RANGE"],
+        ctx,
+    )
     assert not cond("ForAllValues:StringEquals", "rekognition:Attributes", ["DEFAULT"], ctx)
     assert cond("ForAllValues:StringLike", "rekognition:Attributes", ["DEF*", "FACE_*"], ctx)
     assert not cond("ForAllValues:StringLike", "rekognition:Attributes", "FACE_*", ctx)
     # an empty set: every (no) value matches
-    assert cond("ForAllValues:StringEquals", "rekognition:Attributes", "ALL", {"rekognition:Attributes": []})
+    assert cond(
+        "ForAllValues:StringEquals", "rekognition:Attributes", "ALL", {"rekognition:Attributes": []}
+    )
 
 
 def test_for_all_values_negated():
     ctx = {"rekognition:Attributes": ["DEFAULT", "FACE_OCCLUDED"]}
     assert cond("ForAllValues:StringNotEquals", "rekognition:Attributes", ["ALL", "EMOTIONS"], ctx)
-    assert not cond("ForAllValues:StringNotEquals", "rekognition:Attributes", ["ALL", "DEFAULT"], ctx)
+    assert not cond(
+        "ForAllValues:StringNotEquals", "rekognition:Attributes", ["ALL", "DEFAULT"], ctx
+    )
 
 
 def test_for_any_value_numeric():
@@ -492,14 +579,24 @@ def test_a_list_value_without_a_set_operator_matches_when_any_element_does():
 
 # conditions: combining -------------------------------------------------------------------------
 
+
 def test_keys_and_operators_are_anded():
-    ctx = {"agnosco:OrganizationType": "law_enforcement", "agnosco:Purpose": "criminal_investigation"}
-    both = {"StringEquals": {"agnosco:OrganizationType": "law_enforcement",
-                             "agnosco:Purpose": "criminal_investigation"}}
+    ctx = {
+        "agnosco:OrganizationType": "law_enforcement",
+        "agnosco:Purpose": "criminal_investigation",
+    }
+    both = {
+        "StringEquals": {
+            "agnosco:OrganizationType": "law_enforcement",
+            "agnosco:Purpose": "criminal_investigation",
+        }
+    }
     assert condition_matches(both, ctx)
     assert not condition_matches(both, ctx | {"agnosco:Purpose": "missing_persons"})
-    two_operators = {"StringEquals": {"agnosco:OrganizationType": "law_enforcement"},
-                     "StringNotEquals": {"agnosco:Purpose": ["missing_persons"]}}
+    two_operators = {
+        "StringEquals": {"agnosco:OrganizationType": "law_enforcement"},
+        "StringNotEquals": {"agnosco:Purpose": ["missing_persons"]},
+    }
     assert condition_matches(two_operators, ctx)
     assert not condition_matches(two_operators, ctx | {"agnosco:Purpose": "missing_persons"})
     assert not condition_matches(two_operators, ctx | {"agnosco:OrganizationType": "media"})
@@ -507,28 +604,51 @@ def test_keys_and_operators_are_anded():
 
 
 def test_threshold_condition_in_a_policy():
-    statement = allow("rekognition:SearchFacesByImage",
-                      Condition={"NumericGreaterThanEquals": {"rekognition:FaceMatchThreshold": "95"}})
+    statement = allow(
+        "rekognition:SearchFacesByImage",
+        Condition={"NumericGreaterThanEquals": {"rekognition:FaceMatchThreshold": "95"}},
+    )
     for threshold, holds in ((80.0, False), (94.9, False), (95.0, True), (99.0, True)):
-        assert allowed(statement, action="rekognition:SearchFacesByImage",
-                       context={"rekognition:FaceMatchThreshold": threshold}) is holds
+        assert (
+            allowed(
+                statement,
+                action="rekognition:SearchFacesByImage",
+                context={"rekognition:FaceMatchThreshold": threshold},
+            )
+            is holds
+        )
     assert not allowed(statement, action="rekognition:SearchFacesByImage", context={})
 
 
 def test_condition_key_names_are_case_insensitive():
     ctx = {"agnosco:OrganizationType": "law_enforcement"}
     assert cond("StringEquals", "AGNOSCO:organizationtype", "law_enforcement", ctx)
-    assert not allowed(allow(), deny(Condition={"StringEquals": {"agnosco:organizationType": "law_enforcement"}}),
-                       context=ctx)
+    assert not allowed(
+        allow(),
+        deny(Condition={"StringEquals": {"agnosco:organizationType": "law_enforcement"}}),
+        context=ctx,
+    )
 
 
 # unknown operators: refused when parsed, fail closed if evaluated --------------------------------
 
+
 @pytest.mark.parametrize(
     "operator",
-    ["StringEqualz", "IpAddress", "ArnLike", "DateGreaterThan", "BinaryEquals", "NullIfExists",
-     "IfExists", "StringEqualsIfExistsIfExists", "ForSomeValues:StringEquals", "stringequals",
-     "ForAnyValue:", ""],
+    [
+        "StringEqualz",
+        "IpAddress",
+        "ArnLike",
+        "DateGreaterThan",
+        "BinaryEquals",
+        "NullIfExists",
+        "IfExists",
+        "StringEqualsIfExistsIfExists",
+        "ForSomeValues:StringEquals",
+        "stringequals",
+        "ForAnyValue:",
+        "",
+    ],
 )
 def test_unknown_operators_are_refused_when_parsed(operator: str):
     with pytest.raises(UnknownOperator):
@@ -542,16 +662,35 @@ def test_unknown_operators_are_refused_when_parsed(operator: str):
 
 def test_a_double_set_prefix_is_refused():
     with pytest.raises(MalformedPolicyDocumentException):
-        parse_policy("P", doc(allow(Condition={"ForAnyValue:ForAllValues:StringEquals": {"k:K": "x"}})))
+        parse_policy(
+            "P", doc(allow(Condition={"ForAnyValue:ForAllValues:StringEquals": {"k:K": "x"}}))
+        )
 
 
 @pytest.mark.parametrize(
     "operator",
-    ["StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
-     "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
-     "NumericGreaterThan", "NumericGreaterThanEquals", "Bool", "Null", "StringEqualsIfExists",
-     "NumericLessThanIfExists", "BoolIfExists", "ForAnyValue:StringLike", "ForAllValues:StringEquals",
-     "ForAllValues:NumericGreaterThanIfExists"],
+    [
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+        "NumericEquals",
+        "NumericNotEquals",
+        "NumericLessThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThan",
+        "NumericGreaterThanEquals",
+        "Bool",
+        "Null",
+        "StringEqualsIfExists",
+        "NumericLessThanIfExists",
+        "BoolIfExists",
+        "ForAnyValue:StringLike",
+        "ForAllValues:StringEquals",
+        "ForAllValues:NumericGreaterThanIfExists",
+    ],
 )
 def test_known_operators_are_accepted(operator: str):
     check_operator(operator)
@@ -560,8 +699,14 @@ def test_known_operators_are_accepted(operator: str):
 
 def _bogus(effect: Effect) -> Statement:
     return Statement(
-        policy="Bogus", sid="S", effect=effect, actions=("rekognition:*",), actions_negated=False,
-        resources=("*",), resources_negated=False, condition={"StringEqualsBogus": {"agnosco:Purpose": "x"}},
+        policy="Bogus",
+        sid="S",
+        effect=effect,
+        actions=("rekognition:*",),
+        actions_negated=False,
+        resources=("*",),
+        resources_negated=False,
+        condition={"StringEqualsBogus": {"agnosco:Purpose": "x"}},
     )
 
 
@@ -622,9 +767,18 @@ GOOD = {"Effect": "Allow", "Action": "rekognition:*", "Resource": "*"}
         (doc({**GOOD, "Resource": []}), "Resource"),
         (doc({**GOOD, "Condition": "StringEquals"}), "Condition"),
         (doc({**GOOD, "Condition": {"StringEquals": "agnosco:Purpose"}}), "Condition"),
-        (doc({**GOOD, "Condition": {"StringEquals": {"agnosco:Purpose": {"nested": "x"}}}}), "agnosco:Purpose"),
-        (doc({**GOOD, "Condition": {"StringEquals": {"agnosco:Purpose": [["x"]]}}}), "agnosco:Purpose"),
-        (doc({**GOOD, "Condition": {"StringEquals": {"agnosco:Purpose": None}}}), "agnosco:Purpose"),
+        (
+            doc({**GOOD, "Condition": {"StringEquals": {"agnosco:Purpose": {"nested": "x"}}}}),
+            "agnosco:Purpose",
+        ),
+        (
+            doc({**GOOD, "Condition": {"StringEquals": {"agnosco:Purpose": [["x"]]}}}),
+            "agnosco:Purpose",
+        ),
+        (
+            doc({**GOOD, "Condition": {"StringEquals": {"agnosco:Purpose": None}}}),
+            "agnosco:Purpose",
+        ),
         (["not", "an", "object"], "object"),
     ],
 )
@@ -636,7 +790,9 @@ def test_malformed_documents_are_refused(document: Any, mentions: str):
         parse_policy("P", json.dumps(document))
 
 
-@pytest.mark.parametrize("text", ["", "{", "not json", "{'Version': '2012-10-17'}", '{"Version": "2012-10-17",}'])
+@pytest.mark.parametrize(
+    "text", ["", "{", "not json", "{'Version': '2012-10-17'}", '{"Version": "2012-10-17",}']
+)
 def test_non_json_is_refused(text: str):
     with pytest.raises(MalformedPolicyDocumentException) as excinfo:
         parse_policy("P", text)
@@ -644,12 +800,18 @@ def test_non_json_is_refused(text: str):
 
 
 def test_well_formed_variants_are_accepted():
-    single = parse_policy("P", {"Version": "2008-10-17", "Statement": GOOD, "Id": "one statement, not a list"})
+    single = parse_policy(
+        "P", {"Version": "2008-10-17", "Statement": GOOD, "Id": "one statement, not a list"}
+    )
     assert len(single.statements) == 1 and single.statements[0].effect is Effect.ALLOW
-    text = parse_policy("P", json.dumps(doc({"Sid": "X", **GOOD, "Action": ["rekognition:A", "rekognition:B"]})))
+    text = parse_policy(
+        "P", json.dumps(doc({"Sid": "X", **GOOD, "Action": ["rekognition:A", "rekognition:B"]}))
+    )
     assert text.statements[0].actions == ("rekognition:A", "rekognition:B")
     assert text.statements[0].label == "P/X"
-    negated = parse_policy("P", doc({"Effect": "Deny", "NotAction": "rekognition:List*", "NotResource": "x"}))
+    negated = parse_policy(
+        "P", doc({"Effect": "Deny", "NotAction": "rekognition:List*", "NotResource": "x"})
+    )
     assert negated.statements[0].actions_negated and negated.statements[0].resources_negated
 
 
@@ -660,7 +822,9 @@ BUILTIN_FILES = sorted(POLICIES_DIR.glob("*.json"))
 
 def test_the_builtin_policies_are_the_shipped_files():
     assert {p.stem for p in BUILTIN_FILES} == set(builtin_policies())
-    assert {"Admin", "ReadOnly", "Indexer", "Identifier", "PoliceMoratorium2020"} <= set(builtin_policies())
+    assert {"Admin", "ReadOnly", "Indexer", "Identifier", "PoliceMoratorium2020"} <= set(
+        builtin_policies()
+    )
 
 
 @pytest.mark.parametrize("path", BUILTIN_FILES, ids=[p.stem for p in BUILTIN_FILES])
@@ -686,9 +850,14 @@ def test_builtin_read_only_and_indexer():
 
 
 def _police(**context: Any) -> dict[str, Any]:
-    base = {"agnosco:Identification": True, "agnosco:OrganizationType": "law_enforcement",
-            "agnosco:Purpose": "missing_persons",
-            "agnosco:MatchThreshold": 99.0, "agnosco:HumanReview": True, "agnosco:RequiredReviewers": 1}
+    base = {
+        "agnosco:Identification": True,
+        "agnosco:OrganizationType": "law_enforcement",
+        "agnosco:Purpose": "missing_persons",
+        "agnosco:MatchThreshold": 99.0,
+        "agnosco:HumanReview": True,
+        "agnosco:RequiredReviewers": 1,
+    }
     return {k: v for k, v in (base | context).items() if v is not None}
 
 
@@ -702,15 +871,39 @@ def _police(**context: Any) -> dict[str, Any]:
         (_police(**{"agnosco:MatchThreshold": 98.9}), False),
         (_police(**{"agnosco:MatchThreshold": 80.0}), False),
         (_police(**{"agnosco:HumanReview": False}), False),
-        (_police(**{"agnosco:OrganizationType": "missing_persons", "agnosco:Purpose": None,
-                    "agnosco:MatchThreshold": 80.0, "agnosco:HumanReview": False}), True),
-        (_police(**{"agnosco:OrganizationType": None, "agnosco:Purpose": None,
-                    "agnosco:MatchThreshold": 80.0, "agnosco:HumanReview": False}), True),
+        (
+            _police(
+                **{
+                    "agnosco:OrganizationType": "missing_persons",
+                    "agnosco:Purpose": None,
+                    "agnosco:MatchThreshold": 80.0,
+                    "agnosco:HumanReview": False,
+                }
+            ),
+            True,
+        ),
+        (
+            _police(
+                **{
+                    "agnosco:OrganizationType": None,
+                    "agnosco:Purpose": None,
+                    "agnosco:MatchThreshold": 80.0,
+                    "agnosco:HumanReview": False,
+                }
+            ),
+            True,
+        ),
     ],
 )
 def test_builtin_police_moratorium(context: dict[str, Any], allowed_: bool):
     policies = _builtin("Identifier", "PoliceMoratorium2020")
-    for operation in ("SearchFaces", "SearchFacesByImage", "SearchUsers", "SearchUsersByImage", "CompareFaces"):
+    for operation in (
+        "SearchFaces",
+        "SearchFacesByImage",
+        "SearchUsers",
+        "SearchUsersByImage",
+        "CompareFaces",
+    ):
         decision = evaluate(policies, f"rekognition:{operation}", ARN.format("c"), context)
         assert decision.allowed is allowed_, (operation, decision.reason)
     # the moratorium forbids identification (every operation comparing faces), not detection

@@ -18,8 +18,10 @@ from agnosco.errors import (
 from agnosco.governance.principals import GovernanceStore, Principal, builtin_policies
 from agnosco.storage.database import open_database
 
-DOCUMENT = {"Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "rekognition:DetectFaces", "Resource": "*"}]}
+DOCUMENT = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "rekognition:DetectFaces", "Resource": "*"}],
+}
 
 
 def open_governance(tmp_path: Path, store_url: str | None) -> GovernanceStore:
@@ -34,8 +36,12 @@ def store(tmp_path: Path, store_url: str | None) -> Iterator[GovernanceStore]:
 
 
 def test_principals(store: GovernanceStore) -> None:
-    created = store.create_principal("police", organization="Metro PD", organization_type="law_enforcement",
-                                     default_purpose="investigation")
+    created = store.create_principal(
+        "police",
+        organization="Metro PD",
+        organization_type="law_enforcement",
+        default_purpose="investigation",
+    )
     assert created == Principal("police", "Metro PD", "law_enforcement", "investigation")
     with pytest.raises(ResourceAlreadyExistsException, match="principal police already exists"):
         store.create_principal("police")
@@ -54,7 +60,9 @@ def test_policies_and_attachments(store: GovernanceStore) -> None:
     policy = store.put_policy("DetectOnly", json.dumps(DOCUMENT))
     assert store.get_policy("DetectOnly").document == policy.document == DOCUMENT
     assert store.list_policies() == sorted({"DetectOnly", *builtin_policies()})
-    replaced = dict(DOCUMENT, Statement=[dict(DOCUMENT["Statement"][0], Action="rekognition:Detect*")])
+    replaced = dict(
+        DOCUMENT, Statement=[dict(DOCUMENT["Statement"][0], Action="rekognition:Detect*")]
+    )
     store.put_policy("DetectOnly", json.dumps(replaced))
     assert store.get_policy("DetectOnly").document == replaced
     with pytest.raises(InvalidParameterException, match="built-in"):
@@ -80,8 +88,9 @@ def test_policies_and_attachments(store: GovernanceStore) -> None:
     assert store.resolve("nobody") == (None, [])
 
 
-def test_another_openers_changes_show_within_a_second(store: GovernanceStore, tmp_path: Path,
-                                                      store_url: str | None) -> None:
+def test_another_openers_changes_show_within_a_second(
+    store: GovernanceStore, tmp_path: Path, store_url: str | None
+) -> None:
     store.ensure_principal("analyst")
     assert store.resolve("analyst")[1] == []
     other = open_governance(tmp_path, store_url)  # as the CLI, or another server

@@ -42,7 +42,9 @@ def add_collection(store: SQLStore, cid: str, tags: dict[str, str] | None = None
 
 def add_face(store: SQLStore, cid: str, face_id: str, indexed_at: float) -> np.ndarray:
     v = rng.normal(size=128).astype(np.float32)
-    store.add_faces(cid, [FaceRecord(face_id, "img", None, 0, 0, 1, 1, 99.0, v, indexed_at=indexed_at)])
+    store.add_faces(
+        cid, [FaceRecord(face_id, "img", None, 0, 0, 1, 1, 99.0, v, indexed_at=indexed_at)]
+    )
     return v
 
 
@@ -105,7 +107,9 @@ def test_purged_face_is_not_found_by_any_search(deepface_images: Path, tmp_path:
         client = server.client()
         arn = client.create_collection(CollectionId="retained")["CollectionArn"]
         image = {"Bytes": (deepface_images / "img1.jpg").read_bytes()}
-        face_id = client.index_faces(CollectionId="retained", Image=image)["FaceRecords"][0]["Face"]["FaceId"]
+        face_id = client.index_faces(CollectionId="retained", Image=image)["FaceRecords"][0][
+            "Face"
+        ]["FaceId"]
         client.create_user(CollectionId="retained", UserId="alice")
         client.associate_faces(CollectionId="retained", UserId="alice", FaceIds=[face_id])
         client.tag_resource(ResourceArn=arn, Tags={RETENTION_TAG: "1"})
@@ -114,30 +118,58 @@ def test_purged_face_is_not_found_by_any_search(deepface_images: Path, tmp_path:
         import time
 
         result = subprocess.run(
-            [sys.executable, "-m", "agnosco.cli.main", "purge", "--now", str(time.time() + 2 * DAY),
-             "--data-dir", str(server.data_dir)],
-            check=False, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "agnosco.cli.main",
+                "purge",
+                "--now",
+                str(time.time() + 2 * DAY),
+                "--data-dir",
+                str(server.data_dir),
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         printed = json.loads(result.stdout)
         assert printed["DeletedFaces"] == 1 and printed["Verified"] is True
 
-        assert client.search_faces_by_image(CollectionId="retained", Image=image)["FaceMatches"] == []
-        assert client.search_users_by_image(CollectionId="retained", Image=image)["UserMatches"] == []
+        assert (
+            client.search_faces_by_image(CollectionId="retained", Image=image)["FaceMatches"] == []
+        )
+        assert (
+            client.search_users_by_image(CollectionId="retained", Image=image)["UserMatches"] == []
+        )
         assert client.list_faces(CollectionId="retained")["Faces"] == []
         with pytest.raises(client.exceptions.ResourceNotFoundException):
             client.search_faces(CollectionId="retained", FaceId=face_id)
         assert client.list_users(CollectionId="retained")["Users"] == []
         verify = subprocess.run(
-            [sys.executable, "-m", "agnosco.cli.main", "audit", "verify", "--data-dir", str(server.data_dir)],
-            check=False, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "agnosco.cli.main",
+                "audit",
+                "verify",
+                "--data-dir",
+                str(server.data_dir),
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:
         server.stop()
 
 
-def test_purged_descriptor_bytes_leave_the_database_files(store: SQLStore, audit: AuditLog, tmp_path: Path) -> None:
+def test_purged_descriptor_bytes_leave_the_database_files(
+    store: SQLStore, audit: AuditLog, tmp_path: Path
+) -> None:
     add_collection(store, "c", {RETENTION_TAG: "1"})
     vector = add_face(store, "c", "gone", T0)
     add_face(store, "c", "kept", T0 + 10 * DAY)
@@ -152,7 +184,9 @@ def test_purged_descriptor_bytes_leave_the_database_files(store: SQLStore, audit
     assert needle not in on_disk()
 
 
-def test_nothing_is_purged_when_its_record_cannot_be_written(store: SQLStore, audit: AuditLog) -> None:
+def test_nothing_is_purged_when_its_record_cannot_be_written(
+    store: SQLStore, audit: AuditLog
+) -> None:
     """A deletion is recorded before it happens: with the log broken, the faces stay."""
     add_collection(store, "c", {RETENTION_TAG: "1"})
     add_face(store, "c", "old", T0)
@@ -166,4 +200,6 @@ def test_nothing_is_purged_when_its_record_cannot_be_written(store: SQLStore, au
     assert ids(store, "c") == ["old"]
     purge(store, audit, T0 + 2 * DAY)
     intents = [r for r in audit.records() if r.get("phase") == "intent"]
-    assert [(r["operation"], r["parameters"]["FaceIds"]) for r in intents] == [("agnosco:Purge", ["old"])]
+    assert [(r["operation"], r["parameters"]["FaceIds"]) for r in intents] == [
+        ("agnosco:Purge", ["old"])
+    ]

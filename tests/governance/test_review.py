@@ -13,7 +13,10 @@ from agnosco.governance.review import CONFIRMED, PENDING, REJECTED, ReviewQueue
 from agnosco.storage.database import Database, open_database
 from tests.conftest import run_threads
 
-CANDIDATES = [{"Similarity": 99.5, "Face": {"FaceId": "f1"}}, {"Similarity": 91.0, "Face": {"FaceId": "f2"}}]
+CANDIDATES = [
+    {"Similarity": 99.5, "Face": {"FaceId": "f1"}},
+    {"Similarity": 91.0, "Face": {"FaceId": "f2"}},
+]
 
 
 @pytest.fixture
@@ -28,9 +31,19 @@ def queue(database: Database) -> ReviewQueue:
 
 
 def submit(queue: ReviewQueue, reviewers: int = 1, **kwargs):  # type: ignore[no-untyped-def]
-    return queue.submit(**{"principal": "ngo", "access_key_id": "AKIA", "operation": "SearchFacesByImage",
-                           "collection_id": "missing", "purpose": "missing_persons", "threshold": 99.0,
-                           "required_reviewers": reviewers, "candidates": CANDIDATES} | kwargs)
+    return queue.submit(
+        **{
+            "principal": "ngo",
+            "access_key_id": "AKIA",
+            "operation": "SearchFacesByImage",
+            "collection_id": "missing",
+            "purpose": "missing_persons",
+            "threshold": 99.0,
+            "required_reviewers": reviewers,
+            "candidates": CANDIDATES,
+        }
+        | kwargs
+    )
 
 
 def test_submit_get_list(queue: ReviewQueue) -> None:
@@ -56,7 +69,10 @@ def test_decisions(queue: ReviewQueue) -> None:
         queue.decide(two.review_id, "ann", "confirm", "still the same")
     decided = queue.decide(two.review_id, "bob", "confirm", "agreed")
     assert decided.status == CONFIRMED
-    assert [(d["reviewer"], d["decision"]) for d in decided.decisions] == [("ann", "confirm"), ("bob", "confirm")]
+    assert [(d["reviewer"], d["decision"]) for d in decided.decisions] == [
+        ("ann", "confirm"),
+        ("bob", "confirm"),
+    ]
 
     assert queue.decide(three.review_id, "ann", "reject", "different people").status == REJECTED
     assert [r.review_id for r in queue.list(REJECTED)] == [three.review_id]
@@ -67,13 +83,18 @@ def test_decisions(queue: ReviewQueue) -> None:
         queue.decide("no-such-review", "ann", "confirm", "x")
 
 
-def test_simultaneous_decisions_lose_nothing(database: Database, tmp_path: Path, store_url: str | None) -> None:
+def test_simultaneous_decisions_lose_nothing(
+    database: Database, tmp_path: Path, store_url: str | None
+) -> None:
     """Reviewers deciding the same review at once, through different openers (as from several
     servers or CLIs): each decision is recorded, none overwrites another."""
     queue = ReviewQueue(database)
     review = submit(queue, 5)
     reviewers = [f"reviewer-{i}" for i in range(5)]
-    openers = [ReviewQueue(open_database(store_url, tmp_path / "agnosco.db"), owned=True) for _ in reviewers]
+    openers = [
+        ReviewQueue(open_database(store_url, tmp_path / "agnosco.db"), owned=True)
+        for _ in reviewers
+    ]
     go = threading.Barrier(len(reviewers))
 
     def decide(opener: ReviewQueue, reviewer: str) -> None:

@@ -16,10 +16,20 @@ POLICY = {
     "Version": "2012-10-17",
     "Statement": [
         {"Effect": "Allow", "Action": "rekognition:*", "Resource": "*"},
-        {"Sid": "NeedsAnEvaluation", "Effect": "Deny", "Action": "rekognition:Search*", "Resource": "*",
-         "Condition": {"Null": {"agnosco:WorstGroupFMR": "true"}}},
-        {"Sid": "WorstGroupFMRAtMost1In1000", "Effect": "Deny", "Action": "rekognition:Search*", "Resource": "*",
-         "Condition": {"NumericGreaterThan": {"agnosco:WorstGroupFMR": "0.001"}}},
+        {
+            "Sid": "NeedsAnEvaluation",
+            "Effect": "Deny",
+            "Action": "rekognition:Search*",
+            "Resource": "*",
+            "Condition": {"Null": {"agnosco:WorstGroupFMR": "true"}},
+        },
+        {
+            "Sid": "WorstGroupFMRAtMost1In1000",
+            "Effect": "Deny",
+            "Action": "rekognition:Search*",
+            "Resource": "*",
+            "Condition": {"NumericGreaterThan": {"agnosco:WorstGroupFMR": "0.001"}},
+        },
     ],
 }
 
@@ -49,29 +59,54 @@ def test_search_needs_an_evaluation_with_low_worst_group_fmr(parts, value, allow
     if allowed:
         assert gate.call("SearchFaces", REQUEST, CALLER, context).response["SearchedFaceId"] == FACE
     else:
-        with pytest.raises(AccessDeniedException, match="with an explicit deny in an identity-based policy"):
+        with pytest.raises(
+            AccessDeniedException, match="with an explicit deny in an identity-based policy"
+        ):
             gate.call("SearchFaces", REQUEST, CALLER, context)
         (record,) = [r for r in audit.records() if r["operation"] == "SearchFaces"][-1:]
-        assert "NeedsAnEvaluation" in record["reason"] or "WorstGroupFMRAtMost1In1000" in record["reason"]
+        assert (
+            "NeedsAnEvaluation" in record["reason"]
+            or "WorstGroupFMRAtMost1In1000" in record["reason"]
+        )
     # Operations other than identification are unaffected.
     gate.call("DescribeCollection", {"CollectionId": "c"}, CALLER, context)
 
 
 def test_index_reads_the_latest_evaluation_of_the_running_model(tmp_path: Path) -> None:
     def report(created: str, calibration: str, fmr_at_90: float) -> dict:  # type: ignore[type-arg]
-        curve = [{"threshold": float(t), "fmr": (0.5 if t < 90 else fmr_at_90), "column": "race", "group": "A"}
-                 for t in range(50, 101)]
-        return {"created": created, "dataset": {"fingerprint": created.replace(":", "") + "f" * 12,
-                                                 "source": "x", "samples": 1},
-                "model": {"face_model_version": "1.0", "calibration_version": calibration},
-                "groups": {"worst_group_fmr": curve}, "flags": []}
+        curve = [
+            {
+                "threshold": float(t),
+                "fmr": (0.5 if t < 90 else fmr_at_90),
+                "column": "race",
+                "group": "A",
+            }
+            for t in range(50, 101)
+        ]
+        return {
+            "created": created,
+            "dataset": {
+                "fingerprint": created.replace(":", "") + "f" * 12,
+                "source": "x",
+                "samples": 1,
+            },
+            "model": {"face_model_version": "1.0", "calibration_version": calibration},
+            "groups": {"worst_group_fmr": curve},
+            "flags": [],
+        }
 
     index = EvaluationIndex(tmp_path, "1.0", "cal-1")
     assert index.worst_group_fmr(90) is None
     save_evaluation(tmp_path, report("2026-01-01T00:00:00+00:00", "cal-1", 0.02), "<!DOCTYPE html>")
     assert index.worst_group_fmr(90) == 0.02
-    assert index.worst_group_fmr(89.5) == 0.5  # rounded down to a measured threshold: never optimistic
-    save_evaluation(tmp_path, report("2026-02-01T00:00:00+00:00", "cal-2", 0.0001), "<!DOCTYPE html>")
+    assert (
+        index.worst_group_fmr(89.5) == 0.5
+    )  # rounded down to a measured threshold: never optimistic
+    save_evaluation(
+        tmp_path, report("2026-02-01T00:00:00+00:00", "cal-2", 0.0001), "<!DOCTYPE html>"
+    )
     assert index.worst_group_fmr(90) == 0.02  # another calibration's evaluation does not count
-    save_evaluation(tmp_path, report("2026-03-01T00:00:00+00:00", "cal-1", 0.0002), "<!DOCTYPE html>")
+    save_evaluation(
+        tmp_path, report("2026-03-01T00:00:00+00:00", "cal-1", 0.0002), "<!DOCTYPE html>"
+    )
     assert index.worst_group_fmr(90) == 0.0002

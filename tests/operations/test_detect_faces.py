@@ -135,7 +135,9 @@ def test_demographic_attributes_are_refused(face_context, portrait, attributes, 
 @pytest.mark.parametrize("attributes", [["NOT_AN_ATTRIBUTE"], ["ALL", "eyes_open"], ["all"]])
 def test_invalid_attribute_enum_value(face_context, portrait, attributes):
     with pytest.raises(InvalidParameterException) as exc_info:
-        invoke("DetectFaces", {"Image": {"Bytes": portrait}, "Attributes": attributes}, face_context)
+        invoke(
+            "DetectFaces", {"Image": {"Bytes": portrait}, "Attributes": attributes}, face_context
+        )
     assert "enum" in exc_info.value.message
 
 
@@ -246,8 +248,10 @@ def test_a_crowd_of_more_than_100_faces_gives_the_100_largest(detect, face_conte
     details = detect(big_crowd)["FaceDetails"]
     assert len(details) == 100
     areas = sorted((f.box.width * f.box.height for f in found), reverse=True)
-    returned = [d["BoundingBox"]["Width"] * image.width * d["BoundingBox"]["Height"] * image.height
-                for d in details]
+    returned = [
+        d["BoundingBox"]["Width"] * image.width * d["BoundingBox"]["Height"] * image.height
+        for d in details
+    ]
     assert returned == pytest.approx(areas[:100], rel=1e-6)
 
 
@@ -257,11 +261,15 @@ def test_index_faces_stores_at_most_the_100_largest_faces(face_context, big_crow
 
     store = open_store(None, tmp_path)
     try:
-        context = OperationContext(analyzer=face_context.analyzer, calibration=face_context.calibration,
-                                   store=store)
+        context = OperationContext(
+            analyzer=face_context.analyzer, calibration=face_context.calibration, store=store
+        )
         invoke("CreateCollection", {"CollectionId": "crowd"}, context)
-        response = invoke("IndexFaces", {"CollectionId": "crowd", "Image": {"Bytes": big_crowd},
-                                         "QualityFilter": "NONE"}, context)
+        response = invoke(
+            "IndexFaces",
+            {"CollectionId": "crowd", "Image": {"Bytes": big_crowd}, "QualityFilter": "NONE"},
+            context,
+        )
         listed = invoke("ListFaces", {"CollectionId": "crowd", "MaxResults": 4096}, context)
     finally:
         store.close()
@@ -324,8 +332,16 @@ def test_image_over_5_mib(face_context, portrait):
         {"Image": {"Bytes": b"\xff\xd8\xff"}, "Unexpected": 1},
         {"Image": {"Bytes": b"\xff\xd8\xff"}, "Attributes": "ALL"},
     ],
-    ids=["no-image", "empty-image", "empty-bytes", "str-bytes", "s3-object", "both-sources",
-         "unknown-member", "attributes-not-a-list"],
+    ids=[
+        "no-image",
+        "empty-image",
+        "empty-bytes",
+        "str-bytes",
+        "s3-object",
+        "both-sources",
+        "unknown-member",
+        "attributes-not-a-list",
+    ],
 )
 def test_invalid_requests_raise_service_errors(face_context, request_):
     with pytest.raises(ServiceError) as exc_info:

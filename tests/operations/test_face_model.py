@@ -37,7 +37,10 @@ def test_a_new_collection_records_the_deployments_model(context: OperationContex
     created = invoke("CreateCollection", {"CollectionId": "ours"}, context)
     assert created["FaceModelVersion"] == FACE_MODEL.version
     stored = context.require_store().get_collection("ours")
-    assert (stored.face_model_version, stored.descriptor_size) == (FACE_MODEL.version, FACE_MODEL.descriptor.size)
+    assert (stored.face_model_version, stored.descriptor_size) == (
+        FACE_MODEL.version,
+        FACE_MODEL.descriptor.size,
+    )
 
 
 @pytest.mark.parametrize("operation", ["IndexFaces", "SearchFacesByImage", "SearchUsersByImage"])
@@ -45,8 +48,12 @@ def test_another_models_collection_is_not_added_to_or_searched_with_this_one(
     context: OperationContext, operation: str
 ) -> None:
     store = context.require_store()
-    store.create_collection(Collection("theirs", context.collection_arn("theirs"), "9.0", 1.0, 64), {})
-    store.add_faces("theirs", [FaceRecord(FACE_ID, "img", None, 0, 0, 1, 1, 99.0, np.ones(64, np.float32))])
+    store.create_collection(
+        Collection("theirs", context.collection_arn("theirs"), "9.0", 1.0, 64), {}
+    )
+    store.add_faces(
+        "theirs", [FaceRecord(FACE_ID, "img", None, 0, 0, 1, 1, 99.0, np.ones(64, np.float32))]
+    )
     with pytest.raises(InvalidParameterException, match="face model version 9.0"):
         invoke(operation, {"CollectionId": "theirs", "Image": {"Bytes": blank_png()}}, context)
     assert store.get_collection("theirs").face_count == 1
@@ -54,9 +61,18 @@ def test_another_models_collection_is_not_added_to_or_searched_with_this_one(
 
 def test_its_faces_report_the_model_that_indexed_them(context: OperationContext) -> None:
     store = context.require_store()
-    store.create_collection(Collection("theirs", context.collection_arn("theirs"), "9.0", 1.0, 64), {})
-    store.add_faces("theirs", [FaceRecord(FACE_ID, "img", None, 0, 0, 1, 1, 99.0, np.ones(64, np.float32))])
+    store.create_collection(
+        Collection("theirs", context.collection_arn("theirs"), "9.0", 1.0, 64), {}
+    )
+    store.add_faces(
+        "theirs", [FaceRecord(FACE_ID, "img", None, 0, 0, 1, 1, 99.0, np.ones(64, np.float32))]
+    )
     listed = invoke("ListFaces", {"CollectionId": "theirs"}, context)
-    assert listed["FaceModelVersion"] == "9.0" and listed["Faces"][0]["IndexFacesModelVersion"] == "9.0"
-    found = invoke("SearchFaces", {"CollectionId": "theirs", "FaceId": FACE_ID}, context)  # its own space
+    assert (
+        listed["FaceModelVersion"] == "9.0"
+        and listed["Faces"][0]["IndexFacesModelVersion"] == "9.0"
+    )
+    found = invoke(
+        "SearchFaces", {"CollectionId": "theirs", "FaceId": FACE_ID}, context
+    )  # its own space
     assert found["FaceMatches"] == [] and found["FaceModelVersion"] == "9.0"

@@ -34,8 +34,14 @@ SIDE = 1000  # synthetic faces live in a SIDE x SIDE image: a box ratio r is r *
 
 
 def synthetic(
-    *, side: float = 120.0, confidence: float = 99.9, brightness: float = 50.0,
-    sharpness: float = 60.0, yaw: float = 0.0, pitch: float = 0.0, long_side: float | None = None,
+    *,
+    side: float = 120.0,
+    confidence: float = 99.9,
+    brightness: float = 50.0,
+    sharpness: float = 60.0,
+    yaw: float = 0.0,
+    pitch: float = 0.0,
+    long_side: float | None = None,
 ) -> FaceAnalysis:
     """A face with the given measures (box sides in px of a SIDE x SIDE image)."""
     return FaceAnalysis(
@@ -54,6 +60,7 @@ def reasons(face: FaceAnalysis, level: str) -> list[str]:
 
 # --- the bars, on both sides ---------------------------------------------------------------
 
+
 def _cases() -> list[tuple[str, str, dict, dict, str]]:
     """(level, measure, passing face, failing face, reason) for every bar of every level."""
     out = []
@@ -61,31 +68,72 @@ def _cases() -> list[tuple[str, str, dict, dict, str]]:
         b = BARS[level]
         eps = 0.5
         out += [
-            (level, "confidence", {"confidence": b.confidence}, {"confidence": b.confidence - eps},
-             "LOW_CONFIDENCE"),
-            (level, "box width", {"side": b.min_side_px}, {"side": b.min_side_px - eps},
-             "SMALL_BOUNDING_BOX"),
-            (level, "box height", {"side": 200.0, "long_side": b.min_side_px},
-             {"side": 200.0, "long_side": b.min_side_px - eps}, "SMALL_BOUNDING_BOX"),
-            (level, "brightness", {"brightness": b.brightness}, {"brightness": b.brightness - eps},
-             "LOW_BRIGHTNESS"),
-            (level, "over-exposure", {"brightness": b.max_brightness},
-             {"brightness": b.max_brightness + eps}, "LOW_FACE_QUALITY"),
-            (level, "sharpness", {"sharpness": b.sharpness}, {"sharpness": b.sharpness - eps},
-             "LOW_SHARPNESS"),
+            (
+                level,
+                "confidence",
+                {"confidence": b.confidence},
+                {"confidence": b.confidence - eps},
+                "LOW_CONFIDENCE",
+            ),
+            (
+                level,
+                "box width",
+                {"side": b.min_side_px},
+                {"side": b.min_side_px - eps},
+                "SMALL_BOUNDING_BOX",
+            ),
+            (
+                level,
+                "box height",
+                {"side": 200.0, "long_side": b.min_side_px},
+                {"side": 200.0, "long_side": b.min_side_px - eps},
+                "SMALL_BOUNDING_BOX",
+            ),
+            (
+                level,
+                "brightness",
+                {"brightness": b.brightness},
+                {"brightness": b.brightness - eps},
+                "LOW_BRIGHTNESS",
+            ),
+            (
+                level,
+                "over-exposure",
+                {"brightness": b.max_brightness},
+                {"brightness": b.max_brightness + eps},
+                "LOW_FACE_QUALITY",
+            ),
+            (
+                level,
+                "sharpness",
+                {"sharpness": b.sharpness},
+                {"sharpness": b.sharpness - eps},
+                "LOW_SHARPNESS",
+            ),
             (level, "yaw right", {"yaw": b.max_yaw}, {"yaw": b.max_yaw + eps}, "EXTREME_POSE"),
             (level, "yaw left", {"yaw": -b.max_yaw}, {"yaw": -b.max_yaw - eps}, "EXTREME_POSE"),
-            (level, "pitch up", {"pitch": b.max_pitch_up}, {"pitch": b.max_pitch_up + eps},
-             "EXTREME_POSE"),
-            (level, "pitch down", {"pitch": -b.max_pitch_down}, {"pitch": -b.max_pitch_down - eps},
-             "EXTREME_POSE"),
+            (
+                level,
+                "pitch up",
+                {"pitch": b.max_pitch_up},
+                {"pitch": b.max_pitch_up + eps},
+                "EXTREME_POSE",
+            ),
+            (
+                level,
+                "pitch down",
+                {"pitch": -b.max_pitch_down},
+                {"pitch": -b.max_pitch_down - eps},
+                "EXTREME_POSE",
+            ),
         ]
     # a confidence bar of 0 has no failing side
     return [c for c in out if not (c[1] == "confidence" and c[3]["confidence"] < 0)]
 
 
 @pytest.mark.parametrize(
-    ("level", "measure", "passing", "failing", "reason"), _cases(),
+    ("level", "measure", "passing", "failing", "reason"),
+    _cases(),
     ids=[f"{c[0]}-{c[1]}" for c in _cases()],
 )
 def test_each_bar_on_both_sides(level, measure, passing, failing, reason):
@@ -130,8 +178,12 @@ def test_levels_nest_low_medium_high():
     rng = random.Random(7)
     for _ in range(2000):
         face = synthetic(
-            side=rng.uniform(5, 80), confidence=rng.uniform(50, 100), brightness=rng.uniform(0, 100),
-            sharpness=rng.uniform(0, 100), yaw=rng.uniform(-90, 90), pitch=rng.uniform(-60, 60),
+            side=rng.uniform(5, 80),
+            confidence=rng.uniform(50, 100),
+            brightness=rng.uniform(0, 100),
+            sharpness=rng.uniform(0, 100),
+            yaw=rng.uniform(-90, 90),
+            pitch=rng.uniform(-60, 60),
         )
         low, medium, high = (set(reasons(face, level)) for level in LEVELS)
         assert low <= medium <= high
@@ -139,10 +191,13 @@ def test_levels_nest_low_medium_high():
 
 # --- what AUTO must keep (the requirement, independent of the table's numbers) --------------
 
+
 @pytest.mark.parametrize("side", [32, 40, 48, 60])
 def test_auto_keeps_clear_faces_of_a_family_photo(side):
     """Faces 40-60 px tall (32-48 px box short side) in a ~1300 px photo, sharp and lit."""
-    face = synthetic(side=side, long_side=side * 1.25, confidence=97.0, sharpness=40.0, brightness=35.0)
+    face = synthetic(
+        side=side, long_side=side * 1.25, confidence=97.0, sharpness=40.0, brightness=35.0
+    )
     assert reasons(face, "AUTO") == []
 
 
@@ -166,6 +221,7 @@ def test_auto_drops_what_the_measurements_say_fails():
 
 # --- Sharpness of dim faces ----------------------------------------------------------------
 
+
 def _sharpness(variance: float) -> float:
     return 100.0 * (1.0 - math.exp(-variance / 200.0))  # agnosco.vision.quality's mapping
 
@@ -181,7 +237,9 @@ def test_a_dim_face_is_judged_as_sharp_as_the_same_face_lit(k):
     variance, brightness = 300.0, SHARPNESS_REFERENCE_BRIGHTNESS
     dim = Quality(brightness * k, _sharpness(variance * k * k))
     assert blur_sharpness(dim) == pytest.approx(_sharpness(variance), abs=0.01)
-    assert "LOW_SHARPNESS" not in reasons(synthetic(brightness=dim.brightness, sharpness=dim.sharpness), "AUTO")
+    assert "LOW_SHARPNESS" not in reasons(
+        synthetic(brightness=dim.brightness, sharpness=dim.sharpness), "AUTO"
+    )
 
 
 def test_a_dim_blurred_face_is_still_low_sharpness():
@@ -193,16 +251,20 @@ def test_a_dim_blurred_face_is_still_low_sharpness():
 
 # --- real images ------------------------------------------------------------------------------
 
+
 def _png(pixels: np.ndarray, fmt: str = "PNG") -> bytes:
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, fmt, **({"quality": 92} if fmt == "JPEG" else {}))
     return buf.getvalue()
 
 
-def _nearest(faces: list[FaceAnalysis], width: int, height: int, x: float, y: float,
-             within: float) -> FaceAnalysis | None:
+def _nearest(
+    faces: list[FaceAnalysis], width: int, height: int, x: float, y: float, within: float
+) -> FaceAnalysis | None:
     def distance(f: FaceAnalysis) -> float:
-        return math.hypot((f.box.left + f.box.width / 2) * width - x, (f.box.top + f.box.height / 2) * height - y)
+        return math.hypot(
+            (f.box.left + f.box.width / 2) * width - x, (f.box.top + f.box.height / 2) * height - y
+        )
 
     near = [f for f in faces if distance(f) <= within]
     return min(near, key=distance) if near else None
@@ -220,16 +282,20 @@ def portraits(analyzer, deepface_images: Path):
     return out
 
 
-def _shrunk(pixels: np.ndarray, face: FaceAnalysis, face_height: float) -> tuple[np.ndarray, float, float]:
+def _shrunk(
+    pixels: np.ndarray, face: FaceAnalysis, face_height: float
+) -> tuple[np.ndarray, float, float]:
     """The portrait scaled so its face box is ``face_height`` px tall, cropped to head and
     shoulders; and the face centre in the crop."""
     height, width = pixels.shape[:2]
     factor = face_height / (face.box.height * height)
-    small = cv2.resize(pixels, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        pixels, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA
+    )
     cx = (face.box.left + face.box.width / 2) * width * factor
     cy = (face.box.top + face.box.height / 2) * height * factor
     x0, y0 = int(max(0, cx - 1.8 * face_height)), int(max(0, cy - 1.6 * face_height))
-    crop = small[y0:int(cy + 3 * face_height), x0:int(cx + 1.8 * face_height)]
+    crop = small[y0 : int(cy + 3 * face_height), x0 : int(cx + 1.8 * face_height)]
     return crop, cx - x0, cy - y0
 
 
@@ -245,7 +311,7 @@ def family_photo(portraits, shared_data: Path):
     for k, (name, tall) in enumerate(zip(portraits, (60.0, 52.0, 45.0))):
         crop, fx, fy = _shrunk(*portraits[name], tall)
         x0, y0 = 180 + 400 * k, 300
-        canvas[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
+        canvas[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
         placed.append((name, x0 + fx, y0 + fy, tall))
     return _png(canvas, "JPEG"), placed
 
@@ -268,10 +334,13 @@ def test_index_faces_auto_indexes_the_family_photo(face_context, family_photo, t
     data, placed = family_photo
     store = open_store(None, tmp_path)
     try:
-        context = OperationContext(analyzer=face_context.analyzer, calibration=face_context.calibration,
-                                   store=store)
+        context = OperationContext(
+            analyzer=face_context.analyzer, calibration=face_context.calibration, store=store
+        )
         invoke("CreateCollection", {"CollectionId": "family"}, context)
-        response = invoke("IndexFaces", {"CollectionId": "family", "Image": {"Bytes": data}}, context)
+        response = invoke(
+            "IndexFaces", {"CollectionId": "family", "Image": {"Bytes": data}}, context
+        )
     finally:
         store.close()
     assert len(response["FaceRecords"]) >= len(placed)
@@ -294,14 +363,18 @@ def test_a_heavily_blurred_face_is_low_sharpness(analyzer, portraits):
     pixels, face = portraits["img13.jpg"]
     # the face about 128 px wide (the width Sharpness is measured at), then a 4 px Gaussian:
     # well past where genuine pairs stop matching (docs/quality-filter.md, blur table)
-    crop, _, _ = _shrunk(pixels, face, 128 / face.box.width * face.box.height * pixels.shape[0] / pixels.shape[1])
+    crop, _, _ = _shrunk(
+        pixels, face, 128 / face.box.width * face.box.height * pixels.shape[0] / pixels.shape[1]
+    )
     blurred = cv2.GaussianBlur(np.ascontiguousarray(crop), (0, 0), 4.0)
     image = decode_image(_png(blurred))
     faces = analyzer.analyze(image)
     assert faces, "the blurred face is still detected"
     assert "LOW_SHARPNESS" in filter_reasons(faces[0], "AUTO", image.width, image.height)
     sharp = decode_image(_png(np.ascontiguousarray(crop)))
-    assert "LOW_SHARPNESS" not in filter_reasons(analyzer.analyze(sharp)[0], "AUTO", sharp.width, sharp.height)
+    assert "LOW_SHARPNESS" not in filter_reasons(
+        analyzer.analyze(sharp)[0], "AUTO", sharp.width, sharp.height
+    )
 
 
 def test_a_dim_but_sharp_face_is_kept(analyzer, portraits):
@@ -326,7 +399,7 @@ def test_a_tiny_face_is_small_bounding_box(analyzer, portraits):
         crop, fx, fy = _shrunk(pixels, face, tall)
         canvas = np.full((200, 200, 3), 128, np.uint8)
         y0, x0 = (200 - crop.shape[0]) // 2, (200 - crop.shape[1]) // 2
-        canvas[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
+        canvas[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
         image = decode_image(_png(canvas))
         tiny = _nearest(analyzer.analyze(image), 200, 200, x0 + fx, y0 + fy, within=side)
         if tiny is not None:
@@ -376,14 +449,18 @@ def test_index_faces_auto_keeps_a_family_at_3_to_5_m_of_every_race_group(
     for k, ((pixels, face), tall) in enumerate(zip(utk_adults[race], (60.0, 52.0, 45.0))):
         crop, _, _ = _shrunk(pixels, face, tall)
         x0, y0 = 180 + 400 * k, 300
-        canvas[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
+        canvas[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
     store = open_store(None, tmp_path)
     try:
-        context = OperationContext(analyzer=face_context.analyzer, calibration=face_context.calibration,
-                                   store=store)
+        context = OperationContext(
+            analyzer=face_context.analyzer, calibration=face_context.calibration, store=store
+        )
         invoke("CreateCollection", {"CollectionId": "family"}, context)
-        response = invoke("IndexFaces", {"CollectionId": "family", "Image": {"Bytes": _png(canvas, "JPEG")}},
-                          context)
+        response = invoke(
+            "IndexFaces",
+            {"CollectionId": "family", "Image": {"Bytes": _png(canvas, "JPEG")}},
+            context,
+        )
     finally:
         store.close()
     assert len(response["FaceRecords"]) == 3, response["UnindexedFaces"]
@@ -399,10 +476,19 @@ def test_the_documented_table_is_the_bars():
         cells = line.split()
         if len(cells) >= 5 and cells[-1].isupper() and "_" in cells[-1]:
             rows[" ".join(cells[:-4])] = cells[-4:-1]
+
     def bar_values(level: str) -> list[str]:
         b = BARS[level]
-        return [f"{b.confidence:g}", f"{b.min_side_px:g}", f"{b.brightness:g}", f"{b.max_brightness:g}",
-                f"{b.sharpness:g}", f"{b.max_yaw:g}", f"{b.max_pitch_up:g}/{b.max_pitch_down:g}"]
+        return [
+            f"{b.confidence:g}",
+            f"{b.min_side_px:g}",
+            f"{b.brightness:g}",
+            f"{b.max_brightness:g}",
+            f"{b.sharpness:g}",
+            f"{b.max_yaw:g}",
+            f"{b.max_pitch_up:g}/{b.max_pitch_down:g}",
+        ]
+
     documented = list(rows.values())
     assert len(documented) == 7, rows
     for column, level in enumerate(("LOW", "MEDIUM", "HIGH")):

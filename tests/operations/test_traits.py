@@ -13,7 +13,19 @@ from agnosco.operations.traits import Resource, Traits
 
 IMPLEMENTED = sorted(REGISTRY)
 #: Name prefixes of the model's operations that change state, and of those that only read.
-CHANGING = ("Create", "Delete", "Index", "Associate", "Disassociate", "Tag", "Untag", "Put", "Update", "Start", "Stop")
+CHANGING = (
+    "Create",
+    "Delete",
+    "Index",
+    "Associate",
+    "Disassociate",
+    "Tag",
+    "Untag",
+    "Put",
+    "Update",
+    "Start",
+    "Stop",
+)
 READING = ("Describe", "List", "Get", "Detect", "Search", "Compare", "Recognize")
 
 
@@ -46,17 +58,23 @@ def test_an_operation_that_compares_faces_is_marked_so(operation):
     how alike faces are: identification (agnosco.operations.traits)."""
     model = spec.service_model().operation_model(operation)
     inputs = set(model.input_shape.members)
-    thresholds = sorted(m for m in inputs if m.endswith("Threshold") and ("Match" in m or "Similarity" in m))
+    thresholds = sorted(
+        m for m in inputs if m.endswith("Threshold") and ("Match" in m or "Similarity" in m)
+    )
     reveals = "Similarity" in _members(model.output_shape) or bool(thresholds)
     traits = traits_of(operation)
     assert traits.compares_faces is reveals
-    assert (traits.threshold.member if traits.threshold else None) == (thresholds[0] if thresholds else None)
+    assert (traits.threshold.member if traits.threshold else None) == (
+        thresholds[0] if thresholds else None
+    )
 
 
 @pytest.mark.parametrize("operation", [o for o in IMPLEMENTED if traits_of(o).threshold])
 def test_threshold_defaults_are_the_documented_ones(operation):
     traits = traits_of(operation)
-    member = spec.service_model().operation_model(operation).input_shape.members[traits.threshold.member]
+    member = (
+        spec.service_model().operation_model(operation).input_shape.members[traits.threshold.member]
+    )
     documented = re.findall(r"default (?:value )?is (\d+)", member.documentation)
     # The model documents AssociateFaces' 75; where it is silent, Rekognition's 80 applies.
     expected = float(documented[0]) if documented else 80.0
@@ -93,7 +111,9 @@ def test_review_withholds_a_member_of_the_output():
             output = spec.service_model().operation_model(name).output_shape.members
             assert op.traits.withheld in output, name
     # an identification that changes state cannot be held back
-    assert traits_of("AssociateFaces").compares_faces and traits_of("AssociateFaces").withheld is None
+    assert (
+        traits_of("AssociateFaces").compares_faces and traits_of("AssociateFaces").withheld is None
+    )
 
 
 @pytest.mark.parametrize("operation", IMPLEMENTED)

@@ -19,13 +19,34 @@ def botocore_body(operation: str, params: dict) -> bytes:  # type: ignore[type-a
     return create_serializer("json").serialize_to_request(params, model)["body"]  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("operation, params", [
-    ("DetectFaces", {"Image": {"Bytes": b"\xff\xd8\xff\x00binary"}, "Attributes": ["ALL"]}),
-    ("IndexFaces", {"CollectionId": "c", "Image": {"S3Object": {"Bucket": "photos", "Name": "k.jpg"}},
-                    "ExternalImageId": "x:1", "MaxFaces": 3, "QualityFilter": "AUTO"}),
-    ("CompareFaces", {"SourceImage": {"Bytes": b"a"}, "TargetImage": {"Bytes": b"b"}, "SimilarityThreshold": 99.5}),
-    ("TagResource", {"ResourceArn": "arn:aws:rekognition:eu-west-1:0:collection/c", "Tags": {"k": "v"}}),
-])
+@pytest.mark.parametrize(
+    "operation, params",
+    [
+        ("DetectFaces", {"Image": {"Bytes": b"\xff\xd8\xff\x00binary"}, "Attributes": ["ALL"]}),
+        (
+            "IndexFaces",
+            {
+                "CollectionId": "c",
+                "Image": {"S3Object": {"Bucket": "photos", "Name": "k.jpg"}},
+                "ExternalImageId": "x:1",
+                "MaxFaces": 3,
+                "QualityFilter": "AUTO",
+            },
+        ),
+        (
+            "CompareFaces",
+            {
+                "SourceImage": {"Bytes": b"a"},
+                "TargetImage": {"Bytes": b"b"},
+                "SimilarityThreshold": 99.5,
+            },
+        ),
+        (
+            "TagResource",
+            {"ResourceArn": "arn:aws:rekognition:eu-west-1:0:collection/c", "Tags": {"k": "v"}},
+        ),
+    ],
+)
 def test_botocore_request_round_trips(operation: str, params: dict) -> None:  # type: ignore[type-arg]
     model = spec.service_model().operation_model(operation)
     assert decode_request(botocore_body(operation, params), model.input_shape) == params
@@ -34,8 +55,13 @@ def test_botocore_request_round_trips(operation: str, params: dict) -> None:  # 
 def test_botocore_parses_our_response() -> None:
     model = spec.service_model().operation_model("DescribeCollection")
     body = encode_response(
-        {"FaceCount": 2, "FaceModelVersion": "v", "CollectionARN": "arn", "CreationTimestamp": 1795300000.5,
-         "UserCount": 0},
+        {
+            "FaceCount": 2,
+            "FaceModelVersion": "v",
+            "CollectionARN": "arn",
+            "CreationTimestamp": 1795300000.5,
+            "UserCount": 0,
+        },
         model.output_shape,
     )
     parsed = create_parser("json").parse(
@@ -47,12 +73,14 @@ def test_botocore_parses_our_response() -> None:
 
 def test_blobs_are_base64_on_the_wire() -> None:
     shape = spec.service_model().operation_model("DetectFaces").input_shape
-    assert decode_request(b'{"Image":{"Bytes":"' + base64.b64encode(b"\x00\x01") + b'"}}', shape) == {
-        "Image": {"Bytes": b"\x00\x01"}
-    }
+    assert decode_request(
+        b'{"Image":{"Bytes":"' + base64.b64encode(b"\x00\x01") + b'"}}', shape
+    ) == {"Image": {"Bytes": b"\x00\x01"}}
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1,2]", b'{"Image":{"Bytes":"***"}}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"[1,2]", b'{"Image":{"Bytes":"***"}}', b"\xff\xfe"]
+)
 def test_malformed_bodies_are_serialization_errors(body: bytes) -> None:
     shape = spec.service_model().operation_model("DetectFaces").input_shape
     with pytest.raises(SerializationException):

@@ -23,14 +23,24 @@ NOW = dt.datetime(2026, 11, 22, 12, 0, 0, tzinfo=dt.UTC)
 
 
 def signed(
-    body: bytes = b'{"CollectionId":"c"}', *, key: str = "AKIDEXAMPLE", secret: str | None = None,
-    when: dt.datetime = NOW, service: str = "rekognition", region: str = "eu-west-1",
+    body: bytes = b'{"CollectionId":"c"}',
+    *,
+    key: str = "AKIDEXAMPLE",
+    secret: str | None = None,
+    when: dt.datetime = NOW,
+    service: str = "rekognition",
+    region: str = "eu-west-1",
     extra: dict[str, str] | None = None,
 ) -> dict[str, object]:
     request = AWSRequest(
-        method="POST", url="http://localhost:8080/", data=body,
-        headers={"X-Amz-Target": "RekognitionService.CreateCollection",
-                 "Content-Type": "application/x-amz-json-1.1", **(extra or {})},
+        method="POST",
+        url="http://localhost:8080/",
+        data=body,
+        headers={
+            "X-Amz-Target": "RekognitionService.CreateCollection",
+            "Content-Type": "application/x-amz-json-1.1",
+            **(extra or {}),
+        },
     )
     with mock.patch("botocore.auth.get_current_datetime", return_value=when.replace(tzinfo=None)):
         SigV4Auth(Credentials(key, secret or KEYS.get(key, "x")), service, region).add_auth(request)
@@ -71,7 +81,9 @@ def test_wrong_secret_is_refused() -> None:
 
 
 def test_unknown_key_is_unrecognized() -> None:
-    with pytest.raises(UnrecognizedClientException, match="security token included in the request is invalid"):
+    with pytest.raises(
+        UnrecognizedClientException, match="security token included in the request is invalid"
+    ):
         check(signed(key="AKIDUNKNOWN"))
 
 
@@ -82,11 +94,15 @@ def test_missing_authorization() -> None:
         check(req)
 
 
-@pytest.mark.parametrize("value", [
-    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/eu-west-1/rekognition/aws4_request",
-    "Basic dXNlcjpwYXNz",
-    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/rekognition/aws4_request, SignedHeaders=host, Signature=" + "0" * 64,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/eu-west-1/rekognition/aws4_request",
+        "Basic dXNlcjpwYXNz",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/rekognition/aws4_request, SignedHeaders=host, Signature="
+        + "0" * 64,
+    ],
+)
 def test_malformed_authorization(value: str) -> None:
     req = signed()
     req["headers"]["authorization"] = [value]  # type: ignore[index]
@@ -114,9 +130,15 @@ def test_wrong_service_scope() -> None:
 
 def _resign_without(req: dict[str, object], header: str) -> dict[str, object]:
     """The request signed by botocore with ``header`` left out of SignedHeaders."""
-    request = AWSRequest(method="POST", url="http://localhost:8080/", data=req["body"],
-                         headers={"X-Amz-Target": "RekognitionService.CreateCollection",
-                                  "Content-Type": "application/x-amz-json-1.1"})
+    request = AWSRequest(
+        method="POST",
+        url="http://localhost:8080/",
+        data=req["body"],
+        headers={
+            "X-Amz-Target": "RekognitionService.CreateCollection",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
 
     class Without(SigV4Auth):
         def headers_to_sign(self, request):  # type: ignore[no-untyped-def]
@@ -125,7 +147,9 @@ def _resign_without(req: dict[str, object], header: str) -> dict[str, object]:
             return headers
 
     with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
-        Without(Credentials("AKIDEXAMPLE", KEYS["AKIDEXAMPLE"]), "rekognition", "eu-west-1").add_auth(request)
+        Without(
+            Credentials("AKIDEXAMPLE", KEYS["AKIDEXAMPLE"]), "rekognition", "eu-west-1"
+        ).add_auth(request)
     headers: dict[str, list[str]] = {"host": ["localhost:8080"]}
     for name, value in request.headers.items():
         headers.setdefault(name.lower(), []).append(value)
@@ -137,8 +161,12 @@ def test_target_date_and_host_must_be_signed(header: str) -> None:
     """Unsigned, X-Amz-Target could be changed: a captured DescribeCollection re-sent as
     DeleteCollection."""
     req = _resign_without(signed(), header)
-    assert header not in req["headers"]["authorization"][0].split("SignedHeaders=")[1].split(",")[0].split(";")  # type: ignore[index]
-    with pytest.raises(IncompleteSignatureException, match=f"SignedHeaders must include '{header}'"):
+    assert header not in req["headers"]["authorization"][0].split("SignedHeaders=")[1].split(",")[
+        0
+    ].split(";")  # type: ignore[index]
+    with pytest.raises(
+        IncompleteSignatureException, match=f"SignedHeaders must include '{header}'"
+    ):
         check(req)
 
 

@@ -32,8 +32,11 @@ class Server:
 
     def client(self, key_id: str = ACCESS_KEY_ID, secret: str = SECRET_ACCESS_KEY, **config):  # type: ignore[no-untyped-def]
         return boto3.client(
-            "rekognition", endpoint_url=self.url, region_name=REGION,
-            aws_access_key_id=key_id, aws_secret_access_key=secret,
+            "rekognition",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
             config=Config(retries={"max_attempts": 1}, read_timeout=300, **config),
         )
 
@@ -53,24 +56,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, log: Path, *extra: str, env: dict[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path, log: Path, *extra: str, env: dict[str, str] | None = None
+) -> Server:
     """Start ``agnosco serve`` (with ``env`` added to the environment) and wait until it answers
     (or fail with its log)."""
     port = free_port()
-    env = os.environ | {"AGNOSCO_ACCESS_KEY_ID": ACCESS_KEY_ID, "AGNOSCO_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
-                        "AGNOSCO_REGION": REGION} | (env or {})
+    env = (
+        os.environ
+        | {
+            "AGNOSCO_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AGNOSCO_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AGNOSCO_REGION": REGION,
+        }
+        | (env or {})
+    )
     command = shutil.which("agnosco")
     argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
     with open(log, "ab") as fh:  # the server process has its own descriptor for it
         process = subprocess.Popen(
             [*argv, "serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
-            stdout=fh, stderr=subprocess.STDOUT, env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"agnosco serve exited with {process.returncode}:\n{log.read_text()}")
+            raise RuntimeError(
+                f"agnosco serve exited with {process.returncode}:\n{log.read_text()}"
+            )
         try:
             with urllib.request.urlopen(url + "/health", timeout=1):
                 return Server(url, data_dir, process, log)
@@ -106,7 +122,9 @@ def collection(rekognition, request: pytest.FixtureRequest) -> Iterator[str]:  #
         pass
 
 
-def signed_post(server: Server, key: tuple[str, str], operation: str, body: bytes) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+def signed_post(
+    server: Server, key: tuple[str, str], operation: str, body: bytes
+) -> tuple[int, dict, str]:  # type: ignore[type-arg]
     """POST ``body`` as ``operation``, signed with ``key`` exactly as botocore signs (the body
     untouched, so it may be anything): (status, the JSON answer, x-amzn-RequestId)."""
     import json
@@ -117,12 +135,25 @@ def signed_post(server: Server, key: tuple[str, str], operation: str, body: byte
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    request = AWSRequest(method="POST", url=server.url + "/", data=body, headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"RekognitionService.{operation}"})
+    request = AWSRequest(
+        method="POST",
+        url=server.url + "/",
+        data=body,
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": f"RekognitionService.{operation}",
+        },
+    )
     SigV4Auth(Credentials(*key), "rekognition", REGION).add_auth(request)
-    raw = urllib.request.Request(request.url, data=body, method="POST", headers=dict(request.headers.items()))
+    raw = urllib.request.Request(
+        request.url, data=body, method="POST", headers=dict(request.headers.items())
+    )
     try:
         with urllib.request.urlopen(raw, timeout=120) as response:
-            return response.status, json.loads(response.read()), response.headers["x-amzn-RequestId"]
+            return (
+                response.status,
+                json.loads(response.read()),
+                response.headers["x-amzn-RequestId"],
+            )
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read()), error.headers["x-amzn-RequestId"]

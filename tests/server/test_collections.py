@@ -62,6 +62,7 @@ def _all_collection_ids(rekognition, page_size: int = 1) -> list[str]:  # type: 
 
 # CreateCollection -------------------------------------------------------------------------
 
+
 def test_create_collection_response(rekognition, new_id):
     cid = new_id()
     response = rekognition.create_collection(CollectionId=cid)
@@ -84,8 +85,11 @@ def test_a_request_signed_for_another_region_is_refused(server, rekognition, new
     another, and every ARN names the deployment's region."""
     key_id, secret = _admin_credentials(server)
     client = boto3.client(
-        "rekognition", endpoint_url=server.url, region_name="us-west-2",
-        aws_access_key_id=key_id, aws_secret_access_key=secret,
+        "rekognition",
+        endpoint_url=server.url,
+        region_name="us-west-2",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 0}),
     )
     cid = new_id()
@@ -145,6 +149,7 @@ def test_invalid_collection_id_is_refused(rekognition, bad):
 
 # DescribeCollection -----------------------------------------------------------------------
 
+
 def test_describe_new_collection(rekognition, new_id):
     cid = new_id()
     created = rekognition.create_collection(CollectionId=cid)
@@ -160,7 +165,9 @@ def test_describe_new_collection(rekognition, new_id):
 
 
 def test_describe_counts_follow_faces_and_users(rekognition, collection, read_image):
-    indexed = rekognition.index_faces(CollectionId=collection, Image={"Bytes": read_image("couple.jpg")})
+    indexed = rekognition.index_faces(
+        CollectionId=collection, Image={"Bytes": read_image("couple.jpg")}
+    )
     assert len(indexed["FaceRecords"]) == 2
     assert rekognition.describe_collection(CollectionId=collection)["FaceCount"] == 2
 
@@ -169,7 +176,9 @@ def test_describe_counts_follow_faces_and_users(rekognition, collection, read_im
     described = rekognition.describe_collection(CollectionId=collection)
     assert (described["FaceCount"], described["UserCount"]) == (2, 2)
 
-    rekognition.delete_faces(CollectionId=collection, FaceIds=[indexed["FaceRecords"][0]["Face"]["FaceId"]])
+    rekognition.delete_faces(
+        CollectionId=collection, FaceIds=[indexed["FaceRecords"][0]["Face"]["FaceId"]]
+    )
     rekognition.delete_user(CollectionId=collection, UserId="bob")
     described = rekognition.describe_collection(CollectionId=collection)
     assert (described["FaceCount"], described["UserCount"]) == (1, 1)
@@ -182,6 +191,7 @@ def test_describe_missing_collection(rekognition):
 
 
 # ListCollections --------------------------------------------------------------------------
+
 
 def test_list_collections_walks_every_collection_once(rekognition, new_id):
     mine = [new_id("page") for _ in range(3)]
@@ -197,7 +207,9 @@ def test_list_collections_with_boto3_paginator(rekognition, new_id):
     mine = [new_id("pager") for _ in range(2)]
     for cid in mine:
         rekognition.create_collection(CollectionId=cid)
-    pages = list(rekognition.get_paginator("list_collections").paginate(PaginationConfig={"PageSize": 1}))
+    pages = list(
+        rekognition.get_paginator("list_collections").paginate(PaginationConfig={"PageSize": 1})
+    )
     ids = [cid for page in pages for cid in page["CollectionIds"]]
     assert all(len(page["CollectionIds"]) <= 1 for page in pages)
     assert len(ids) == len(set(ids)) and set(mine) <= set(ids)
@@ -223,7 +235,9 @@ def test_tampered_token_is_refused(rekognition, new_id):
 def test_forged_resume_point_is_refused(rekognition, new_id):
     """Rewriting the end of a token (where the resume point lives), keeping the rest, is refused."""
     page = _a_page(rekognition, new_id)
-    raw = bytearray(base64.urlsafe_b64decode(page["NextToken"] + "=" * (-len(page["NextToken"]) % 4)))
+    raw = bytearray(
+        base64.urlsafe_b64decode(page["NextToken"] + "=" * (-len(page["NextToken"]) % 4))
+    )
     raw[-1] = raw[-1] ^ 0x01
     forged_token = base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
     with pytest.raises(rekognition.exceptions.InvalidPaginationTokenException):
@@ -261,6 +275,7 @@ def test_list_collections_pages_past_a_long_collection_id(rekognition, new_id):
 
 
 # DeleteCollection -------------------------------------------------------------------------
+
 
 def test_delete_collection(rekognition, new_id):
     cid = new_id()

@@ -19,7 +19,10 @@ from tests.server.conftest import ACCESS_KEY_ID, Server, start_server
 
 def _sources(server: Server) -> list[Any]:
     with sqlite3.connect(Path(server.data_dir) / "audit.db") as db:
-        return [json.loads(b).get("source") for (b,) in db.execute("SELECT body FROM audit_records ORDER BY seq")]
+        return [
+            json.loads(b).get("source")
+            for (b,) in db.execute("SELECT body FROM audit_records ORDER BY seq")
+        ]
 
 
 def _forwarded_call(server: Server) -> None:
@@ -89,7 +92,11 @@ def _response(conn: socket.socket) -> bytes:
             return data
         data += chunk
     head, body = data.split(b"\r\n\r\n", 1)
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
     while len(body) < length:
         chunk = conn.recv(4096)
         if not chunk:
@@ -100,8 +107,12 @@ def _response(conn: socket.socket) -> bytes:
 
 def _audited(server: Server) -> dict[str, dict[str, Any]]:
     with sqlite3.connect(Path(server.data_dir) / "audit.db") as db:
-        records = [json.loads(b) for (b,) in db.execute("SELECT body FROM audit_records ORDER BY seq")]
-    return {r["request_id"]: r for r in records if r.get("request_id") and r.get("phase") != "intent"}
+        records = [
+            json.loads(b) for (b,) in db.execute("SELECT body FROM audit_records ORDER BY seq")
+        ]
+    return {
+        r["request_id"]: r for r in records if r.get("request_id") and r.get("phase") != "intent"
+    }
 
 
 def _outcome(call: Any) -> tuple[str, str]:
@@ -119,18 +130,27 @@ def _assert_audited(server: Server, outcomes: list[tuple[str, str]]) -> None:
         assert audited[request_id].get("error") == (None if code == "ok" else code)
 
 
-def test_a_full_model_queue_throttles_image_calls_but_not_cheap_ones(tmp_path: Path, deepface_images: Path) -> None:
+def test_a_full_model_queue_throttles_image_calls_but_not_cheap_ones(
+    tmp_path: Path, deepface_images: Path
+) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    server = start_server(tmp_path / "data", tmp_path / "s.log", "--model-workers", "1", "--model-queue", "1")
+    server = start_server(
+        tmp_path / "data", tmp_path / "s.log", "--model-workers", "1", "--model-queue", "1"
+    )
     image = {"Bytes": (deepface_images / "couple.jpg").read_bytes()}
     try:
         server.client().create_collection(CollectionId="c")
 
         with ThreadPoolExecutor(8) as pool:
-            outcomes = list(pool.map(lambda _: _outcome(lambda: server.client().detect_faces(Image=image)),
-                                     range(8)))
-            described = server.client().describe_collection(CollectionId="c")  # meanwhile: not queued
+            outcomes = list(
+                pool.map(
+                    lambda _: _outcome(lambda: server.client().detect_faces(Image=image)), range(8)
+                )
+            )
+            described = server.client().describe_collection(
+                CollectionId="c"
+            )  # meanwhile: not queued
         assert described["FaceCount"] == 0
         codes = [code for code, _ in outcomes]
         assert "ok" in codes and "ThrottlingException" in codes, codes
@@ -141,7 +161,9 @@ def test_a_full_model_queue_throttles_image_calls_but_not_cheap_ones(tmp_path: P
 
 
 def test_an_access_key_over_its_rate_limit_is_refused_and_audited(tmp_path: Path) -> None:
-    server = start_server(tmp_path / "data", tmp_path / "s.log", "--rate-limit", "0.01", "--rate-burst", "2")
+    server = start_server(
+        tmp_path / "data", tmp_path / "s.log", "--rate-limit", "0.01", "--rate-burst", "2"
+    )
     try:
         codes = [_outcome(server.client().list_collections) for _ in range(5)]
         assert [c for c, _ in codes][:2] == ["ok", "ok"]
@@ -156,7 +178,9 @@ def test_the_first_admin_secret_goes_to_a_private_file_not_to_the_log(tmp_path: 
     import stat
 
     data = tmp_path / "data"
-    server = start_server(data, tmp_path / "s.log", env={"AGNOSCO_ACCESS_KEY_ID": "", "AGNOSCO_SECRET_ACCESS_KEY": ""})
+    server = start_server(
+        data, tmp_path / "s.log", env={"AGNOSCO_ACCESS_KEY_ID": "", "AGNOSCO_SECRET_ACCESS_KEY": ""}
+    )
     try:
         saved = json.loads((data / "admin-key.json").read_text())
         assert stat.S_IMODE(os.stat(data / "admin-key.json").st_mode) == 0o600
@@ -174,8 +198,10 @@ def test_a_half_sent_request_is_abandoned(tmp_path: Path) -> None:
     try:
         host, port = server.url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=30) as conn:
-            conn.sendall(f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000\r\n"
-                         "Content-Type: application/x-amz-json-1.1\r\n\r\n{\"Collec".encode())
+            conn.sendall(
+                f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000\r\n"
+                'Content-Type: application/x-amz-json-1.1\r\n\r\n{"Collec'.encode()
+            )
             answer = _response(conn)  # the server answers without the rest
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
         assert b"RequestTimeoutException" in answer
@@ -222,7 +248,9 @@ def test_idle_connections_beyond_the_limit_cannot_exhaust_the_server(tmp_path: P
         server.stop()
 
 
-@pytest.mark.parametrize("sent", [b"", b"GET /health HTTP/1.1\r\nHo"], ids=["nothing", "half the headers"])
+@pytest.mark.parametrize(
+    "sent", [b"", b"GET /health HTTP/1.1\r\nHo"], ids=["nothing", "half the headers"]
+)
 def test_a_connection_without_a_whole_request_is_closed(tmp_path: Path, sent: bytes) -> None:
     """An idle new connection, or headers trickling in, was held for ever (slowloris)."""
     server = start_server(tmp_path / "data", tmp_path / "s.log", "--header-timeout", "1")
@@ -230,11 +258,17 @@ def test_a_connection_without_a_whole_request_is_closed(tmp_path: Path, sent: by
         host, port = server.url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=30) as conn:
             conn.sendall(sent)
-            assert conn.recv(4096) == b""  # closed by the server, well before the 30 s socket timeout
-        with socket.create_connection((host, int(port)), timeout=30) as conn:  # a whole request is served
+            assert (
+                conn.recv(4096) == b""
+            )  # closed by the server, well before the 30 s socket timeout
+        with socket.create_connection(
+            (host, int(port)), timeout=30
+        ) as conn:  # a whole request is served
             conn.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
             assert _response(conn).startswith(b"HTTP/1.1 200")
-            time.sleep(2)  # after a response, the keep-alive window applies, not the header deadline
+            time.sleep(
+                2
+            )  # after a response, the keep-alive window applies, not the header deadline
             conn.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
             assert _response(conn).startswith(b"HTTP/1.1 200")
     finally:

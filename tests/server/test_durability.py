@@ -43,8 +43,18 @@ def test_restart_keeps_collections_faces_and_search(tmp_path: Path, deepface_ima
 
 
 @pytest.mark.slow
-def test_kill_9_during_index_faces_leaves_no_partial_write(tmp_path: Path, deepface_images: Path) -> None:
-    images = ["couple.jpg", "img1.jpg", "img3.jpg", "img12.jpg", "img25.jpg", "img10.jpg", "img14.jpg"]
+def test_kill_9_during_index_faces_leaves_no_partial_write(
+    tmp_path: Path, deepface_images: Path
+) -> None:
+    images = [
+        "couple.jpg",
+        "img1.jpg",
+        "img3.jpg",
+        "img12.jpg",
+        "img25.jpg",
+        "img10.jpg",
+        "img14.jpg",
+    ]
     server = start_server(tmp_path / "data", tmp_path / "server.log")
     client = server.client()
     client.create_collection(CollectionId="crash")
@@ -59,12 +69,15 @@ def test_kill_9_during_index_faces_leaves_no_partial_write(tmp_path: Path, deepf
                     return
                 try:
                     result = worker.index_faces(
-                        CollectionId="crash", ExternalImageId=f"r{round_}-{name.split('.')[0]}",
+                        CollectionId="crash",
+                        ExternalImageId=f"r{round_}-{name.split('.')[0]}",
                         Image={"Bytes": (deepface_images / name).read_bytes()},
                     )
                 except Exception:  # noqa: BLE001 - whatever it raises, the server is gone
                     return
-                acknowledged[f"r{round_}-{name}"] = [r["Face"]["FaceId"] for r in result["FaceRecords"]]
+                acknowledged[f"r{round_}-{name}"] = [
+                    r["Face"]["FaceId"] for r in result["FaceRecords"]
+                ]
 
     thread = threading.Thread(target=index_forever)
     thread.start()
@@ -99,7 +112,11 @@ def test_kill_9_during_index_faces_leaves_no_partial_write(tmp_path: Path, deepf
         assert {f["FaceId"] for f in listed} == {r[0] for r in rows}
         # The rebuilt index agrees with SQLite: every stored face is found by its own descriptor.
         for face in listed[:10]:
-            found = client.search_faces(CollectionId="crash", FaceId=face["FaceId"], FaceMatchThreshold=0, MaxFaces=4096)
-            assert {m["Face"]["FaceId"] for m in found["FaceMatches"]} == {f["FaceId"] for f in listed} - {face["FaceId"]}
+            found = client.search_faces(
+                CollectionId="crash", FaceId=face["FaceId"], FaceMatchThreshold=0, MaxFaces=4096
+            )
+            assert {m["Face"]["FaceId"] for m in found["FaceMatches"]} == {
+                f["FaceId"] for f in listed
+            } - {face["FaceId"]}
     finally:
         server.stop()

@@ -29,7 +29,11 @@ def _strip(response: dict[str, Any]) -> dict[str, Any]:
 
 def _validate(response: dict[str, Any], shape_name: str) -> None:
     """The response conforms to the service model (bar the IndexFacesModelVersion bug below)."""
-    errors = [e for e in violations(_strip(response), spec.shape(shape_name)) if "indexFacesModelVersion" not in e]
+    errors = [
+        e
+        for e in violations(_strip(response), spec.shape(shape_name))
+        if "indexFacesModelVersion" not in e
+    ]
     assert not errors, errors
 
 
@@ -38,7 +42,11 @@ def _code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
 
 
 def _box_ok(box: dict[str, float]) -> bool:
-    return set(box) == {"Width", "Height", "Left", "Top"} and 0 < box["Width"] <= 1 and 0 < box["Height"] <= 1
+    return (
+        set(box) == {"Width", "Height", "Left", "Top"}
+        and 0 < box["Width"] <= 1
+        and 0 < box["Height"] <= 1
+    )
 
 
 def _face_count(rekognition, collection: str) -> int:  # type: ignore[no-untyped-def]
@@ -46,7 +54,9 @@ def _face_count(rekognition, collection: str) -> int:  # type: ignore[no-untyped
 
 
 def _index_one(rekognition, collection: str, image: bytes, **params: Any) -> str:  # type: ignore[no-untyped-def]
-    records = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image}, **params)["FaceRecords"]
+    records = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image}, **params)[
+        "FaceRecords"
+    ]
     assert len(records) == 1
     return str(records[0]["Face"]["FaceId"])
 
@@ -58,13 +68,19 @@ def no_face_image(no_faces_dir: Path) -> bytes:
 
 # IndexFaces -------------------------------------------------------------------------------
 
+
 def test_index_faces_records(rekognition, collection, read_image):
     response = rekognition.index_faces(
-        CollectionId=collection, Image={"Bytes": read_image("img10.jpg")}, ExternalImageId="ext-img10",
+        CollectionId=collection,
+        Image={"Bytes": read_image("img10.jpg")},
+        ExternalImageId="ext-img10",
     )
     _validate(response, "IndexFacesResponse")
     assert response["UnindexedFaces"] == []
-    assert response["FaceModelVersion"] == rekognition.describe_collection(CollectionId=collection)["FaceModelVersion"]
+    assert (
+        response["FaceModelVersion"]
+        == rekognition.describe_collection(CollectionId=collection)["FaceModelVersion"]
+    )
     [record] = response["FaceRecords"]
     face = record["Face"]
     assert UUID.match(face["FaceId"]) and UUID.match(face["ImageId"])
@@ -83,13 +99,17 @@ def test_index_faces_records(rekognition, collection, read_image):
 
 
 def test_index_faces_model_version_matches_the_model(rekognition, collection, read_image):
-    response = rekognition.index_faces(CollectionId=collection, Image={"Bytes": read_image("img25.jpg")})
+    response = rekognition.index_faces(
+        CollectionId=collection, Image={"Bytes": read_image("img25.jpg")}
+    )
     version = response["FaceRecords"][0]["Face"]["IndexFacesModelVersion"]
     assert re.fullmatch(spec.shape("IndexFacesModelVersion").metadata["pattern"], version)
 
 
 def test_index_faces_max_faces_keeps_the_largest(rekognition, collection, read_image):
-    response = rekognition.index_faces(CollectionId=collection, Image={"Bytes": read_image("couple.jpg")}, MaxFaces=1)
+    response = rekognition.index_faces(
+        CollectionId=collection, Image={"Bytes": read_image("couple.jpg")}, MaxFaces=1
+    )
     assert len(response["FaceRecords"]) == 1
     assert len(response["UnindexedFaces"]) == 1
     unindexed = response["UnindexedFaces"][0]
@@ -102,7 +122,9 @@ def test_index_faces_max_faces_keeps_the_largest(rekognition, collection, read_i
 
 def test_index_faces_all_attributes(rekognition, collection, read_image):
     response = rekognition.index_faces(
-        CollectionId=collection, Image={"Bytes": read_image("img12.jpg")}, DetectionAttributes=["ALL"],
+        CollectionId=collection,
+        Image={"Bytes": read_image("img12.jpg")},
+        DetectionAttributes=["ALL"],
     )
     _validate(response, "IndexFacesResponse")
     detail = response["FaceRecords"][0]["FaceDetail"]
@@ -121,7 +143,11 @@ def test_index_faces_without_faces(rekognition, collection, no_face_image):
 def test_index_faces_corrupt_image(rekognition, collection, read_image, corrupt):
     _index_one(rekognition, collection, read_image("img25.jpg"))
     image = read_image("img12.jpg")
-    data = b"\xff\xd8\xff" + b"garbage" * 200 if corrupt.startswith("garbage") else image[: len(image) // 2]
+    data = (
+        b"\xff\xd8\xff" + b"garbage" * 200
+        if corrupt.startswith("garbage")
+        else image[: len(image) // 2]
+    )
     with pytest.raises(rekognition.exceptions.InvalidImageFormatException):
         rekognition.index_faces(CollectionId=collection, Image={"Bytes": data})
     assert _face_count(rekognition, collection) == 1
@@ -129,18 +155,26 @@ def test_index_faces_corrupt_image(rekognition, collection, read_image, corrupt)
 
 def test_index_faces_missing_collection(rekognition, read_image):
     with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
-        rekognition.index_faces(CollectionId=f"missing-{uuid.uuid4().hex}", Image={"Bytes": read_image("img12.jpg")})
+        rekognition.index_faces(
+            CollectionId=f"missing-{uuid.uuid4().hex}", Image={"Bytes": read_image("img12.jpg")}
+        )
 
 
 def test_index_same_image_twice_adds_nothing(rekognition, collection, read_image):
     image = read_image("img25.jpg")
-    first = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image}, ExternalImageId="same")
-    second = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image}, ExternalImageId="same")
+    first = rekognition.index_faces(
+        CollectionId=collection, Image={"Bytes": image}, ExternalImageId="same"
+    )
+    second = rekognition.index_faces(
+        CollectionId=collection, Image={"Bytes": image}, ExternalImageId="same"
+    )
     ids = lambda r: [f["Face"]["FaceId"] for f in r["FaceRecords"]]
     assert ids(first) == ids(second) and len(ids(first)) == 1
     assert _face_count(rekognition, collection) == 1
     # Another ExternalImageId is another image record: a new face.
-    third = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image}, ExternalImageId="other")
+    third = rekognition.index_faces(
+        CollectionId=collection, Image={"Bytes": image}, ExternalImageId="other"
+    )
     assert ids(third) != ids(first)
     assert _face_count(rekognition, collection) == 2
 
@@ -150,14 +184,20 @@ def test_a_retry_with_another_max_faces_loses_no_face(rekognition, collection, r
     stores what this call keeps that the first did not; it used to pair stored faces with this
     call's by position, and drop the rest silently."""
     image = {"Bytes": read_image("couple.jpg")}
-    first = rekognition.index_faces(CollectionId=collection, Image=image, ExternalImageId="c", MaxFaces=1)
+    first = rekognition.index_faces(
+        CollectionId=collection, Image=image, ExternalImageId="c", MaxFaces=1
+    )
     assert len(first["FaceRecords"]) == 1
-    second = rekognition.index_faces(CollectionId=collection, Image=image, ExternalImageId="c", MaxFaces=2)
+    second = rekognition.index_faces(
+        CollectionId=collection, Image=image, ExternalImageId="c", MaxFaces=2
+    )
     ids = [f["Face"]["FaceId"] for f in second["FaceRecords"]]
     assert len(ids) == 2 and ids[0] == first["FaceRecords"][0]["Face"]["FaceId"]  # largest first
     assert second["UnindexedFaces"] == []
     assert _face_count(rekognition, collection) == 2
-    third = rekognition.index_faces(CollectionId=collection, Image=image, ExternalImageId="c", MaxFaces=1)
+    third = rekognition.index_faces(
+        CollectionId=collection, Image=image, ExternalImageId="c", MaxFaces=1
+    )
     assert [f["Face"]["FaceId"] for f in third["FaceRecords"]] == ids[:1]
     assert [u["Reasons"] for u in third["UnindexedFaces"]] == [["EXCEEDS_MAX_FACES"]]
     assert _face_count(rekognition, collection) == 2
@@ -165,11 +205,16 @@ def test_a_retry_with_another_max_faces_loses_no_face(rekognition, collection, r
 
 # ListFaces --------------------------------------------------------------------------------
 
+
 def _index_four(rekognition, collection: str, read_image) -> set[str]:  # type: ignore[no-untyped-def]
     ids: set[str] = set()
     for name in ("couple.jpg", "img12.jpg", "img25.jpg"):
-        ids |= {r["Face"]["FaceId"] for r in rekognition.index_faces(
-            CollectionId=collection, Image={"Bytes": read_image(name)})["FaceRecords"]}
+        ids |= {
+            r["Face"]["FaceId"]
+            for r in rekognition.index_faces(
+                CollectionId=collection, Image={"Bytes": read_image(name)}
+            )["FaceRecords"]
+        }
     assert len(ids) == 4
     return ids
 
@@ -191,7 +236,8 @@ def test_list_faces_pagination(rekognition, collection, read_image):
     assert sorted(walked) == sorted(indexed)  # each face exactly once
     assert pages >= 4
     paginated = rekognition.get_paginator("list_faces").paginate(
-        CollectionId=collection, PaginationConfig={"PageSize": 3})
+        CollectionId=collection, PaginationConfig={"PageSize": 3}
+    )
     assert sorted(f["FaceId"] for p in paginated for f in p["Faces"]) == sorted(indexed)
 
 
@@ -220,7 +266,9 @@ def test_list_faces_filters(rekognition, collection, read_image):
     everyone = {f["FaceId"]: f for f in rekognition.list_faces(CollectionId=collection)["Faces"]}
     assert set(everyone) == {a, b, c} and "UserId" not in everyone[c]
 
-    by_ids = rekognition.list_faces(CollectionId=collection, FaceIds=[c, str(uuid.uuid4())])["Faces"]
+    by_ids = rekognition.list_faces(CollectionId=collection, FaceIds=[c, str(uuid.uuid4())])[
+        "Faces"
+    ]
     assert [f["FaceId"] for f in by_ids] == [c]
     both = rekognition.list_faces(CollectionId=collection, UserId="u1", FaceIds=[a, c])["Faces"]
     assert [f["FaceId"] for f in both] == [a]
@@ -235,7 +283,8 @@ def test_list_faces_filtered_by_face_ids_paginates(rekognition, collection, read
     indexed = sorted(_index_four(rekognition, collection, read_image))
     wanted = indexed + [str(uuid.uuid4()) for _ in range(4)]
     pages = rekognition.get_paginator("list_faces").paginate(
-        CollectionId=collection, FaceIds=wanted, PaginationConfig={"PageSize": 1})
+        CollectionId=collection, FaceIds=wanted, PaginationConfig={"PageSize": 1}
+    )
     assert sorted(f["FaceId"] for p in pages for f in p["Faces"]) == indexed
 
 
@@ -246,6 +295,7 @@ def test_list_faces_max_results_zero_is_not_a_server_error(rekognition, collecti
 
 # DeleteFaces ------------------------------------------------------------------------------
 
+
 def test_delete_faces(rekognition, collection, read_image):
     kept = _index_one(rekognition, collection, read_image("img12.jpg"))
     gone = _index_one(rekognition, collection, read_image("img25.jpg"))
@@ -253,7 +303,9 @@ def test_delete_faces(rekognition, collection, read_image):
     response = rekognition.delete_faces(CollectionId=collection, FaceIds=[gone, unknown])
     _validate(response, "DeleteFacesResponse")
     assert response["DeletedFaces"] == [gone]
-    assert response["UnsuccessfulFaceDeletions"] == [{"FaceId": unknown, "Reasons": ["FACE_NOT_FOUND"]}]
+    assert response["UnsuccessfulFaceDeletions"] == [
+        {"FaceId": unknown, "Reasons": ["FACE_NOT_FOUND"]}
+    ]
     assert [f["FaceId"] for f in rekognition.list_faces(CollectionId=collection)["Faces"]] == [kept]
     assert _face_count(rekognition, collection) == 1
     again = rekognition.delete_faces(CollectionId=collection, FaceIds=[gone])
@@ -275,10 +327,13 @@ def test_delete_face_associated_to_a_user(rekognition, collection, read_image):
 
 def test_delete_faces_missing_collection(rekognition):
     with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
-        rekognition.delete_faces(CollectionId=f"missing-{uuid.uuid4().hex}", FaceIds=[str(uuid.uuid4())])
+        rekognition.delete_faces(
+            CollectionId=f"missing-{uuid.uuid4().hex}", FaceIds=[str(uuid.uuid4())]
+        )
 
 
 # SearchFaces / SearchFacesByImage on a shared, read-only gallery --------------------------
+
 
 @dataclass
 class Gallery:
@@ -298,7 +353,9 @@ def gallery(rekognition, read_image, identities) -> Iterator[Gallery]:  # type: 
     for name in (*PERSON01, *OTHERS):
         face_ids[name] = _index_one(rekognition, cid, read_image(name), ExternalImageId=name)
     # The very same image under another ExternalImageId: an identical descriptor (Similarity ~100).
-    face_ids["img10-copy"] = _index_one(rekognition, cid, read_image("img10.jpg"), ExternalImageId="img10-copy")
+    face_ids["img10-copy"] = _index_one(
+        rekognition, cid, read_image("img10.jpg"), ExternalImageId="img10-copy"
+    )
     assert {identities[n] for n in PERSON01} == {"person01"}
     assert "person01" not in {identities[n] for n in OTHERS}
     yield Gallery(cid, face_ids, {*PERSON01, "img10-copy"})
@@ -326,10 +383,14 @@ def test_search_faces_finds_the_same_person(rekognition, gallery):
 
 def test_search_faces_threshold_narrows(rekognition, gallery):
     probe = gallery.face_ids["img10.jpg"]
-    loose = rekognition.search_faces(CollectionId=gallery.collection, FaceId=probe, FaceMatchThreshold=0)
+    loose = rekognition.search_faces(
+        CollectionId=gallery.collection, FaceId=probe, FaceMatchThreshold=0
+    )
     _check_matches(loose, threshold=0)
     assert len(loose["FaceMatches"]) == len(gallery.face_ids) - 1
-    strict = rekognition.search_faces(CollectionId=gallery.collection, FaceId=probe, FaceMatchThreshold=99.9)
+    strict = rekognition.search_faces(
+        CollectionId=gallery.collection, FaceId=probe, FaceMatchThreshold=99.9
+    )
     _check_matches(strict, threshold=99.9)
     assert [m["Face"]["FaceId"] for m in strict["FaceMatches"]] == [gallery.face_ids["img10-copy"]]
 
@@ -339,8 +400,12 @@ def test_search_faces_max_faces_caps(rekognition, gallery):
     full = rekognition.search_faces(CollectionId=gallery.collection, FaceId=probe)["FaceMatches"]
     assert len(full) >= 3
     for cap in (1, 2):
-        capped = rekognition.search_faces(CollectionId=gallery.collection, FaceId=probe, MaxFaces=cap)
-        assert [m["Face"]["FaceId"] for m in capped["FaceMatches"]] == [m["Face"]["FaceId"] for m in full[:cap]]
+        capped = rekognition.search_faces(
+            CollectionId=gallery.collection, FaceId=probe, MaxFaces=cap
+        )
+        assert [m["Face"]["FaceId"] for m in capped["FaceMatches"]] == [
+            m["Face"]["FaceId"] for m in full[:cap]
+        ]
 
 
 def test_search_faces_unknown_face(rekognition, gallery, collection):
@@ -354,32 +419,41 @@ def test_search_faces_unknown_face(rekognition, gallery, collection):
 def test_search_faces_by_image_finds_the_person(rekognition, gallery, read_image, identities):
     assert identities["img4.jpg"] == "person01"
     response = rekognition.search_faces_by_image(
-        CollectionId=gallery.collection, Image={"Bytes": read_image("img4.jpg")})
+        CollectionId=gallery.collection, Image={"Bytes": read_image("img4.jpg")}
+    )
     _validate(response, "SearchFacesByImageResponse")
     assert _box_ok(response["SearchedFaceBoundingBox"])
     assert 50 < response["SearchedFaceConfidence"] <= 100
     assert response["FaceModelVersion"]
     _check_matches(response)
-    assert {gallery.external(m["Face"]["FaceId"]) for m in response["FaceMatches"]} == gallery.person01
+    assert {
+        gallery.external(m["Face"]["FaceId"]) for m in response["FaceMatches"]
+    } == gallery.person01
 
 
 def test_search_faces_by_image_uses_the_largest_face(rekognition, gallery, read_image):
     # couple.jpg's largest face is person01's.
     response = rekognition.search_faces_by_image(
-        CollectionId=gallery.collection, Image={"Bytes": read_image("couple.jpg")}, MaxFaces=2)
+        CollectionId=gallery.collection, Image={"Bytes": read_image("couple.jpg")}, MaxFaces=2
+    )
     assert len(response["FaceMatches"]) == 2
-    assert {gallery.external(m["Face"]["FaceId"]) for m in response["FaceMatches"]} <= gallery.person01
+    assert {
+        gallery.external(m["Face"]["FaceId"]) for m in response["FaceMatches"]
+    } <= gallery.person01
 
 
 def test_search_faces_by_image_without_a_face(rekognition, gallery, no_face_image):
     with pytest.raises(rekognition.exceptions.InvalidParameterException):
-        rekognition.search_faces_by_image(CollectionId=gallery.collection, Image={"Bytes": no_face_image})
+        rekognition.search_faces_by_image(
+            CollectionId=gallery.collection, Image={"Bytes": no_face_image}
+        )
 
 
 def test_search_faces_by_image_missing_collection(rekognition, read_image):
     with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
         rekognition.search_faces_by_image(
-            CollectionId=f"missing-{uuid.uuid4().hex}", Image={"Bytes": read_image("img12.jpg")})
+            CollectionId=f"missing-{uuid.uuid4().hex}", Image={"Bytes": read_image("img12.jpg")}
+        )
 
 
 def test_deleted_face_is_no_longer_found(rekognition, collection, read_image):
@@ -390,7 +464,9 @@ def test_deleted_face_is_no_longer_found(rekognition, collection, read_image):
     by_image = {"CollectionId": collection, "Image": {"Bytes": read_image("img6.jpg")}}
     assert found(rekognition.search_faces_by_image(**by_image)) == {probe, other}
 
-    assert rekognition.delete_faces(CollectionId=collection, FaceIds=[other])["DeletedFaces"] == [other]
+    assert rekognition.delete_faces(CollectionId=collection, FaceIds=[other])["DeletedFaces"] == [
+        other
+    ]
     assert found(rekognition.search_faces(CollectionId=collection, FaceId=probe)) == set()
     assert found(rekognition.search_faces_by_image(**by_image)) == {probe}
     with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
@@ -398,6 +474,7 @@ def test_deleted_face_is_no_longer_found(rekognition, collection, read_image):
 
 
 # S3Object images from the server's local S3 folder ----------------------------------------
+
 
 @pytest.fixture
 def s3(server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
@@ -420,13 +497,15 @@ def test_index_faces_from_s3_object(rekognition, collection, read_image, s3):
     bucket = f"bucket-{uuid.uuid4().hex[:8]}"
     s3(bucket, "photos/2024/portrait.jpg", read_image("img12.jpg"))
     response = rekognition.index_faces(
-        CollectionId=collection, ExternalImageId="from-s3",
+        CollectionId=collection,
+        ExternalImageId="from-s3",
         Image={"S3Object": {"Bucket": bucket, "Name": "photos/2024/portrait.jpg"}},
     )
     [record] = response["FaceRecords"]
     assert record["Face"]["ExternalImageId"] == "from-s3"
     matches = rekognition.search_faces_by_image(
-        CollectionId=collection, Image={"S3Object": {"Bucket": bucket, "Name": "photos/2024/portrait.jpg"}},
+        CollectionId=collection,
+        Image={"S3Object": {"Bucket": bucket, "Name": "photos/2024/portrait.jpg"}},
     )["FaceMatches"]
     assert [m["Face"]["FaceId"] for m in matches] == [record["Face"]["FaceId"]]
 
@@ -434,22 +513,31 @@ def test_index_faces_from_s3_object(rekognition, collection, read_image, s3):
 def test_missing_s3_object(rekognition, collection, read_image, s3):
     bucket = f"bucket-{uuid.uuid4().hex[:8]}"
     s3(bucket, "present.jpg", read_image("img12.jpg"))
-    for where in ({"Bucket": bucket, "Name": "absent.jpg"}, {"Bucket": f"no-{bucket}", "Name": "present.jpg"}):
+    for where in (
+        {"Bucket": bucket, "Name": "absent.jpg"},
+        {"Bucket": f"no-{bucket}", "Name": "present.jpg"},
+    ):
         with pytest.raises(rekognition.exceptions.InvalidS3ObjectException):
             rekognition.index_faces(CollectionId=collection, Image={"S3Object": where})
     assert _face_count(rekognition, collection) == 0
 
 
-@pytest.mark.parametrize("escape", ["../{other}/face.jpg", "sub/../../{other}/face.jpg", "../../master.key",
-                                    "{absolute}"])
+@pytest.mark.parametrize(
+    "escape",
+    ["../{other}/face.jpg", "sub/../../{other}/face.jpg", "../../master.key", "{absolute}"],
+)
 def test_s3_key_cannot_escape_its_bucket(rekognition, collection, read_image, s3, server, escape):
     bucket, other = f"bucket-{uuid.uuid4().hex[:8]}", f"other-{uuid.uuid4().hex[:8]}"
     s3(bucket, "sub/keep.jpg", read_image("img25.jpg"))
     s3(other, "face.jpg", read_image("img12.jpg"))
     # The object is readable through its own bucket...
-    rekognition.index_faces(CollectionId=collection, Image={"S3Object": {"Bucket": other, "Name": "face.jpg"}})
+    rekognition.index_faces(
+        CollectionId=collection, Image={"S3Object": {"Bucket": other, "Name": "face.jpg"}}
+    )
     # ...but not by walking out of another bucket's folder.
     name = escape.format(other=other, absolute=str(server.data_dir / "s3" / other / "face.jpg"))
     with pytest.raises(rekognition.exceptions.InvalidS3ObjectException):
-        rekognition.index_faces(CollectionId=collection, Image={"S3Object": {"Bucket": bucket, "Name": name}})
+        rekognition.index_faces(
+            CollectionId=collection, Image={"S3Object": {"Bucket": bucket, "Name": name}}
+        )
     assert _face_count(rekognition, collection) == 1

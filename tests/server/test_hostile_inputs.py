@@ -26,25 +26,48 @@ S3_NAME = {"Bucket": "photos"}
 
 # (operation, raw JSON body, error code)
 CASES = [
-    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":NaN}}', "SerializationException"),
-    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":-Infinity}}',
-     "SerializationException"),
+    (
+        "SearchFaces",
+        f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":NaN}}',
+        "SerializationException",
+    ),
+    (
+        "SearchFaces",
+        f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":-Infinity}}',
+        "SerializationException",
+    ),
     ("DescribeCollection", '{"CollectionId":Infinity}', "SerializationException"),
     ("DescribeCollection", '{"CollectionId":1e999}', "SerializationException"),
     ("DescribeCollection", '{"CollectionId":["c"]}', "InvalidParameterException"),
     ("DescribeCollection", '{"CollectionId":{"a":1}}', "InvalidParameterException"),
     ("DescribeCollection", '{"CollectionId":12}', "InvalidParameterException"),
-    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":"high"}}',
-     "InvalidParameterException"),
-    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":[99]}}',
-     "InvalidParameterException"),
-    ("SearchFaces", f'{{"CollectionId":"c","FaceId":"{FACE}","MaxFaces":{{"n":1}}}}', "InvalidParameterException"),
+    (
+        "SearchFaces",
+        f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":"high"}}',
+        "InvalidParameterException",
+    ),
+    (
+        "SearchFaces",
+        f'{{"CollectionId":"c","FaceId":"{FACE}","FaceMatchThreshold":[99]}}',
+        "InvalidParameterException",
+    ),
+    (
+        "SearchFaces",
+        f'{{"CollectionId":"c","FaceId":"{FACE}","MaxFaces":{{"n":1}}}}',
+        "InvalidParameterException",
+    ),
     ("ListFaces", '{"CollectionId":"c","MaxResults":null}', "InvalidParameterException"),
     ("CreateCollection", '{"CollectionId":"c2","Tags":null}', "InvalidParameterException"),
-    ("DetectFaces", json.dumps({"Image": {"S3Object": S3_NAME | {"Name": "a\u0000b.jpg"}}}),
-     "InvalidS3ObjectException"),
-    ("DetectFaces", json.dumps({"Image": {"S3Object": S3_NAME | {"Name": "n" * 300 + ".jpg"}}}),
-     "InvalidS3ObjectException"),
+    (
+        "DetectFaces",
+        json.dumps({"Image": {"S3Object": S3_NAME | {"Name": "a\u0000b.jpg"}}}),
+        "InvalidS3ObjectException",
+    ),
+    (
+        "DetectFaces",
+        json.dumps({"Image": {"S3Object": S3_NAME | {"Name": "n" * 300 + ".jpg"}}}),
+        "InvalidS3ObjectException",
+    ),
 ]
 
 
@@ -55,11 +78,25 @@ def hostile(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
     server = start_server(root / "data", root / "server.log", "--s3-dir", str(root / "s3"))
     try:
         agnosco("principals", "create", "nobody", "--data-dir", str(root / "data"))
-        made = json.loads(agnosco("keys", "create", "--principal", "nobody", "--json",
-                                  "--data-dir", str(root / "data")).stdout)
+        made = json.loads(
+            agnosco(
+                "keys",
+                "create",
+                "--principal",
+                "nobody",
+                "--json",
+                "--data-dir",
+                str(root / "data"),
+            ).stdout
+        )
         server.client().create_collection(CollectionId="c")
-        yield server, {"admin": (ACCESS_KEY_ID, SECRET_ACCESS_KEY),
-                       "nobody": (made["AccessKeyId"], made["SecretAccessKey"])}
+        yield (
+            server,
+            {
+                "admin": (ACCESS_KEY_ID, SECRET_ACCESS_KEY),
+                "nobody": (made["AccessKeyId"], made["SecretAccessKey"]),
+            },
+        )
     finally:
         server.stop()
 
@@ -70,7 +107,9 @@ def _records(server: Server) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("who", ["admin", "nobody"])
-@pytest.mark.parametrize(("operation", "body", "code"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("operation", "body", "code"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_a_hostile_value_is_a_400_and_audited(hostile, who, operation, body, code):  # type: ignore[no-untyped-def]
     server, keys = hostile
     # A malformed request is refused before authorization; a well-formed one that may not be
@@ -79,7 +118,11 @@ def test_a_hostile_value_is_a_400_and_audited(hostile, who, operation, body, cod
     expected = code if refused_first or who == "admin" else "AccessDeniedException"
     status, answer, request_id = signed_post(server, keys[who], operation, body.encode())
     assert (status, answer["__type"]) == (400, expected), answer
-    (record,) = [r for r in _records(server) if r.get("request_id") == request_id and r.get("phase") != "intent"]
+    (record,) = [
+        r
+        for r in _records(server)
+        if r.get("request_id") == request_id and r.get("phase") != "intent"
+    ]
     assert record["error"] == expected and record["operation"] == operation
     assert record["decision"] == ("Allow" if expected == code and not refused_first else "Deny")
 
@@ -92,9 +135,14 @@ def test_what_a_refused_request_leaves_in_the_log_is_bounded(hostile):  # type: 
     for operation, body in (
         ("DescribeCollection", {"CollectionId": huge}),
         ("DeleteFaces", {"CollectionId": "c", "FaceIds": [huge[:36]] * 50_000}),
-        ("CreateCollection", {"CollectionId": "c3", "Tags": {f"k{i}": huge[:256] for i in range(5_000)}}),
+        (
+            "CreateCollection",
+            {"CollectionId": "c3", "Tags": {f"k{i}": huge[:256] for i in range(5_000)}},
+        ),
     ):
-        status, answer, _ = signed_post(server, keys["nobody"], operation, json.dumps(body).encode())
+        status, answer, _ = signed_post(
+            server, keys["nobody"], operation, json.dumps(body).encode()
+        )
         assert status == 400 and answer["__type"] == "InvalidParameterException"
         assert len(answer["message"]) < 20_000
     grown = sum(len(json.dumps(r)) for r in _records(server)) - before
@@ -103,7 +151,9 @@ def test_what_a_refused_request_leaves_in_the_log_is_bounded(hostile):  # type: 
 
 def test_access_denied_names_no_policy_and_echoes_no_more_than_the_model_allows(hostile):  # type: ignore[no-untyped-def]
     server, keys = hostile
-    status, answer, _ = signed_post(server, keys["nobody"], "DescribeCollection", b'{"CollectionId":"c"}')
+    status, answer, _ = signed_post(
+        server, keys["nobody"], "DescribeCollection", b'{"CollectionId":"c"}'
+    )
     assert status == 400 and answer["__type"] == "AccessDeniedException"
     assert answer["message"] == (
         "User: nobody is not authorized to perform: rekognition:DescribeCollection on resource: "

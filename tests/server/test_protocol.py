@@ -46,27 +46,43 @@ class Reply:
 
 
 def _request(  # type: ignore[no-untyped-def]
-    server, operation: str | None, body: bytes = b"{}", *,
-    target: str | None = None, sign: bool = True, key: str | None = None, secret: str | None = None,
+    server,
+    operation: str | None,
+    body: bytes = b"{}",
+    *,
+    target: str | None = None,
+    sign: bool = True,
+    key: str | None = None,
+    secret: str | None = None,
 ) -> AWSRequest:
     headers = {"Content-Type": CONTENT_TYPE}
     if target is not None or operation is not None:
-        headers["X-Amz-Target"] = target if target is not None else f"RekognitionService.{operation}"
+        headers["X-Amz-Target"] = (
+            target if target is not None else f"RekognitionService.{operation}"
+        )
     request = AWSRequest(method="POST", url=server.url + "/", data=body, headers=headers)
     if sign:
         admin_key, admin_secret, region = _admin(server)
-        SigV4Auth(Credentials(key or admin_key, secret or admin_secret), "rekognition", region).add_auth(request)
+        SigV4Auth(
+            Credentials(key or admin_key, secret or admin_secret), "rekognition", region
+        ).add_auth(request)
     return request
 
 
 def _send(request: AWSRequest, body: bytes | None = None) -> Reply:
     raw = urllib.request.Request(
-        request.url, data=request.body if body is None else body, method=request.method,
+        request.url,
+        data=request.body if body is None else body,
+        method=request.method,
         headers={k: v for k, v in request.headers.items()},
     )
     try:
         with urllib.request.urlopen(raw, timeout=60) as response:
-            return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+            return Reply(
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
     except urllib.error.HTTPError as error:
         return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
 
@@ -87,15 +103,26 @@ def _assert_error(reply: Reply, code: str, status: int = 400) -> dict[str, Any]:
 
 def _client_error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
     response = excinfo.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
+    return (
+        response["Error"]["Code"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"]["Message"],
+    )
 
 
 # Request ids and the error format ---------------------------------------------------------
 
+
 def test_every_response_carries_a_request_id(server):
     replies = [
         _send(_request(server, "ListCollections")),  # 200
-        _send(_request(server, "DescribeCollection", json.dumps({"CollectionId": f"no-{uuid.uuid4().hex}"}).encode())),
+        _send(
+            _request(
+                server,
+                "DescribeCollection",
+                json.dumps({"CollectionId": f"no-{uuid.uuid4().hex}"}).encode(),
+            )
+        ),
         _send(_request(server, "ListCollections", sign=False)),  # 403
         _send(_request(server, "DetectLabels", b'{"Image": {"Bytes": "AAAA"}}')),  # 501
         _send(_request(server, "Frobnicate")),
@@ -117,31 +144,42 @@ def test_boto3_sees_the_request_id(server, rekognition):
 
 def test_service_error_format(server):
     missing = f"no-{uuid.uuid4().hex}"
-    reply = _send(_request(server, "DescribeCollection", json.dumps({"CollectionId": missing}).encode()))
+    reply = _send(
+        _request(server, "DescribeCollection", json.dumps({"CollectionId": missing}).encode())
+    )
     body = _assert_error(reply, "ResourceNotFoundException")
     assert missing in body["message"]
 
 
 def test_validation_error_format(server):
-    reply = _send(_request(server, "CreateCollection", json.dumps({"CollectionId": "bad/id"}).encode()))
+    reply = _send(
+        _request(server, "CreateCollection", json.dumps({"CollectionId": "bad/id"}).encode())
+    )
     body = _assert_error(reply, "InvalidParameterException")
     assert "collectionId" in body["message"]
 
 
 # SigV4 ------------------------------------------------------------------------------------
 
+
 def test_unsigned_request(server):
     reply = _send(_request(server, "ListCollections", sign=False))
     _assert_error(reply, "MissingAuthenticationTokenException", status=403)
 
 
-@pytest.mark.parametrize("authorization", [
-    "AWS4-HMAC-SHA256 garbage",
-    "Bearer abc.def.ghi",
-    "AWS4-HMAC-SHA256 Credential=AKIAAGNOSCOTESTADMIN, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
-    ("AWS4-HMAC-SHA256 Credential=AKIAAGNOSCOTESTADMIN/20240101/eu-west-1/rekognition/aws4_request, "
-     "SignedHeaders=host;x-amz-date"),
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "AWS4-HMAC-SHA256 garbage",
+        "Bearer abc.def.ghi",
+        "AWS4-HMAC-SHA256 Credential=AKIAAGNOSCOTESTADMIN, SignedHeaders=host;x-amz-date, Signature="
+        + "0" * 64,
+        (
+            "AWS4-HMAC-SHA256 Credential=AKIAAGNOSCOTESTADMIN/20240101/eu-west-1/rekognition/aws4_request, "
+            "SignedHeaders=host;x-amz-date"
+        ),
+    ],
+)
 def test_malformed_authorization_header(server, authorization):
     request = _request(server, "ListCollections")
     request.headers.replace_header("Authorization", authorization)
@@ -179,10 +217,14 @@ def test_target_changed_after_signing(server):
 def _shift_signing_clock(monkeypatch: pytest.MonkeyPatch, delta: dt.timedelta) -> None:
     """Make botocore's SigV4 signer stamp requests ``delta`` away from now."""
     real_now = botocore.auth.get_current_datetime
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: real_now(*a, **k) + delta)
+    monkeypatch.setattr(
+        botocore.auth, "get_current_datetime", lambda *a, **k: real_now(*a, **k) + delta
+    )
 
 
-@pytest.mark.parametrize(("shift", "words"), [(-20, "Signature expired"), (20, "Signature not yet current")])
+@pytest.mark.parametrize(
+    ("shift", "words"), [(-20, "Signature expired"), (20, "Signature not yet current")]
+)
 def test_signature_outside_the_time_window(server, monkeypatch, shift, words):
     _shift_signing_clock(monkeypatch, dt.timedelta(minutes=shift))
     client = server.client()
@@ -206,9 +248,26 @@ def _agnosco(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_revoked_key_is_refused(server, rekognition):
     _agnosco("principals", "create", "revocable", "--data-dir", str(server.data_dir))
-    _agnosco("policies", "attach", "ReadOnly", "--principal", "revocable", "--data-dir", str(server.data_dir))
-    created = json.loads(_agnosco("keys", "create", "--json", "--principal", "revocable",
-                                  "--data-dir", str(server.data_dir)).stdout)
+    _agnosco(
+        "policies",
+        "attach",
+        "ReadOnly",
+        "--principal",
+        "revocable",
+        "--data-dir",
+        str(server.data_dir),
+    )
+    created = json.loads(
+        _agnosco(
+            "keys",
+            "create",
+            "--json",
+            "--principal",
+            "revocable",
+            "--data-dir",
+            str(server.data_dir),
+        ).stdout
+    )
     client = server.client(key_id=created["AccessKeyId"], secret=created["SecretAccessKey"])
     assert "CollectionIds" in client.list_collections()  # the new key works at once
 
@@ -231,9 +290,17 @@ def test_revoked_key_is_refused(server, rekognition):
 
 # Operations and bodies --------------------------------------------------------------------
 
-@pytest.mark.parametrize("target", [
-    "RekognitionService.Frobnicate", "DynamoDB_20120810.ListTables", "RekognitionService.", "ListCollections", "",
-])
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "RekognitionService.Frobnicate",
+        "DynamoDB_20120810.ListTables",
+        "RekognitionService.",
+        "ListCollections",
+        "",
+    ],
+)
 def test_unknown_operation(server, target):
     reply = _send(_request(server, None, target=target))
     _assert_error(reply, "UnknownOperationException")
@@ -251,14 +318,21 @@ def test_unimplemented_operation(server, rekognition, read_image):
     assert "DetectLabels" in message
 
 
-@pytest.mark.parametrize(("operation", "body"), [
-    pytest.param("ListCollections", b"{not json", id="not-json"),
-    pytest.param("ListCollections", b"[1, 2, 3]", id="array"),
-    pytest.param("ListCollections", b"\xff\xfe\x00garbage", id="binary"),
-    pytest.param("IndexFaces", b'{"CollectionId": "c", "Image": {"Bytes": "!!! not base64 !!!"}}', id="bad-base64"),
-    pytest.param("ListCollections", b"[" * 100_000, id="deep-unclosed-array"),
-    pytest.param("ListCollections", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, id="deep-object"),
-])
+@pytest.mark.parametrize(
+    ("operation", "body"),
+    [
+        pytest.param("ListCollections", b"{not json", id="not-json"),
+        pytest.param("ListCollections", b"[1, 2, 3]", id="array"),
+        pytest.param("ListCollections", b"\xff\xfe\x00garbage", id="binary"),
+        pytest.param(
+            "IndexFaces",
+            b'{"CollectionId": "c", "Image": {"Bytes": "!!! not base64 !!!"}}',
+            id="bad-base64",
+        ),
+        pytest.param("ListCollections", b"[" * 100_000, id="deep-unclosed-array"),
+        pytest.param("ListCollections", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, id="deep-object"),
+    ],
+)
 def test_malformed_body(server, operation, body):
     _assert_error(_send(_request(server, operation, body)), "SerializationException")
 
@@ -348,7 +422,9 @@ def test_concurrent_requests_while_indexing(server, collection, read_image):
                     results["errors"].append(exc)
             calls += 1
 
-    threads = [threading.Thread(target=index)] + [threading.Thread(target=lister, args=(c,)) for c in clients[1:]]
+    threads = [threading.Thread(target=index)] + [
+        threading.Thread(target=lister, args=(c,)) for c in clients[1:]
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

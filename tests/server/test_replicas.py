@@ -30,13 +30,23 @@ from tests.server.conftest import Server, start_server
 MASTER_KEY = Fernet.generate_key().decode()
 
 
-def agnosco(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+def agnosco(
+    *args: str, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
     command = shutil.which("agnosco")
     argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
-    done = subprocess.run([*argv, *args], capture_output=True, text=True, timeout=120, check=False,
-                          env=os.environ | env)
+    done = subprocess.run(
+        [*argv, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=os.environ | env,
+    )
     if check and done.returncode != 0:
-        raise AssertionError(f"agnosco {args[0]} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        raise AssertionError(
+            f"agnosco {args[0]} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 
@@ -62,7 +72,9 @@ def test_two_replicas_share_faces_keys_policies_and_one_audit_chain(
     shared = {"AGNOSCO_MASTER_KEY": MASTER_KEY}
     servers: list[Server] = []
     try:
-        one = start_server(tmp_path / "one", tmp_path / "one.log", "--store", postgres_dsn, env=shared)
+        one = start_server(
+            tmp_path / "one", tmp_path / "one.log", "--store", postgres_dsn, env=shared
+        )
         servers.append(one)
         monkeypatch.setenv("AGNOSCO_STORE", postgres_dsn)  # the other takes it from the environment
         two = start_server(tmp_path / "two", tmp_path / "two.log", env=shared)
@@ -91,15 +103,23 @@ def test_two_replicas_share_faces_keys_policies_and_one_audit_chain(
         # A pagination token from one replica is good on the other (signed with the shared key).
         page = first.list_collections(MaxResults=1)
         assert page["CollectionIds"] == ["shared"]
-        assert second.list_collections(NextToken=page["NextToken"])["CollectionIds"] == ["shared-too"]
+        assert second.list_collections(NextToken=page["NextToken"])["CollectionIds"] == [
+            "shared-too"
+        ]
 
         # keys and policies, made by the CLI against the database ---------------------------------
         operator = ["--data-dir", str(tmp_path / "operator"), "--store", postgres_dsn]
         agnosco("principals", "create", "reader", *operator, env=shared)
         agnosco("policies", "attach", "ReadOnly", "--principal", "reader", *operator, env=shared)
-        created = json.loads(agnosco("keys", "create", "--principal", "reader", "--json", *operator,
-                                     env=shared).stdout)
-        readers = [server.client(created["AccessKeyId"], created["SecretAccessKey"]) for server in (one, two)]
+        created = json.loads(
+            agnosco(
+                "keys", "create", "--principal", "reader", "--json", *operator, env=shared
+            ).stdout
+        )
+        readers = [
+            server.client(created["AccessKeyId"], created["SecretAccessKey"])
+            for server in (one, two)
+        ]
         for reader in readers:  # the new key works at once on both
             assert reader.list_collections()["CollectionIds"] == ["shared", "shared-too"]
             with pytest.raises(ClientError) as denied:
@@ -116,14 +136,22 @@ def test_two_replicas_share_faces_keys_policies_and_one_audit_chain(
 
         # The faces are in PostgreSQL, and no data directory holds anything the others need.
         with psycopg.connect(postgres_dsn) as conn:
-            assert conn.execute("SELECT face_id, user_id FROM faces").fetchall() == [(face_id, "alice")]
-            assert conn.execute("SELECT COUNT(*) FROM access_keys").fetchone()[0] == 2  # admin + reader
+            assert conn.execute("SELECT face_id, user_id FROM faces").fetchall() == [
+                (face_id, "alice")
+            ]
+            assert (
+                conn.execute("SELECT COUNT(*) FROM access_keys").fetchone()[0] == 2
+            )  # admin + reader
         for data_dir in (tmp_path / "one", tmp_path / "two", tmp_path / "operator"):
-            assert not {"master.key", "agnosco.db", "audit.db"} & {p.name for p in data_dir.glob("*")}, data_dir
+            assert not {"master.key", "agnosco.db", "audit.db"} & {
+                p.name for p in data_dir.glob("*")
+            }, data_dir
 
         # Restart the first replica the hard way: nothing acknowledged is lost.
         one.stop(signal.SIGKILL)
-        one = start_server(tmp_path / "one", tmp_path / "one.log", "--store", postgres_dsn, env=shared)
+        one = start_server(
+            tmp_path / "one", tmp_path / "one.log", "--store", postgres_dsn, env=shared
+        )
         servers.append(one)
         first = one.client()
         described = first.describe_collection(CollectionId="shared")
@@ -133,8 +161,12 @@ def test_two_replicas_share_faces_keys_policies_and_one_audit_chain(
         )["FaceMatches"]
         assert [(m["Face"]["FaceId"], m["Face"]["UserId"]) for m in matches] == [(face_id, "alice")]
         # And a delete through it is seen by the replica that kept running.
-        first.delete_user(CollectionId="shared", UserId="alice")  # an associated face is not deleted
-        assert first.delete_faces(CollectionId="shared", FaceIds=[face_id])["DeletedFaces"] == [face_id]
+        first.delete_user(
+            CollectionId="shared", UserId="alice"
+        )  # an associated face is not deleted
+        assert first.delete_faces(CollectionId="shared", FaceIds=[face_id])["DeletedFaces"] == [
+            face_id
+        ]
         assert second.describe_collection(CollectionId="shared")["FaceCount"] == 0
         last = second.search_faces_by_image(
             CollectionId="shared", Image={"Bytes": (deepface_images / "img2.jpg").read_bytes()}
@@ -147,41 +179,89 @@ def test_two_replicas_share_faces_keys_policies_and_one_audit_chain(
     # one audit chain: both replicas' calls and the CLI's changes, in order, verified ---------------
     verified = agnosco("audit", "verify", *operator, env=shared)
     assert verified.stdout.startswith("audit log OK: ")
-    records = [json.loads(line) for line in agnosco("audit", "export", *operator, env=shared).stdout.splitlines()]
+    records = [
+        json.loads(line)
+        for line in agnosco("audit", "export", *operator, env=shared).stdout.splitlines()
+    ]
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
     by_request = {r["request_id"]: r for r in records if r.get("request_id")}
     assert page["ResponseMetadata"]["RequestId"] in by_request  # through the first replica
-    assert by_request[last["ResponseMetadata"]["RequestId"]]["operation"] == "SearchFacesByImage"  # the second
+    assert (
+        by_request[last["ResponseMetadata"]["RequestId"]]["operation"] == "SearchFacesByImage"
+    )  # the second
     cli = [r["operation"] for r in records if r.get("source") == "cli"]
-    assert cli == ["agnosco:CreatePrincipal", "agnosco:AttachPolicy", "agnosco:CreateAccessKey",
-                   "agnosco:DetachPolicy", "agnosco:RevokeAccessKey"]
+    assert cli == [
+        "agnosco:CreatePrincipal",
+        "agnosco:AttachPolicy",
+        "agnosco:CreateAccessKey",
+        "agnosco:DetachPolicy",
+        "agnosco:RevokeAccessKey",
+    ]
     denied_readers = [r for r in records if r["principal"] == "reader" and r["decision"] == "Deny"]
     assert {r["operation"] for r in denied_readers} >= {"CreateCollection", "ListCollections"}
 
 
-def test_a_replica_with_another_master_key_refuses_to_start(tmp_path: Path, postgres_dsn: str) -> None:
+def test_a_replica_with_another_master_key_refuses_to_start(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
     # The first to use the database (here the CLI) sets its master key.
-    agnosco("keys", "list", "--data-dir", str(tmp_path / "operator"), "--store", postgres_dsn,
-            env={"AGNOSCO_MASTER_KEY": MASTER_KEY})
+    agnosco(
+        "keys",
+        "list",
+        "--data-dir",
+        str(tmp_path / "operator"),
+        "--store",
+        postgres_dsn,
+        env={"AGNOSCO_MASTER_KEY": MASTER_KEY},
+    )
     other = Fernet.generate_key().decode()
     with pytest.raises(RuntimeError, match="agnosco serve exited with 1") as failed:
-        start_server(tmp_path / "wrong", tmp_path / "wrong.log", "--store", postgres_dsn,
-                     env={"AGNOSCO_MASTER_KEY": other})
+        start_server(
+            tmp_path / "wrong",
+            tmp_path / "wrong.log",
+            "--store",
+            postgres_dsn,
+            env={"AGNOSCO_MASTER_KEY": other},
+        )
     message = (tmp_path / "wrong.log").read_text().strip().splitlines()
     assert message == [message[0]] and message[0].startswith(
-        "error: AGNOSCO_MASTER_KEY is not the master key PostgreSQL database test_"), failed.value
+        "error: AGNOSCO_MASTER_KEY is not the master key PostgreSQL database test_"
+    ), failed.value
     assert postgres_dsn not in message[0] and other not in message[0]
     # Without the variable, a replica's own DATA_DIR/master.key is just as wrong.
     with pytest.raises(RuntimeError, match="agnosco serve exited with 1"):
-        start_server(tmp_path / "own-key", tmp_path / "own-key.log", "--store", postgres_dsn,
-                     env={"AGNOSCO_MASTER_KEY": ""})
+        start_server(
+            tmp_path / "own-key",
+            tmp_path / "own-key.log",
+            "--store",
+            postgres_dsn,
+            env={"AGNOSCO_MASTER_KEY": ""},
+        )
     assert "master.key is not the master key" in (tmp_path / "own-key.log").read_text()
     # A malformed key is refused as such, and the CLI refuses like the server.
-    refused = agnosco("audit", "verify", "--data-dir", str(tmp_path / "operator"), "--store", postgres_dsn,
-                      env={"AGNOSCO_MASTER_KEY": "not-a-key"}, check=False)
-    assert refused.returncode == 1 and refused.stderr.startswith("error: AGNOSCO_MASTER_KEY is not a Fernet key")
-    refused = agnosco("principals", "list", "--data-dir", str(tmp_path / "operator"), "--store", postgres_dsn,
-                      env={"AGNOSCO_MASTER_KEY": other}, check=False)
+    refused = agnosco(
+        "audit",
+        "verify",
+        "--data-dir",
+        str(tmp_path / "operator"),
+        "--store",
+        postgres_dsn,
+        env={"AGNOSCO_MASTER_KEY": "not-a-key"},
+        check=False,
+    )
+    assert refused.returncode == 1 and refused.stderr.startswith(
+        "error: AGNOSCO_MASTER_KEY is not a Fernet key"
+    )
+    refused = agnosco(
+        "principals",
+        "list",
+        "--data-dir",
+        str(tmp_path / "operator"),
+        "--store",
+        postgres_dsn,
+        env={"AGNOSCO_MASTER_KEY": other},
+        check=False,
+    )
     assert refused.returncode == 1 and "is not the master key" in refused.stderr
     with psycopg.connect(postgres_dsn) as conn:  # nothing was written with the wrong keys
         assert conn.execute("SELECT COUNT(*) FROM access_keys").fetchone()[0] == 0

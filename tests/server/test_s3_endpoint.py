@@ -31,8 +31,12 @@ def test_images_come_from_the_configured_s3_endpoint(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     s3.create_bucket(Bucket="photos")
-    s3.put_object(Bucket="photos", Key="people/img1.jpg", Body=(deepface_images / "img1.jpg").read_bytes())
-    server: Server = start_server(tmp_path / "data", tmp_path / "server.log", "--s3-endpoint-url", s3_endpoint)
+    s3.put_object(
+        Bucket="photos", Key="people/img1.jpg", Body=(deepface_images / "img1.jpg").read_bytes()
+    )
+    server: Server = start_server(
+        tmp_path / "data", tmp_path / "server.log", "--s3-endpoint-url", s3_endpoint
+    )
     try:
         client = server.client()
         client.create_collection(CollectionId="s3")
@@ -41,7 +45,9 @@ def test_images_come_from_the_configured_s3_endpoint(
         )
         assert len(result["FaceRecords"]) == 1
         with pytest.raises(client.exceptions.InvalidS3ObjectException):
-            client.index_faces(CollectionId="s3", Image={"S3Object": {"Bucket": "photos", "Name": "missing.jpg"}})
+            client.index_faces(
+                CollectionId="s3", Image={"S3Object": {"Bucket": "photos", "Name": "missing.jpg"}}
+            )
         with pytest.raises(client.exceptions.InvalidS3ObjectException):
             client.detect_faces(Image={"S3Object": {"Bucket": "no-such-bucket", "Name": "x.jpg"}})
     finally:

@@ -31,11 +31,15 @@ def _tags(rekognition, arn: str) -> dict[str, str]:  # type: ignore[no-untyped-d
 
 def test_tag_list_untag(rekognition, arn):
     assert _tags(rekognition, arn) == {}
-    response = rekognition.tag_resource(ResourceArn=arn, Tags={"team": "vision", "cost-center": "42"})
+    response = rekognition.tag_resource(
+        ResourceArn=arn, Tags={"team": "vision", "cost-center": "42"}
+    )
     assert {k: v for k, v in response.items() if k != "ResponseMetadata"} == {}
     assert _tags(rekognition, arn) == {"team": "vision", "cost-center": "42"}
 
-    rekognition.tag_resource(ResourceArn=arn, Tags={"team": "faces", "env": ""})  # overwrite, add, empty value
+    rekognition.tag_resource(
+        ResourceArn=arn, Tags={"team": "faces", "env": ""}
+    )  # overwrite, add, empty value
     assert _tags(rekognition, arn) == {"team": "faces", "cost-center": "42", "env": ""}
 
     rekognition.untag_resource(ResourceArn=arn, TagKeys=["cost-center", "not-there"])
@@ -53,7 +57,9 @@ def test_tags_are_per_collection(rekognition, arn, fresh_id):
 
 
 def test_create_collection_with_tags(rekognition, fresh_id):
-    created = rekognition.create_collection(CollectionId=fresh_id, Tags={"owner": "qa", "purpose": "tests"})
+    created = rekognition.create_collection(
+        CollectionId=fresh_id, Tags={"owner": "qa", "purpose": "tests"}
+    )
     arn = created["CollectionArn"]
     assert _tags(rekognition, arn) == {"owner": "qa", "purpose": "tests"}
 
@@ -68,7 +74,9 @@ def test_tags_do_not_outlive_their_collection(rekognition, fresh_id):
     assert _tags(rekognition, arn) == {}
 
 
-@pytest.mark.parametrize("kind", ["missing-collection", "other-region", "other-account", "not-a-collection"])
+@pytest.mark.parametrize(
+    "kind", ["missing-collection", "other-region", "other-account", "not-a-collection"]
+)
 def test_unknown_arn(rekognition, arn, collection, kind):
     unknown = {
         "missing-collection": arn.rsplit("/", 1)[0] + f"/missing-{uuid.uuid4().hex}",

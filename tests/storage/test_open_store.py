@@ -14,7 +14,10 @@ from agnosco.storage.database import POSTGRESQL, SQLiteDatabase
 def test_the_default_is_the_data_directorys_sqlite_file(tmp_path: Path, url: str | None) -> None:
     store = storage.open_store(url, tmp_path)
     try:
-        assert isinstance(store.database, SQLiteDatabase) and store.database.path == tmp_path / "agnosco.db"
+        assert (
+            isinstance(store.database, SQLiteDatabase)
+            and store.database.path == tmp_path / "agnosco.db"
+        )
     finally:
         store.close()
 
@@ -22,9 +25,14 @@ def test_the_default_is_the_data_directorys_sqlite_file(tmp_path: Path, url: str
 def test_a_sqlite_url_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     relative = storage.open_store("sqlite:///rel/faces.db", tmp_path / "data")
-    absolute = storage.open_store(f"sqlite:///{tmp_path}/abs.db", tmp_path / "data")  # sqlite:////tmp/...
+    absolute = storage.open_store(
+        f"sqlite:///{tmp_path}/abs.db", tmp_path / "data"
+    )  # sqlite:////tmp/...
     try:
-        assert relative.database.path == Path("rel/faces.db") and (tmp_path / "rel" / "faces.db").is_file()
+        assert (
+            relative.database.path == Path("rel/faces.db")
+            and (tmp_path / "rel" / "faces.db").is_file()
+        )
         assert absolute.database.path == tmp_path / "abs.db" and (tmp_path / "abs.db").is_file()
     finally:
         relative.close()
@@ -41,7 +49,10 @@ def test_a_postgres_url_opens_postgres(postgres_dsn: str, scheme: str) -> None:
         store.close()
 
 
-@pytest.mark.parametrize("url", ["mysql://root:hunter2@db/agnosco", "hunter2", "sqlite:///", "", "postgresql+psycopg://x"])
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://root:hunter2@db/agnosco", "hunter2", "sqlite:///", "", "postgresql+psycopg://x"],
+)
 def test_anything_else_is_refused_without_echoing_secrets(tmp_path: Path, url: str) -> None:
     with pytest.raises(ValueError, match="sqlite") as excinfo:
         storage.open_store(url, tmp_path)
@@ -49,7 +60,9 @@ def test_anything_else_is_refused_without_echoing_secrets(tmp_path: Path, url: s
 
 
 @pytest.mark.parametrize("url", [None, "sqlite", "postgres"])
-def test_the_store_shares_the_deployments_database(tmp_path: Path, url: str | None, request: pytest.FixtureRequest) -> None:
+def test_the_store_shares_the_deployments_database(
+    tmp_path: Path, url: str | None, request: pytest.FixtureRequest
+) -> None:
     """Faces, keys, policies and reviews on one set of connections: the deployment's database is
     used (not opened again) when it is the store's, and stays open when the store closes."""
     from agnosco.storage.database import open_database
@@ -65,8 +78,12 @@ def test_the_store_shares_the_deployments_database(tmp_path: Path, url: str | No
             assert tx.table_exists("faces") and tx.table_exists("agnosco_schema")
     finally:
         database.close()
-    elsewhere = storage.open_store(f"sqlite:///{tmp_path}/elsewhere.db", tmp_path, database=database)
+    elsewhere = storage.open_store(
+        f"sqlite:///{tmp_path}/elsewhere.db", tmp_path, database=database
+    )
     try:
-        assert elsewhere.database is not database and elsewhere.list_collections(None, 1).items == []
+        assert (
+            elsewhere.database is not database and elsewhere.list_collections(None, 1).items == []
+        )
     finally:
         elsewhere.close()

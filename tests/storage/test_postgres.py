@@ -27,7 +27,9 @@ def face(face_id: str, vector: np.ndarray) -> FaceRecord:
 
 
 def collection(cid: str) -> Collection:
-    return Collection(cid, "arn:aws:rekognition:eu-west-1:000000000000:collection/" + cid, "v1", 1.0, 128)
+    return Collection(
+        cid, "arn:aws:rekognition:eu-west-1:000000000000:collection/" + cid, "v1", 1.0, 128
+    )
 
 
 def with_options(dsn: str, options: str) -> str:
@@ -39,13 +41,25 @@ def test_migrations_run_once_and_are_recorded(postgres_dsn: str) -> None:
     SQLStore.postgres(postgres_dsn).close()
     SQLStore.postgres(postgres_dsn).close()
     with psycopg.connect(postgres_dsn) as conn:
-        versions = conn.execute("SELECT version FROM agnosco_schema WHERE component = 'store'").fetchall()
+        versions = conn.execute(
+            "SELECT version FROM agnosco_schema WHERE component = 'store'"
+        ).fetchall()
         assert versions == [(len(MIGRATIONS),)]
-        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
         assert {"collections", "faces", "users", "tags", "requests", "agnosco_schema"} <= tables
         assert "schema_version" not in tables
-        indexes = dict(conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'faces'").fetchall())
-        assert "USING hnsw (((descriptor)::vector(128)) vector_l2_ops)" in indexes["faces_by_descriptor_128"]
+        indexes = dict(
+            conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'faces'"
+            ).fetchall()
+        )
+        assert (
+            "USING hnsw (((descriptor)::vector(128)) vector_l2_ops)"
+            in indexes["faces_by_descriptor_128"]
+        )
 
 
 def test_processes_starting_together_migrate_once(postgres_dsn: str) -> None:
@@ -65,14 +79,18 @@ def test_processes_starting_together_migrate_once(postgres_dsn: str) -> None:
         store.close()
     assert errors == [] and len(stores) == 6
     with psycopg.connect(postgres_dsn) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM agnosco_schema WHERE component = 'store'").fetchone() == (1,)
+        assert conn.execute(
+            "SELECT COUNT(*) FROM agnosco_schema WHERE component = 'store'"
+        ).fetchone() == (1,)
 
 
 def test_a_newer_schema_is_refused(postgres_dsn: str) -> None:
     SQLStore.postgres(postgres_dsn).close()
     with psycopg.connect(postgres_dsn) as conn:
         conn.execute("UPDATE agnosco_schema SET version = 99 WHERE component = 'store'")
-    with pytest.raises(SchemaError, match="store tables .* are version 99, newer than this Agnosco knows"):
+    with pytest.raises(
+        SchemaError, match="store tables .* are version 99, newer than this Agnosco knows"
+    ):
         SQLStore.postgres(postgres_dsn)
 
 
@@ -94,8 +112,14 @@ def test_hnsw_search_finds_a_small_collection_among_many_faces(
         with psycopg.connect(dsn) as conn:
             conn.execute("ANALYZE faces")
             register_vector(conn)
-            hnsw = (postgres_sql(hnsw_search_sql(False, 128)), (small[0], "small", small[0], 10, float("inf")))
-            exact = (postgres_sql(exact_search_sql(False)), (small[0], "small", small[0], float("inf"), 10))
+            hnsw = (
+                postgres_sql(hnsw_search_sql(False, 128)),
+                (small[0], "small", small[0], 10, float("inf")),
+            )
+            exact = (
+                postgres_sql(exact_search_sql(False)),
+                (small[0], "small", small[0], float("inf"), 10),
+            )
             plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + hnsw[0], hnsw[1]))
             assert "faces_by_descriptor" in plan, plan
             plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + exact[0], exact[1]))
@@ -112,15 +136,22 @@ def test_hnsw_search_finds_a_small_collection_among_many_faces(
         monkeypatch.setattr(pgsearch, "EXACT_SEARCH_MAX", 0)
         hnsw_searches = []
         hnsw_search = PgvectorSearch._hnsw_search
-        monkeypatch.setattr(PgvectorSearch, "_hnsw_search",
-                            staticmethod(lambda *a: hnsw_searches.append(a[-1]) or hnsw_search(*a)))
+        monkeypatch.setattr(
+            PgvectorSearch,
+            "_hnsw_search",
+            staticmethod(lambda *a: hnsw_searches.append(a[-1]) or hnsw_search(*a)),
+        )
         index = ExactIndex([f"s{i:02d}" for i in range(30)], small)
         for k in range(5):
             hits = store.search("small", small[k], 10, float("inf"))
-            assert [h.face.face_id for h in hits] == [i for i, _ in index.search(small[k], 10, float("inf"))]
+            assert [h.face.face_id for h in hits] == [
+                i for i, _ in index.search(small[k], 10, float("inf"))
+            ]
         # Asking for more than one batch: the batches grow until the collection is exhausted.
         hits = store.search("small", small[0], 4096, float("inf"), exclude_face_id="s00")
-        assert [h.face.face_id for h in hits] == [i for i, _ in index.search(small[0], 31, float("inf"))][1:]
+        assert [h.face.face_id for h in hits] == [
+            i for i, _ in index.search(small[0], 31, float("inf"))
+        ][1:]
         # A distance cut ends the search after the first batch.
         assert [h.face.face_id for h in store.search("small", small[3], 4096, 0.01)] == ["s03"]
         assert [h.face.face_id for h in store.search("big", big[42], 4096, 0.01)] == ["b0042"]
@@ -144,7 +175,9 @@ def test_concurrent_writers_and_searchers_on_two_stores(postgres_dsn: str) -> No
             try:
                 for i in range(15):
                     mine = [f"w{n}-{i}-{j}" for j in range(3)]
-                    store.add_faces("c1", [face(f, base + 0.001 * (i + j)) for j, f in enumerate(mine)])
+                    store.add_faces(
+                        "c1", [face(f, base + 0.001 * (i + j)) for j, f in enumerate(mine)]
+                    )
                     hits = store.search("c1", base, 50, 1.0)
                     store.touch_faces("c1", sorted(h.face.face_id for h in hits)[::-1], float(i))
                     store.set_face_user("c1", mine[:2], f"u{n % 2}")
@@ -178,10 +211,14 @@ def test_compact_takes_deleted_descriptors_out_of_the_table_and_index_files(
         def copies() -> dict[str, int]:
             with psycopg.connect(postgres_dsn, autocommit=True) as conn:
                 conn.execute("CHECKPOINT")  # write the pages out to the files
-                paths = {rel: conn.execute("SELECT pg_relation_filepath(%s)", (rel,)).fetchone()[0]  # type: ignore[index]
-                         for rel in ("faces", "faces_by_descriptor_128")}
-            return {rel: (embedded_postgres.root / "pgdata" / path).read_bytes().count(needle)
-                    for rel, path in paths.items()}
+                paths = {
+                    rel: conn.execute("SELECT pg_relation_filepath(%s)", (rel,)).fetchone()[0]  # type: ignore[index]
+                    for rel in ("faces", "faces_by_descriptor_128")
+                }
+            return {
+                rel: (embedded_postgres.root / "pgdata" / path).read_bytes().count(needle)
+                for rel, path in paths.items()
+            }
 
         assert copies() == {"faces": 1, "faces_by_descriptor_128": 1}
         store.delete_faces("c1", ["secret"])

@@ -34,15 +34,20 @@ def test_an_old_database_gets_its_face_counts_and_new_columns(tmp_path: Path) ->
         for cid, n in (("three", 3), ("none", 0)):
             db.execute("INSERT INTO collections VALUES (?, ?, 'v1', 1.0, 0)", (cid, "arn:" + cid))
             for i in range(n):
-                db.execute("INSERT INTO faces VALUES (?, ?, 'img', NULL, 0, 0, 1, 1, 99, ?, 1.0, NULL)",
-                           (cid, f"f{i}", np.zeros(128, np.float32).tobytes()))
+                db.execute(
+                    "INSERT INTO faces VALUES (?, ?, 'img', NULL, 0, 0, 1, 1, 99, ?, 1.0, NULL)",
+                    (cid, f"f{i}", np.zeros(128, np.float32).tobytes()),
+                )
     store = SQLStore.sqlite(path)
     try:
         assert store.get_collection("three").face_count == 3
         assert store.get_collection("none").face_count == 0
         assert store.delete_faces("three", ["f0"]) == ["f0"]
         store.add_faces("none", [face("new")])
-        assert (store.get_collection("three").face_count, store.get_collection("none").face_count) == (2, 1)
+        assert (
+            store.get_collection("three").face_count,
+            store.get_collection("none").face_count,
+        ) == (2, 1)
         assert store.get_faces("three", ["f1"])[0].last_matched_at is None
     finally:
         store.close()

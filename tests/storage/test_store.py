@@ -37,7 +37,9 @@ def test_collections_lifecycle(store: Store) -> None:
     page = store.list_collections(page.next_key, 1)
     assert [c.collection_id for c in page.items] == ["a"] and page.next_key is None
     empty = store.list_collections(None, 0)
-    assert empty.items == [] and [c.collection_id for c in store.list_collections(empty.next_key, 5).items] == ["b", "a"]
+    assert empty.items == [] and [
+        c.collection_id for c in store.list_collections(empty.next_key, 5).items
+    ] == ["b", "a"]
     store.delete_collection("b")
     with pytest.raises(ResourceNotFoundException):
         store.get_collection("b")
@@ -88,7 +90,9 @@ def test_search_is_exact_nearest_first(store: Store) -> None:
     assert hits[0].distance == pytest.approx(0.0, abs=1e-5)
     assert hits[1].distance == pytest.approx(0.01 * np.sqrt(128), rel=1e-4)
     assert store.search("c1", base, 5, 10.0, exclude_face_id="f0")[0].face.face_id == "f1"
-    assert len(store.search("c1", base, 100, max_distance=0.05)) == 1 + int(0.05 / (0.01 * np.sqrt(128)))
+    assert len(store.search("c1", base, 100, max_distance=0.05)) == 1 + int(
+        0.05 / (0.01 * np.sqrt(128))
+    )
 
 
 def test_search_reflects_deletes_and_adds(store: Store) -> None:
@@ -164,8 +168,9 @@ def test_collections_of_two_face_models_live_side_by_side(store: Store) -> None:
     long = (rng.normal(size=(30, 128)) * 0.1).astype(np.float32)
     store.add_faces("m64", [face(f"s{i:02d}", v) for i, v in enumerate(short)])
     store.add_faces("m128", [face(f"l{i:02d}", v) for i, v in enumerate(long)])
-    assert [(c.face_model_version, c.descriptor_size) for c in store.list_collections(None, 5).items] == [
-        ("1.0", 128), ("9.0", 64)]
+    assert [
+        (c.face_model_version, c.descriptor_size) for c in store.list_collections(None, 5).items
+    ] == [("1.0", 128), ("9.0", 64)]
     assert store.search("m64", short[7], 3, float("inf"))[0].face.face_id == "s07"
     assert store.search("m128", long[9], 3, float("inf"))[0].face.face_id == "l09"
     assert store.get_faces("m64", ["s03"])[0].descriptor.tolist() == short[3].tolist()

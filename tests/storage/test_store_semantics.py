@@ -18,15 +18,37 @@ def make_collection(store: Store, cid: str = "c1", tags: dict[str, str] | None =
     store.create_collection(Collection(cid, ARN + cid, "v1", 1000.0, 128), tags or {})
 
 
-def face(face_id: str, vector: np.ndarray | None = None, *, image_id: str = "img", width: float = 0.3,
-         indexed_at: float = 1.0, last_matched_at: float | None = None, user_id: str | None = None) -> FaceRecord:
+def face(
+    face_id: str,
+    vector: np.ndarray | None = None,
+    *,
+    image_id: str = "img",
+    width: float = 0.3,
+    indexed_at: float = 1.0,
+    last_matched_at: float | None = None,
+    user_id: str | None = None,
+) -> FaceRecord:
     v = rng.normal(size=128).astype(np.float32) if vector is None else vector
-    return FaceRecord(face_id, image_id, None, 0.1, 0.2, width, 0.4, 99.0, v, indexed_at=indexed_at,
-                      user_id=user_id, last_matched_at=last_matched_at)
+    return FaceRecord(
+        face_id,
+        image_id,
+        None,
+        0.1,
+        0.2,
+        width,
+        0.4,
+        99.0,
+        v,
+        indexed_at=indexed_at,
+        user_id=user_id,
+        last_matched_at=last_matched_at,
+    )
 
 
 def ids(items: list) -> list[str]:  # type: ignore[type-arg]
-    return [getattr(i, "face_id", None) or getattr(i, "user_id", None) or i.collection_id for i in items]
+    return [
+        getattr(i, "face_id", None) or getattr(i, "user_id", None) or i.collection_id for i in items
+    ]
 
 
 def test_ids_are_ordered_and_paged_by_bytes(store: Store) -> None:
@@ -39,7 +61,10 @@ def test_ids_are_ordered_and_paged_by_bytes(store: Store) -> None:
     assert ids(store.list_faces("c1", None, 100).items) == expected
     assert ids(store.list_users("c1", None, 100).items) == expected
     # Walking two at a time visits every id once, in the same order.
-    for lister in (lambda after: store.list_faces("c1", after, 2), lambda after: store.list_users("c1", after, 2)):
+    for lister in (
+        lambda after: store.list_faces("c1", after, 2),
+        lambda after: store.list_users("c1", after, 2),
+    ):
         seen, after = [], None
         while True:
             page = lister(after)
@@ -78,7 +103,9 @@ def test_list_faces_filters_by_user_and_ids(store: Store) -> None:
     store.add_faces("c1", [face("f1", user_id="u1"), face("f2"), face("f3", user_id="u1")])
     assert ids(store.list_faces("c1", None, 10, user_id="u1").items) == ["f1", "f3"]
     assert ids(store.list_faces("c1", None, 10, face_ids=["f3", "f2", "zz"]).items) == ["f2", "f3"]
-    assert ids(store.list_faces("c1", None, 10, user_id="u1", face_ids=["f2", "f3"]).items) == ["f3"]
+    assert ids(store.list_faces("c1", None, 10, user_id="u1", face_ids=["f2", "f3"]).items) == [
+        "f3"
+    ]
     assert store.list_faces("c1", None, 10, face_ids=[]).items == []
     with pytest.raises(ResourceNotFoundException, match="The collection id: nope does not exist"):
         store.list_faces("nope", None, 10)
@@ -86,16 +113,32 @@ def test_list_faces_filters_by_user_and_ids(store: Store) -> None:
 
 def test_get_faces_keeps_the_order_asked_and_faces_of_image_is_largest_first(store: Store) -> None:
     make_collection(store)
-    store.add_faces("c1", [face("f1", image_id="i", width=0.1), face("f2", image_id="i", width=0.5),
-                           face("f3", image_id="j")])
+    store.add_faces(
+        "c1",
+        [
+            face("f1", image_id="i", width=0.1),
+            face("f2", image_id="i", width=0.5),
+            face("f3", image_id="j"),
+        ],
+    )
     assert ids(store.get_faces("c1", ["f3", "nope", "f1"])) == ["f3", "f1"]
     assert store.get_faces("c1", []) == []
     assert ids(store.faces_of_image("c1", "i")) == ["f2", "f1"]
     assert store.faces_of_image("c1", "none") == []
     record = store.get_faces("c1", ["f2"])[0]
-    assert (record.image_id, record.external_image_id, record.left, record.top, record.width, record.height,
-            record.confidence, record.indexed_at, record.user_id, record.consent_ref, record.last_matched_at) == (
-        "i", None, 0.1, 0.2, 0.5, 0.4, 99.0, 1.0, None, None, None)
+    assert (
+        record.image_id,
+        record.external_image_id,
+        record.left,
+        record.top,
+        record.width,
+        record.height,
+        record.confidence,
+        record.indexed_at,
+        record.user_id,
+        record.consent_ref,
+        record.last_matched_at,
+    ) == ("i", None, 0.1, 0.2, 0.5, 0.4, 99.0, 1.0, None, None, None)
 
 
 def test_delete_collection_removes_exactly_what_belongs_to_it(store: Store) -> None:
@@ -112,7 +155,10 @@ def test_delete_collection_removes_exactly_what_belongs_to_it(store: Store) -> N
         assert store.list_tags(ARN + other) == {"k": other}
         assert store.list_tags(ARN + other + "/sub") == {"s": "1"}
         assert store.recall_request(other + "/CreateUser", "t") == RememberedRequest("fp", "{}")
-        assert store.get_collection(other).face_count == 1 and store.get_collection(other).user_count == 1
+        assert (
+            store.get_collection(other).face_count == 1
+            and store.get_collection(other).user_count == 1
+        )
     make_collection(store, "c_1")  # the id is free again, and empty
     described = store.get_collection("c_1")
     assert (described.face_count, described.user_count) == (0, 0)
@@ -122,8 +168,14 @@ def test_delete_collection_removes_exactly_what_belongs_to_it(store: Store) -> N
 
 def test_touch_and_expired_faces(store: Store) -> None:
     make_collection(store)
-    store.add_faces("c1", [face("old", indexed_at=10.0), face("new", indexed_at=100.0),
-                           face("matched", indexed_at=10.0, last_matched_at=90.0)])
+    store.add_faces(
+        "c1",
+        [
+            face("old", indexed_at=10.0),
+            face("new", indexed_at=100.0),
+            face("matched", indexed_at=10.0, last_matched_at=90.0),
+        ],
+    )
     assert store.expired_faces("c1", None, None) == []
     assert ids(store.expired_faces("c1", 50.0, None)) == ["matched", "old"]
     assert ids(store.expired_faces("c1", None, 50.0)) == ["old"]
@@ -144,7 +196,11 @@ def test_users_status_and_empty_users(store: Store) -> None:
         store.create_user("c1", UserRecord(user, "CREATED", created, created))
     store.set_face_user("c1", ["f1", "nope"], "u2")
     assert [(u.user_id, u.status) for u in store.list_users("c1", None, 10).items] == [
-        ("u1", "CREATED"), ("u2", "ACTIVE"), ("u3", "CREATED"), ("u4", "CREATED")]
+        ("u1", "CREATED"),
+        ("u2", "ACTIVE"),
+        ("u3", "CREATED"),
+        ("u4", "CREATED"),
+    ]
     assert store.get_user("c1", "u1").updated_at > 10.0  # every user's status was re-derived
     assert store.delete_empty_users("c1", 35.0) == ["u1", "u3"]
     assert ids(store.list_users("c1", None, 10).items) == ["u2", "u4"]
@@ -158,7 +214,10 @@ def test_tags_overwrite_and_requests_overwrite(store: Store) -> None:
     store.tag_resource("arn:x", {"b": "1", "a": "2"})
     store.tag_resource("arn:x", {"b": "3"})
     store.tag_resource("arn:x", {})
-    assert store.list_tags("arn:x") == {"a": "2", "b": "3"} and list(store.list_tags("arn:x")) == ["a", "b"]
+    assert store.list_tags("arn:x") == {"a": "2", "b": "3"} and list(store.list_tags("arn:x")) == [
+        "a",
+        "b",
+    ]
     store.untag_resource("arn:x", [])
     store.untag_resource("arn:x", ["a"])
     assert store.list_tags("arn:x") == {"b": "3"}
@@ -174,7 +233,9 @@ def test_search_agrees_with_the_exact_index(store: Store) -> None:
     vectors = (rng.normal(size=(300, 128)) * 0.1).astype(np.float32)
     names = [f"f{i:03d}" for i in range(300)]
     store.add_faces("c1", [face(n, v) for n, v in zip(names, vectors, strict=True)])
-    store.add_faces("other", [face(f"o{i}", v) for i, v in enumerate(vectors[:50])])  # never in c1's results
+    store.add_faces(
+        "other", [face(f"o{i}", v) for i, v in enumerate(vectors[:50])]
+    )  # never in c1's results
     index = ExactIndex(names, vectors)
     for k in range(10):
         q = vectors[k] + (rng.normal(size=128) * 0.05).astype(np.float32)

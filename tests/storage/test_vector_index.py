@@ -19,7 +19,9 @@ def test_matches_brute_force_after_adds_and_removes() -> None:
     reference = sorted(alive, key=lambda i: float(np.linalg.norm(vectors[i] - query)))[:10]
     got = index.search(query, 10, max_distance=1e9)
     assert [g[0] for g in got] == [ids[i] for i in reference]
-    assert np.allclose([g[1] for g in got], [np.linalg.norm(vectors[i] - query) for i in reference], rtol=1e-4)
+    assert np.allclose(
+        [g[1] for g in got], [np.linalg.norm(vectors[i] - query) for i in reference], rtol=1e-4
+    )
     assert len(index) == len(alive)
 
 

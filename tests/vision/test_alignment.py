@@ -40,7 +40,9 @@ def _texture(size: int, seed: int = 0, blur: float = 4.0) -> np.ndarray:
 def test_similarity_transform_recovers_a_known_transform():
     truth = _similarity(17.0, 2.5, (30.0, -12.0))
     source = np.random.default_rng(1).random((5, 2)) * 100
-    np.testing.assert_allclose(similarity_transform(source, _apply(truth, source)), truth, atol=1e-9)
+    np.testing.assert_allclose(
+        similarity_transform(source, _apply(truth, source)), truth, atol=1e-9
+    )
 
 
 def test_similarity_transform_is_least_squares_without_reflection():
@@ -100,8 +102,8 @@ def test_mirrored_points_give_the_mirrored_chip():
     flipped = face_chip(np.ascontiguousarray(image[:, ::-1]), flipped_points)
     # The template's axis is within a pixel of the chip's centre: compare the overlapping part.
     shift = round(2 * (CHIP_TEMPLATE[2, 0] - (CHIP_SIZE - 1) / 2))
-    a = chip[:, ::-1][:, max(0, -shift): CHIP_SIZE - max(0, shift)]
-    b = flipped[:, max(0, shift): CHIP_SIZE - max(0, -shift)]
+    a = chip[:, ::-1][:, max(0, -shift) : CHIP_SIZE - max(0, shift)]
+    b = flipped[:, max(0, shift) : CHIP_SIZE - max(0, -shift)]
     assert np.abs(a.astype(int) - b).mean() < 4.0
 
 

@@ -19,8 +19,12 @@ W, H = 640, 480
 
 def _attributes(points: np.ndarray, width: int = W, height: int = H) -> Attributes:
     attributes = estimate_attributes(points, width, height)
-    for estimate in (attributes.eyes_open, attributes.mouth_open, attributes.smile,
-                     attributes.face_occluded):
+    for estimate in (
+        attributes.eyes_open,
+        attributes.mouth_open,
+        attributes.smile,
+        attributes.face_occluded,
+    ):
         assert isinstance(estimate, Estimate)
         assert 50.0 <= estimate.confidence <= 99.0
     return attributes
@@ -118,7 +122,11 @@ def test_point_on_the_right_edge_is_outside(face_model):
 def test_estimates_are_plain_python_types(face_model):
     """numpy.bool_ / numpy.float64 would fail botocore validation and json.dumps downstream."""
     attributes = _attributes(_face(face_model))
-    for estimate in (attributes.eyes_open, attributes.mouth_open, attributes.smile,
-                     attributes.face_occluded):
+    for estimate in (
+        attributes.eyes_open,
+        attributes.mouth_open,
+        attributes.smile,
+        attributes.face_occluded,
+    ):
         assert type(estimate.value) is bool
         assert type(estimate.confidence) is float

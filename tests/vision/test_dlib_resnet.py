@@ -75,7 +75,7 @@ def test_noise_chips_match_dlib(resnet: DlibResNet, dlib_net) -> None:
 
 def test_a_batch_equals_single_chips(resnet: DlibResNet) -> None:
     chips = noise_chips(8, seed=1)
-    singles = np.concatenate([resnet.describe(chips[i:i + 1]) for i in range(len(chips))])
+    singles = np.concatenate([resnet.describe(chips[i : i + 1]) for i in range(len(chips))])
     np.testing.assert_allclose(resnet.describe(chips), singles, rtol=0, atol=1e-6)
 
 

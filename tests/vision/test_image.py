@@ -37,8 +37,9 @@ def _noise(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A smooth gradient plus noise: compresses to many bytes and decodes to known sizes."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width]
-    base = np.stack([xx * 255 // max(1, width - 1), yy * 255 // max(1, height - 1),
-                     (xx + yy) % 256], axis=2)
+    base = np.stack(
+        [xx * 255 // max(1, width - 1), yy * 255 // max(1, height - 1), (xx + yy) % 256], axis=2
+    )
     return np.clip(base + rng.integers(-40, 40, base.shape), 0, 255).astype(np.uint8)
 
 
@@ -79,8 +80,12 @@ def _assert_decoded(decoded: DecodedImage, width: int, height: int, fmt: str) ->
 
 @pytest.mark.parametrize(
     "cls",
-    [InvalidParameterException, InvalidImageFormatException, ImageTooLargeException,
-     InternalServerError],
+    [
+        InvalidParameterException,
+        InvalidImageFormatException,
+        ImageTooLargeException,
+        InternalServerError,
+    ],
 )
 def test_error_code_is_rekognition_name(cls):
     exc = cls("something went wrong")
@@ -207,7 +212,11 @@ _CAPPED_DECODE = textwrap.dedent(
 
 def _decode_with_capped_memory(data: bytes) -> str:
     result = subprocess.run(
-        [sys.executable, "-c", _CAPPED_DECODE], input=data, capture_output=True, timeout=120, check=False,
+        [sys.executable, "-c", _CAPPED_DECODE],
+        input=data,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
     return result.stdout.decode().strip()

@@ -36,7 +36,12 @@ def png_16bit_rgba(side: int) -> bytes:
         parts.append(compressor.compress(dark if y == side // 2 else row))
     parts.append(compressor.flush())
     header = struct.pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"".join(parts)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", b"".join(parts))
+        + _chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +69,13 @@ def test_decoding_it_stays_within_a_bounded_footprint(hostile_png: Path) -> None
         "print(json.dumps({'added_mib': (peak - base) / 1024, 'shape': list(d.pixels.shape) if d else None,"
         " 'size': [d.width, d.height] if d else None}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(hostile_png)], capture_output=True, text=True,
-                          timeout=600, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(hostile_png)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     result = json.loads(done.stdout)
     assert result["size"] == [SIDE, SIDE]  # geometry still in the image as sent
     assert max(result["shape"][:2]) < 2 * WORKING_MAX_SIDE  # decoded to a working copy
@@ -97,7 +107,9 @@ def test_concurrent_decodes_share_one_memory_budget(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(budget, "reserve", watching)
     data = _png_rgb(1000, 800)  # ~3.2 MB to decode at 4 bytes a pixel: three fit, not four
     results: list[DecodedImage] = []
-    threads = [threading.Thread(target=lambda: results.append(decode_image(data))) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.append(decode_image(data))) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -107,7 +119,9 @@ def test_concurrent_decodes_share_one_memory_budget(monkeypatch: pytest.MonkeyPa
     assert budget.in_use == 0
 
 
-def test_an_image_costing_more_than_the_whole_budget_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_image_costing_more_than_the_whole_budget_is_too_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from agnosco.errors import ImageTooLargeException
 
     monkeypatch.setattr(image_module, "_BUDGET", image_module.DecodeBudget(1000))

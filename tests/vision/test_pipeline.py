@@ -55,7 +55,9 @@ def test_face_analysis_fields(analyzer, decoded):
     face = faces[0]
     assert isinstance(face, FaceAnalysis)
     assert 50.0 <= face.confidence <= 100.0
-    assert face.attributes is None and not hasattr(face, "descriptor")  # only when asked for (describe)
+    assert face.attributes is None and not hasattr(
+        face, "descriptor"
+    )  # only when asked for (describe)
     assert set(face.landmarks) == set(LANDMARK_TYPES) and len(LANDMARK_TYPES) == 30
     box = face.box
     assert 0.0 <= box.left < box.left + box.width <= 1.0
@@ -243,8 +245,7 @@ def test_same_person_is_closer_than_different_people(analyzer, decoded, identiti
     assert identities["img1.jpg"] == identities["img2.jpg"]
     assert identities["img1.jpg"] != identities["img3.jpg"]
     one, same, other = (
-        analyzer.describe(decoded(n))[0].descriptor
-        for n in ("img1.jpg", "img2.jpg", "img3.jpg")
+        analyzer.describe(decoded(n))[0].descriptor for n in ("img1.jpg", "img2.jpg", "img3.jpg")
     )
     d_same = float(descriptor_distance(one, same))
     d_other = float(descriptor_distance(one, other))
@@ -253,8 +254,9 @@ def test_same_person_is_closer_than_different_people(analyzer, decoded, identiti
 
 
 def test_descriptor_distance_broadcasts(analyzer, decoded):
-    vectors = [analyzer.describe(decoded(n))[0].descriptor
-               for n in ("img1.jpg", "img2.jpg", "img3.jpg")]
+    vectors = [
+        analyzer.describe(decoded(n))[0].descriptor for n in ("img1.jpg", "img2.jpg", "img3.jpg")
+    ]
     distances = descriptor_distance(np.stack(vectors), vectors[0])
     assert distances.shape == (3,)
     assert distances[0] == 0.0

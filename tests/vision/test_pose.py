@@ -120,7 +120,11 @@ def test_mirrored_landmarks_negate_roll_and_yaw_keep_pitch(face_model, angles, o
 @pytest.mark.parametrize("seed", range(5))
 def test_mirror_symmetry_holds_for_noisy_landmarks(face_model, seed):
     rng = np.random.default_rng(seed)
-    angles = {"yaw": rng.uniform(-30, 30), "pitch": rng.uniform(-15, 15), "roll": rng.uniform(-15, 15)}
+    angles = {
+        "yaw": rng.uniform(-30, 30),
+        "pitch": rng.uniform(-15, 15),
+        "roll": rng.uniform(-15, 15),
+    }
     points = face_model.project(face_model.layout(), **angles)
     points = points + rng.normal(0.0, 1.0, points.shape)  # ~1 px of landmark noise
     pose, mirrored = _pose(points), _pose(face_model.mirror(points, W))

@@ -89,7 +89,9 @@ def test_vectorised_nms_keeps_what_the_reference_keeps():
     assert rf.nms(boxes, scores, 0.4).tolist() == reference
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (10, 10), (15, 400), (1, 1, 3), (10, 10, 3), (32, 32, 3)])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (10, 10), (15, 400), (1, 1, 3), (10, 10, 3), (32, 32, 3)]
+)
 def test_tiny_images_have_no_face(detector, shape):
     image = np.full((*shape[:2], 3), 128, np.uint8)
     assert detector.detect(image) == []
@@ -111,12 +113,13 @@ def test_group_selfie_has_seven_faces_including_the_cut_ones(detector, pixels):
     # three faces are cut by the frame: their boxes reach the image's edge
     margin = 0.02 * width
     cut = [
-        f for f in faces
+        f
+        for f in faces
         if f.box.x0 < margin or f.box.x1 > width - margin or f.box.y1 > height - margin
     ]
     assert len(cut) >= 3
     boxes = [f.box for f in faces]
-    assert all(a.iou(b) < 0.2 for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert all(a.iou(b) < 0.2 for i, a in enumerate(boxes) for b in boxes[i + 1 :])
 
 
 def test_couple_has_two_faces(detector, pixels):
@@ -155,7 +158,7 @@ def _paste_face(face_image: np.ndarray, face_box: np.ndarray, height: int, canva
     x1 = int(min(small.shape[1], cx + 1.2 * height))
     y1 = int(min(small.shape[0], cy + 1.5 * height))
     out = canvas.copy()
-    out[400:400 + y1 - y0, 600:600 + x1 - x0] = small[y0:y1, x0:x1]
+    out[400 : 400 + y1 - y0, 600 : 600 + x1 - x0] = small[y0:y1, x0:x1]
     return out, (cx - x0 + 600, cy - y0 + 400)
 
 
@@ -238,7 +241,9 @@ def test_points_mirror_on_a_flipped_image(detector, pixels, name):
     mirrored[:, 0] = width - mirrored[:, 0]
     eye_distance = float(np.linalg.norm(face.points[1] - face.points[0]))
     assert np.abs(mirrored - face.points).max() < max(4.0, 0.08 * eye_distance)
-    mirror_box = PixelBox(width - flipped.box.x1, flipped.box.y0, width - flipped.box.x0, flipped.box.y1)
+    mirror_box = PixelBox(
+        width - flipped.box.x1, flipped.box.y0, width - flipped.box.x0, flipped.box.y1
+    )
     assert face.box.iou(mirror_box) > 0.9
 
 

@@ -28,7 +28,9 @@ def make_detector(name: str = DEFAULT_DETECTOR) -> FaceDetector:
     try:
         factory = DETECTORS[name]
     except KeyError:
-        raise ValueError(f"unknown face detector {name!r}; choose from {sorted(DETECTORS)}") from None
+        raise ValueError(
+            f"unknown face detector {name!r}; choose from {sorted(DETECTORS)}"
+        ) from None
     return factory()
 
 

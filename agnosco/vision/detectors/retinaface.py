@@ -111,7 +111,9 @@ def _load():  # type: ignore[no-untyped-def]
     try:
         import onnxruntime as ort
     except ImportError as exc:
-        raise ModelUnavailableError("onnxruntime is not installed: pip install onnxruntime") from exc
+        raise ModelUnavailableError(
+            "onnxruntime is not installed: pip install onnxruntime"
+        ) from exc
     options = ort.SessionOptions()
     options.intra_op_num_threads = THREADS
     options.inter_op_num_threads = 1
@@ -269,7 +271,9 @@ class RetinaFaceDetector:
                 tall = found.boxes[:, 3] - found.boxes[:, 1]
                 found = found.take(np.nonzero((tall >= smallest) & (tall <= largest))[0])
                 out.append(
-                    Candidates(found.boxes * np.tile(factor, 2), found.scores, found.points * factor)
+                    Candidates(
+                        found.boxes * np.tile(factor, 2), found.scores, found.points * factor
+                    )
                 )
         return self._merge(Candidates.concat(plain), Candidates.concat(padded))
 
@@ -282,7 +286,8 @@ class RetinaFaceDetector:
             overlap = iou_matrix(padded.boxes, plain.boxes).max(axis=1) > CROSS_IOU
             centres = (padded.boxes[:, None, :2] + padded.boxes[:, None, 2:]) / 2
             inside = np.all(
-                (centres >= plain.boxes[None, :, :2]) & (centres <= plain.boxes[None, :, 2:]), axis=2
+                (centres >= plain.boxes[None, :, :2]) & (centres <= plain.boxes[None, :, 2:]),
+                axis=2,
             ).any(axis=1)
             padded = padded.take(np.nonzero(~(overlap | inside))[0])
         return Candidates.concat([plain, padded])
@@ -311,9 +316,20 @@ class RetinaFaceDetector:
         centre = anchor[:, :2] + loc[:, :2] * CENTRE_VARIANCE * size - pad
         half = size * np.exp(loc[:, 2:] * SIZE_VARIANCE) / 2
         boxes = np.hstack([centre - half, centre + half])
-        points = anchor[:, None, :2] - pad + landmarks.reshape(-1, 5, 2) * CENTRE_VARIANCE * size[:, None]
-        inside = (centre[:, 0] >= 0) & (centre[:, 0] < width) & (centre[:, 1] >= 0) & (centre[:, 1] < height)
-        return Candidates(boxes, scores[keep].astype(np.float64), points).take(np.nonzero(inside)[0])
+        points = (
+            anchor[:, None, :2]
+            - pad
+            + landmarks.reshape(-1, 5, 2) * CENTRE_VARIANCE * size[:, None]
+        )
+        inside = (
+            (centre[:, 0] >= 0)
+            & (centre[:, 0] < width)
+            & (centre[:, 1] >= 0)
+            & (centre[:, 1] < height)
+        )
+        return Candidates(boxes, scores[keep].astype(np.float64), points).take(
+            np.nonzero(inside)[0]
+        )
 
 
 def _scaled(pixels: np.ndarray, scale: float) -> np.ndarray:
@@ -321,4 +337,6 @@ def _scaled(pixels: np.ndarray, scale: float) -> np.ndarray:
         return pixels
     height, width = pixels.shape[:2]
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR)
+    return cv2.resize(
+        pixels, size, interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    )
