@@ -13,7 +13,7 @@ from agnosco.cli.common import opening_state
 
 if TYPE_CHECKING:  # the deployment is imported when a command runs, not to print --help
     from agnosco.deployment import Governance
-    from agnosco.governance.audit import AuditLog
+    from agnosco.governance.audit import AuditEntry, AuditLog
 
 
 @contextmanager
@@ -32,15 +32,14 @@ def governance(args: argparse.Namespace) -> Iterator[Governance]:
 
 def audit_cli(audit: AuditLog, operation: str, **details: Any) -> None:
     """Record a change made from the command line (policy, principal, key, review, bulk indexing)."""
-    audit.append(
-        {
-            "time": time.time(),
-            "principal": f"cli:{getpass.getuser()}",
-            "access_key_id": None,
-            "source": "cli",
-            "operation": operation,
-            "decision": "Allow",
-            "reason": "local administrator (command line)",
-            "parameters": details,
-        }
-    )
+    entry: AuditEntry = {
+        "time": time.time(),
+        "principal": f"cli:{getpass.getuser()}",
+        "access_key_id": None,
+        "source": "cli",
+        "operation": operation,
+        "decision": "Allow",
+        "reason": "local administrator (command line)",
+        "parameters": details,
+    }
+    audit.append(entry)

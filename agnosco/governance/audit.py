@@ -76,12 +76,42 @@ import hmac
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self, TextIO
+from typing import Any, Literal, Required, Self, TextIO, TypedDict
 
 from agnosco.storage.database import Database, Tables, Transaction
+
+
+class AuditEntry(TypedDict, total=False):
+    """What governance records for one call or change: the one shape the gate, the command
+    line and retention write (``docs/responsible-use.md`` describes each field).  The log itself
+    takes any JSON object; :meth:`AuditLog.append` adds ``seq``, ``prev_hash`` and ``hash``."""
+
+    time: Required[float]
+    operation: Required[str]
+    principal: Required[str | None]
+    decision: Required[Literal["Allow", "Deny"]]
+    reason: Required[str]
+    request_id: str | None
+    access_key_id: str | None
+    #: The client's address, or ``"cli"`` for the command line.
+    source: str | None
+    region: str
+    purpose: str | None
+    consent_reference: str | None
+    collection: str | None
+    resource: str
+    parameters: dict[str, Any]
+    images: list[dict[str, Any]]
+    #: ``"intent"`` for the record written before a change (its outcome record follows).
+    phase: Literal["intent"]
+    error: str
+    message: str
+    result: dict[str, Any]
+    review: dict[str, Any]
+
 
 #: The audit database's file name inside a data directory.
 AUDIT_DATABASE = "audit.db"
@@ -237,7 +267,7 @@ class AuditLog(Tables):
             return self._read_head(tx)
 
     # writing --------------------------------------------------------------------------------
-    def append(self, record: dict[str, Any]) -> dict[str, Any]:
+    def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Chain ``record`` to the log and return it as stored (with seq, time, prev_hash, hash).
 
         ``record`` is any JSON object (string keys; strings, numbers, lists, dicts, None) not

@@ -40,7 +40,7 @@ from agnosco.governance.actions import (
     resource_arn,
     threshold_of,
 )
-from agnosco.governance.audit import AuditLog
+from agnosco.governance.audit import AuditEntry, AuditLog
 from agnosco.governance.policy import Decision, Policy, evaluate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
@@ -124,22 +124,21 @@ class Gate:
             # number belongs are the caller's 400, audited, never our 500).
             validate_request(operation, request)
         except ServiceError as error:
-            self._append(
-                {
-                    "time": now,
-                    "request_id": caller.request_id,
-                    "principal": caller.principal,
-                    "access_key_id": caller.access_key_id,
-                    "source": caller.source_ip,
-                    "region": caller.region,
-                    "operation": operation,
-                    "parameters": bounded(_raw_parameters(request)),
-                    "decision": "Deny",
-                    "reason": "invalid request (refused before authorization)",
-                    "error": error.code,
-                    "message": bounded(error.message),
-                }
-            )
+            refused: AuditEntry = {
+                "time": now,
+                "request_id": caller.request_id,
+                "principal": caller.principal,
+                "access_key_id": caller.access_key_id,
+                "source": caller.source_ip,
+                "region": caller.region,
+                "operation": operation,
+                "parameters": bounded(_raw_parameters(request)),
+                "decision": "Deny",
+                "reason": "invalid request (refused before authorization)",
+                "error": error.code,
+                "message": bounded(error.message),
+            }
+            self._append(refused)
             raise
         principal, policies = self.store.resolve(caller.principal)
         purpose = caller.purpose or (principal.default_purpose if principal else None)
@@ -149,7 +148,7 @@ class Gate:
             operation, request, caller, principal.attributes() if principal else {}, purpose, now
         )
         plan = self._plan(operation, request, policies, action, resource, base)
-        record: dict[str, Any] = {
+        record: AuditEntry = {
             "time": now,
             "request_id": caller.request_id,
             "principal": caller.principal,
@@ -215,22 +214,21 @@ class Gate:
     ) -> None:
         """Audit a call refused after its signature was verified but before it reached the gate
         (e.g. an unsigned x-agnosco-purpose header, an unknown operation, an undecodable body)."""
-        self._append(
-            {
-                "time": now,
-                "request_id": request_id,
-                "principal": principal,
-                "access_key_id": access_key_id,
-                "source": source_ip,
-                "operation": bounded(operation),
-                "decision": "Deny",
-                "reason": "refused before authorization",
-                "error": error.code,
-                "message": bounded(error.message),
-            }
-        )
+        refused: AuditEntry = {
+            "time": now,
+            "request_id": request_id,
+            "principal": principal,
+            "access_key_id": access_key_id,
+            "source": source_ip,
+            "operation": bounded(operation),
+            "decision": "Deny",
+            "reason": "refused before authorization",
+            "error": error.code,
+            "message": bounded(error.message),
+        }
+        self._append(refused)
 
-    def _append(self, record: dict[str, Any]) -> None:
+    def _append(self, record: AuditEntry) -> None:
         try:
             self.audit.append(record)
         except Exception as exc:  # no acknowledged call without its record

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agnosco.governance.audit import AuditLog
+from agnosco.governance.audit import AuditEntry, AuditLog
 from agnosco.settings import DEFAULT_MAX_RETENTION_DAYS
 from agnosco.storage.base import Store
 
@@ -94,21 +94,18 @@ def purge(
             )
             result.deleted_faces = [f.face_id for f in expired]
             if expired and not dry_run:
-                if (
-                    audit is not None
-                ):  # before the deletion, as every change is (governance/gate.py)
-                    audit.append(
-                        {
-                            "time": now,
-                            "principal": actor,
-                            "operation": "agnosco:Purge",
-                            "phase": "intent",
-                            "collection": collection.collection_id,
-                            "decision": "Allow",
-                            "reason": f"retention (ceiling {max_retention_days:g} days)",
-                            "parameters": {"FaceIds": result.deleted_faces},
-                        }
-                    )
+                if audit is not None:  # before the deletion, as every change is (gate.py)
+                    intent: AuditEntry = {
+                        "time": now,
+                        "principal": actor,
+                        "operation": "agnosco:Purge",
+                        "phase": "intent",
+                        "collection": collection.collection_id,
+                        "decision": "Allow",
+                        "reason": f"retention (ceiling {max_retention_days:g} days)",
+                        "parameters": {"FaceIds": result.deleted_faces},
+                    }
+                    audit.append(intent)
                 store.delete_faces(collection.collection_id, result.deleted_faces)
                 result.deleted_users = store.delete_empty_users(collection.collection_id, now)
                 _verify(store, collection.collection_id, expired, result)
@@ -121,20 +118,19 @@ def purge(
     if results and not dry_run:
         store.compact()
     if audit is not None and not dry_run:
-        audit.append(
-            {
-                "time": now,
-                "principal": actor,
-                "operation": "agnosco:Purge",
-                "decision": "Allow",
-                "reason": f"retention (ceiling {max_retention_days:g} days)",
-                "result": {
-                    "deleted_faces": receipt.deleted_faces,
-                    "verified": receipt.verified,
-                    "collections": [_receipt_entry(c) for c in results],
-                },
-            }
-        )
+        outcome: AuditEntry = {
+            "time": now,
+            "principal": actor,
+            "operation": "agnosco:Purge",
+            "decision": "Allow",
+            "reason": f"retention (ceiling {max_retention_days:g} days)",
+            "result": {
+                "deleted_faces": receipt.deleted_faces,
+                "verified": receipt.verified,
+                "collections": [_receipt_entry(c) for c in results],
+            },
+        }
+        audit.append(outcome)
     return receipt
 
 

@@ -15,7 +15,7 @@ Rules every backend keeps (the shared test suite in ``tests/storage`` checks the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -60,11 +60,14 @@ class UserRecord:
     updated_at: float
 
 
+Item = TypeVar("Item")
+
+
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[Item]):
     """One page of a listing and the key to resume after (None: no more)."""
 
-    items: list  # type: ignore[type-arg]
+    items: list[Item]
     next_key: str | None
 
 
@@ -86,7 +89,7 @@ class Store(Protocol):
     # collections
     def create_collection(self, collection: Collection, tags: dict[str, str]) -> None: ...
     def get_collection(self, collection_id: str) -> Collection: ...
-    def list_collections(self, after: str | None, limit: int) -> Page: ...
+    def list_collections(self, after: str | None, limit: int) -> Page[Collection]: ...
     def delete_collection(self, collection_id: str) -> None: ...
 
     # faces
@@ -100,7 +103,7 @@ class Store(Protocol):
         limit: int,
         user_id: str | None = None,
         face_ids: list[str] | None = None,
-    ) -> Page: ...
+    ) -> Page[FaceRecord]: ...
     def delete_faces(self, collection_id: str, face_ids: list[str]) -> list[str]: ...
     def touch_faces(self, collection_id: str, face_ids: list[str], when: float) -> None: ...
     def expired_faces(
@@ -118,7 +121,7 @@ class Store(Protocol):
     # users
     def create_user(self, collection_id: str, user: UserRecord) -> None: ...
     def get_user(self, collection_id: str, user_id: str) -> UserRecord: ...
-    def list_users(self, collection_id: str, after: str | None, limit: int) -> Page: ...
+    def list_users(self, collection_id: str, after: str | None, limit: int) -> Page[UserRecord]: ...
     def delete_user(self, collection_id: str, user_id: str) -> None: ...
     def set_face_user(
         self, collection_id: str, face_ids: list[str], user_id: str | None

@@ -348,7 +348,7 @@ class SQLStore:
             raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
         return Collection(row[0], row[1], row[2], row[3], int(row[4]), int(row[5]), int(row[6]))
 
-    def list_collections(self, after: str | None, limit: int) -> Page:
+    def list_collections(self, after: str | None, limit: int) -> Page[Collection]:
         with self._db.read() as tx:
             rows = tx.execute(
                 "SELECT seq, collection_id, arn, face_model_version, created_at, descriptor_size FROM collections"
@@ -453,7 +453,7 @@ class SQLStore:
         limit: int,
         user_id: str | None = None,
         face_ids: list[str] | None = None,
-    ) -> Page:
+    ) -> Page[FaceRecord]:
         where, args = ["collection_id = ?", "face_id > ?"], [collection_id, after or ""]
         if user_id is not None:
             where.append("user_id = ?")
@@ -578,7 +578,7 @@ class SQLStore:
             )
         return _user(row)
 
-    def list_users(self, collection_id: str, after: str | None, limit: int) -> Page:
+    def list_users(self, collection_id: str, after: str | None, limit: int) -> Page[UserRecord]:
         with self._db.read() as tx:
             self._require(tx, collection_id)
             rows = tx.execute(
