@@ -46,7 +46,9 @@ from agnosco.operations.tag_resource import list_tags_for_resource, tag_resource
 from agnosco.operations.traits import CHANGE, READ, Resource, Threshold, Traits
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
 
-Handler = Callable[[dict[str, Any], OperationContext], dict[str, Any]]
+#: An operation: its request (validated against the model first, so of its TypedDict's shape) and
+#: the shared context, to its response.
+Handler = Callable[[Any, OperationContext], dict[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ has a face) faces whose best Similarity to the user's faces is under ``UserMatch
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,15 +17,21 @@ from agnosco.operations.idempotency import run_once
 from agnosco.operations.users import MAX_FACES_PER_USER, user_faces
 from agnosco.vision.embedding import descriptor_distance
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import AssociateFacesRequestTypeDef
+
+
 DEFAULT_ASSOCIATE_THRESHOLD = 75.0
 
 
-def associate_faces(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+def associate_faces(
+    request: AssociateFacesRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     """:raises ResourceNotFoundException, ServiceQuotaExceededException, IdempotentParameterMismatchException:"""
     return run_once(context, "AssociateFaces", request, lambda: _associate(request, context))
 
 
-def _associate(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+def _associate(request: AssociateFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     collection_id, user_id = request["CollectionId"], request["UserId"]
     threshold = float(request.get("UserMatchThreshold", DEFAULT_ASSOCIATE_THRESHOLD))
     store = context.require_store()

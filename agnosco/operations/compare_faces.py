@@ -8,7 +8,7 @@ before comparison; a source face failing it is an error, as is a source with no 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,8 +20,11 @@ from agnosco.vision.embedding import descriptor_distance
 
 DEFAULT_SIMILARITY_THRESHOLD = 80.0
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import CompareFacesRequestTypeDef
 
-def compare_faces(request: dict[str, Any], context: FaceContext) -> dict[str, Any]:
+
+def compare_faces(request: CompareFacesRequestTypeDef, context: FaceContext) -> dict[str, Any]:
     """:raises ServiceError: for an invalid request or image, or no usable source face."""
     threshold = float(request.get("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD))
     level = request.get("QualityFilter", "NONE")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ class OperationContext:
     #: Signs pagination tokens; the server derives a stable one so tokens survive restarts.
     token_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
-    def load_image(self, image: dict[str, Any]) -> DecodedImage:
+    def load_image(self, image: Mapping[str, Any]) -> DecodedImage:
         return self.images.load(image)
 
     def require_store(self) -> Store:

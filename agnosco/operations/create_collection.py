@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.context import OperationContext
 from agnosco.storage.base import Collection
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import CreateCollectionRequestTypeDef
 
-def create_collection(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def create_collection(
+    request: CreateCollectionRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     """:raises ResourceAlreadyExistsException: the id is taken."""
     collection_id = request["CollectionId"]
     arn = context.collection_arn(collection_id)

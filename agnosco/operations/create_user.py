@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.context import OperationContext
 from agnosco.operations.idempotency import run_once
 from agnosco.storage.base import UserRecord
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import CreateUserRequestTypeDef
 
-def create_user(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def create_user(request: CreateUserRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     """:raises ResourceNotFoundException, ConflictException, IdempotentParameterMismatchException:"""
 
     def create() -> dict[str, Any]:

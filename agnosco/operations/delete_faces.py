@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.context import OperationContext
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import DeleteFacesRequestTypeDef
 
-def delete_faces(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def delete_faces(request: DeleteFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     """:raises ResourceNotFoundException: no such collection."""
     collection_id = request["CollectionId"]
     store = context.require_store()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.context import OperationContext
 from agnosco.operations.idempotency import run_once
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import DeleteUserRequestTypeDef
 
-def delete_user(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def delete_user(request: DeleteUserRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     """:raises ResourceNotFoundException, IdempotentParameterMismatchException:"""
 
     def delete() -> dict[str, Any]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.context import OperationContext
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import DescribeCollectionRequestTypeDef
 
-def describe_collection(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def describe_collection(
+    request: DescribeCollectionRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     """:raises ResourceNotFoundException: no such collection."""
     c = context.require_store().get_collection(request["CollectionId"])
     return {

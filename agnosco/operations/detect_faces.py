@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.context import FaceContext
 from agnosco.operations.face_detail import face_detail, requested_attributes
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import DetectFacesRequestTypeDef
 
-def detect_faces(request: dict[str, Any], context: FaceContext) -> dict[str, Any]:
+
+def detect_faces(request: DetectFacesRequestTypeDef, context: FaceContext) -> dict[str, Any]:
     """:raises ServiceError: for an invalid request or image (see :func:`decode_image`)."""
     attributes = requested_attributes(request.get("Attributes"))
     image = context.load_image(request["Image"])

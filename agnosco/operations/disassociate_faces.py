@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.context import OperationContext
 from agnosco.operations.idempotency import run_once
 from agnosco.operations.users import user_faces
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import DisassociateFacesRequestTypeDef
 
-def disassociate_faces(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def disassociate_faces(
+    request: DisassociateFacesRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     """:raises ResourceNotFoundException, IdempotentParameterMismatchException:"""
     return run_once(context, "DisassociateFaces", request, lambda: _disassociate(request, context))
 
 
-def _disassociate(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+def _disassociate(
+    request: DisassociateFacesRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     collection_id, user_id = request["CollectionId"], request["UserId"]
     store = context.require_store()
     store.get_user(collection_id, user_id)

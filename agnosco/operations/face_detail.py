@@ -9,6 +9,7 @@ out the attributes no shipped model estimates (beard, glasses, emotions, eye dir
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agnosco.errors import InvalidParameterException
@@ -28,7 +29,7 @@ ESTIMATED_ATTRIBUTES = {
 COMPARED_FACE_LANDMARKS = ("eyeLeft", "eyeRight", "mouthLeft", "mouthRight", "nose")
 
 
-def requested_attributes(attributes: list[str] | None) -> set[str]:
+def requested_attributes(attributes: Sequence[str] | None) -> set[str]:
     """The estimated attributes to include for a request's ``Attributes`` list.
 
     :raises InvalidParameterException: for AGE_RANGE or GENDER named explicitly.

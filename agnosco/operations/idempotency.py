@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from agnosco.errors import IdempotentParameterMismatchException
@@ -19,7 +19,7 @@ from agnosco.operations.context import OperationContext
 def run_once(
     context: OperationContext,
     operation: str,
-    request: dict[str, Any],
+    request: Mapping[str, Any],
     action: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
     token = request.get("ClientRequestToken")

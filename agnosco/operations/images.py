@@ -7,6 +7,7 @@ relative path (``<s3_dir>/<Bucket>/<Name>``); keys cannot escape their bucket fo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ class ImageSource:
         self.s3_dir = s3_dir
         self.s3_client = s3_client
 
-    def load(self, image: dict[str, Any]) -> DecodedImage:
+    def load(self, image: Mapping[str, Any]) -> DecodedImage:
         """Decode a Rekognition ``Image`` structure.
 
         :raises InvalidParameterException: neither or both of Bytes and S3Object.

@@ -11,7 +11,8 @@ stored, as Rekognition does; a retried call after a timeout is therefore harmles
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.collection_faces import face_shape, require_face_model
 from agnosco.operations.context import OperationContext
@@ -19,6 +20,10 @@ from agnosco.operations.face_detail import face_detail, requested_attributes
 from agnosco.operations.quality_filter import filter_reasons
 from agnosco.storage.base import Collection, FaceRecord
 from agnosco.vision.pipeline import DescribedFace
+
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import IndexFacesRequestTypeDef
+
 
 _IMAGE_NAMESPACE = uuid.UUID("7d5f2a8c-8a43-4f0e-9a51-3f4f6f7a9b10")
 
@@ -48,7 +53,7 @@ def _stored_record_of(face: DescribedFace, stored: list[FaceRecord]) -> FaceReco
     return best
 
 
-def index_faces(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+def index_faces(request: IndexFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     """:raises ResourceNotFoundException: no such collection.
     :raises ServiceError: an invalid image (see :func:`decode_image`)."""
     store = context.require_store()
@@ -62,7 +67,7 @@ def index_faces(request: dict[str, Any], context: OperationContext) -> dict[str,
 
 
 def index_analysis(
-    request: dict[str, Any],
+    request: Mapping[str, Any],
     context: OperationContext,
     collection: Collection,
     sha256: str,

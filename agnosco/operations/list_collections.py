@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.collection_faces import DEFAULT_PAGE_SIZE
 from agnosco.operations.context import OperationContext
 from agnosco.operations.pagination import make_token, read_token
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import ListCollectionsRequestTypeDef
 
-def list_collections(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def list_collections(
+    request: ListCollectionsRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     """:raises InvalidPaginationTokenException: a NextToken not issued for this listing."""
     after = read_token(context.token_key, "ListCollections", request.get("NextToken"))
     page = context.require_store().list_collections(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.collection_faces import DEFAULT_PAGE_SIZE, face_shape
 from agnosco.operations.context import OperationContext
 from agnosco.operations.pagination import make_token, read_token
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import ListFacesRequestTypeDef
 
-def list_faces(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def list_faces(request: ListFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     """:raises ResourceNotFoundException, InvalidPaginationTokenException:"""
     collection_id = request["CollectionId"]
     store = context.require_store()

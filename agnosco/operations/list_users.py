@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.context import OperationContext
 from agnosco.operations.pagination import make_token, read_token
 from agnosco.operations.users import MAX_USERS
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import ListUsersRequestTypeDef
 
-def list_users(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def list_users(request: ListUsersRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     """:raises ResourceNotFoundException, InvalidPaginationTokenException:"""
     collection_id = request["CollectionId"]
     listing = f"ListUsers/{collection_id}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.errors import ResourceNotFoundException
 from agnosco.operations.collection_faces import (
@@ -12,8 +12,11 @@ from agnosco.operations.collection_faces import (
 )
 from agnosco.operations.context import OperationContext
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import SearchFacesRequestTypeDef
 
-def search_faces(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def search_faces(request: SearchFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     """:raises ResourceNotFoundException: no such collection or face."""
     collection_id, face_id = request["CollectionId"], request["FaceId"]
     store = context.require_store()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.errors import InvalidParameterException
 from agnosco.operations.collection_faces import (
@@ -15,8 +15,13 @@ from agnosco.operations.context import OperationContext
 from agnosco.operations.face_detail import bounding_box
 from agnosco.operations.quality_filter import filter_reasons
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import SearchFacesByImageRequestTypeDef
 
-def search_faces_by_image(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def search_faces_by_image(
+    request: SearchFacesByImageRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     """:raises ResourceNotFoundException: no such collection.
     :raises InvalidParameterException: no face, or the face fails QualityFilter."""
     collection_id = request["CollectionId"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.errors import InvalidParameterException, ResourceNotFoundException
 from agnosco.operations.context import OperationContext
@@ -13,8 +13,11 @@ from agnosco.operations.users import (
     user_faces,
 )
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import SearchUsersRequestTypeDef
 
-def search_users(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def search_users(request: SearchUsersRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     """:raises InvalidParameterException: not exactly one of FaceId and UserId.
     :raises ResourceNotFoundException: no such collection, face or user."""
     collection_id = request["CollectionId"]

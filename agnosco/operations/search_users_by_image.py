@@ -6,7 +6,7 @@ no SearchedFace and empty UserMatches, and every other face is listed as unsearc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.operations.collection_faces import require_face_model
 from agnosco.operations.context import OperationContext
@@ -14,8 +14,13 @@ from agnosco.operations.face_detail import face_detail
 from agnosco.operations.quality_filter import filter_reasons
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD, MAX_USERS, match_users
 
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import SearchUsersByImageRequestTypeDef
 
-def search_users_by_image(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+
+def search_users_by_image(
+    request: SearchUsersByImageRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     """:raises ResourceNotFoundException: no such collection.
     :raises ServiceError: an invalid image."""
     collection_id = request["CollectionId"]

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.errors import ResourceNotFoundException, ServiceQuotaExceededException
 from agnosco.operations.context import OperationContext
+
+if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import (
+        ListTagsForResourceRequestTypeDef,
+        TagResourceRequestTypeDef,
+        UntagResourceRequestTypeDef,
+    )
+
 
 MAX_TAGS = 200
 
@@ -25,24 +33,28 @@ def _collection_of(arn: str, context: OperationContext) -> str:
     return collection_id
 
 
-def tag_resource(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+def tag_resource(request: TagResourceRequestTypeDef, context: OperationContext) -> dict[str, Any]:
     arn = request["ResourceArn"]
     _collection_of(arn, context)
     store = context.require_store()
-    if len(store.list_tags(arn) | request["Tags"]) > MAX_TAGS:
+    if len({**store.list_tags(arn), **request["Tags"]}) > MAX_TAGS:
         raise ServiceQuotaExceededException(f"A resource can have at most {MAX_TAGS} tags.")
     store.tag_resource(arn, request["Tags"])
     return {}
 
 
-def untag_resource(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+def untag_resource(
+    request: UntagResourceRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     arn = request["ResourceArn"]
     _collection_of(arn, context)
     context.require_store().untag_resource(arn, request["TagKeys"])
     return {}
 
 
-def list_tags_for_resource(request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+def list_tags_for_resource(
+    request: ListTagsForResourceRequestTypeDef, context: OperationContext
+) -> dict[str, Any]:
     arn = request["ResourceArn"]
     _collection_of(arn, context)
     return {"Tags": context.require_store().list_tags(arn)}

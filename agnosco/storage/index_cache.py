@@ -37,7 +37,7 @@ import numpy as np
 from agnosco.storage.ann_index import AnnIndex, IndexFileError, read_manifest, remove_files
 from agnosco.storage.base import FaceRecord
 from agnosco.storage.database import Database, Transaction
-from agnosco.storage.neighbours import CollectionHead, NeighbourSearch
+from agnosco.storage.neighbours import CollectionHead, Neighbour, NeighbourSearch, Query
 from agnosco.storage.vector_index import ExactIndex
 
 log = logging.getLogger(__name__)
@@ -74,24 +74,13 @@ class IndexCache(NeighbourSearch):
         self.events: Counter[str] = Counter()
 
     # the strategy -------------------------------------------------------------------------
-    def nearest(
-        self,
-        tx: Transaction,
-        collection: CollectionHead,
-        query: np.ndarray,
-        limit: int,
-        max_distance: float,
-        exclude_face_id: str | None,
-    ) -> list[tuple[str, float]]:
+    def nearest(self, tx: Transaction, collection: CollectionHead, query: Query) -> list[Neighbour]:
         with self._lock:
             index = self._index(tx, collection)
-            extra = 1 if exclude_face_id else 0
-            hits = [
-                (i, d)
-                for i, d in index.search(query, limit + extra, max_distance)
-                if i != exclude_face_id
-            ]
-        return hits[:limit]
+            extra = 1 if query.exclude_face_id else 0
+            found = index.search(query.vector, query.limit + extra, query.max_distance)
+        hits = [Neighbour(i, d) for i, d in found if i != query.exclude_face_id]
+        return hits[: query.limit]
 
     def changed(
         self,

@@ -35,23 +35,31 @@ class CollectionHead:
     descriptor_size: int
 
 
+@dataclass(frozen=True)
+class Query:
+    """Up to ``limit`` faces within ``max_distance`` of ``vector``, never ``exclude_face_id``."""
+
+    vector: np.ndarray  # float32, the collection's descriptor_size values
+    limit: int
+    max_distance: float
+    exclude_face_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    face_id: str
+    distance: float  # Euclidean, measured in float32 with numpy
+
+
 class NeighbourSearch:
     """A search strategy; one that caches nothing needs only :meth:`nearest`."""
 
     def prepare(self, tx: Transaction, descriptor_size: int) -> None:
         """A collection of descriptors of ``descriptor_size`` values is being created in ``tx``."""
 
-    def nearest(
-        self,
-        tx: Transaction,
-        collection: CollectionHead,
-        query: np.ndarray,
-        limit: int,
-        max_distance: float,
-        exclude_face_id: str | None,
-    ) -> list[tuple[str, float]]:
-        """Up to ``limit`` (face id, distance) pairs within ``max_distance`` of ``query``, nearest
-        first (ties by face id where the strategy can), as of ``tx``; never ``exclude_face_id``."""
+    def nearest(self, tx: Transaction, collection: CollectionHead, query: Query) -> list[Neighbour]:
+        """The query's neighbours in the collection as of ``tx``, nearest first (ties by face id
+        where the strategy can)."""
         raise NotImplementedError
 
     def changed(

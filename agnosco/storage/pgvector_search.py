@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from agnosco.storage.database import Transaction
-from agnosco.storage.neighbours import CollectionHead, NeighbourSearch
+from agnosco.storage.neighbours import CollectionHead, Neighbour, NeighbourSearch, Query
 
 #: Collections with at most this many faces are searched exactly, without the HNSW index.
 EXACT_SEARCH_MAX = 10_000
@@ -93,41 +93,34 @@ class PgvectorSearch(NeighbourSearch):
     def prepare(self, tx: Transaction, descriptor_size: int) -> None:
         create_hnsw_index(tx, descriptor_size)
 
-    def nearest(
-        self,
-        tx: Transaction,
-        collection: CollectionHead,
-        query: np.ndarray,
-        limit: int,
-        max_distance: float,
-        exclude_face_id: str | None,
-    ) -> list[tuple[str, float]]:
+    def nearest(self, tx: Transaction, collection: CollectionHead, query: Query) -> list[Neighbour]:
         # The database measures in its own float arithmetic; the cut is re-made here exactly,
         # so the database's may only be looser.
-        within = max_distance + 1e-4 * (float(query @ query) + 1.0) + 1e-6
-        exclude = () if exclude_face_id is None else (exclude_face_id,)
+        vector, limit, max_distance = query.vector, query.limit, query.max_distance
+        within = max_distance + 1e-4 * (float(vector @ vector) + 1.0) + 1e-6
+        exclude = () if query.exclude_face_id is None else (query.exclude_face_id,)
         if collection.face_count <= EXACT_SEARCH_MAX:
             # Exact: every row of the collection is measured, whatever the planner estimates.
             rows = tx.execute(
                 exact_search_sql(bool(exclude)),
-                (query, collection.collection_id, *exclude, query, within, limit + 8),
+                (vector, collection.collection_id, *exclude, vector, within, limit + 8),
             ).fetchall()
         else:
             rows = self._hnsw_search(
                 tx,
                 collection.descriptor_size,
-                (query, collection.collection_id, *exclude, query),
+                (vector, collection.collection_id, *exclude, vector),
                 within,
                 limit,
             )
         if not rows:
             return []
         vectors = np.stack([row[1].to_numpy() for row in rows])
-        exact = np.linalg.norm(vectors - query, axis=1)
+        exact = np.linalg.norm(vectors - vector, axis=1)
         hits = sorted(
             (float(d), row[0]) for d, row in zip(exact, rows, strict=True) if d <= max_distance
         )
-        return [(face_id, distance) for distance, face_id in hits[:limit]]
+        return [Neighbour(face_id, distance) for distance, face_id in hits[:limit]]
 
     @staticmethod
     def _hnsw_search(

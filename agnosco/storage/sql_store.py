@@ -32,7 +32,7 @@ HNSW index for PostgreSQL (:mod:`.pgvector_search`).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ from agnosco.storage.database import (
     SQLiteDatabase,
     Transaction,
 )
-from agnosco.storage.neighbours import CollectionHead, NeighbourSearch
+from agnosco.storage.neighbours import CollectionHead, NeighbourSearch, Query
 
 #: The descriptor length of every collection made before collections recorded theirs: dlib's ResNet.
 _FIRST_DESCRIPTOR_SIZE = 128
@@ -305,7 +305,7 @@ class SQLStore:
         return int(generation)
 
     # collections -------------------------------------------------------------------------
-    def create_collection(self, collection: Collection, tags: dict[str, str]) -> None:
+    def create_collection(self, collection: Collection, tags: Mapping[str, str]) -> None:
         with self._db.write() as tx:
             tx.serialize("collections")
             if tx.execute(
@@ -452,7 +452,7 @@ class SQLStore:
         after: str | None,
         limit: int,
         user_id: str | None = None,
-        face_ids: list[str] | None = None,
+        face_ids: Sequence[str] | None = None,
     ) -> Page[FaceRecord]:
         where, args = ["collection_id = ?", "face_id > ?"], [collection_id, after or ""]
         if user_id is not None:
@@ -539,11 +539,10 @@ class SQLStore:
                 )
             if limit <= 0 or head.face_count == 0:
                 return []
-            hits = self.neighbours.nearest(
-                tx, head, query, limit, float(max_distance), exclude_face_id
-            )
-            records = self._faces_by_id(tx, collection_id, [face_id for face_id, _ in hits])
-        return [SearchHit(records[i], d) for i, d in hits if i in records]
+            wanted = Query(query, limit, float(max_distance), exclude_face_id)
+            hits = self.neighbours.nearest(tx, head, wanted)
+            records = self._faces_by_id(tx, collection_id, [hit.face_id for hit in hits])
+        return [SearchHit(records[h.face_id], h.distance) for h in hits if h.face_id in records]
 
     # users -------------------------------------------------------------------------------
     def create_user(self, collection_id: str, user: UserRecord) -> None:
@@ -633,7 +632,7 @@ class SQLStore:
             )
 
     # tags --------------------------------------------------------------------------------
-    def tag_resource(self, arn: str, tags: dict[str, str]) -> None:
+    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
         with self._db.write() as tx:
             tx.executemany(
                 "INSERT INTO tags (arn, key, value) VALUES (?, ?, ?)"
@@ -641,7 +640,7 @@ class SQLStore:
                 [(arn, k, v) for k, v in sorted(tags.items())],
             )
 
-    def untag_resource(self, arn: str, keys: list[str]) -> None:
+    def untag_resource(self, arn: str, keys: Sequence[str]) -> None:
         with self._db.write() as tx:
             tx.executemany(
                 "DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in sorted(keys)]
