@@ -38,14 +38,13 @@ from agnosco.governance.review import ReviewQueue
 from agnosco.operations.context import OperationContext
 from agnosco.operations.images import ImageSource
 from agnosco.settings import Settings
-from agnosco.storage import open_store, store_backend
+from agnosco.storage import SQLITE_FILE, open_store, store_backend
 from agnosco.storage.data_dir import prepare_data_dir
 from agnosco.storage.database import POSTGRESQL, Database, open_database
 from agnosco.vision.similarity import SimilarityCalibration
 
 log = logging.getLogger("agnosco.server")
 
-DATABASE = "agnosco.db"
 #: A deployer's own calibration (``agnosco calibrate``); the shipped one is used without it.
 CALIBRATION = "calibration.json"
 #: What the pagination tokens' signing key is derived from the master key for.
@@ -112,7 +111,7 @@ def open_governance(settings: Settings) -> Governance:
     """
     prepare_data_dir(settings.data_dir)
     master = master_key(settings)
-    database = open_database(settings.store_url, settings.data_dir / DATABASE)
+    database = open_database(settings.store_url, settings.data_dir / SQLITE_FILE)
     parts: list[GovernanceStore | ReviewQueue | AuditLog] = []
     try:
         # Before anything is written with it: a replica with another key must not start.
@@ -146,7 +145,7 @@ def open_keys(settings: Settings) -> KeyStore:
     prepare_data_dir(settings.data_dir)
     return KeyStore(
         master_key(settings),
-        open_database(settings.store_url, settings.data_dir / DATABASE),
+        open_database(settings.store_url, settings.data_dir / SQLITE_FILE),
         owned=True,
     )
 
