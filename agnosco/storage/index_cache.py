@@ -53,9 +53,11 @@ ANN_REPAIR_MAX = 0.5
 
 @dataclass
 class _Cached:
-    """A collection's index and the generation it is current at."""
+    """A collection's index and the generation it is current at; ``created_at`` tells a
+    collection deleted and made again under the same id (its generations start afresh)."""
 
     generation: int
+    created_at: float
     index: ExactIndex | AnnIndex
 
 
@@ -117,7 +119,7 @@ class IndexCache(NeighbourSearch):
                 self._unsaved[collection_id] += len(added) + len(removed)
             elif len(index) > self.ann_threshold:  # grown past: the next search builds an AnnIndex
                 return
-            self._indexes[collection_id] = _Cached(generation, index)
+            self._indexes[collection_id] = _Cached(generation, cached.created_at, index)
             if self._unsaved[collection_id] >= max(1000, ANN_SAVE_FRACTION * len(index)):
                 self._save_ann(collection_id)
 
@@ -151,7 +153,10 @@ class IndexCache(NeighbourSearch):
         """The collection's index at the generation ``tx`` sees (one consistent read: the rows
         read are those of that generation)."""
         cached = self._indexes.get(collection.collection_id)
-        if cached and cached.generation == collection.generation:
+        if cached and (cached.generation, cached.created_at) == (
+            collection.generation,
+            collection.created_at,
+        ):
             return cached.index
         index: ExactIndex | AnnIndex
         if collection.face_count > self.ann_threshold:
@@ -162,7 +167,9 @@ class IndexCache(NeighbourSearch):
                 *self._rows(tx, collection.collection_id), dim=collection.descriptor_size
             )
             self._unsaved.pop(collection.collection_id, None)
-        self._indexes[collection.collection_id] = _Cached(collection.generation, index)
+        self._indexes[collection.collection_id] = _Cached(
+            collection.generation, collection.created_at, index
+        )
         return index
 
     @staticmethod
@@ -264,7 +271,7 @@ class IndexCache(NeighbourSearch):
             event,
             time.perf_counter() - start,
         )
-        self._indexes[collection_id] = _Cached(generation, index)
+        self._indexes[collection_id] = _Cached(generation, collection.created_at, index)
         self._save_ann(collection_id)
         return index
 

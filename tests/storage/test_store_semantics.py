@@ -259,3 +259,19 @@ def test_compact_after_deletes_keeps_the_rest(store: Store) -> None:
     store.compact()
     assert [h.face.face_id for h in store.search("c1", v, 5, 1.0)] == ["kept"]
     assert store.get_faces("c1", ["gone"]) == []
+
+
+def test_a_collection_made_again_elsewhere_is_searched_afresh(open_store) -> None:  # type: ignore[no-untyped-def]
+    """Another process deletes a collection and makes it again under the same id with as many
+    writes, so its generation is back where this process last saw it: the search must still see
+    the new faces, not a cached index of the old ones."""
+    here, elsewhere = open_store(), open_store()
+    old, new = rng.normal(size=(2, 128)).astype(np.float32)
+    here.create_collection(Collection("c1", ARN + "c1", "v1", 1000.0, 128), {})
+    here.add_faces("c1", [face("old", old)])
+    assert [h.face.face_id for h in here.search("c1", old, 5, 0.01)] == ["old"]
+    elsewhere.delete_collection("c1")
+    elsewhere.create_collection(Collection("c1", ARN + "c1", "v1", 2000.0, 128), {})
+    elsewhere.add_faces("c1", [face("new", new)])
+    assert here.search("c1", old, 5, 0.01) == []
+    assert [h.face.face_id for h in here.search("c1", new, 5, 0.01)] == ["new"]
