@@ -54,6 +54,7 @@ from agnosco.storage.base import (
 from agnosco.storage.database import (
     POSTGRESQL,
     Database,
+    Migrations,
     PostgresDatabase,
     SchemaError,
     SQLiteDatabase,
@@ -179,7 +180,7 @@ def _descriptor_size_per_collection(tx: Transaction) -> None:
 
 
 #: The store's migrations; version N is MIGRATIONS[N - 1].  Append, never edit.
-MIGRATIONS: list[list[Any]] = [[_create_or_adopt], [_descriptor_size_per_collection]]
+MIGRATIONS: Migrations = [[_create_or_adopt], [_descriptor_size_per_collection]]
 
 
 def _face(row: Sequence[Any]) -> FaceRecord:
