@@ -21,10 +21,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agnosco.auth.keys import KeyStore, MasterKey, NewKey, check_master_key
 from agnosco.errors import ResourceNotFoundException
-from agnosco.evaluation.records import EvaluationIndex
 from agnosco.governance.audit import (
     AUDIT_DATABASE,
     AUDIT_KEY_PURPOSE,
@@ -32,16 +32,18 @@ from agnosco.governance.audit import (
     AuditLog,
     AuditLogMissing,
 )
-from agnosco.governance.gate import Gate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
-from agnosco.operations.context import OperationContext
-from agnosco.operations.images import ImageSource
 from agnosco.settings import Settings
 from agnosco.storage import SQLITE_FILE, open_store, store_backend
 from agnosco.storage.data_dir import prepare_data_dir
 from agnosco.storage.database import POSTGRESQL, Database, open_database
-from agnosco.vision.similarity import SimilarityCalibration
+
+if TYPE_CHECKING:  # what only the whole deployment needs: imported by open_deployment, so that
+    # commands that change governance alone start without the operations and their models
+    from agnosco.governance.gate import Gate
+    from agnosco.operations.context import OperationContext
+    from agnosco.vision.similarity import SimilarityCalibration
 
 log = logging.getLogger("agnosco.server")
 
@@ -52,6 +54,8 @@ TOKEN_KEY_PURPOSE = b"agnosco pagination tokens"
 
 
 def load_calibration(data_dir: Path) -> SimilarityCalibration:
+    from agnosco.vision.similarity import SimilarityCalibration
+
     path = data_dir / CALIBRATION
     return SimilarityCalibration.load(path if path.is_file() else None)
 
@@ -175,6 +179,11 @@ def open_audit(settings: Settings, *, create: bool = True) -> AuditLog:
 def open_deployment(settings: Settings) -> Deployment:
     """The whole deployment: governance, keys, the face store (in the same database), and the
     operations' context (models, Similarity calibration, images, region)."""
+    from agnosco.evaluation.records import EvaluationIndex
+    from agnosco.governance.gate import Gate
+    from agnosco.operations.context import OperationContext
+    from agnosco.operations.images import ImageSource
+
     prepare_data_dir(settings.data_dir)
     s3_client = None
     if settings.s3_endpoint_url:
