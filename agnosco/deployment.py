@@ -94,10 +94,6 @@ class Deployment:
     #: The database the parts above share (closed after them).
     database: Database
 
-    @property
-    def data_dir(self) -> Path:
-        return self.settings.data_dir
-
     def close(self) -> None:
         if self.context.store is not None:
             self.context.store.close()

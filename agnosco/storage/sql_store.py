@@ -157,11 +157,7 @@ def _create_or_adopt(tx: Transaction) -> None:
                 )
     for statement in _INDEXES:
         tx.execute(statement)
-    if postgres:
-        tx.execute(
-            "CREATE INDEX IF NOT EXISTS faces_by_descriptor ON faces USING hnsw (descriptor vector_l2_ops)"
-            " WITH (m = 16, ef_construction = 64)"
-        )
+    if postgres:  # (the HNSW indexes are version 2's, one per descriptor length)
         tx.execute("DROP TABLE IF EXISTS schema_version")  # its record is agnosco_schema's now
 
 

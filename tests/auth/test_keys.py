@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from agnosco import deployment
 from agnosco.auth.keys import (
     MASTER_KEY_ENV,
     AccessKey,
@@ -28,8 +29,7 @@ def master_secret(data_dir: Path) -> bytes:
 
 
 def open_keys(data_dir: Path, store_url: str | None) -> KeyStore:
-    master = MasterKey.load(data_dir, Settings.load().master_key)
-    return KeyStore(master, open_database(store_url, data_dir / "agnosco.db"), owned=True)
+    return deployment.open_keys(Settings.load({"data_dir": data_dir, "store_url": store_url}))
 
 
 @pytest.fixture
