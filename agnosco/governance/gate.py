@@ -44,7 +44,7 @@ from agnosco.governance.audit import AuditEntry, AuditLog
 from agnosco.governance.policy import Decision, Policy, evaluate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
-from agnosco.operations import run_validated, traits_of, validate_request
+from agnosco.operations import Response, run_validated, traits_of, validate_request
 from agnosco.operations.context import OperationContext
 
 THRESHOLD_MODES = ("refuse", "clamp")
@@ -89,7 +89,7 @@ class Plan:
 
 @dataclass
 class CallResult:
-    response: dict[str, Any]
+    response: Response
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -301,7 +301,7 @@ class Gate:
             "x-agnosco-review-candidates": str(len(candidates)),
             "x-agnosco-review-reviewers": str(plan.reviewers),
         }
-        return CallResult(result.response | {member: []}, headers)
+        return CallResult({**result.response, member: []}, headers)
 
 
 def _policy_thresholds_above(policies: list[Policy], requested: float) -> list[float]:
@@ -389,7 +389,7 @@ def _images(request: dict[str, Any]) -> list[dict[str, Any]]:
     return images
 
 
-def _summary(operation: str, response: dict[str, Any]) -> dict[str, Any]:
+def _summary(operation: str, response: Response) -> dict[str, Any]:
     """Face ids, user ids and similarities a response revealed or changed; never pixels."""
     summary: dict[str, Any] = {}
     for member in ("FaceMatches", "UserMatches"):

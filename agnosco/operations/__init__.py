@@ -2,7 +2,12 @@
 
 Each operation is one function ``operation(request, context)`` in its own module (the three
 tag operations share one); the request is shaped like the operation's input shape in
-botocore's model (blobs as ``bytes``) and the returned dict like its output shape.
+botocore's model (blobs as ``bytes``), typed with the TypedDict types-boto3-rekognition
+generates from that model, and the response is a ``<Operation>Response`` TypedDict declared
+beside the function with the model's output members, each typed with the stubs' shapes
+(the stubs' own ``<Operation>ResponseTypeDef`` adds botocore's client-side
+``ResponseMetadata`` and makes every member required; ``tests/operations/test_response_types.py``
+checks ours member for member against both).
 :func:`invoke` is the one entry point: it validates the request against the model before the
 handler runs.  Operations raise :class:`agnosco.errors.ServiceError` subclasses and know
 nothing of HTTP.
@@ -16,7 +21,7 @@ success.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,9 +51,11 @@ from agnosco.operations.tag_resource import list_tags_for_resource, tag_resource
 from agnosco.operations.traits import CHANGE, READ, Resource, Threshold, Traits
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
 
+#: A response as the layers above see it: members of the operation's output shape.
+Response = Mapping[str, Any]
 #: An operation: its request (validated against the model first, so of its TypedDict's shape) and
-#: the shared context, to its response.
-Handler = Callable[[Any, OperationContext], dict[str, Any]]
+#: the shared context, to its response (its module's ``<Operation>Response``).
+Handler = Callable[[Any, OperationContext], Response]
 
 
 @dataclass(frozen=True)
@@ -175,15 +182,13 @@ def validate_request(operation: str, request: dict[str, Any]) -> None:
     spec.validate(request, spec.input_shape_name(operation))
 
 
-def invoke(operation: str, request: dict[str, Any], context: OperationContext) -> dict[str, Any]:
+def invoke(operation: str, request: dict[str, Any], context: OperationContext) -> Response:
     """Validate ``request`` against the operation's input shape, then run the operation."""
     validate_request(operation, request)
     return run_validated(operation, request, context)
 
 
-def run_validated(
-    operation: str, request: dict[str, Any], context: OperationContext
-) -> dict[str, Any]:
+def run_validated(operation: str, request: dict[str, Any], context: OperationContext) -> Response:
     """Run the operation on a request :func:`validate_request` has passed (the governance gate
     validates before it authorizes, so it does not validate twice)."""
     return handler_for(operation)(request, context)
@@ -194,6 +199,7 @@ __all__ = [
     "REGISTRY",
     "FaceContext",
     "OperationContext",
+    "Response",
     "compare_faces",
     "detect_faces",
     "handler_for",

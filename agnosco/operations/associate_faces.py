@@ -7,7 +7,7 @@ has a face) faces whose best Similarity to the user's faces is under ``UserMatch
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -17,8 +17,19 @@ from agnosco.operations.idempotency import run_once
 from agnosco.operations.users import MAX_FACES_PER_USER, user_faces
 from agnosco.vision.embedding import descriptor_distance
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import AssociateFacesRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.literals import UserStatusType
+    from types_boto3_rekognition.type_defs import (
+        AssociatedFaceTypeDef,
+        AssociateFacesRequestTypeDef,
+        UnsuccessfulFaceAssociationTypeDef,
+    )
+
+
+class AssociateFacesResponse(TypedDict, total=False):
+    AssociatedFaces: list[AssociatedFaceTypeDef]
+    UnsuccessfulFaceAssociations: list[UnsuccessfulFaceAssociationTypeDef]
+    UserStatus: UserStatusType
 
 
 DEFAULT_ASSOCIATE_THRESHOLD = 75.0
@@ -26,12 +37,14 @@ DEFAULT_ASSOCIATE_THRESHOLD = 75.0
 
 def associate_faces(
     request: AssociateFacesRequestTypeDef, context: OperationContext
-) -> dict[str, Any]:
+) -> AssociateFacesResponse:
     """:raises ResourceNotFoundException, ServiceQuotaExceededException, IdempotentParameterMismatchException:"""
     return run_once(context, "AssociateFaces", request, lambda: _associate(request, context))
 
 
-def _associate(request: AssociateFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
+def _associate(
+    request: AssociateFacesRequestTypeDef, context: OperationContext
+) -> AssociateFacesResponse:
     collection_id, user_id = request["CollectionId"], request["UserId"]
     threshold = float(request.get("UserMatchThreshold", DEFAULT_ASSOCIATE_THRESHOLD))
     store = context.require_store()
@@ -45,7 +58,7 @@ def _associate(request: AssociateFacesRequestTypeDef, context: OperationContext)
     wanted = list(dict.fromkeys(request["FaceIds"]))
     found = {f.face_id: f for f in store.get_faces(collection_id, wanted)}
     associated: list[str] = []
-    unsuccessful: list[dict[str, Any]] = []
+    unsuccessful: list[UnsuccessfulFaceAssociationTypeDef] = []
     room = MAX_FACES_PER_USER - len(current)
     for face_id in wanted:
         face = found.get(face_id)
@@ -85,9 +98,8 @@ def _associate(request: AssociateFacesRequestTypeDef, context: OperationContext)
             associated.append(face_id)
     if associated:
         store.set_face_user(collection_id, associated, user_id)
-    status = "ACTIVE" if current or associated else "CREATED"
     return {
         "AssociatedFaces": [{"FaceId": f} for f in associated],
         "UnsuccessfulFaceAssociations": unsuccessful,
-        "UserStatus": status,
+        "UserStatus": "ACTIVE" if current or associated else "CREATED",
     }

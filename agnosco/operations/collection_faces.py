@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agnosco.errors import InvalidParameterException
 from agnosco.operations.context import OperationContext
 from agnosco.storage.base import Collection, FaceRecord
+
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import FaceMatchTypeDef, FaceTypeDef
 
 DEFAULT_FACE_MATCH_THRESHOLD = 80.0
 #: Rekognition documents no default MaxFaces for searches; Agnosco returns up to the maximum.
@@ -30,9 +33,9 @@ def require_face_model(context: OperationContext, collection: Collection) -> Non
         )
 
 
-def face_shape(record: FaceRecord, face_model_version: str) -> dict[str, Any]:
+def face_shape(record: FaceRecord, face_model_version: str) -> FaceTypeDef:
     """A Rekognition ``Face`` of a collection made with ``face_model_version``."""
-    face: dict[str, Any] = {
+    face: FaceTypeDef = {
         "FaceId": record.face_id,
         "BoundingBox": {
             "Width": record.width,
@@ -58,14 +61,15 @@ def search_collection(
     threshold: float,
     max_faces: int,
     exclude_face_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FaceMatchTypeDef]:
     """``FaceMatches`` for a descriptor: Similarity >= threshold, best first, at most max_faces."""
     max_distance = context.calibration.distance_at(threshold)
     collection_id = collection.collection_id
     hits = context.require_store().search(
         collection_id, descriptor, max_faces, max_distance, exclude_face_id=exclude_face_id
     )
-    matches: list[dict[str, Any]] = []
+    matches: list[FaceMatchTypeDef] = []
+    matched: list[str] = []
     for hit in hits:
         similarity = float(context.calibration.similarity(hit.distance))
         if similarity >= threshold:
@@ -75,8 +79,7 @@ def search_collection(
                     "Face": face_shape(hit.face, collection.face_model_version),
                 }
             )
+            matched.append(hit.face.face_id)
     # Retention can count from a face's last match ("delete if unmatched for N days").
-    context.require_store().touch_faces(
-        collection_id, [m["Face"]["FaceId"] for m in matches], context.clock()
-    )
+    context.require_store().touch_faces(collection_id, matched, context.clock())
     return matches

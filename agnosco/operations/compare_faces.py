@@ -8,7 +8,7 @@ before comparison; a source face failing it is an error, as is a source with no 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -20,11 +20,27 @@ from agnosco.vision.embedding import descriptor_distance
 
 DEFAULT_SIMILARITY_THRESHOLD = 80.0
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import CompareFacesRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.literals import OrientationCorrectionType
+    from types_boto3_rekognition.type_defs import (
+        ComparedFaceTypeDef,
+        ComparedSourceImageFaceTypeDef,
+        CompareFacesMatchTypeDef,
+        CompareFacesRequestTypeDef,
+    )
 
 
-def compare_faces(request: CompareFacesRequestTypeDef, context: FaceContext) -> dict[str, Any]:
+class CompareFacesResponse(TypedDict, total=False):
+    SourceImageFace: ComparedSourceImageFaceTypeDef
+    FaceMatches: list[CompareFacesMatchTypeDef]
+    UnmatchedFaces: list[ComparedFaceTypeDef]
+    SourceImageOrientationCorrection: OrientationCorrectionType
+    TargetImageOrientationCorrection: OrientationCorrectionType
+
+
+def compare_faces(
+    request: CompareFacesRequestTypeDef, context: FaceContext
+) -> CompareFacesResponse:
     """:raises ServiceError: for an invalid request or image, or no usable source face."""
     threshold = float(request.get("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD))
     level = request.get("QualityFilter", "NONE")
@@ -45,8 +61,8 @@ def compare_faces(request: CompareFacesRequestTypeDef, context: FaceContext) -> 
         for face in context.analyzer.describe(target_image)
         if not filter_reasons(face, level, target_image.width, target_image.height)
     ]
-    matches: list[dict[str, Any]] = []
-    unmatched: list[dict[str, Any]] = []
+    scored: list[tuple[float, ComparedFaceTypeDef]] = []
+    unmatched: list[ComparedFaceTypeDef] = []
     if targets:
         distances = descriptor_distance(
             np.stack([t.descriptor for t in targets]), source.descriptor
@@ -54,15 +70,15 @@ def compare_faces(request: CompareFacesRequestTypeDef, context: FaceContext) -> 
         similarities = context.calibration.similarity(distances)
         for face, similarity in zip(targets, similarities):
             if similarity >= threshold:
-                matches.append({"Similarity": float(similarity), "Face": compared_face(face)})
+                scored.append((float(similarity), compared_face(face)))
             else:
                 unmatched.append(compared_face(face))
-    matches.sort(key=lambda m: m["Similarity"], reverse=True)
+    scored.sort(key=lambda match: match[0], reverse=True)
     return {
         "SourceImageFace": {
             "BoundingBox": bounding_box(source.box),
             "Confidence": source.confidence,
         },
-        "FaceMatches": matches,
+        "FaceMatches": [{"Similarity": s, "Face": face} for s, face in scored],
         "UnmatchedFaces": unmatched,
     }

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.operations.context import OperationContext
 from agnosco.storage.base import Collection
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
     from types_boto3_rekognition.type_defs import CreateCollectionRequestTypeDef
+
+
+class CreateCollectionResponse(TypedDict, total=False):
+    StatusCode: int
+    CollectionArn: str
+    FaceModelVersion: str
 
 
 def create_collection(
     request: CreateCollectionRequestTypeDef, context: OperationContext
-) -> dict[str, Any]:
+) -> CreateCollectionResponse:
     """:raises ResourceAlreadyExistsException: the id is taken."""
     collection_id = request["CollectionId"]
     arn = context.collection_arn(collection_id)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.operations.context import OperationContext
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
     from types_boto3_rekognition.type_defs import DeleteCollectionRequestTypeDef
+
+
+class DeleteCollectionResponse(TypedDict, total=False):
+    StatusCode: int
 
 
 def delete_collection(
     request: DeleteCollectionRequestTypeDef, context: OperationContext
-) -> dict[str, Any]:
+) -> DeleteCollectionResponse:
     """:raises ResourceNotFoundException: no such collection."""
     context.require_store().delete_collection(request["CollectionId"])
     return {"StatusCode": 200}

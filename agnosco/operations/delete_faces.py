@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.operations.context import OperationContext
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import DeleteFacesRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import (
+        DeleteFacesRequestTypeDef,
+        UnsuccessfulFaceDeletionTypeDef,
+    )
 
 
-def delete_faces(request: DeleteFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
+class DeleteFacesResponse(TypedDict, total=False):
+    DeletedFaces: list[str]
+    UnsuccessfulFaceDeletions: list[UnsuccessfulFaceDeletionTypeDef]
+
+
+def delete_faces(
+    request: DeleteFacesRequestTypeDef, context: OperationContext
+) -> DeleteFacesResponse:
     """:raises ResourceNotFoundException: no such collection."""
     collection_id = request["CollectionId"]
     store = context.require_store()
     wanted = list(dict.fromkeys(request["FaceIds"]))
     found = {f.face_id: f for f in store.get_faces(collection_id, wanted)}
-    unsuccessful: list[dict[str, Any]] = []
+    unsuccessful: list[UnsuccessfulFaceDeletionTypeDef] = []
     deletable = []
     for face_id in wanted:
         face = found.get(face_id)
@@ -33,7 +43,7 @@ def delete_faces(request: DeleteFacesRequestTypeDef, context: OperationContext) 
         else:
             deletable.append(face_id)
     deleted = store.delete_faces(collection_id, deletable) if deletable else []
-    response: dict[str, Any] = {"DeletedFaces": deleted}
+    response: DeleteFacesResponse = {"DeletedFaces": deleted}
     if unsuccessful:
         response["UnsuccessfulFaceDeletions"] = unsuccessful
     return response

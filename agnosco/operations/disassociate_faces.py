@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.operations.context import OperationContext
 from agnosco.operations.idempotency import run_once
 from agnosco.operations.users import user_faces
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import DisassociateFacesRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.literals import UserStatusType
+    from types_boto3_rekognition.type_defs import (
+        DisassociatedFaceTypeDef,
+        DisassociateFacesRequestTypeDef,
+        UnsuccessfulFaceDisassociationTypeDef,
+    )
+
+
+class DisassociateFacesResponse(TypedDict, total=False):
+    DisassociatedFaces: list[DisassociatedFaceTypeDef]
+    UnsuccessfulFaceDisassociations: list[UnsuccessfulFaceDisassociationTypeDef]
+    UserStatus: UserStatusType
 
 
 def disassociate_faces(
     request: DisassociateFacesRequestTypeDef, context: OperationContext
-) -> dict[str, Any]:
+) -> DisassociateFacesResponse:
     """:raises ResourceNotFoundException, IdempotentParameterMismatchException:"""
     return run_once(context, "DisassociateFaces", request, lambda: _disassociate(request, context))
 
 
 def _disassociate(
     request: DisassociateFacesRequestTypeDef, context: OperationContext
-) -> dict[str, Any]:
+) -> DisassociateFacesResponse:
     collection_id, user_id = request["CollectionId"], request["UserId"]
     store = context.require_store()
     store.get_user(collection_id, user_id)
     wanted = list(dict.fromkeys(request["FaceIds"]))
     found = {f.face_id: f for f in store.get_faces(collection_id, wanted)}
-    done, unsuccessful = [], []
+    done: list[str] = []
+    unsuccessful: list[UnsuccessfulFaceDisassociationTypeDef] = []
     for face_id in wanted:
         face = found.get(face_id)
         if face is None:

@@ -10,18 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from agnosco.errors import IdempotentParameterMismatchException
 from agnosco.operations.context import OperationContext
+
+Response = TypeVar("Response", bound=Mapping[str, Any])
 
 
 def run_once(
     context: OperationContext,
     operation: str,
     request: Mapping[str, Any],
-    action: Callable[[], dict[str, Any]],
-) -> dict[str, Any]:
+    action: Callable[[], Response],
+) -> Response:
     token = request.get("ClientRequestToken")
     if not token:
         return action()
@@ -38,7 +40,7 @@ def run_once(
             raise IdempotentParameterMismatchException(
                 f"The ClientRequestToken: {token} you have supplied is already in use."
             )
-        return json.loads(known.response_json)  # type: ignore[no-any-return]
+        return cast(Response, json.loads(known.response_json))  # stored by this function
     response = action()
     store.remember_request(scope, token, fingerprint, json.dumps(response))
     return response

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from agnosco.operations.collection_faces import face_shape, require_face_model
 from agnosco.operations.context import OperationContext
@@ -21,8 +21,20 @@ from agnosco.operations.quality_filter import filter_reasons
 from agnosco.storage.base import Collection, FaceRecord
 from agnosco.vision.pipeline import DescribedFace
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import IndexFacesRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.literals import OrientationCorrectionType
+    from types_boto3_rekognition.type_defs import (
+        FaceRecordTypeDef,
+        IndexFacesRequestTypeDef,
+        UnindexedFaceTypeDef,
+    )
+
+
+class IndexFacesResponse(TypedDict, total=False):
+    FaceRecords: list[FaceRecordTypeDef]
+    OrientationCorrection: OrientationCorrectionType
+    FaceModelVersion: str
+    UnindexedFaces: list[UnindexedFaceTypeDef]
 
 
 _IMAGE_NAMESPACE = uuid.UUID("7d5f2a8c-8a43-4f0e-9a51-3f4f6f7a9b10")
@@ -53,7 +65,7 @@ def _stored_record_of(face: DescribedFace, stored: list[FaceRecord]) -> FaceReco
     return best
 
 
-def index_faces(request: IndexFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
+def index_faces(request: IndexFacesRequestTypeDef, context: OperationContext) -> IndexFacesResponse:
     """:raises ResourceNotFoundException: no such collection.
     :raises ServiceError: an invalid image (see :func:`decode_image`)."""
     store = context.require_store()
@@ -74,7 +86,7 @@ def index_analysis(
     width: int,
     height: int,
     faces: list[DescribedFace],
-) -> dict[str, Any]:
+) -> IndexFacesResponse:
     """The second half of IndexFaces: filter an image's analysed faces, store them atomically
     and answer.  ``faces`` come from ``describe()``, largest first, with
     attributes when the request's DetectionAttributes asks for them; ``width`` and ``height``
@@ -89,7 +101,7 @@ def index_analysis(
     max_faces = request.get("MaxFaces")
     image_id = image_id_for(sha256, external_id)
 
-    unindexed: list[dict[str, Any]] = []
+    unindexed: list[UnindexedFaceTypeDef] = []
     kept: list[DescribedFace] = []
     for face in faces:  # largest first
         reasons = filter_reasons(face, level, width, height)

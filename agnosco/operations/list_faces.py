@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.operations.collection_faces import DEFAULT_PAGE_SIZE, face_shape
 from agnosco.operations.context import OperationContext
 from agnosco.operations.pagination import make_token, read_token
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import ListFacesRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import FaceTypeDef, ListFacesRequestTypeDef
 
 
-def list_faces(request: ListFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
+class ListFacesResponse(TypedDict, total=False):
+    Faces: list[FaceTypeDef]
+    FaceModelVersion: str
+    NextToken: str
+
+
+def list_faces(request: ListFacesRequestTypeDef, context: OperationContext) -> ListFacesResponse:
     """:raises ResourceNotFoundException, InvalidPaginationTokenException:"""
     collection_id = request["CollectionId"]
     store = context.require_store()
@@ -26,7 +32,7 @@ def list_faces(request: ListFacesRequestTypeDef, context: OperationContext) -> d
         user_id=request.get("UserId"),
         face_ids=request.get("FaceIds"),
     )
-    response: dict[str, Any] = {
+    response: ListFacesResponse = {
         "Faces": [face_shape(f, collection.face_model_version) for f in page.items],
         "FaceModelVersion": collection.face_model_version,
     }

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from agnosco.operations.context import OperationContext
 from agnosco.operations.pagination import make_token, read_token
 from agnosco.operations.users import MAX_USERS
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import ListUsersRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.literals import UserStatusType
+    from types_boto3_rekognition.type_defs import ListUsersRequestTypeDef, UserTypeDef
 
 
-def list_users(request: ListUsersRequestTypeDef, context: OperationContext) -> dict[str, Any]:
+class ListUsersResponse(TypedDict, total=False):
+    Users: list[UserTypeDef]
+    NextToken: str
+
+
+def list_users(request: ListUsersRequestTypeDef, context: OperationContext) -> ListUsersResponse:
     """:raises ResourceNotFoundException, InvalidPaginationTokenException:"""
     collection_id = request["CollectionId"]
     listing = f"ListUsers/{collection_id}"
@@ -20,8 +26,11 @@ def list_users(request: ListUsersRequestTypeDef, context: OperationContext) -> d
     page = context.require_store().list_users(
         collection_id, after, request.get("MaxResults", MAX_USERS)
     )
-    response: dict[str, Any] = {
-        "Users": [{"UserId": u.user_id, "UserStatus": u.status} for u in page.items],
+    response: ListUsersResponse = {
+        "Users": [
+            {"UserId": u.user_id, "UserStatus": cast("UserStatusType", u.status)}
+            for u in page.items
+        ],
     }
     token = make_token(context.token_key, listing, page.next_key)
     if token:

@@ -35,10 +35,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agnosco.vision import quality as _quality
 from agnosco.vision.pipeline import FaceAnalysis
 from agnosco.vision.quality import Quality
+
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.literals import ReasonType
 
 #: LOW_SHARPNESS judges a dim face's Sharpness as if it were lit to this Brightness: the
 #: variance of the Laplacian behind Sharpness grows with the square of the face's contrast, so
@@ -111,13 +115,13 @@ def blur_sharpness(quality: Quality) -> float:
     return 100.0 * (1.0 - math.exp(-variance * gain / _quality._SHARPNESS_SCALE))
 
 
-def filter_reasons(face: FaceAnalysis, level: str, width: int, height: int) -> list[str]:
+def filter_reasons(face: FaceAnalysis, level: str, width: int, height: int) -> list[ReasonType]:
     """Rekognition ``Reasons`` the face fails at ``level`` (empty: the face passes);
     ``width`` and ``height`` are the image's size in pixels."""
     bar = BARS.get(level)
     if bar is None:  # NONE
         return []
-    reasons = []
+    reasons: list[ReasonType] = []
     if face.confidence < bar.confidence:
         reasons.append("LOW_CONFIDENCE")
     if min(face.box.width * width, face.box.height * height) < bar.min_side_px:

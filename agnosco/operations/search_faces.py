@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.errors import ResourceNotFoundException
 from agnosco.operations.collection_faces import (
@@ -12,11 +12,19 @@ from agnosco.operations.collection_faces import (
 )
 from agnosco.operations.context import OperationContext
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import SearchFacesRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import FaceMatchTypeDef, SearchFacesRequestTypeDef
 
 
-def search_faces(request: SearchFacesRequestTypeDef, context: OperationContext) -> dict[str, Any]:
+class SearchFacesResponse(TypedDict, total=False):
+    SearchedFaceId: str
+    FaceMatches: list[FaceMatchTypeDef]
+    FaceModelVersion: str
+
+
+def search_faces(
+    request: SearchFacesRequestTypeDef, context: OperationContext
+) -> SearchFacesResponse:
     """:raises ResourceNotFoundException: no such collection or face."""
     collection_id, face_id = request["CollectionId"], request["FaceId"]
     store = context.require_store()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.errors import InvalidParameterException
 from agnosco.operations.collection_faces import (
@@ -15,13 +15,24 @@ from agnosco.operations.context import OperationContext
 from agnosco.operations.face_detail import bounding_box
 from agnosco.operations.quality_filter import filter_reasons
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import SearchFacesByImageRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import (
+        BoundingBoxTypeDef,
+        FaceMatchTypeDef,
+        SearchFacesByImageRequestTypeDef,
+    )
+
+
+class SearchFacesByImageResponse(TypedDict, total=False):
+    SearchedFaceBoundingBox: BoundingBoxTypeDef
+    SearchedFaceConfidence: float
+    FaceMatches: list[FaceMatchTypeDef]
+    FaceModelVersion: str
 
 
 def search_faces_by_image(
     request: SearchFacesByImageRequestTypeDef, context: OperationContext
-) -> dict[str, Any]:
+) -> SearchFacesByImageResponse:
     """:raises ResourceNotFoundException: no such collection.
     :raises InvalidParameterException: no face, or the face fails QualityFilter."""
     collection_id = request["CollectionId"]

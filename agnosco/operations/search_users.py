@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.errors import InvalidParameterException, ResourceNotFoundException
 from agnosco.operations.context import OperationContext
@@ -13,11 +13,25 @@ from agnosco.operations.users import (
     user_faces,
 )
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import SearchUsersRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import (
+        SearchedFaceTypeDef,
+        SearchedUserTypeDef,
+        SearchUsersRequestTypeDef,
+        UserMatchTypeDef,
+    )
 
 
-def search_users(request: SearchUsersRequestTypeDef, context: OperationContext) -> dict[str, Any]:
+class SearchUsersResponse(TypedDict, total=False):
+    UserMatches: list[UserMatchTypeDef]
+    FaceModelVersion: str
+    SearchedFace: SearchedFaceTypeDef
+    SearchedUser: SearchedUserTypeDef
+
+
+def search_users(
+    request: SearchUsersRequestTypeDef, context: OperationContext
+) -> SearchUsersResponse:
     """:raises InvalidParameterException: not exactly one of FaceId and UserId.
     :raises ResourceNotFoundException: no such collection, face or user."""
     collection_id = request["CollectionId"]
@@ -26,8 +40,9 @@ def search_users(request: SearchUsersRequestTypeDef, context: OperationContext) 
         raise InvalidParameterException("The request must be provided with either FaceId or UserId")
     store = context.require_store()
     collection = store.get_collection(collection_id)
-    response: dict[str, Any] = {"FaceModelVersion": collection.face_model_version}
-    if face_id is not None:
+    response: SearchUsersResponse = {"FaceModelVersion": collection.face_model_version}
+    if user_id is None:
+        assert face_id is not None  # exactly one of them, checked above
         faces = store.get_faces(collection_id, [face_id])
         if not faces:
             raise ResourceNotFoundException(
@@ -36,8 +51,8 @@ def search_users(request: SearchUsersRequestTypeDef, context: OperationContext) 
         probes = [faces[0].descriptor]
         response["SearchedFace"] = {"FaceId": face_id}
     else:
-        store.get_user(collection_id, user_id)  # type: ignore[arg-type]
-        probes = [f.descriptor for f in user_faces(context, collection_id, user_id)]  # type: ignore[arg-type]
+        store.get_user(collection_id, user_id)
+        probes = [f.descriptor for f in user_faces(context, collection_id, user_id)]
         response["SearchedUser"] = {"UserId": user_id}
     response["UserMatches"] = match_users(
         context,

@@ -6,7 +6,7 @@ no SearchedFace and empty UserMatches, and every other face is listed as unsearc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.operations.collection_faces import require_face_model
 from agnosco.operations.context import OperationContext
@@ -14,13 +14,26 @@ from agnosco.operations.face_detail import face_detail
 from agnosco.operations.quality_filter import filter_reasons
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD, MAX_USERS, match_users
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
-    from types_boto3_rekognition.type_defs import SearchUsersByImageRequestTypeDef
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.literals import UnsearchedFaceReasonType
+    from types_boto3_rekognition.type_defs import (
+        SearchedFaceDetailsTypeDef,
+        SearchUsersByImageRequestTypeDef,
+        UnsearchedFaceTypeDef,
+        UserMatchTypeDef,
+    )
+
+
+class SearchUsersByImageResponse(TypedDict, total=False):
+    UserMatches: list[UserMatchTypeDef]
+    FaceModelVersion: str
+    SearchedFace: SearchedFaceDetailsTypeDef
+    UnsearchedFaces: list[UnsearchedFaceTypeDef]
 
 
 def search_users_by_image(
     request: SearchUsersByImageRequestTypeDef, context: OperationContext
-) -> dict[str, Any]:
+) -> SearchUsersByImageResponse:
     """:raises ResourceNotFoundException: no such collection.
     :raises ServiceError: an invalid image."""
     collection_id = request["CollectionId"]
@@ -29,15 +42,17 @@ def search_users_by_image(
     image = context.load_image(request["Image"])
     faces = context.analyzer.describe(image)
     level = request.get("QualityFilter", "NONE")
-    response: dict[str, Any] = {
+    response: SearchUsersByImageResponse = {
         "FaceModelVersion": collection.face_model_version,
         "UserMatches": [],
     }
-    unsearched = []
+    unsearched: list[UnsearchedFaceTypeDef] = []
     for i, face in enumerate(faces):  # largest first
-        reasons = filter_reasons(face, level, image.width, image.height)
+        reasons: list[UnsearchedFaceReasonType] = [
+            *filter_reasons(face, level, image.width, image.height)
+        ]
         if i > 0:
-            reasons = ["FACE_NOT_LARGEST", *reasons]
+            reasons.insert(0, "FACE_NOT_LARGEST")
         if reasons:
             unsearched.append({"FaceDetails": face_detail(face, set()), "Reasons": reasons})
     if faces and not filter_reasons(faces[0], level, image.width, image.height):

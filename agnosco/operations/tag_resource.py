@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from agnosco.errors import ResourceNotFoundException, ServiceQuotaExceededException
 from agnosco.operations.context import OperationContext
 
-if TYPE_CHECKING:  # the API's request shapes, generated from botocore's model
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
     from types_boto3_rekognition.type_defs import (
         ListTagsForResourceRequestTypeDef,
         TagResourceRequestTypeDef,
         UntagResourceRequestTypeDef,
     )
+
+
+class TagResourceResponse(TypedDict):
+    """The model's output shape has no members."""
+
+
+class UntagResourceResponse(TypedDict):
+    """The model's output shape has no members."""
+
+
+class ListTagsForResourceResponse(TypedDict, total=False):
+    Tags: dict[str, str]
 
 
 MAX_TAGS = 200
@@ -33,7 +45,9 @@ def _collection_of(arn: str, context: OperationContext) -> str:
     return collection_id
 
 
-def tag_resource(request: TagResourceRequestTypeDef, context: OperationContext) -> dict[str, Any]:
+def tag_resource(
+    request: TagResourceRequestTypeDef, context: OperationContext
+) -> TagResourceResponse:
     arn = request["ResourceArn"]
     _collection_of(arn, context)
     store = context.require_store()
@@ -45,7 +59,7 @@ def tag_resource(request: TagResourceRequestTypeDef, context: OperationContext) 
 
 def untag_resource(
     request: UntagResourceRequestTypeDef, context: OperationContext
-) -> dict[str, Any]:
+) -> UntagResourceResponse:
     arn = request["ResourceArn"]
     _collection_of(arn, context)
     context.require_store().untag_resource(arn, request["TagKeys"])
@@ -54,7 +68,7 @@ def untag_resource(
 
 def list_tags_for_resource(
     request: ListTagsForResourceRequestTypeDef, context: OperationContext
-) -> dict[str, Any]:
+) -> ListTagsForResourceResponse:
     arn = request["ResourceArn"]
     _collection_of(arn, context)
     return {"Tags": context.require_store().list_tags(arn)}

@@ -6,12 +6,15 @@ associated to the user (a user is the set of its faces; no averaged "user vector
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agnosco.operations.context import OperationContext
 from agnosco.storage.base import FaceRecord, UserRecord
+
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.type_defs import UserMatchTypeDef
 
 DEFAULT_USER_MATCH_THRESHOLD = 80.0
 MAX_FACES_PER_USER = 100
@@ -37,7 +40,7 @@ def match_users(
     threshold: float,
     max_users: int,
     exclude_user: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[UserMatchTypeDef]:
     """``UserMatches`` for probe descriptors: users whose best face Similarity >= threshold."""
     store = context.require_store()
     max_distance = context.calibration.distance_at(threshold)

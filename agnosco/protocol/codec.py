@@ -13,6 +13,7 @@ import binascii
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from typing import Any, cast
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
@@ -52,7 +53,7 @@ def _finite_float(text: str) -> float:
 
 def _decode(value: Any, shape: Shape) -> Any:
     kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
+    if kind == "structure" and isinstance(value, Mapping):
         members = cast(StructureShape, shape).members
         return {
             k: _decode(v, members[k]) if k in members and v is not None else v
@@ -70,16 +71,16 @@ def _decode(value: Any, shape: Shape) -> Any:
     return value
 
 
-def encode_response(result: dict[str, Any], shape: Shape | None) -> bytes:
+def encode_response(result: Mapping[str, Any], shape: Shape | None) -> bytes:
     """The JSON body for an operation's result."""
     return json.dumps(
-        _encode(result, shape) if shape is not None else result, separators=(",", ":")
+        _encode(result, shape) if shape is not None else dict(result), separators=(",", ":")
     ).encode()
 
 
 def _encode(value: Any, shape: Shape) -> Any:
     kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
+    if kind == "structure" and isinstance(value, Mapping):
         members = cast(StructureShape, shape).members
         return {
             k: _encode(v, members[k]) for k, v in value.items() if k in members and v is not None
