@@ -18,9 +18,17 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.server.in_process import InProcessServer
+
 ACCESS_KEY_ID = "AKIAAGNOSCOTESTADMIN"
 SECRET_ACCESS_KEY = "test-secret-for-the-admin-key"
 REGION = "eu-west-1"
+#: How the test servers are configured: the admin key above, in region REGION.
+ADMIN_ENVIRONMENT = {
+    "AGNOSCO_ACCESS_KEY_ID": ACCESS_KEY_ID,
+    "AGNOSCO_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+    "AGNOSCO_REGION": REGION,
+}
 
 
 @dataclass
@@ -62,15 +70,7 @@ def start_server(
     """Start ``agnosco serve`` (with ``env`` added to the environment) and wait until it answers
     (or fail with its log)."""
     port = free_port()
-    env = (
-        os.environ
-        | {
-            "AGNOSCO_ACCESS_KEY_ID": ACCESS_KEY_ID,
-            "AGNOSCO_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
-            "AGNOSCO_REGION": REGION,
-        }
-        | (env or {})
-    )
+    env = os.environ | ADMIN_ENVIRONMENT | (env or {})
     command = shutil.which("agnosco")
     argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
     with open(log, "ab") as fh:  # the server process has its own descriptor for it
@@ -106,8 +106,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def rekognition(server: Server):  # type: ignore[no-untyped-def]
-    return server.client()
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    """The server's app in this process (its own data directory), for the tests of the API above
+    the wire; what the wire itself does is tested against :func:`server`."""
+    srv = InProcessServer(tmp_path_factory.mktemp("agnosco-app") / "data", ADMIN_ENVIRONMENT)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="session")
+def rekognition(app_server: InProcessServer):  # type: ignore[no-untyped-def]
+    """A boto3 client of :func:`app_server`, with the admin key."""
+    return app_server.client(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
 
 
 @pytest.fixture

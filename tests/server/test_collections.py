@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from agnosco import spec
+from tests.server.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
-REGION = "eu-west-1"
 ACCOUNT = "000000000000"
 
 
@@ -74,30 +71,16 @@ def test_create_collection_response(rekognition, new_id):
     assert cid in _all_collection_ids(rekognition, page_size=4096)
 
 
-def _admin_credentials(server) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    """The admin key the session's server was started with (from tests/server/conftest.py)."""
-    conftest = sys.modules[type(server).__module__]
-    return conftest.ACCESS_KEY_ID, conftest.SECRET_ACCESS_KEY
-
-
-def test_a_request_signed_for_another_region_is_refused(server, rekognition, new_id):
+def test_a_request_signed_for_another_region_is_refused(app_server, rekognition, new_id):
     """One deployment is one region: a Deny naming a region cannot be dodged by signing for
     another, and every ARN names the deployment's region."""
-    key_id, secret = _admin_credentials(server)
-    client = boto3.client(
-        "rekognition",
-        endpoint_url=server.url,
-        region_name="us-west-2",
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 0}),
-    )
+    client = app_server.client(ACCESS_KEY_ID, SECRET_ACCESS_KEY, region="us-west-2")
     cid = new_id()
     with pytest.raises(ClientError) as excinfo:
         client.create_collection(CollectionId=cid)
     assert _error(excinfo) == ("InvalidSignatureException", 400)
     assert "region" in excinfo.value.response["Error"]["Message"]
-    region = sys.modules[type(server).__module__].REGION
+    region = REGION
     arn = rekognition.create_collection(CollectionId=cid)["CollectionArn"]
     try:
         assert arn == f"arn:aws:rekognition:{region}:{ACCOUNT}:collection/{cid}"

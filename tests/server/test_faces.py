@@ -477,9 +477,9 @@ def test_deleted_face_is_no_longer_found(rekognition, collection, read_image):
 
 
 @pytest.fixture
-def s3(server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def s3(app_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """``put(bucket, key, data)`` writes an object under ``<data_dir>/s3``; buckets are removed after."""
-    root = server.data_dir / "s3"
+    root = app_server.data_dir / "s3"
     buckets: list[Path] = []
 
     def put(bucket: str, key: str, data: bytes) -> None:
@@ -526,7 +526,9 @@ def test_missing_s3_object(rekognition, collection, read_image, s3):
     "escape",
     ["../{other}/face.jpg", "sub/../../{other}/face.jpg", "../../master.key", "{absolute}"],
 )
-def test_s3_key_cannot_escape_its_bucket(rekognition, collection, read_image, s3, server, escape):
+def test_s3_key_cannot_escape_its_bucket(
+    rekognition, collection, read_image, s3, app_server, escape
+):
     bucket, other = f"bucket-{uuid.uuid4().hex[:8]}", f"other-{uuid.uuid4().hex[:8]}"
     s3(bucket, "sub/keep.jpg", read_image("img25.jpg"))
     s3(other, "face.jpg", read_image("img12.jpg"))
@@ -535,7 +537,7 @@ def test_s3_key_cannot_escape_its_bucket(rekognition, collection, read_image, s3
         CollectionId=collection, Image={"S3Object": {"Bucket": other, "Name": "face.jpg"}}
     )
     # ...but not by walking out of another bucket's folder.
-    name = escape.format(other=other, absolute=str(server.data_dir / "s3" / other / "face.jpg"))
+    name = escape.format(other=other, absolute=str(app_server.data_dir / "s3" / other / "face.jpg"))
     with pytest.raises(rekognition.exceptions.InvalidS3ObjectException):
         rekognition.index_faces(
             CollectionId=collection, Image={"S3Object": {"Bucket": bucket, "Name": name}}

@@ -29,6 +29,12 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 UUID_LENGTH = 36
 
 
+@pytest.fixture(scope="module")
+def rekognition(server):  # type: ignore[no-untyped-def]
+    """This module tests the wire: its client talks to the real ``agnosco serve`` process."""
+    return server.client()
+
+
 def _admin(server) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
     """(access key id, secret, region) the session's server was started with (tests/server/conftest.py)."""
     conftest = sys.modules[type(server).__module__]
