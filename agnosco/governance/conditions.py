@@ -14,7 +14,7 @@ so that the caller can fail closed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 _STRING: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda a, b: a == b,
@@ -93,8 +93,17 @@ def _like(value: str, pattern: str) -> bool:
     return wildcard_match(pattern, value)
 
 
-def split_operator(name: str) -> tuple[str | None, str, bool]:
-    """(set prefix, base operator, IfExists) of a Condition operator name."""
+class Operator(NamedTuple):
+    """A Condition operator name, parsed: ``ForAnyValue:StringLikeIfExists`` is set prefix
+    ``ForAnyValue``, base ``StringLike``, if_exists True."""
+
+    set_prefix: str | None
+    base: str
+    if_exists: bool
+
+
+def split_operator(name: str) -> Operator:
+    """The parts of a Condition operator name."""
     prefix = None
     for candidate in ("ForAnyValue:", "ForAllValues:"):
         if name.startswith(candidate):
@@ -103,7 +112,7 @@ def split_operator(name: str) -> tuple[str | None, str, bool]:
     if_exists = name.endswith("IfExists") and name != "IfExists"
     if if_exists:
         name = name[: -len("IfExists")]
-    return prefix, name, if_exists
+    return Operator(prefix, name, if_exists)
 
 
 def check_operator(name: str) -> None:
