@@ -1,0 +1,1 @@
+"""Asynchronous jobs: the store (:mod:`.store`) and the runtime that works them (:mod:`.runtime`)."""
