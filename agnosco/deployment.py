@@ -34,6 +34,7 @@ from agnosco.governance.audit import (
 )
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
+from agnosco.jobs.store import JobStore
 from agnosco.settings import Settings
 from agnosco.storage import SQLITE_FILE, open_store, store_backend
 from agnosco.storage.data_dir import prepare_data_dir
@@ -91,13 +92,15 @@ class Deployment:
     reviews: ReviewQueue
     audit: AuditLog
     gate: Gate
+    #: The stored-video jobs (a server's job runtime works them).
+    jobs: JobStore
     #: The database the parts above share (closed after them).
     database: Database
 
     def close(self) -> None:
         if self.context.store is not None:
             self.context.store.close()
-        for part in (self.keys, self.governance, self.reviews, self.audit):
+        for part in (self.keys, self.governance, self.reviews, self.audit, self.jobs):
             part.close()
         self.database.close()
 
@@ -179,6 +182,7 @@ def open_deployment(settings: Settings) -> Deployment:
     from agnosco.governance.gate import Gate
     from agnosco.operations.context import OperationContext
     from agnosco.operations.images import ImageSource
+    from agnosco.operations.videos import VideoSource
 
     prepare_data_dir(settings.data_dir)
     s3_client = None
@@ -186,12 +190,14 @@ def open_deployment(settings: Settings) -> Deployment:
         import boto3
 
         s3_client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url)
+    s3_dir = settings.s3_dir or settings.data_dir / "s3"
     calibration = load_calibration(settings.data_dir)
     parts = open_governance(settings)
     try:
         keys = KeyStore(parts.master, parts.database)
         try:
             store = open_store(settings.store_url, settings.data_dir, database=parts.database)
+            jobs = JobStore(parts.database)
         except BaseException:
             keys.close()
             raise
@@ -200,8 +206,10 @@ def open_deployment(settings: Settings) -> Deployment:
         raise
     context = OperationContext(
         calibration=calibration,
-        images=ImageSource(s3_dir=settings.s3_dir or settings.data_dir / "s3", s3_client=s3_client),
+        images=ImageSource(s3_dir=s3_dir, s3_client=s3_client),
+        videos=VideoSource(s3_dir=s3_dir, s3_client=s3_client),
         store=store,
+        jobs=jobs,
         region=settings.region,
         account_id=settings.account_id,
         # Pagination tokens are signed with a key derived from the master key, so they stay
@@ -219,7 +227,15 @@ def open_deployment(settings: Settings) -> Deployment:
         evaluations=evaluations,
     )
     return Deployment(
-        settings, context, keys, parts.governance, parts.reviews, parts.audit, gate, parts.database
+        settings,
+        context,
+        keys,
+        parts.governance,
+        parts.reviews,
+        parts.audit,
+        gate,
+        jobs,
+        parts.database,
     )
 
 

@@ -73,6 +73,10 @@ class InvalidS3ObjectException(ServiceError):
     """The S3 object is missing or unreadable."""
 
 
+class VideoTooLargeException(ServiceError):
+    """The video's file exceeds Rekognition's limits (10 GB, 6 hours)."""
+
+
 class ResourceNotFoundException(ServiceError):
     """The collection, user or face does not exist."""
 

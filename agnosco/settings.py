@@ -75,6 +75,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     model_workers: int | None = None
     model_queue: int | None = None
+    #: Threads that work stored-video jobs (each job uses the model threads of its frames).
+    job_workers: int = 1
     rate_limit: float | None = None
     rate_burst: float | None = None
     body_timeout: float = BODY_TIMEOUT_SECONDS

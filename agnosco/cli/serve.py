@@ -80,6 +80,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="threads that analyse images (default: one per CPU)",
     )
     serve.add_argument(
+        "--job-workers",
+        type=int,
+        default=None,
+        help="threads that analyse stored videos, one job each (default: 1)",
+    )
+    serve.add_argument(
         "--model-queue",
         type=int,
         default=None,

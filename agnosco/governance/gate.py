@@ -421,4 +421,10 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
             ]
     if "UnmatchedFaces" in response:
         summary["UnmatchedFaces"] = len(response["UnmatchedFaces"])
+    if "JobId" in response:  # a video job started, or read
+        summary["JobId"] = response["JobId"]
+        if "JobStatus" in response:
+            summary["JobStatus"] = response["JobStatus"]
+    if "Faces" in response and "JobId" in response:
+        summary["FaceCount"] = len(response["Faces"])
     return summary

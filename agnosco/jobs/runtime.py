@@ -104,6 +104,7 @@ class JobRuntime:
         self._stopping = threading.Event()
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
+        store.on_submit.append(self.wake)
 
     def start(self) -> None:
         for n in range(self.workers):

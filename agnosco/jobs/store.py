@@ -139,6 +139,8 @@ class JobStore(Tables):
     ) -> None:
         self._attach(database, owned, lambda db: db.migrate("jobs", MIGRATIONS))
         self._clock = clock or time.time
+        #: Called after each new job is stored (a runtime in this process wakes a worker).
+        self.on_submit: list[Callable[[], None]] = []
 
     # starting -----------------------------------------------------------------------------------
 
@@ -206,6 +208,8 @@ class JobStore(Tables):
                     None,
                 ),
             )
+        for listener in self.on_submit:
+            listener()
         return job
 
     @staticmethod

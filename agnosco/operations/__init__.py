@@ -27,6 +27,7 @@ from typing import Any
 
 from agnosco import spec
 from agnosco.errors import NotImplementedException, UnknownOperationException
+from agnosco.jobs.runtime import Runner
 from agnosco.operations.associate_faces import DEFAULT_ASSOCIATE_THRESHOLD, associate_faces
 from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD
 from agnosco.operations.compare_faces import DEFAULT_SIMILARITY_THRESHOLD, compare_faces
@@ -39,6 +40,8 @@ from agnosco.operations.delete_user import delete_user
 from agnosco.operations.describe_collection import describe_collection
 from agnosco.operations.detect_faces import detect_faces
 from agnosco.operations.disassociate_faces import disassociate_faces
+from agnosco.operations.face_detection_job import face_detection_runner
+from agnosco.operations.get_face_detection import get_face_detection
 from agnosco.operations.index_faces import index_faces
 from agnosco.operations.list_collections import list_collections
 from agnosco.operations.list_faces import list_faces
@@ -47,6 +50,7 @@ from agnosco.operations.search_faces import search_faces
 from agnosco.operations.search_faces_by_image import search_faces_by_image
 from agnosco.operations.search_users import search_users
 from agnosco.operations.search_users_by_image import search_users_by_image
+from agnosco.operations.start_face_detection import start_face_detection
 from agnosco.operations.tag_resource import list_tags_for_resource, tag_resource, untag_resource
 from agnosco.operations.traits import CHANGE, READ, Resource, Threshold, Traits
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
@@ -97,6 +101,7 @@ REGISTRY: dict[str, Operation] = {
     "DescribeCollection": Operation(describe_collection, READ),
     "DetectFaces": Operation(detect_faces, Traits(Resource.NONE, analyses_images=True)),
     "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
+    "GetFaceDetection": Operation(get_face_detection, _GLOBAL),
     "IndexFaces": Operation(
         index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)
     ),
@@ -144,11 +149,24 @@ REGISTRY: dict[str, Operation] = {
             analyses_images=True,
         ),
     ),
+    "StartFaceDetection": Operation(
+        start_face_detection, Traits(Resource.NONE, changes_state=True)
+    ),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
     "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),
 }
 #: operation -> handler
 OPERATIONS: dict[str, Handler] = {name: op.handler for name, op in REGISTRY.items()}
+
+#: Job kind (``Start<Kind>`` stores it, ``Get<Kind>`` reads it) -> its work, given the context.
+JOB_RUNNERS: dict[str, Callable[[OperationContext], Runner]] = {
+    "FaceDetection": face_detection_runner,
+}
+
+
+def job_runners(context: OperationContext) -> dict[str, Runner]:
+    """Every job kind's runner, working with ``context`` (the server's job runtime runs them)."""
+    return {kind: make(context) for kind, make in JOB_RUNNERS.items()}
 
 
 def handler_for(operation: str) -> Handler:
@@ -195,6 +213,7 @@ def run_validated(operation: str, request: dict[str, Any], context: OperationCon
 
 
 __all__ = [
+    "JOB_RUNNERS",
     "OPERATIONS",
     "REGISTRY",
     "FaceContext",
@@ -204,6 +223,7 @@ __all__ = [
     "detect_faces",
     "handler_for",
     "invoke",
+    "job_runners",
     "run_validated",
     "traits_of",
     "validate_request",

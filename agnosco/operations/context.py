@@ -1,5 +1,5 @@
-"""What operations share: the face pipeline, Similarity calibration, images, storage, and who
-is asking from where (region and account, for ARNs)."""
+"""What operations share: the face pipeline, Similarity calibration, images and videos,
+storage, jobs, and who is asking from where (region and account, for ARNs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agnosco.errors import InternalServerError
+from agnosco.jobs.store import JobStore
 from agnosco.operations.images import ImageSource
+from agnosco.operations.videos import VideoSource
 from agnosco.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.storage.base import Store
 from agnosco.vision.embedding import DESCRIPTOR, DescriptorModel
@@ -40,7 +42,10 @@ class OperationContext:
     face_model: FaceModel = FACE_MODEL
     calibration: SimilarityCalibration = field(default_factory=SimilarityCalibration.load)
     images: ImageSource = field(default_factory=ImageSource)
+    videos: VideoSource = field(default_factory=VideoSource)
     store: Store | None = None
+    #: Where Start operations put their jobs (the server's runtime works them).
+    jobs: JobStore | None = None
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT
     #: The consent reference the caller declared for this request (x-agnosco-consent-ref).
@@ -56,6 +61,11 @@ class OperationContext:
         if self.store is None:
             raise InternalServerError("This operation needs storage; none is configured.")
         return self.store
+
+    def require_jobs(self) -> JobStore:
+        if self.jobs is None:
+            raise InternalServerError("This operation needs a job store; none is configured.")
+        return self.jobs
 
     def collection_arn(self, collection_id: str) -> str:
         return f"arn:aws:rekognition:{self.region}:{self.account_id}:collection/{collection_id}"

@@ -18,9 +18,26 @@ from agnosco.errors import (
 )
 from agnosco.vision.image import MAX_S3_IMAGE_BYTES, DecodedImage, decode_image
 
-_NO_OBJECT = (
+NO_OBJECT = (
     "Unable to get object metadata from S3. Check object key, region and/or access permissions."
 )
+
+
+def local_object(s3_dir: Path, bucket: str, name: str) -> Path:
+    """The file of object ``name`` in ``bucket`` under a local S3 folder; a key cannot escape
+    its bucket's folder.
+
+    :raises InvalidS3ObjectException: no such object (or a key that tries to escape)."""
+    if "\0" in bucket or "\0" in name:  # no file system path holds one
+        raise InvalidS3ObjectException(NO_OBJECT)
+    try:
+        root = (s3_dir / bucket).resolve()
+        path = (root / name).resolve()
+        if root not in path.parents or not path.is_file():
+            raise InvalidS3ObjectException(NO_OBJECT)
+    except OSError as exc:  # a name too long for the file system, a folder without access...
+        raise InvalidS3ObjectException(NO_OBJECT) from exc
+    return path
 
 
 class ImageSource:
@@ -52,20 +69,15 @@ class ImageSource:
             raise InvalidS3ObjectException(
                 "No S3 source is configured on this server (see --s3-dir, --s3-endpoint-url)."
             )
-        if "\0" in bucket or "\0" in name:  # no file system path holds one
-            raise InvalidS3ObjectException(_NO_OBJECT)
+        path = local_object(self.s3_dir, bucket, name)
         try:
-            root = (self.s3_dir / bucket).resolve()
-            path = (root / name).resolve()
-            if root not in path.parents or not path.is_file():
-                raise InvalidS3ObjectException(_NO_OBJECT)
             if path.stat().st_size > MAX_S3_IMAGE_BYTES:
                 raise ImageTooLargeException(
                     f"S3 object is larger than {MAX_S3_IMAGE_BYTES} bytes (15 MiB)."
                 )
             return bytes(path.read_bytes())
-        except OSError as exc:  # a name too long for the file system, a folder without access...
-            raise InvalidS3ObjectException(_NO_OBJECT) from exc
+        except OSError as exc:  # removed meanwhile, or unreadable
+            raise InvalidS3ObjectException(NO_OBJECT) from exc
 
     def _read_remote(self, bucket: str, name: str, version: str | None) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -79,4 +91,4 @@ class ImageSource:
                 )
             return bytes(response["Body"].read(MAX_S3_IMAGE_BYTES + 1))
         except (ClientError, BotoCoreError) as exc:
-            raise InvalidS3ObjectException(_NO_OBJECT) from exc
+            raise InvalidS3ObjectException(NO_OBJECT) from exc

@@ -12,6 +12,8 @@ from pathlib import Path
 from agnosco.auth.keys import NewKey
 from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
 from agnosco.governance.retention import purge
+from agnosco.jobs.runtime import JobRuntime
+from agnosco.operations import job_runners
 from agnosco.server.app import RekognitionApp
 from agnosco.server.http_protocol import with_header_timeout
 from agnosco.settings import Settings
@@ -69,6 +71,10 @@ def serve(settings: Settings) -> None:
         rate_burst=settings.rate_burst,
         body_timeout=settings.body_timeout,
     )
+    runtime = JobRuntime(
+        deployment.jobs, job_runners(deployment.context), workers=settings.job_workers
+    )
+    runtime.start()
     stop = threading.Event()
     purger = threading.Thread(
         target=_purge_periodically,
@@ -95,6 +101,7 @@ def serve(settings: Settings) -> None:
         )
     finally:
         stop.set()
+        runtime.stop()  # a job a worker holds is handed back, for the next start
         if purger.is_alive():
             purger.join(timeout=30)
         deployment.close()
@@ -127,7 +134,8 @@ def write_admin_key(data_dir: Path, created: NewKey) -> Path:
 def _purge_periodically(
     deployment: Deployment, stop: threading.Event, interval: float, max_days: float
 ) -> None:
-    """Purge expired faces at start and then every ``interval`` seconds until ``stop``."""
+    """Purge expired faces and video jobs at start and then every ``interval`` seconds until
+    ``stop``."""
     while not stop.is_set():
         try:
             store = deployment.context.require_store()
@@ -136,6 +144,9 @@ def _purge_periodically(
             )
             if receipt.deleted_faces:
                 log.info("purged %d faces (verified: %s)", receipt.deleted_faces, receipt.verified)
+            jobs = deployment.jobs.purge(older_than_days=max_days)
+            if jobs:
+                log.info("purged %d video jobs and their results", jobs)
         except Exception:
             log.exception("retention purge failed; retrying in %.0f s", interval)
         stop.wait(interval)

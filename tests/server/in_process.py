@@ -3,7 +3,7 @@
 :class:`InProcessServer` opens a deployment the way ``agnosco serve`` does
 (:func:`agnosco.deployment.open_deployment`, the admin key from the settings) and runs its
 :class:`~agnosco.server.app.RekognitionApp` on an event loop of its own thread, as uvicorn runs
-it on one loop.  Its clients are ordinary boto3 clients: botocore serializes and signs each
+it on one loop, with the job runtime ``agnosco serve`` starts beside it.  Its clients are ordinary boto3 clients: botocore serializes and signs each
 request as it would for AWS, then its ``before-send`` event hands the prepared request to the
 app instead of the network and parses the app's answer as it would parse AWS's.  What needs a
 real process (the HTTP server, time-outs, connection limits, signals, replicas) is tested
@@ -26,6 +26,8 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 
 from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
+from agnosco.jobs.runtime import JobRuntime
+from agnosco.operations import job_runners
 from agnosco.server.app import RekognitionApp
 from agnosco.settings import Settings
 
@@ -55,6 +57,8 @@ class InProcessServer:
         self.app = RekognitionApp(
             self.deployment.context, self.deployment.keys, self.deployment.gate
         )
+        self.jobs = JobRuntime(self.deployment.jobs, job_runners(self.deployment.context))
+        self.jobs.start()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="agnosco-in-process", daemon=True
@@ -152,4 +156,5 @@ class InProcessServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+        self.jobs.stop()
         self.deployment.close()

@@ -1,0 +1,83 @@
+"""What the stored-video operations share: starting a job, and the members every Get answers.
+
+``Start<Kind>`` checks the video's object at once (a missing object or one over the size limit
+is an error of the call, as in Rekognition), then stores the job and answers its ``JobId``; the
+server's job runtime (:mod:`agnosco.jobs.runtime`) analyses the video later.  ``Get<Kind>``
+answers the job's state, and once it has ``SUCCEEDED`` its results a page at a time
+(``MaxResults``, default and maximum 1000, and a signed ``NextToken``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypedDict, cast
+
+from agnosco.jobs.store import SUCCEEDED, Item, Job
+from agnosco.operations.context import OperationContext
+from agnosco.operations.pagination import make_token, read_token
+
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.literals import VideoJobStatusType
+    from types_boto3_rekognition.type_defs import VideoTypeDef
+
+#: Results a Get answers at most, and when MaxResults is not given (Rekognition's).
+MAX_RESULTS = 1000
+
+
+def start_job(kind: str, request: Mapping[str, Any], context: OperationContext) -> str:
+    """Check the request's video and store its job; returns the JobId.
+
+    :raises InvalidS3ObjectException, VideoTooLargeException: the video's object.
+    :raises IdempotentParameterMismatchException: its ClientRequestToken started another job."""
+    context.videos.check(request["Video"])
+    return context.require_jobs().submit(kind, dict(request)).job_id
+
+
+def get_job(kind: str, job_id: str, context: OperationContext) -> Job:
+    """:raises ResourceNotFoundException: no such job of this kind (or its results expired)."""
+    return context.require_jobs().get(job_id, kind)
+
+
+class JobMembers(TypedDict, total=False):
+    """The members every Get answers about its job (typed as the model's Get outputs)."""
+
+    JobId: str
+    JobStatus: VideoJobStatusType
+    StatusMessage: str
+    Video: VideoTypeDef
+    JobTag: str
+
+
+def add_job_members(response: JobMembers, job: Job) -> None:
+    """Put the job's members into a Get's response (any response TypedDict that has them)."""
+    response["JobId"] = job.job_id
+    response["JobStatus"] = cast("VideoJobStatusType", job.status)
+    response["Video"] = cast("VideoTypeDef", job.request["Video"])
+    if job.status_message is not None:
+        response["StatusMessage"] = job.status_message
+    if job.job_tag is not None:
+        response["JobTag"] = job.job_tag
+
+
+def result_page(
+    context: OperationContext,
+    job: Job,
+    request: Mapping[str, Any],
+    *,
+    by_key: bool = False,
+) -> tuple[list[Item], str | None]:
+    """The page of a finished job's items a Get asks for, and the NextToken after it (None at
+    the end; no items at all before the job has succeeded).
+
+    :raises InvalidPaginationTokenException: a token not issued for this job and order."""
+    listing = f"{job.kind}/{job.job_id}/{'key' if by_key else 'time'}"
+    after = read_token(context.token_key, listing, request.get("NextToken"))
+    if job.status != SUCCEEDED:
+        return [], None
+    limit = min(int(request.get("MaxResults", MAX_RESULTS)), MAX_RESULTS)
+    items, position = context.require_jobs().items(
+        job.job_id, int(after) if after and after.isdigit() else None, limit, by_key=by_key
+    )
+    return items, make_token(
+        context.token_key, listing, None if position is None else str(position)
+    )
