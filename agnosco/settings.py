@@ -77,6 +77,9 @@ class Settings:
     model_queue: int | None = None
     #: Threads that work stored-video jobs (each job uses the model threads of its frames).
     job_workers: int = 1
+    #: A job whose worker has not renewed its lease for this long (its server was killed) is
+    #: claimed again by another worker.
+    job_lease_seconds: float = 60.0
     rate_limit: float | None = None
     rate_burst: float | None = None
     body_timeout: float = BODY_TIMEOUT_SECONDS

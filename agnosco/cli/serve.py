@@ -86,6 +86,15 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="threads that analyse stored videos, one job each (default: 1)",
     )
     serve.add_argument(
+        "--job-lease",
+        dest="job_lease_seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="a job whose server stopped renewing its lease this long (it was killed) is taken "
+        "up by another worker (default: 60)",
+    )
+    serve.add_argument(
         "--model-queue",
         type=int,
         default=None,

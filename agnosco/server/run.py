@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -72,7 +73,10 @@ def serve(settings: Settings) -> None:
         body_timeout=settings.body_timeout,
     )
     runtime = JobRuntime(
-        deployment.jobs, job_runners(deployment.context), workers=settings.job_workers
+        deployment.jobs,
+        job_runners(deployment.context),
+        workers=settings.job_workers,
+        lease_seconds=settings.job_lease_seconds,
     )
     runtime.start()
     stop = threading.Event()
@@ -85,6 +89,11 @@ def serve(settings: Settings) -> None:
     if settings.purge_interval > 0:
         purger.start()
     proxies = list(settings.trusted_proxies)
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the
+        # handler found before it: this one, so that the clean-up below runs (jobs handed back,
+        # databases closed) instead of the process dying on the signal's default action.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
             app,
@@ -106,6 +115,10 @@ def serve(settings: Settings) -> None:
             purger.join(timeout=30)
         deployment.close()
     sys.stdout.flush()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 ADMIN_KEY_FILE = "admin-key.json"

