@@ -285,11 +285,7 @@ class JobStore(Tables):
         """Store a batch of results of the run ``owner`` holds; False (nothing stored) when the
         job is no longer its own."""
         with self._db.write() as tx:
-            row = tx.execute(
-                "SELECT lease_owner FROM jobs WHERE job_id = ? AND status = ?" + tx.for_update,
-                (job_id, IN_PROGRESS),
-            ).fetchone()
-            if row is None or row[0] != owner:
+            if not self._holds(tx, job_id, owner):
                 return False
             last = tx.execute(
                 "SELECT MAX(seq) FROM job_items WHERE job_id = ?", (job_id,)
@@ -315,14 +311,19 @@ class JobStore(Tables):
     ) -> bool:
         """Finish the run ``owner`` holds as SUCCEEDED or FAILED; False when it is not its own."""
         with self._db.write() as tx:
-            row = tx.execute(
-                "SELECT lease_owner FROM jobs WHERE job_id = ? AND status = ?" + tx.for_update,
-                (job_id, IN_PROGRESS),
-            ).fetchone()
-            if row is None or row[0] != owner:
+            if not self._holds(tx, job_id, owner):
                 return False
             self._finish(tx, job_id, status, message, result, self._clock())
         return True
+
+    @staticmethod
+    def _holds(tx: Transaction, job_id: str, owner: str) -> bool:
+        """Whether ``owner`` holds the running job (its row locked until the transaction ends)."""
+        row = tx.execute(
+            "SELECT lease_owner FROM jobs WHERE job_id = ? AND status = ?" + tx.for_update,
+            (job_id, IN_PROGRESS),
+        ).fetchone()
+        return row is not None and row[0] == owner
 
     @staticmethod
     def _finish(
