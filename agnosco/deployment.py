@@ -34,6 +34,7 @@ from agnosco.governance.audit import (
 )
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
+from agnosco.jobs.notifications import NotificationEndpoints
 from agnosco.jobs.store import JobStore
 from agnosco.settings import Settings
 from agnosco.storage import SQLITE_FILE, open_store, store_backend
@@ -94,13 +95,22 @@ class Deployment:
     gate: Gate
     #: The stored-video jobs (a server's job runtime works them).
     jobs: JobStore
+    #: Where job completion notifications go (SNS topic ARN -> HTTP endpoint).
+    notifications: NotificationEndpoints
     #: The database the parts above share (closed after them).
     database: Database
 
     def close(self) -> None:
         if self.context.store is not None:
             self.context.store.close()
-        for part in (self.keys, self.governance, self.reviews, self.audit, self.jobs):
+        for part in (
+            self.keys,
+            self.governance,
+            self.reviews,
+            self.audit,
+            self.jobs,
+            self.notifications,
+        ):
             part.close()
         self.database.close()
 
@@ -198,6 +208,7 @@ def open_deployment(settings: Settings) -> Deployment:
         try:
             store = open_store(settings.store_url, settings.data_dir, database=parts.database)
             jobs = JobStore(parts.database)
+            notifications = NotificationEndpoints(parts.database)
         except BaseException:
             keys.close()
             raise
@@ -210,6 +221,7 @@ def open_deployment(settings: Settings) -> Deployment:
         videos=VideoSource(s3_dir=s3_dir, s3_client=s3_client),
         store=store,
         jobs=jobs,
+        notifications=notifications,
         region=settings.region,
         account_id=settings.account_id,
         # Pagination tokens are signed with a key derived from the master key, so they stay
@@ -235,6 +247,7 @@ def open_deployment(settings: Settings) -> Deployment:
         parts.audit,
         gate,
         jobs,
+        notifications,
         parts.database,
     )
 

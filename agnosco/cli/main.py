@@ -7,6 +7,7 @@
     agnosco review list | show ID | decide ID --reviewer R --decision confirm|reject --reason ...
     agnosco audit verify | export
     agnosco purge [--now TIME] [--dry-run]
+    agnosco notifications add TOPIC_ARN URL | list | remove TOPIC_ARN
     agnosco evaluate DATASET [--pairs P.csv] [--distinct] | --list;  agnosco calibrate DATASET
     agnosco index-folder DIR --collection C [--workers N | --ray-address ADDR];  agnosco index-s3 s3://B/P ...
     agnosco detect-faces IMAGE [--attributes ALL]
@@ -30,6 +31,7 @@ from agnosco.cli import (
     evaluate,
     faces,
     keys,
+    notifications,
     policies,
     principals,
     purge,
@@ -40,7 +42,19 @@ from agnosco.cli.common import CliError
 from agnosco.errors import ServiceError
 from agnosco.settings import Settings
 
-COMMAND_GROUPS = [serve, keys, principals, policies, review, audit, purge, evaluate, bulk, faces]
+COMMAND_GROUPS = [
+    serve,
+    keys,
+    principals,
+    policies,
+    review,
+    audit,
+    purge,
+    notifications,
+    evaluate,
+    bulk,
+    faces,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agnosco.errors import InternalServerError
+from agnosco.jobs.notifications import NotificationEndpoints
 from agnosco.jobs.store import JobStore
 from agnosco.operations.images import ImageSource
 from agnosco.operations.videos import VideoSource
@@ -46,6 +47,8 @@ class OperationContext:
     store: Store | None = None
     #: Where Start operations put their jobs (the server's runtime works them).
     jobs: JobStore | None = None
+    #: SNS topic ARNs a Start call's NotificationChannel may name (None: none may be named).
+    notifications: NotificationEndpoints | None = None
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT
     #: The consent reference the caller declared for this request (x-agnosco-consent-ref).

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from agnosco.errors import InvalidParameterException
 from agnosco.jobs.store import SUCCEEDED, Item, Job
 from agnosco.operations.context import OperationContext
 from agnosco.operations.pagination import make_token, read_token
@@ -28,8 +29,14 @@ def start_job(kind: str, request: Mapping[str, Any], context: OperationContext) 
     """Check the request's video and store its job; returns the JobId.
 
     :raises InvalidS3ObjectException, VideoTooLargeException: the video's object.
+    :raises InvalidParameterException: its NotificationChannel names a topic with no endpoint.
     :raises IdempotentParameterMismatchException: its ClientRequestToken started another job."""
     context.videos.check(request["Video"])
+    channel = request.get("NotificationChannel")
+    if channel:
+        if context.notifications is None:
+            raise InvalidParameterException("This server sends no notifications.")
+        context.notifications.require(channel)
     return context.require_jobs().submit(kind, dict(request)).job_id
 
 

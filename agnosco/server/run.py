@@ -13,6 +13,7 @@ from pathlib import Path
 from agnosco.auth.keys import NewKey
 from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
 from agnosco.governance.retention import purge
+from agnosco.jobs.notifications import Notifier
 from agnosco.jobs.runtime import JobRuntime
 from agnosco.operations import job_runners
 from agnosco.server.app import RekognitionApp
@@ -77,6 +78,7 @@ def serve(settings: Settings) -> None:
         job_runners(deployment.context),
         workers=settings.job_workers,
         lease_seconds=settings.job_lease_seconds,
+        listeners=[Notifier(deployment.notifications)],
     )
     runtime.start()
     stop = threading.Event()

@@ -26,6 +26,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 
 from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
+from agnosco.jobs.notifications import Notifier
 from agnosco.jobs.runtime import JobRuntime
 from agnosco.operations import job_runners
 from agnosco.server.app import RekognitionApp
@@ -57,7 +58,11 @@ class InProcessServer:
         self.app = RekognitionApp(
             self.deployment.context, self.deployment.keys, self.deployment.gate
         )
-        self.jobs = JobRuntime(self.deployment.jobs, job_runners(self.deployment.context))
+        self.jobs = JobRuntime(
+            self.deployment.jobs,
+            job_runners(self.deployment.context),
+            listeners=[Notifier(self.deployment.notifications)],
+        )
         self.jobs.start()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(

@@ -4,15 +4,22 @@ refused.  Videos come from ``../shared/data/video`` (copied into the server's S3
 
 from __future__ import annotations
 
+import http.server
+import io
+import json
+import queue
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from agnosco.cli.main import main as cli_main
 from tests import clips
 from tests.server.in_process import InProcessServer
 
@@ -156,3 +163,82 @@ def test_a_principal_without_policy_cannot_start_or_read_a_job(
     ]
     assert {r["operation"] for r in refusals} >= {"StartFaceDetection", "GetFaceDetection"}
     assert all(r.get("error") == "AccessDeniedException" for r in refusals)
+
+
+# notifications ------------------------------------------------------------------------------
+
+TOPIC = "arn:aws:sns:eu-west-1:000000000000:video-done"
+
+
+@pytest.fixture
+def endpoint() -> Iterator[tuple[str, queue.Queue[tuple[dict[str, str], bytes]]]]:
+    """A local HTTP endpoint: its URL, and a queue of what it received (headers, body)."""
+    received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.put(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def _cli(*args: str) -> str:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli_main(list(args)) == 0
+    return out.getvalue()
+
+
+def test_a_finished_job_notifies_the_topics_endpoint(
+    app_server: InProcessServer, rekognition, videos, short_clip, endpoint
+) -> None:  # type: ignore[no-untyped-def]
+    url, received = endpoint
+    data = ["--data-dir", str(app_server.data_dir)]
+    _cli("notifications", "add", TOPIC, url, *data)
+    listed = json.loads(_cli("notifications", "list", *data))
+    assert [(e["topic_arn"], e["url"]) for e in listed] == [(TOPIC, url)]
+    video = videos("franck-3s-notify.mp4", short_clip)
+    channel = {"SNSTopicArn": TOPIC, "RoleArn": "arn:aws:iam::000000000000:role/r"}
+    job_id = rekognition.start_face_detection(
+        Video=video, NotificationChannel=channel, JobTag="notify-me"
+    )["JobId"]
+    headers, body = received.get(timeout=120)
+    envelope = json.loads(body)
+    assert headers["x-amz-sns-message-type"] == "Notification"
+    assert (envelope["Type"], envelope["TopicArn"]) == ("Notification", TOPIC)
+    message = json.loads(envelope["Message"])
+    assert message == {
+        "JobId": job_id,
+        "Status": "SUCCEEDED",
+        "API": "StartFaceDetection",
+        "JobTag": "notify-me",
+        "Timestamp": message["Timestamp"],
+        "Video": {"S3ObjectName": "franck-3s-notify.mp4", "S3Bucket": BUCKET},
+    }
+    assert abs(message["Timestamp"] / 1000 - time.time()) < 120
+    assert rekognition.get_face_detection(JobId=job_id)["JobStatus"] == "SUCCEEDED"
+    _cli("notifications", "remove", TOPIC, *data)
+    with pytest.raises(ClientError) as excinfo:  # no endpoint now: refused at Start
+        rekognition.start_face_detection(Video=video, NotificationChannel=channel)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "notifications add" in excinfo.value.response["Error"]["Message"]
+
+
+def test_a_notification_mapping_must_be_an_sns_topic_and_a_url(app_server: InProcessServer) -> None:
+    data = ["--data-dir", str(app_server.data_dir)]
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        assert cli_main(["notifications", "add", "not-an-arn", "http://x/", *data]) == 1
+        assert cli_main(["notifications", "add", TOPIC, "ftp://x/", *data]) == 1
+    assert "is not an SNS topic ARN" in err.getvalue() and "is not an http" in err.getvalue()
