@@ -421,6 +421,18 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
             ]
     if "UnmatchedFaces" in response:
         summary["UnmatchedFaces"] = len(response["UnmatchedFaces"])
+    if "Persons" in response:  # a video face search's matches, per frame and person
+        summary["Persons"] = [
+            {
+                "Timestamp": p.get("Timestamp"),
+                "Index": p.get("Person", {}).get("Index"),
+                "FaceMatches": [
+                    {"FaceId": m.get("Face", {}).get("FaceId"), "Similarity": m.get("Similarity")}
+                    for m in p.get("FaceMatches", [])
+                ],
+            }
+            for p in response["Persons"]
+        ]
     if "JobId" in response:  # a video job started, or read
         summary["JobId"] = response["JobId"]
         if "JobStatus" in response:

@@ -41,7 +41,9 @@ from agnosco.operations.describe_collection import describe_collection
 from agnosco.operations.detect_faces import detect_faces
 from agnosco.operations.disassociate_faces import disassociate_faces
 from agnosco.operations.face_detection_job import face_detection_runner
+from agnosco.operations.face_search_job import face_search_runner
 from agnosco.operations.get_face_detection import get_face_detection
+from agnosco.operations.get_face_search import get_face_search
 from agnosco.operations.index_faces import index_faces
 from agnosco.operations.list_collections import list_collections
 from agnosco.operations.list_faces import list_faces
@@ -51,6 +53,7 @@ from agnosco.operations.search_faces_by_image import search_faces_by_image
 from agnosco.operations.search_users import search_users
 from agnosco.operations.search_users_by_image import search_users_by_image
 from agnosco.operations.start_face_detection import start_face_detection
+from agnosco.operations.start_face_search import start_face_search
 from agnosco.operations.tag_resource import list_tags_for_resource, tag_resource, untag_resource
 from agnosco.operations.traits import CHANGE, READ, Resource, Threshold, Traits
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
@@ -102,6 +105,10 @@ REGISTRY: dict[str, Operation] = {
     "DetectFaces": Operation(detect_faces, Traits(Resource.NONE, analyses_images=True)),
     "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
     "GetFaceDetection": Operation(get_face_detection, _GLOBAL),
+    "GetFaceSearch": Operation(
+        get_face_search,
+        Traits(Resource.NONE, compares_faces=True, withheld="Persons"),
+    ),
     "IndexFaces": Operation(
         index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)
     ),
@@ -152,6 +159,10 @@ REGISTRY: dict[str, Operation] = {
     "StartFaceDetection": Operation(
         start_face_detection, Traits(Resource.NONE, changes_state=True)
     ),
+    "StartFaceSearch": Operation(
+        start_face_search,
+        Traits(Resource.COLLECTION, changes_state=True, compares_faces=True, threshold=FACE_MATCH),
+    ),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
     "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),
 }
@@ -161,6 +172,7 @@ OPERATIONS: dict[str, Handler] = {name: op.handler for name, op in REGISTRY.item
 #: Job kind (``Start<Kind>`` stores it, ``Get<Kind>`` reads it) -> its work, given the context.
 JOB_RUNNERS: dict[str, Callable[[OperationContext], Runner]] = {
     "FaceDetection": face_detection_runner,
+    "FaceSearch": face_search_runner,
 }
 
 
