@@ -14,12 +14,9 @@ import argparse
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agnosco.cli.common import CliError, add_data_dir, print_json
-
-if TYPE_CHECKING:  # the evaluation modules are imported by the commands that use them
-    from agnosco.evaluation.records import EvaluationReport
 
 
 def _dataset(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -103,7 +100,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     _print_summary(evaluation.report, folder)
 
 
-def _print_summary(report: EvaluationReport, folder: Path) -> None:
+def _print_summary(report: dict[str, Any], folder: Path) -> None:
     v = report["verification"]
     print(
         f"evaluated {report['dataset']['samples']} images "
@@ -120,7 +117,7 @@ def _print_summary(report: EvaluationReport, folder: Path) -> None:
 
 
 def _pct(rate: dict[str, Any]) -> str:
-    if rate["trials"] == 0 or rate["rate"] is None:
+    if rate["trials"] == 0 or rate["rate"] == "nan":
         return "—"
     return f"{100 * rate['rate']:.3g}% [{100 * rate['low']:.3g}, {100 * rate['high']:.3g}] of {rate['trials']}"
 

@@ -43,7 +43,6 @@ from agnosco.evaluation.metrics import (
     to_jsonable,
     verification_at,
 )
-from agnosco.evaluation.records import EvaluationReport
 from agnosco.operations.context import FACE_MODEL
 from agnosco.vision.embedding import DESCRIPTOR_MODEL
 from agnosco.vision.similarity import SimilarityCalibration
@@ -66,7 +65,7 @@ class PairScores:
 
 @dataclass
 class Evaluation:
-    report: EvaluationReport
+    report: dict[str, Any]
     pairs: PairScores
 
 
@@ -131,7 +130,7 @@ def evaluate(
     mode: str = "in-process",
 ) -> Evaluation:
     pairs = pair_scores(dataset, scores)
-    measured: dict[str, Any] = {
+    report: dict[str, Any] = {
         "agnosco_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "mode": mode,
@@ -163,7 +162,7 @@ def evaluate(
         "identification": _identification(dataset, scores, deployed_threshold),
         "groups": _groups(dataset, scores, pairs, deployed_threshold, ratio_limit),
     }
-    report: EvaluationReport = to_jsonable(measured | {"flags": []})
+    report = to_jsonable(report)
     report["flags"] = _flags(report)
     return Evaluation(report, pairs)
 
@@ -290,7 +289,7 @@ def _worst_group_fmr_curve(pairs: PairScores, min_trials: int = 30) -> list[dict
     return curve
 
 
-def _flags(report: EvaluationReport) -> list[str]:
+def _flags(report: dict[str, Any]) -> list[str]:
     """Plain-language warnings: group disparities over the limit, unsupported FMR targets."""
     flags = []
     limit, deployed = report["thresholds"]["ratio_limit"], report["thresholds"]["deployed"]
@@ -300,10 +299,11 @@ def _flags(report: EvaluationReport) -> list[str]:
         for what in ("fmr", "fnmr"):
             d = result["at_deployed"][what]
             if d["flagged"]:
+                ratio = d["ratio"]
                 size = (
                     "without bound (the best group had no errors)"
-                    if d["unbounded"]
-                    else f"{float(d['ratio']):.1f}x"
+                    if ratio == "inf"
+                    else f"{float(ratio):.1f}x"
                 )
                 flags.append(
                     f"{what.upper()} differs across {column} groups by {size} at Similarity {deployed:g} "

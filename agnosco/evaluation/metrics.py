@@ -23,9 +23,9 @@ Conventions (shared by every function here):
   ``ceil(3 / target)`` trials: by the "rule of three", n trials without a single error
   bound the rate below about 3/n at 95% confidence, so fewer trials cannot show that a
   rate as small as the target was reached.
-* :func:`to_jsonable` turns any result into JSON values; JSON has no inf/nan, so a
-  non-finite float — a value that cannot be measured, or is unbounded — becomes ``null``
-  (an unbounded disparity also says so in its ``unbounded`` member).
+* :func:`to_jsonable` turns any result into JSON values; JSON has no inf/nan, so
+  non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (which
+  ``float()`` reads back).
 """
 
 from __future__ import annotations
@@ -473,8 +473,7 @@ class RateDisparity:
     trials); ``excluded`` groups are listed in the comparison but not used.
 
     ``ratio`` is nan with fewer than two included groups or no errors in any, and inf when an
-    included group has no errors while another has some (``note`` says so; ``unbounded``
-    too, which the JSON form keeps, where both nan and inf are null).  ``flagged`` when
+    included group has no errors while another has some (``note`` says so).  ``flagged`` when
     ``ratio > ratio_limit``.
     """
 
@@ -485,10 +484,6 @@ class RateDisparity:
     excluded: tuple[str, ...]
     flagged: bool
     note: str
-
-    @property
-    def unbounded(self) -> bool:
-        return math.isinf(self.ratio)
 
 
 @dataclass(frozen=True)
@@ -571,8 +566,8 @@ def failure_rates(failed: Mapping[str, tuple[int, int]]) -> dict[str, Rate]:
 
 def to_jsonable(obj: Any) -> Any:
     """``obj`` as JSON values: dataclasses and mappings -> dicts (keys as str), sequences and
-    numpy arrays -> lists, numpy scalars -> Python ones, and inf/-inf/nan -> None (JSON has no
-    such numbers); a :class:`RateDisparity` keeps ``unbounded``."""
+    numpy arrays -> lists, numpy scalars -> Python ones, and inf/-inf/nan -> the strings
+    ``"inf"``/``"-inf"``/``"nan"`` (JSON has no such numbers)."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, np.generic):
@@ -580,10 +575,11 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, int):
         return obj
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, RateDisparity):
-        fields = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-        return fields | {"unbounded": obj.unbounded}
+        if math.isnan(obj):
+            return "nan"
+        if math.isinf(obj):
+            return "inf" if obj > 0 else "-inf"
+        return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):

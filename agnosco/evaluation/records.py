@@ -17,81 +17,9 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 FOLDER = "evaluations"
-#: How reports written before numbers that cannot be measured were ``null`` spelled them.
-_LEGACY_NUMBERS: dict[str, float | None] = {"nan": None, "inf": None, "-inf": None}
-#: Report members that hold names, never numbers (a group may be called "nan").
-_NAME_MEMBERS = {"worst_group", "best_group", "group", "column", "source", "note", "name"}
-
-
-class ModelInfo(TypedDict):
-    descriptor: str
-    face_model_version: str
-    calibration_version: str
-
-
-class DatasetInfo(TypedDict):
-    source: str
-    fingerprint: str
-    samples: int
-    identities: int
-    group_columns: list[str]
-    pairs_source: str
-
-
-class Thresholds(TypedDict):
-    deployed: float
-    similarity_points: list[float]
-    ratio_limit: float
-
-
-class WorstGroupPoint(TypedDict):
-    """The highest FMR of any group at one whole Similarity (``agnosco:WorstGroupFMR``)."""
-
-    threshold: float
-    fmr: float | None
-    column: str
-    group: str
-
-
-class EvaluationReport(TypedDict):
-    """``report.json``: what :func:`agnosco.evaluation.evaluate.evaluate` measured.  A number
-    that cannot be measured (a rate without trials) is ``None``; the metric sections keep the
-    shapes of :mod:`agnosco.evaluation.metrics`' records (``Rate``, ``RateDisparity``, ...)."""
-
-    agnosco_version: str
-    created: str
-    mode: str
-    model: ModelInfo
-    dataset: DatasetInfo
-    thresholds: Thresholds
-    enrolment: dict[str, Any]
-    verification: dict[str, Any]
-    identification: dict[str, Any] | None
-    groups: dict[str, Any]
-    flags: list[str]
-
-
-def load_report(path: Path) -> EvaluationReport:
-    """A stored ``report.json``; one written by older versions (``"nan"``/``"inf"`` strings for
-    numbers that cannot be measured or are unbounded) is read in today's form."""
-    report: EvaluationReport = json.loads(path.read_text())
-    return _modernise(report)  # type: ignore[no-any-return]
-
-
-def _modernise(value: Any, member: str = "") -> Any:
-    if isinstance(value, str) and member not in _NAME_MEMBERS:
-        return _LEGACY_NUMBERS.get(value, value)
-    if isinstance(value, list):
-        return [_modernise(v, member) for v in value]
-    if isinstance(value, dict):
-        out = {k: _modernise(v, k) for k, v in value.items()}
-        if "ratio" in value and "flagged" in value and "unbounded" not in value:
-            out["unbounded"] = value["ratio"] == "inf"  # a RateDisparity of an older report
-        return out
-    return value
 
 
 @dataclass(frozen=True)
@@ -107,7 +35,7 @@ class EvaluationRecord:
     flags: list[str]
 
 
-def save_evaluation(data_dir: Path, report: EvaluationReport, html: str) -> Path:
+def save_evaluation(data_dir: Path, report: dict[str, Any], html: str) -> Path:
     root = data_dir / FOLDER
     root.mkdir(parents=True, exist_ok=True)
     stamp = report["created"].replace(":", "").replace("-", "").replace("+0000", "Z")
@@ -133,7 +61,7 @@ def list_evaluations(data_dir: Path) -> list[EvaluationRecord]:
         report_path = folder / "report.json"
         if folder.name.startswith(".") or not report_path.is_file():
             continue
-        report = load_report(report_path)
+        report = json.loads(report_path.read_text())
         records.append(
             EvaluationRecord(
                 folder.name,
@@ -159,7 +87,7 @@ class EvaluationIndex:
         self.calibration_version = calibration_version
         self._lock = threading.Lock()
         self._seen: float | None = None
-        self._curve: list[WorstGroupPoint] | None = None
+        self._curve: list[dict[str, Any]] | None = None
 
     def worst_group_fmr(self, threshold: float) -> float | None:
         """Worst-group FMR at ``threshold`` (rounded down to a whole Similarity, so the
@@ -170,9 +98,10 @@ class EvaluationIndex:
         eligible = [p for p in curve if p["threshold"] <= threshold]
         if not eligible:
             return None
-        return eligible[-1]["fmr"]
+        value = eligible[-1]["fmr"]
+        return float(value) if value not in ("nan", None) else None
 
-    def _latest_curve(self) -> list[WorstGroupPoint] | None:
+    def _latest_curve(self) -> list[dict[str, Any]] | None:
         try:
             mtime = self.root.stat().st_mtime
         except FileNotFoundError:
@@ -188,6 +117,6 @@ class EvaluationIndex:
                 ]
                 self._curve = None
                 if matching:
-                    report = load_report(matching[-1].path / "report.json")
+                    report = json.loads((matching[-1].path / "report.json").read_text())
                     self._curve = report["groups"].get("worst_group_fmr")
             return self._curve

@@ -4,7 +4,7 @@ Everything is inline: CSS in a ``<style>`` block, plots as base64 PNG ``<img>`` 
 matplotlib's object-oriented :class:`~matplotlib.figure.Figure` (Agg canvas, no pyplot state); no
 scripts, no external URLs.  Numbers come from ``Evaluation.report`` (defined in :mod:`.metrics`),
 curves from the score arrays in ``Evaluation.pairs``.  Every string from the data is escaped; a
-rate without trials (``null`` in the report) shows as "—".
+rate without trials (``"nan"`` in the report) shows as "—".
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from matplotlib.figure import Figure
 
 from agnosco.evaluation.evaluate import Evaluation
 from agnosco.evaluation.metrics import det_curve, to_jsonable, verification_at
-from agnosco.evaluation.records import EvaluationReport
 
 __all__ = ["render_html"]
 
@@ -59,7 +58,7 @@ def _esc(value: Any) -> str:
 
 
 def _num(value: Any) -> float:
-    """A report number as a float, nan for ``None`` (not measured)."""
+    """A report number as a float: ``"nan"``/``"inf"`` strings and ``None`` included."""
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -351,7 +350,7 @@ def _name(source: str) -> str:
     return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
-def _header(r: EvaluationReport) -> str:
+def _header(r: dict[str, Any]) -> str:
     d, m = r["dataset"], r["model"]
     return (
         f'<header><h1>Accuracy report: {_esc(_name(d["source"]))}</h1><div class="meta">'
@@ -363,7 +362,7 @@ def _header(r: EvaluationReport) -> str:
     )
 
 
-def _false_candidates(r: EvaluationReport) -> str:
+def _false_candidates(r: dict[str, Any]) -> str:
     ident, deployed = r.get("identification"), r["thresholds"]["deployed"]
     if not ident:
         return ""
@@ -425,7 +424,7 @@ def _summary(ev: Evaluation) -> str:
     )
 
 
-def _enrolment(r: EvaluationReport) -> str:
+def _enrolment(r: dict[str, Any]) -> str:
     e = r["enrolment"]
     reasons = ", ".join(f"{_esc(k)}: {v:,}" for k, v in e["reasons"].items()) or "none"
     rows = [("all images", e["overall"])] + [
@@ -546,7 +545,7 @@ def _curve_plots(ev: Evaluation, marks: Sequence[float]) -> list[str]:
     return plots or ["<p>No curve: there are no impostor pairs.</p>"]
 
 
-def _identification(r: EvaluationReport) -> str:
+def _identification(r: dict[str, Any]) -> str:
     ident, deployed = r.get("identification"), r["thresholds"]["deployed"]
     if not ident:
         return (
@@ -608,7 +607,7 @@ def _disparity_rows(result: dict[str, Any], kinds: Sequence[str]) -> list[list[s
     for comparison in (result["at_deployed"], result["at_99"]):
         for what in kinds:
             d = comparison[what]
-            ratio = math.inf if d.get("unbounded") else _num(d["ratio"])
+            ratio = _num(d["ratio"])
             status = (
                 '<span class="bad">flagged</span>'
                 if d["flagged"]
