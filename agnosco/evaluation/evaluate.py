@@ -288,7 +288,9 @@ def _groups(pairs: PairScores, deployed: float, ratio_limit: float) -> dict[str,
 def _worst_group_fmr_curve(pairs: PairScores, min_trials: int = 30) -> tuple[WorstGroupPoint, ...]:
     """For each whole Similarity 50..100: the highest FMR of any group with at least
     ``min_trials`` impostor pairs, in any column, and which group (the overall FMR, as group
-    ``all``, when no group qualifies)."""
+    ``all``, when no group qualifies).  Empty without impostor pairs: FMR is not measured."""
+    if not len(pairs.impostor):
+        return ()
     groups = [
         (column, value, impostor)
         for column, by_value in pairs.by_group.items()
@@ -298,8 +300,7 @@ def _worst_group_fmr_curve(pairs: PairScores, min_trials: int = 30) -> tuple[Wor
     curve = []
     for t in range(50, 101):
         fmr, column, value = max(
-            ((float(np.mean(imp >= t)) if len(imp) else 0.0, c, v) for c, v, imp in groups),
-            key=lambda x: x[0],
+            ((float(np.mean(imp >= t)), c, v) for c, v, imp in groups), key=lambda x: x[0]
         )
         curve.append(WorstGroupPoint(threshold=float(t), fmr=fmr, column=column, group=value))
     return tuple(curve)

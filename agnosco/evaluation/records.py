@@ -111,7 +111,8 @@ class EvaluationIndex:
 
     def worst_group_fmr(self, threshold: float) -> float | None:
         """Worst-group FMR at ``threshold`` (rounded down to a whole Similarity, so the
-        estimate is never optimistic), or None when no evaluation of this model exists."""
+        estimate is never optimistic), or None when no evaluation of this model exists or the
+        latest had no impostor pairs to measure it on."""
         curve = self._latest_curve()
         if not curve:
             return None
@@ -134,5 +135,9 @@ class EvaluationIndex:
                 ]
                 self._curve = None
                 if matching:
-                    self._curve = read_report(matching[-1].path).worst_group_fmr
+                    report = read_report(matching[-1].path)
+                    # Versions before an empty curve wrote FMR 0 at every threshold when there
+                    # was no impostor pair to measure it on.
+                    measured = report.verification.impostor_pairs > 0
+                    self._curve = report.worst_group_fmr if measured else ()
             return self._curve

@@ -344,7 +344,8 @@ class EvaluationReport:
     identification: Identification | None
     #: Per group column.
     groups: Mapping[str, GroupColumn]
-    #: At every whole Similarity from 50 to 100 (what ``agnosco:WorstGroupFMR`` answers).
+    #: At every whole Similarity from 50 to 100 (what ``agnosco:WorstGroupFMR`` answers);
+    #: empty without impostor pairs.
     worst_group_fmr: tuple[WorstGroupPoint, ...]
     flags: tuple[str, ...]
 

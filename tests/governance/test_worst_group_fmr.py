@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def test_search_needs_an_evaluation_with_low_worst_group_fmr(parts, value, allow
 
 
 def test_index_reads_the_latest_evaluation_of_the_running_model(tmp_path: Path) -> None:
-    measured = synthetic_evaluation("empty", tmp_path / "images").report
+    measured = synthetic_evaluation("impostor-only", tmp_path / "images").report
 
     def report(created: str, calibration: str, fmr_at_90: float) -> EvaluationReport:
         curve = tuple(
@@ -122,3 +123,25 @@ def test_index_reads_a_report_stored_by_an_older_version(tmp_path: Path) -> None
     assert index.worst_group_fmr(79.0) is None  # below the lowest stored point
     (record,) = list_evaluations(tmp_path)
     assert (record.record_id, record.samples, len(record.flags)) == (folder.name, 41, 2)
+
+
+def test_an_evaluation_without_impostor_pairs_measures_no_fmr(tmp_path: Path) -> None:
+    """FMR over no impostor pair is not 0: a policy's Null condition must see no value."""
+    report = synthetic_evaluation("empty", tmp_path / "images").report
+    assert report.verification.impostor_pairs == 0 and report.worst_group_fmr == ()
+    save_evaluation(tmp_path / "now", report, "<!DOCTYPE html>")
+    model = report.model
+    index = EvaluationIndex(tmp_path / "now", model.face_model_version, model.calibration_version)
+    assert index.worst_group_fmr(90.0) is None
+    # Older versions wrote FMR 0 at every threshold for such a set: that is no measurement either.
+    older = json.loads(OLDER_REPORT)
+    older["verification"]["impostor_pairs"] = 0
+    older["groups"]["worst_group_fmr"] = [
+        {"threshold": float(t), "fmr": 0.0, "column": "all", "group": "all"} for t in range(50, 101)
+    ]
+    folder = tmp_path / "older" / "evaluations" / "20261201T100000Z-ca8d93be8d2a"
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps(older))
+    assert (
+        EvaluationIndex(tmp_path / "older", "1.0", "test-calibration").worst_group_fmr(90.0) is None
+    )
