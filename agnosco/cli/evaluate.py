@@ -14,9 +14,13 @@ import argparse
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from agnosco.cli.common import CliError, add_data_dir, print_json
+
+if TYPE_CHECKING:  # the evaluation modules import numpy: only when a command runs
+    from agnosco.evaluation.metrics import Rate
+    from agnosco.evaluation.report import EvaluationReport
 
 
 def _dataset(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -100,26 +104,24 @@ def _evaluate(args: argparse.Namespace) -> None:
     _print_summary(evaluation.report, folder)
 
 
-def _print_summary(report: dict[str, Any], folder: Path) -> None:
-    v = report["verification"]
+def _print_summary(report: EvaluationReport, folder: Path) -> None:
+    v = report.verification
     print(
-        f"evaluated {report['dataset']['samples']} images "
-        f"({report['enrolment']['overall']['errors']} failed to enrol); "
-        f"{v['genuine_pairs']} genuine and {v['impostor_pairs']} impostor pairs"
+        f"evaluated {report.dataset.samples} images "
+        f"({report.enrolment.overall.errors} failed to enrol); "
+        f"{v.genuine_pairs} genuine and {v.impostor_pairs} impostor pairs"
     )
-    for point in v["at_similarity"]:
-        print(
-            f"  Similarity {point['threshold']:g}: FMR {_pct(point['fmr'])}  FNMR {_pct(point['fnmr'])}"
-        )
-    for flag in report["flags"]:
+    for point in v.at_similarity:
+        print(f"  Similarity {point.threshold:g}: FMR {_pct(point.fmr)}  FNMR {_pct(point.fnmr)}")
+    for flag in report.flags:
         print(f"  ! {flag}")
     print(f"report: {folder / 'report.html'}")
 
 
-def _pct(rate: dict[str, Any]) -> str:
-    if rate["trials"] == 0 or rate["rate"] == "nan":
-        return "—"
-    return f"{100 * rate['rate']:.3g}% [{100 * rate['low']:.3g}, {100 * rate['high']:.3g}] of {rate['trials']}"
+def _pct(rate: Rate) -> str:
+    if rate.rate is None:
+        return "not measured"
+    return f"{100 * rate.rate:.3g}% [{100 * rate.low:.3g}, {100 * rate.high:.3g}] of {rate.trials}"
 
 
 def _calibrate(args: argparse.Namespace) -> None:

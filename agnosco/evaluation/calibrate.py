@@ -23,7 +23,7 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypedDict
 
 import numpy as np
 
@@ -33,9 +33,37 @@ from agnosco.vision.similarity import SimilarityCalibration
 ANCHOR_FMRS = ((80.0, 1e-2), (90.0, 1e-3), (95.0, 1e-4), (99.0, 1e-5))
 
 
+class FmrAnchor(TypedDict):
+    """Where one Similarity anchor sits: the distance at its FMR, measured or extrapolated."""
+
+    similarity: float
+    fmr: float
+    distance: float
+    how: Literal["measured", "extrapolated"]
+
+
+class DistanceAnchor(TypedDict):
+    """One point of the piecewise linear distance -> Similarity mapping."""
+
+    distance: float
+    similarity: float
+
+
+class CalibrationDocument(TypedDict):
+    """The calibration artifact, as written to ``calibration.json``."""
+
+    model: str
+    version: str
+    fitted_on: str
+    created: str
+    method: str
+    fmr_anchors: list[FmrAnchor]
+    anchors: list[DistanceAnchor]
+
+
 def fit_calibration(
     impostor_distances: np.ndarray | Mapping[str, np.ndarray], *, version: str, fitted_on: str
-) -> dict[str, Any]:
+) -> CalibrationDocument:
     """The calibration document (see the module docstring); ``impostor_distances`` is one
     population's distances or a mapping of population name -> distances.
 
@@ -67,8 +95,9 @@ def fit_calibration(
         per_decade = (median - measured[resolved[0]]) / 1.7
     per_decade = max(per_decade, 1e-6)
     distances: dict[float, float] = {}
-    anchors_doc = []
+    anchors_doc: list[FmrAnchor] = []
     for similarity, fmr in ANCHOR_FMRS:
+        how: Literal["measured", "extrapolated"]
         if fmr in measured:
             d, how = measured[fmr], "measured"
         else:
@@ -113,7 +142,7 @@ def pooled_quantile(populations: list[np.ndarray], fmr: float) -> float:
     return float(high)
 
 
-def write_calibration(document: dict[str, Any], path: Path) -> SimilarityCalibration:
+def write_calibration(document: CalibrationDocument, path: Path) -> SimilarityCalibration:
     """Validate by loading, then write atomically; returns the loaded calibration."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(".tmp")

@@ -19,14 +19,14 @@ From a labelled :class:`Dataset` and the :class:`Scores` of Agnosco's pipeline t
   flagged above ``ratio_limit``; and the worst-group FMR at every whole Similarity from 50 to 100,
   which governance policies can require (``agnosco:WorstGroupFMR``).
 
-The result is a JSON-serialisable report plus the score arrays the HTML report plots.
+The result is an :class:`~.report.EvaluationReport` plus the score arrays the HTML report plots.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -40,8 +40,20 @@ from agnosco.evaluation.metrics import (
     group_rates,
     identification_metrics,
     threshold_for_fmr,
-    to_jsonable,
     verification_at,
+)
+from agnosco.evaluation.report import (
+    AtTargetFMR,
+    DatasetSummary,
+    DetPoints,
+    Enrolment,
+    EvaluationReport,
+    GroupColumn,
+    Identification,
+    ModelVersions,
+    Thresholds,
+    Verification,
+    WorstGroupPoint,
 )
 from agnosco.operations.context import FACE_MODEL
 from agnosco.vision.embedding import DESCRIPTOR_MODEL
@@ -65,7 +77,7 @@ class PairScores:
 
 @dataclass
 class Evaluation:
-    report: dict[str, Any]
+    report: EvaluationReport
     pairs: PairScores
 
 
@@ -130,98 +142,105 @@ def evaluate(
     mode: str = "in-process",
 ) -> Evaluation:
     pairs = pair_scores(dataset, scores)
-    report: dict[str, Any] = {
-        "agnosco_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "mode": mode,
-        "model": {
-            "descriptor": DESCRIPTOR_MODEL,
-            "face_model_version": FACE_MODEL.version,
-            "calibration_version": calibration.version,
-        },
-        "dataset": {
-            "source": str(dataset.source),
-            "fingerprint": dataset.fingerprint(),
-            "samples": len(dataset.samples),
-            "identities": len(dataset.identities),
-            "group_columns": dataset.group_columns,
-            "pairs_source": "labelled pairs"
+    thresholds = Thresholds(
+        deployed=deployed_threshold,
+        similarity_points=SIMILARITY_POINTS,
+        ratio_limit=ratio_limit,
+    )
+    verification = _verification(pairs, deployed_threshold)
+    groups = _groups(pairs, deployed_threshold, ratio_limit)
+    report = EvaluationReport(
+        agnosco_version=__version__,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        mode=mode,
+        model=ModelVersions(
+            descriptor=DESCRIPTOR_MODEL,
+            face_model_version=FACE_MODEL.version,
+            calibration_version=calibration.version,
+        ),
+        dataset=DatasetSummary(
+            source=str(dataset.source),
+            fingerprint=dataset.fingerprint(),
+            samples=len(dataset.samples),
+            identities=len(dataset.identities),
+            group_columns=tuple(dataset.group_columns),
+            pairs_source="labelled pairs"
             if dataset.pairs is not None
             else (
                 "every pair of enrolled images"
                 + (" (each unlabelled image a different person)" if dataset.distinct else "")
             ),
-        },
-        "thresholds": {
-            "deployed": deployed_threshold,
-            "similarity_points": list(SIMILARITY_POINTS),
-            "ratio_limit": ratio_limit,
-        },
-        "enrolment": _enrolment(dataset, scores),
-        "verification": _verification(pairs, deployed_threshold),
-        "identification": _identification(dataset, scores, deployed_threshold),
-        "groups": _groups(dataset, scores, pairs, deployed_threshold, ratio_limit),
-    }
-    report = to_jsonable(report)
-    report["flags"] = _flags(report)
+        ),
+        thresholds=thresholds,
+        enrolment=_enrolment(dataset, scores),
+        verification=verification,
+        identification=_identification(dataset, scores, deployed_threshold),
+        groups=groups,
+        worst_group_fmr=_worst_group_fmr_curve(pairs),
+        flags=_flags(thresholds, groups, verification),
+    )
     return Evaluation(report, pairs)
 
 
-def _enrolment(dataset: Dataset, scores: Scores) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "overall": Rate.of(len(scores.failures), len(dataset.samples)),
-        "reasons": {
-            r: sum(1 for v in scores.failures.values() if v == r)
-            for r in sorted(set(scores.failures.values()))
-        },
-        "failed": sorted(scores.failures),
-        "by_group": {},
-    }
+def _enrolment(dataset: Dataset, scores: Scores) -> Enrolment:
+    by_group = {}
     for column in dataset.group_columns:
         counts: dict[str, list[int]] = {}
         for s in dataset.samples:
             c = counts.setdefault(s.groups[column], [0, 0])
             c[0] += s.name in scores.failures
             c[1] += 1
-        out["by_group"][column] = failure_rates({k: (v[0], v[1]) for k, v in counts.items()})
-    return out
+        by_group[column] = failure_rates({k: (v[0], v[1]) for k, v in counts.items()})
+    return Enrolment(
+        overall=Rate.of(len(scores.failures), len(dataset.samples)),
+        reasons={
+            r: sum(1 for v in scores.failures.values() if v == r)
+            for r in sorted(set(scores.failures.values()))
+        },
+        failed=tuple(sorted(scores.failures)),
+        by_group=by_group,
+    )
 
 
-def _verification(pairs: PairScores, deployed: float) -> dict[str, Any]:
+def _verification(pairs: PairScores, deployed: float) -> Verification:
     g, i = pairs.genuine, pairs.impostor
-    out: dict[str, Any] = {
-        "genuine_pairs": len(g),
-        "impostor_pairs": len(i),
-        "pairs_lost_to_enrolment": pairs.lost,
-        "at_similarity": [verification_at(g, i, t) for t in SIMILARITY_POINTS],
-        "at_target_fmr": [],
-    }
+    at_target_fmr = []
     for target in TARGET_FMRS:
         found = threshold_for_fmr(i, target)
-        entry: dict[str, Any] = {"target": found}
+        fnmr: Rate | None = None
         if found.threshold is not None and len(g):
-            entry["fnmr"] = verification_at(g, i, found.threshold).fnmr
-        out["at_target_fmr"].append(entry)
+            fnmr = verification_at(g, i, found.threshold).fnmr
+        at_target_fmr.append(AtTargetFMR(found, fnmr))
+    det: DetPoints | None = None
+    eer: float | None = None
+    auc: float | None = None
     if len(g) and len(i):
-        det = det_curve(g, i)
+        curve = det_curve(g, i)
         keep = np.unique(
-            np.linspace(0, len(det.thresholds) - 1, min(DET_POINTS, len(det.thresholds))).astype(
-                int
-            )
+            np.linspace(
+                0, len(curve.thresholds) - 1, min(DET_POINTS, len(curve.thresholds))
+            ).astype(int)
         )
-        out["det"] = {
-            "thresholds": det.thresholds[keep],
-            "fmr": det.fmr[keep],
-            "fnmr": det.fnmr[keep],
-        }
-        out["eer"], out["auc"] = det.eer, det.auc
-    out["folds"] = {
-        fold: verification_at(fg, fi, deployed) for fold, (fg, fi) in pairs.folds.items()
-    }
-    return out
+        det = DetPoints(
+            thresholds=tuple(curve.thresholds[keep].tolist()),
+            fmr=tuple(curve.fmr[keep].tolist()),
+            fnmr=tuple(curve.fnmr[keep].tolist()),
+        )
+        eer, auc = curve.eer, curve.auc
+    return Verification(
+        genuine_pairs=len(g),
+        impostor_pairs=len(i),
+        pairs_lost_to_enrolment=pairs.lost,
+        at_similarity=tuple(verification_at(g, i, t) for t in SIMILARITY_POINTS),
+        at_target_fmr=tuple(at_target_fmr),
+        det=det,
+        eer=eer,
+        auc=auc,
+        folds={fold: verification_at(fg, fi, deployed) for fold, (fg, fi) in pairs.folds.items()},
+    )
 
 
-def _identification(dataset: Dataset, scores: Scores, deployed: float) -> dict[str, Any] | None:
+def _identification(dataset: Dataset, scores: Scores, deployed: float) -> Identification | None:
     sample = {s.name: s for s in dataset.samples}
     by_identity: dict[str, list[str]] = {}
     for name in scores.names:
@@ -253,26 +272,25 @@ def _identification(dataset: Dataset, scores: Scores, deployed: float) -> dict[s
         thresholds=SIMILARITY_POINTS,
         fpir_targets=FPIR_TARGETS,
     )
-    return {"gallery_images": len(gallery), "result": result, "deployed_threshold": deployed}
+    return Identification(gallery_images=len(gallery), result=result, deployed_threshold=deployed)
 
 
-def _groups(
-    dataset: Dataset, scores: Scores, pairs: PairScores, deployed: float, ratio_limit: float
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for column, groups in pairs.by_group.items():
-        out[column] = {
-            "at_deployed": group_rates(groups, deployed, ratio_limit),
-            "at_99": group_rates(groups, 99.0, ratio_limit),
-        }
-    out["worst_group_fmr"] = _worst_group_fmr_curve(pairs)
-    return out
+def _groups(pairs: PairScores, deployed: float, ratio_limit: float) -> dict[str, GroupColumn]:
+    return {
+        column: GroupColumn(
+            at_deployed=group_rates(groups, deployed, ratio_limit),
+            at_99=group_rates(groups, 99.0, ratio_limit),
+        )
+        for column, groups in pairs.by_group.items()
+    }
 
 
-def _worst_group_fmr_curve(pairs: PairScores, min_trials: int = 30) -> list[dict[str, Any]]:
+def _worst_group_fmr_curve(pairs: PairScores, min_trials: int = 30) -> tuple[WorstGroupPoint, ...]:
     """For each whole Similarity 50..100: the highest FMR of any group with at least
     ``min_trials`` impostor pairs, in any column, and which group (the overall FMR, as group
-    ``all``, when no group qualifies)."""
+    ``all``, when no group qualifies).  Empty without impostor pairs: FMR is not measured."""
+    if not len(pairs.impostor):
+        return ()
     groups = [
         (column, value, impostor)
         for column, by_value in pairs.by_group.items()
@@ -282,34 +300,31 @@ def _worst_group_fmr_curve(pairs: PairScores, min_trials: int = 30) -> list[dict
     curve = []
     for t in range(50, 101):
         fmr, column, value = max(
-            ((float(np.mean(imp >= t)) if len(imp) else 0.0, c, v) for c, v, imp in groups),
-            key=lambda x: x[0],
+            ((float(np.mean(imp >= t)), c, v) for c, v, imp in groups), key=lambda x: x[0]
         )
-        curve.append({"threshold": float(t), "fmr": fmr, "column": column, "group": value})
-    return curve
+        curve.append(WorstGroupPoint(threshold=float(t), fmr=fmr, column=column, group=value))
+    return tuple(curve)
 
 
-def _flags(report: dict[str, Any]) -> list[str]:
+def _flags(
+    thresholds: Thresholds, groups: dict[str, GroupColumn], verification: Verification
+) -> tuple[str, ...]:
     """Plain-language warnings: group disparities over the limit, unsupported FMR targets."""
     flags = []
-    limit, deployed = report["thresholds"]["ratio_limit"], report["thresholds"]["deployed"]
-    for column, result in report["groups"].items():
-        if column == "worst_group_fmr":
-            continue
-        for what in ("fmr", "fnmr"):
-            d = result["at_deployed"][what]
-            if d["flagged"]:
-                ratio = d["ratio"]
+    limit, deployed = thresholds.ratio_limit, thresholds.deployed
+    for column, result in groups.items():
+        for what, d in (("FMR", result.at_deployed.fmr), ("FNMR", result.at_deployed.fnmr)):
+            if d.flagged and d.ratio is not None:
                 size = (
                     "without bound (the best group had no errors)"
-                    if ratio == "inf"
-                    else f"{float(ratio):.1f}x"
+                    if math.isinf(d.ratio)
+                    else f"{d.ratio:.1f}x"
                 )
                 flags.append(
-                    f"{what.upper()} differs across {column} groups by {size} at Similarity {deployed:g} "
-                    f"(worst: {d['worst_group']}, best: {d['best_group']}; limit {limit:g}x)"
+                    f"{what} differs across {column} groups by {size} at Similarity {deployed:g} "
+                    f"(worst: {d.worst_group}, best: {d.best_group}; limit {limit:g}x)"
                 )
-    for entry in report["verification"]["at_target_fmr"]:
-        if not entry["target"]["supported"]:
-            flags.append(entry["target"]["note"])
-    return list(dict.fromkeys(flags))  # the same warning once
+    for entry in verification.at_target_fmr:
+        if not entry.target.supported:
+            flags.append(entry.target.note)
+    return tuple(dict.fromkeys(flags))  # the same warning once

@@ -17,26 +17,30 @@ Conventions (shared by every function here):
     scoring >= t / non-mated probes; FNIR(t), false negative identification rate = mated
     probes whose own identity scores < t / mated probes.
 
-* Every error rate is a :class:`Rate`: counts, the rate (``nan`` with no trials) and its
+* Every error rate is a :class:`Rate`: counts, the rate (None with no trials) and its
   Wilson score 95% interval, so that a small sample shows as a wide interval.
+* A value the data cannot measure (a rate without trials, a ratio without two groups to
+  compare) is None in the records below, never ``nan``; only :class:`DetCurve`'s arrays and
+  :func:`bootstrap_interval`, which are numpy's, carry ``nan``.
 * An operating point from data is *supported* only when there are at least
   ``ceil(3 / target)`` trials: by the "rule of three", n trials without a single error
   bound the rate below about 3/n at 95% confidence, so fewer trials cannot show that a
   rate as small as the target was reached.
-* :func:`to_jsonable` turns any result into JSON values; JSON has no inf/nan, so
-  non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (which
-  ``float()`` reads back).
+* Each record of the evaluation report has ``to_json`` (an object of JSON values: None is
+  ``null``) and ``from_json`` (through :class:`~.json_fields.JsonFields`, which also reads the
+  ``"nan"``/``"inf"`` strings of reports written before ``null``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from agnosco.evaluation.json_fields import JsonFields, JsonObject
 
 __all__ = [
     "DetCurve",
@@ -55,7 +59,6 @@ __all__ = [
     "group_rates",
     "identification_metrics",
     "threshold_for_fmr",
-    "to_jsonable",
     "verification_at",
     "wilson_interval",
 ]
@@ -134,19 +137,39 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
 
 @dataclass(frozen=True)
 class Rate:
-    """An error rate: ``rate = errors / trials`` (nan without trials), Wilson 95% [low, high]."""
+    """An error rate: ``rate = errors / trials`` (None without trials: not measured), Wilson 95%
+    [low, high] ((0, 1) without trials)."""
 
     errors: int
     trials: int
-    rate: float
+    rate: float | None
     low: float
     high: float
 
     @classmethod
     def of(cls, errors: int, trials: int) -> Rate:
         low, high = wilson_interval(int(errors), int(trials))
-        rate = errors / trials if trials else math.nan
-        return cls(int(errors), int(trials), float(rate), low, high)
+        rate = float(errors / trials) if trials else None
+        return cls(int(errors), int(trials), rate, low, high)
+
+    def to_json(self) -> JsonObject:
+        return {
+            "errors": self.errors,
+            "trials": self.trials,
+            "rate": self.rate,
+            "low": self.low,
+            "high": self.high,
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonFields) -> Rate:
+        return cls(
+            errors=data.integer("errors"),
+            trials=data.integer("trials"),
+            rate=data.measured("rate"),
+            low=data.number("low"),
+            high=data.number("high"),
+        )
 
 
 def _scores(values: Any, name: str = "scores") -> np.ndarray:
@@ -166,15 +189,36 @@ class VerificationPoint:
 
     ``accuracy`` is the share of *all* pairs decided right (genuine matched, impostor not
     matched), with its Wilson 95% interval in ``accuracy_low``/``accuracy_high``; it depends on
-    the genuine/impostor mix, so prefer FMR and FNMR, which do not.
+    the genuine/impostor mix, so prefer FMR and FNMR, which do not.  It is None without pairs.
     """
 
     threshold: float
     fmr: Rate
     fnmr: Rate
-    accuracy: float
+    accuracy: float | None
     accuracy_low: float
     accuracy_high: float
+
+    def to_json(self) -> JsonObject:
+        return {
+            "threshold": self.threshold,
+            "fmr": self.fmr.to_json(),
+            "fnmr": self.fnmr.to_json(),
+            "accuracy": self.accuracy,
+            "accuracy_low": self.accuracy_low,
+            "accuracy_high": self.accuracy_high,
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonFields) -> VerificationPoint:
+        return cls(
+            threshold=data.number("threshold"),
+            fmr=Rate.from_json(data.nested("fmr")),
+            fnmr=Rate.from_json(data.nested("fnmr")),
+            accuracy=data.measured("accuracy"),
+            accuracy_low=data.number("accuracy_low"),
+            accuracy_high=data.number("accuracy_high"),
+        )
 
 
 def verification_at(
@@ -191,7 +235,7 @@ def verification_at(
         threshold=float(threshold),
         fmr=Rate.of(false_matches, len(imp)),
         fnmr=Rate.of(false_non_matches, len(gen)),
-        accuracy=right / trials if trials else math.nan,
+        accuracy=right / trials if trials else None,
         accuracy_low=low,
         accuracy_high=high,
     )
@@ -204,14 +248,15 @@ class DetCurve:
 
     ``eer`` is the equal error rate, linearly interpolated between the two consecutive points
     where FNMR - FMR changes sign (the curve starts at FMR 0, FNMR 1 above every score).
-    ``auc`` is the ROC area, P(genuine > impostor) + 0.5 P(genuine == impostor), exact.
+    ``auc`` is the ROC area, P(genuine > impostor) + 0.5 P(genuine == impostor), exact.  Both
+    are None unless there are genuine and impostor scores.
     """
 
     thresholds: np.ndarray
     fmr: np.ndarray
     fnmr: np.ndarray
-    eer: float
-    auc: float
+    eer: float | None
+    auc: float | None
     n_genuine: int
     n_impostor: int
 
@@ -224,7 +269,8 @@ def det_curve(genuine: np.ndarray, impostor: np.ndarray) -> DetCurve:
     nan = np.full(len(thresholds), np.nan)
     fmr = _count_at_or_above(imp, thresholds) / ni if ni else nan
     fnmr = np.searchsorted(gen, thresholds, side="left") / ng if ng else nan.copy()
-    eer = math.nan
+    eer: float | None = None
+    auc: float | None = None
     if ng and ni:
         x = np.concatenate([[0.0], fmr])
         y = np.concatenate([[1.0], fnmr])
@@ -232,8 +278,6 @@ def det_curve(genuine: np.ndarray, impostor: np.ndarray) -> DetCurve:
         i = int(np.argmax(d <= 0))
         alpha = d[i - 1] / (d[i - 1] - d[i])
         eer = float(x[i - 1] + alpha * (x[i] - x[i - 1]))
-    auc = math.nan
-    if ng and ni:
         _, inverse, counts = np.unique(
             np.concatenate([gen, imp]), return_inverse=True, return_counts=True
         )
@@ -252,13 +296,13 @@ def _required(target: float) -> int:
 
 def _threshold_at(
     scores: np.ndarray, target: float, trials: str, rate: str
-) -> tuple[float | None, float, bool, int, str]:
+) -> tuple[float | None, float | None, bool, int, str]:
     """The smallest threshold t with share(scores >= t) <= target, as used for FMR and FPIR."""
     if not 0.0 < target < 1.0:
         raise ValueError(f"target {rate} must be in (0, 1), got {target}")
     n, need = len(scores), _required(target)
     if n == 0:
-        return None, math.nan, False, need, f"no {trials}: {rate} cannot be measured"
+        return None, None, False, need, f"no {trials}: {rate} cannot be measured"
     ordered = np.sort(scores)[::-1]
     allowed = min(math.floor(round(target * n, 9)), n - 1)  # false accepts the target allows
     # Any t above ordered[allowed] keeps at most `allowed` scores; at t == ordered[allowed]
@@ -281,18 +325,41 @@ def _threshold_at(
 class ThresholdAtFMR:
     """The smallest threshold whose FMR <= ``target_fmr`` on the given impostor scores.
 
-    ``threshold`` is ``None`` without impostor pairs.  ``supported`` is False when there are
-    fewer than ``required_impostors = ceil(3 / target_fmr)`` pairs; ``note`` says why.  The
-    threshold is still computed then, but the data cannot show that FMR is that low.
+    ``threshold`` and ``achieved_fmr`` are None without impostor pairs.  ``supported`` is False
+    when there are fewer than ``required_impostors = ceil(3 / target_fmr)`` pairs; ``note`` says
+    why.  The threshold is still computed then, but the data cannot show that FMR is that low.
     """
 
     target_fmr: float
     threshold: float | None
-    achieved_fmr: float
+    achieved_fmr: float | None
     impostors: int
     required_impostors: int
     supported: bool
     note: str
+
+    def to_json(self) -> JsonObject:
+        return {
+            "target_fmr": self.target_fmr,
+            "threshold": self.threshold,
+            "achieved_fmr": self.achieved_fmr,
+            "impostors": self.impostors,
+            "required_impostors": self.required_impostors,
+            "supported": self.supported,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonFields) -> ThresholdAtFMR:
+        return cls(
+            target_fmr=data.number("target_fmr"),
+            threshold=data.measured("threshold"),
+            achieved_fmr=data.measured("achieved_fmr"),
+            impostors=data.integer("impostors"),
+            required_impostors=data.integer("required_impostors"),
+            supported=data.boolean("supported"),
+            note=data.text("note"),
+        )
 
 
 def threshold_for_fmr(impostor: np.ndarray, target_fmr: float) -> ThresholdAtFMR:
@@ -332,26 +399,66 @@ class OpenSetPoint:
     """1:N results at one threshold (rank-independent, R = gallery size).
 
     ``false_candidates_per_probe``: wrong identities scoring >= threshold, summed over all
-    probes (mated and non-mated) and divided by their number.
+    probes (mated and non-mated) and divided by their number (None without probes).
     """
 
     threshold: float
     fnir: Rate
     fpir: Rate
-    false_candidates_per_probe: float
+    false_candidates_per_probe: float | None
+
+    def to_json(self) -> JsonObject:
+        return {
+            "threshold": self.threshold,
+            "fnir": self.fnir.to_json(),
+            "fpir": self.fpir.to_json(),
+            "false_candidates_per_probe": self.false_candidates_per_probe,
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonFields) -> OpenSetPoint:
+        return cls(
+            threshold=data.number("threshold"),
+            fnir=Rate.from_json(data.nested("fnir")),
+            fpir=Rate.from_json(data.nested("fpir")),
+            false_candidates_per_probe=data.measured("false_candidates_per_probe"),
+        )
 
 
 @dataclass(frozen=True)
 class FpirOperatingPoint:
     """The smallest threshold with FPIR <= ``target_fpir`` (from the non-mated probes' top
-    scores) and FNIR there; ``supported`` False below ``ceil(3 / target)`` non-mated probes."""
+    scores) and FNIR there; ``supported`` False below ``ceil(3 / target)`` non-mated probes.
+    ``threshold``, ``achieved_fpir`` and ``fnir`` are None without non-mated probes."""
 
     target_fpir: float
     threshold: float | None
-    achieved_fpir: float
+    achieved_fpir: float | None
     fnir: Rate | None
     supported: bool
     note: str
+
+    def to_json(self) -> JsonObject:
+        return {
+            "target_fpir": self.target_fpir,
+            "threshold": self.threshold,
+            "achieved_fpir": self.achieved_fpir,
+            "fnir": None if self.fnir is None else self.fnir.to_json(),
+            "supported": self.supported,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonFields) -> FpirOperatingPoint:
+        fnir = data.nested_or_none("fnir")
+        return cls(
+            target_fpir=data.number("target_fpir"),
+            threshold=data.measured("threshold"),
+            achieved_fpir=data.measured("achieved_fpir"),
+            fnir=None if fnir is None else Rate.from_json(fnir),
+            supported=data.boolean("supported"),
+            note=data.text("note"),
+        )
 
 
 @dataclass(frozen=True)
@@ -361,19 +468,53 @@ class IdentificationResult:
     ``rank1`` is the share of mated probes whose own identity has the top score, with a Wilson
     95% interval; ties count against the probe (rank = identities scoring >= its own).
     ``cmc[k]`` is the share of mated probes with rank <= k + 1, for ranks 1..min(10,
-    identities).  Probes are mated when their identity is in the gallery.
+    identities).  Probes are mated when their identity is in the gallery.  Without mated
+    probes ``rank1`` is None and ``cmc`` empty.
     """
 
     probes: int
     mated: int
     non_mated: int
     identities: int
-    rank1: float
+    rank1: float | None
     rank1_low: float
     rank1_high: float
     cmc: tuple[float, ...]
     points: tuple[OpenSetPoint, ...]
     at_fpir: tuple[FpirOperatingPoint, ...]
+
+    def to_json(self) -> JsonObject:
+        return {
+            "probes": self.probes,
+            "mated": self.mated,
+            "non_mated": self.non_mated,
+            "identities": self.identities,
+            "rank1": self.rank1,
+            "rank1_low": self.rank1_low,
+            "rank1_high": self.rank1_high,
+            "cmc": list(self.cmc),
+            "points": [p.to_json() for p in self.points],
+            "at_fpir": [p.to_json() for p in self.at_fpir],
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonFields) -> IdentificationResult:
+        ranks = data.measured_numbers("cmc")
+        cmc = tuple(share for share in ranks if share is not None)
+        if len(cmc) != len(ranks):  # older reports: "nan" at every rank without mated probes
+            cmc = ()
+        return cls(
+            probes=data.integer("probes"),
+            mated=data.integer("mated"),
+            non_mated=data.integer("non_mated"),
+            identities=data.integer("identities"),
+            rank1=data.measured("rank1"),
+            rank1_low=data.number("rank1_low"),
+            rank1_high=data.number("rank1_high"),
+            cmc=cmc,
+            points=tuple(OpenSetPoint.from_json(p) for p in data.each("points")),
+            at_fpir=tuple(FpirOperatingPoint.from_json(p) for p in data.each("at_fpir")),
+        )
 
 
 def identification_metrics(
@@ -418,10 +559,8 @@ def identification_metrics(
 
     hits = int(np.count_nonzero(ranks == 1))
     low, high = wilson_interval(hits, n_mated)
-    cmc = tuple(
-        float(np.count_nonzero(ranks <= r) / n_mated) if n_mated else math.nan
-        for r in range(1, min(10, len(names)) + 1)
-    )
+    cmc_ranks = min(10, len(names)) if n_mated else 0
+    cmc = tuple(float(np.count_nonzero(ranks <= r) / n_mated) for r in range(1, cmc_ranks + 1))
 
     def fnir_at(t: float) -> Rate:
         return Rate.of(int(np.count_nonzero(own_score < t)), n_mated)
@@ -434,7 +573,7 @@ def identification_metrics(
                 threshold=float(t),
                 fnir=fnir_at(t),
                 fpir=Rate.of(int(np.count_nonzero(non_mated_top >= t)), n_non),
-                false_candidates_per_probe=wrong / len(probe_ids) if len(probe_ids) else math.nan,
+                false_candidates_per_probe=wrong / len(probe_ids) if len(probe_ids) else None,
             )
         )
     at_fpir = []
@@ -452,7 +591,7 @@ def identification_metrics(
         mated=n_mated,
         non_mated=n_non,
         identities=len(names),
-        rank1=hits / n_mated if n_mated else math.nan,
+        rank1=hits / n_mated if n_mated else None,
         rank1_low=low,
         rank1_high=high,
         cmc=cmc,
@@ -466,24 +605,60 @@ class GroupRates:
     fmr: Rate
     fnmr: Rate
 
+    def to_json(self) -> JsonObject:
+        return {"fmr": self.fmr.to_json(), "fnmr": self.fnmr.to_json()}
+
+    @classmethod
+    def from_json(cls, data: JsonFields) -> GroupRates:
+        return cls(Rate.from_json(data.nested("fmr")), Rate.from_json(data.nested("fnmr")))
+
 
 @dataclass(frozen=True)
 class RateDisparity:
     """Max/min of one error rate across the ``included`` groups (those with >= min_trials
     trials); ``excluded`` groups are listed in the comparison but not used.
 
-    ``ratio`` is nan with fewer than two included groups or no errors in any, and inf when an
-    included group has no errors while another has some (``note`` says so).  ``flagged`` when
-    ``ratio > ratio_limit``.
+    ``ratio`` is None (not measured) with fewer than two included groups or no errors in any,
+    and ``math.inf`` when an included group has no errors while another has some (``note``
+    says so).  ``flagged`` when ``ratio > ratio_limit``.
+
+    JSON has no infinity: an unbounded ratio is written ``"ratio": null, "unbounded": true``.
     """
 
-    ratio: float
+    ratio: float | None
     worst_group: str | None
     best_group: str | None
     included: tuple[str, ...]
     excluded: tuple[str, ...]
     flagged: bool
     note: str
+
+    def to_json(self) -> JsonObject:
+        unbounded = self.ratio == math.inf
+        return {
+            "ratio": None if unbounded else self.ratio,
+            "unbounded": unbounded,
+            "worst_group": self.worst_group,
+            "best_group": self.best_group,
+            "included": list(self.included),
+            "excluded": list(self.excluded),
+            "flagged": self.flagged,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonFields) -> RateDisparity:
+        # Older reports wrote the unbounded ratio as "inf" (measured() reads it) and no flag.
+        unbounded = data.boolean_or_omitted("unbounded")
+        return cls(
+            ratio=math.inf if unbounded else data.measured("ratio"),
+            worst_group=data.optional_text("worst_group"),
+            best_group=data.optional_text("best_group"),
+            included=data.texts("included"),
+            excluded=data.texts("excluded"),
+            flagged=data.boolean("flagged"),
+            note=data.text("note"),
+        )
 
 
 @dataclass(frozen=True)
@@ -497,15 +672,39 @@ class GroupComparison:
     fmr: RateDisparity
     fnmr: RateDisparity
 
+    def to_json(self) -> JsonObject:
+        return {
+            "threshold": self.threshold,
+            "ratio_limit": self.ratio_limit,
+            "min_trials": self.min_trials,
+            "groups": {name: rates.to_json() for name, rates in self.groups.items()},
+            "fmr": self.fmr.to_json(),
+            "fnmr": self.fnmr.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonFields) -> GroupComparison:
+        return cls(
+            threshold=data.number("threshold"),
+            ratio_limit=data.number("ratio_limit"),
+            min_trials=data.integer("min_trials"),
+            groups={name: GroupRates.from_json(g) for name, g in data.by_name("groups").items()},
+            fmr=RateDisparity.from_json(data.nested("fmr")),
+            fnmr=RateDisparity.from_json(data.nested("fnmr")),
+        )
+
 
 def _disparity(
     rates: Mapping[str, Rate], ratio_limit: float, min_trials: int, what: str
 ) -> RateDisparity:
-    included = tuple(g for g, r in rates.items() if r.trials >= min_trials)
-    excluded = tuple(g for g in rates if g not in included)
+    measured = {
+        g: r.rate for g, r in rates.items() if r.trials >= min_trials and r.rate is not None
+    }
+    included = tuple(measured)
+    excluded = tuple(g for g in rates if g not in measured)
     if len(included) < 2:
         return RateDisparity(
-            math.nan,
+            None,
             None,
             None,
             included,
@@ -513,12 +712,12 @@ def _disparity(
             False,
             f"fewer than two groups with at least {min_trials} {what} trials",
         )
-    worst = max(included, key=lambda g: rates[g].rate)
-    best = min(included, key=lambda g: rates[g].rate)
-    hi, lo = rates[worst].rate, rates[best].rate
+    worst = max(included, key=lambda g: measured[g])
+    best = min(included, key=lambda g: measured[g])
+    hi, lo = measured[worst], measured[best]
     if hi == 0:
         return RateDisparity(
-            math.nan,
+            None,
             None,
             None,
             included,
@@ -562,30 +761,3 @@ def group_rates(
 def failure_rates(failed: Mapping[str, tuple[int, int]]) -> dict[str, Rate]:
     """Detection or enrolment failure rate per group, from ``group -> (failures, attempts)``."""
     return {group: Rate.of(failures, attempts) for group, (failures, attempts) in failed.items()}
-
-
-def to_jsonable(obj: Any) -> Any:
-    """``obj`` as JSON values: dataclasses and mappings -> dicts (keys as str), sequences and
-    numpy arrays -> lists, numpy scalars -> Python ones, and inf/-inf/nan -> the strings
-    ``"inf"``/``"-inf"``/``"nan"`` (JSON has no such numbers)."""
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, np.generic):
-        return to_jsonable(obj.item())
-    if isinstance(obj, int):
-        return obj
-    if isinstance(obj, float):
-        if math.isnan(obj):
-            return "nan"
-        if math.isinf(obj):
-            return "inf" if obj > 0 else "-inf"
-        return obj
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    raise TypeError(f"cannot make {type(obj).__name__} JSON-serialisable")

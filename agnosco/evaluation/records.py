@@ -1,25 +1,33 @@
 """Evaluations are records: stored in the data directory, listed, and consulted by policy.
 
 Each evaluation is a folder ``DATA_DIR/evaluations/<time>-<fingerprint>/`` holding
-``report.json`` (every number, the model and calibration versions, the data set fingerprint,
-date and thresholds) and ``report.html``, written atomically (a temporary folder renamed into
-place).  :class:`EvaluationIndex` answers, for the model and calibration the server runs, the
-worst-group FMR of the latest evaluation at a given threshold: the value governance policies see
-as ``agnosco:WorstGroupFMR``.
+``report.json`` (the :class:`~.report.EvaluationReport`: every number, the model and calibration
+versions, the data set fingerprint, date and thresholds) and ``report.html``, written atomically
+(a temporary folder renamed into place).  Stored reports are read back as typed records
+(:func:`read_report`), those written by older versions included.  :class:`EvaluationIndex`
+answers, for the model and calibration the server runs, the worst-group FMR of the latest
+evaluation at a given threshold: the value governance policies see as ``agnosco:WorstGroupFMR``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from agnosco.evaluation.json_fields import ReportFormatError
+from agnosco.evaluation.report import (
+    EvaluationReport,
+    WorstGroupPoint,
+    format_report,
+    parse_report,
+)
 
 FOLDER = "evaluations"
+REPORT = "report.json"
 
 
 @dataclass(frozen=True)
@@ -32,18 +40,18 @@ class EvaluationRecord:
     face_model_version: str
     calibration_version: str
     samples: int
-    flags: list[str]
+    flags: tuple[str, ...]
 
 
-def save_evaluation(data_dir: Path, report: dict[str, Any], html: str) -> Path:
+def save_evaluation(data_dir: Path, report: EvaluationReport, html: str) -> Path:
     root = data_dir / FOLDER
     root.mkdir(parents=True, exist_ok=True)
-    stamp = report["created"].replace(":", "").replace("-", "").replace("+0000", "Z")
-    record_id = f"{stamp}-{report['dataset']['fingerprint'][:12]}"
+    stamp = report.created.replace(":", "").replace("-", "").replace("+0000", "Z")
+    record_id = f"{stamp}-{report.dataset.fingerprint[:12]}"
     target = root / record_id
     temp = Path(tempfile.mkdtemp(dir=root, prefix=".incoming-"))
     try:
-        (temp / "report.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+        (temp / REPORT).write_text(format_report(report))
         (temp / "report.html").write_text(html)
         if target.exists():
             shutil.rmtree(target)
@@ -54,25 +62,37 @@ def save_evaluation(data_dir: Path, report: dict[str, Any], html: str) -> Path:
     return target
 
 
+def read_report(folder: Path) -> EvaluationReport:
+    """The report stored in an evaluation's ``folder``.
+
+    :raises ReportFormatError: the file is not JSON or not a report; the message names the
+        file and the field.
+    """
+    path = folder / REPORT
+    try:
+        return parse_report(path.read_text())
+    except ValueError as exc:  # json.JSONDecodeError included
+        raise ReportFormatError(f"{path}: {exc}") from exc
+
+
 def list_evaluations(data_dir: Path) -> list[EvaluationRecord]:
     root = data_dir / FOLDER
     records = []
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        report_path = folder / "report.json"
-        if folder.name.startswith(".") or not report_path.is_file():
+        if folder.name.startswith(".") or not (folder / REPORT).is_file():
             continue
-        report = json.loads(report_path.read_text())
+        report = read_report(folder)
         records.append(
             EvaluationRecord(
-                folder.name,
-                folder,
-                report["created"],
-                report["dataset"]["source"],
-                report["dataset"]["fingerprint"],
-                report["model"]["face_model_version"],
-                report["model"]["calibration_version"],
-                report["dataset"]["samples"],
-                report.get("flags", []),
+                record_id=folder.name,
+                path=folder,
+                created=report.created,
+                source=report.dataset.source,
+                fingerprint=report.dataset.fingerprint,
+                face_model_version=report.model.face_model_version,
+                calibration_version=report.model.calibration_version,
+                samples=report.dataset.samples,
+                flags=report.flags,
             )
         )
     return records
@@ -87,21 +107,19 @@ class EvaluationIndex:
         self.calibration_version = calibration_version
         self._lock = threading.Lock()
         self._seen: float | None = None
-        self._curve: list[dict[str, Any]] | None = None
+        self._curve: tuple[WorstGroupPoint, ...] | None = None
 
     def worst_group_fmr(self, threshold: float) -> float | None:
         """Worst-group FMR at ``threshold`` (rounded down to a whole Similarity, so the
-        estimate is never optimistic), or None when no evaluation of this model exists."""
+        estimate is never optimistic), or None when no evaluation of this model exists or the
+        latest had no impostor pairs to measure it on."""
         curve = self._latest_curve()
         if not curve:
             return None
-        eligible = [p for p in curve if p["threshold"] <= threshold]
-        if not eligible:
-            return None
-        value = eligible[-1]["fmr"]
-        return float(value) if value not in ("nan", None) else None
+        eligible = [p for p in curve if p.threshold <= threshold]
+        return eligible[-1].fmr if eligible else None
 
-    def _latest_curve(self) -> list[dict[str, Any]] | None:
+    def _latest_curve(self) -> tuple[WorstGroupPoint, ...] | None:
         try:
             mtime = self.root.stat().st_mtime
         except FileNotFoundError:
@@ -117,6 +135,9 @@ class EvaluationIndex:
                 ]
                 self._curve = None
                 if matching:
-                    report = json.loads((matching[-1].path / "report.json").read_text())
-                    self._curve = report["groups"].get("worst_group_fmr")
+                    report = read_report(matching[-1].path)
+                    # Versions before an empty curve wrote FMR 0 at every threshold when there
+                    # was no impostor pair to measure it on.
+                    measured = report.verification.impostor_pairs > 0
+                    self._curve = report.worst_group_fmr if measured else ()
             return self._curve

@@ -2,9 +2,10 @@
 
 Everything is inline: CSS in a ``<style>`` block, plots as base64 PNG ``<img>`` tags drawn on
 matplotlib's object-oriented :class:`~matplotlib.figure.Figure` (Agg canvas, no pyplot state); no
-scripts, no external URLs.  Numbers come from ``Evaluation.report`` (defined in :mod:`.metrics`),
-curves from the score arrays in ``Evaluation.pairs``.  Every string from the data is escaped; a
-rate without trials (``"nan"`` in the report) shows as "—".
+scripts, no external URLs.  Numbers come from ``Evaluation.report`` (the records of
+:mod:`.report` and :mod:`.metrics`), curves from the score arrays in ``Evaluation.pairs``.  Every
+string from the data is escaped; a value the data cannot measure (None in the report, such as a
+rate without trials) shows as "not measured".
 """
 
 from __future__ import annotations
@@ -16,17 +17,29 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from agnosco.evaluation.evaluate import Evaluation
-from agnosco.evaluation.metrics import det_curve, to_jsonable, verification_at
+from agnosco.evaluation.metrics import (
+    FpirOperatingPoint,
+    GroupComparison,
+    GroupRates,
+    Rate,
+    RateDisparity,
+    ThresholdAtFMR,
+    VerificationPoint,
+    det_curve,
+    verification_at,
+)
+from agnosco.evaluation.report import EvaluationReport, GroupColumn
 
 __all__ = ["render_html"]
 
 DASH = "—"
+NOT_MEASURED = "not measured"
 WIDTH, HEIGHT, DPI = 6.5, 4.0, 110
 CURVE_POINTS = 1000  # longer DET curves keep one point per 1/50 decade
 GENUINE, IMPOSTOR, ACCENT = "#1b7837", "#b2182b", "#2b5c8a"
@@ -53,52 +66,47 @@ footer{margin-top:2.5rem;color:#7a8290;font-size:.8rem}
 # --- formatting ------------------------------------------------------------------------------
 
 
-def _esc(value: Any) -> str:
+def _esc(value: object) -> str:
     return html.escape(str(value))
 
 
-def _num(value: Any) -> float:
-    """A report number as a float: ``"nan"``/``"inf"`` strings and ``None`` included."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _pct(value: Any) -> str:
-    """A rate as a percentage to three significant digits, never in exponent form; nan: "—"."""
-    x = _num(value)
-    if math.isnan(x):
-        return DASH
-    if x == 0:
+def _pct(value: float | None) -> str:
+    """A rate as a percentage to three significant digits, never in exponent form."""
+    if value is None:
+        return NOT_MEASURED
+    if value == 0:
         return "0%"
-    p = 100 * x
+    p = 100 * value
     if 50 < p < 100:  # keep the distance to 100% visible: 99.983%, never 100%
         return f"{p:.{min(6, max(1, 1 - math.floor(math.log10(100 - p))))}f}%"
     return f"{p:.{min(6, max(0, 2 - math.floor(math.log10(p))))}f}%"
 
 
-def _sim(value: Any) -> str:
-    x = _num(value)
-    return DASH if math.isnan(x) else f"{x:g}" if x == round(x) else f"{x:.2f}"
+def _sim(value: float | None) -> str:
+    if value is None:
+        return NOT_MEASURED
+    return f"{value:g}" if value == round(value) else f"{value:.2f}"
 
 
-def _count(value: Any) -> str:
-    x = _num(value)
-    return DASH if math.isnan(x) else "0" if x == 0 else f"{x:.2g}" if x < 0.1 else f"{x:.2f}"
+def _count(value: float | None) -> str:
+    if value is None:
+        return NOT_MEASURED
+    return "0" if value == 0 else f"{value:.2g}" if value < 0.1 else f"{value:.2f}"
 
 
-def _rate(rate: dict[str, Any] | None, counts: bool = True) -> str:
+def _rate(rate: Rate | None, counts: bool = True) -> str:
     """A :class:`Rate` as HTML: rate, Wilson interval and, with ``counts``, errors of trials."""
-    if not rate or not rate.get("trials"):
-        return f'{DASH}<br><span class="n">no trials</span>' if counts else DASH
-    text = _interval(rate["rate"], rate["low"], rate["high"])
+    if rate is None or not rate.trials:
+        return f'{NOT_MEASURED}<br><span class="n">no trials</span>' if counts else NOT_MEASURED
+    text = _interval(rate.rate, rate.low, rate.high)
     return text + (
-        f'<br><span class="n">{rate["errors"]:,} of {rate["trials"]:,}</span>' if counts else ""
+        f'<br><span class="n">{rate.errors:,} of {rate.trials:,}</span>' if counts else ""
     )
 
 
-def _interval(value: Any, low: Any, high: Any) -> str:
+def _interval(value: float | None, low: float, high: float) -> str:
+    if value is None:
+        return NOT_MEASURED
     return f'{_pct(value)} <span class="ci">[{_pct(low)}, {_pct(high)}]</span>'
 
 
@@ -130,10 +138,10 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _supported(entry: dict[str, Any]) -> str:
-    if entry["supported"]:
+def _supported(entry: ThresholdAtFMR | FpirOperatingPoint) -> str:
+    if entry.supported:
         return '<span class="good">yes</span>'
-    return f'<span class="bad">no</span><div class="note">{_esc(entry["note"])}</div>'
+    return f'<span class="bad">no</span><div class="note">{_esc(entry.note)}</div>'
 
 
 # --- plots -----------------------------------------------------------------------------------
@@ -184,34 +192,35 @@ def _mark(ax: Any, thresholds: Sequence[float]) -> None:
 
 
 def _rate_bars(
-    title: str, rows: Sequence[tuple[str, dict[str, Any]]], xlabel: str, reference: float = math.nan
+    title: str, rows: Sequence[tuple[str, Rate]], xlabel: str, reference: float | None = None
 ) -> str:
-    """Horizontal bars of rates (%) with Wilson 95% error bars, top to bottom in ``rows`` order."""
-    rows = [(label, r) for label, r in rows if r.get("trials")]
-    if not rows:
+    """Horizontal bars of the measured rates (%) with Wilson 95% error bars, top to bottom in
+    ``rows`` order."""
+    bars = [(label, r, r.rate) for label, r in rows if r.rate is not None]
+    if not bars:
         return ""
-    fig, ax = _figure(min(HEIGHT + 2, max(2.2, 1.1 + 0.3 * len(rows))))
-    y = np.arange(len(rows))[::-1]
-    rate, low, high = (
-        np.array([100 * _num(r[k]) for _, r in rows]) for k in ("rate", "low", "high")
-    )
+    fig, ax = _figure(min(HEIGHT + 2, max(2.2, 1.1 + 0.3 * len(bars))))
+    y = np.arange(len(bars))[::-1]
+    rate = np.array([100 * value for _, _, value in bars])
+    low = np.array([100 * r.low for _, r, _ in bars])
+    high = np.array([100 * r.high for _, r, _ in bars])
     ax.barh(y, rate, color=ACCENT, alpha=0.8, height=0.6)
     ax.errorbar(rate, y, xerr=[rate - low, high - rate], fmt="none", ecolor="#222", capsize=3, lw=1)
-    for k, (_, r) in enumerate(rows):
+    for k, (_, r, value) in enumerate(bars):
         ax.text(
             high[k] + high.max() * 0.02,
             y[k],
-            f"{_pct(r['rate'])}  ({r['errors']:,}/{r['trials']:,})",
+            f"{_pct(value)}  ({r.errors:,}/{r.trials:,})",
             va="center",
             fontsize=8,
         )
-    if not math.isnan(reference):
+    if reference is not None:
         ax.axvline(
             100 * reference, color="#444", ls=":", lw=1.2, label=f"all pairs: {_pct(reference)}"
         )
-    ax.set_yticks(y, [_plain(label) for label, _ in rows], fontsize=9)
+    ax.set_yticks(y, [_plain(label) for label, _, _ in bars], fontsize=9)
     ax.set_xlim(0, high.max() * 1.45 or 1)
-    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_ylim(-0.7, len(bars) - 0.3)
     _style(ax, title, xlabel, "")
     return _img(fig, title, "Bars: observed rate; whiskers: Wilson 95% interval; (errors/trials).")
 
@@ -238,6 +247,8 @@ def _det_plot(
         )
     for t, marker in zip(marks, "os"):
         p = verification_at(curves[0][1], curves[0][2], t)
+        if p.fmr.rate is None or p.fnmr.rate is None:  # (the first curve has both kinds of pair)
+            continue
         ax.plot(
             max(p.fmr.rate, floor_x),
             max(p.fnmr.rate, floor_y),
@@ -316,14 +327,13 @@ def _histogram(genuine: np.ndarray, impostor: np.ndarray, marks: Sequence[float]
     )
 
 
-def _cmc_plot(cmc: Sequence[Any]) -> str:
-    values = [_num(v) for v in cmc]
-    if not values or all(math.isnan(v) for v in values):
+def _cmc_plot(cmc: Sequence[float]) -> str:
+    if not cmc:
         return ""
     fig, ax = _figure(3.0)
-    ranks = np.arange(1, len(values) + 1)
-    ax.plot(ranks, values, "o-", color=ACCENT)
-    ax.set(ylim=(min(np.nanmin(values) - 0.05, 0.9), 1.02), xticks=ranks)
+    ranks = np.arange(1, len(cmc) + 1)
+    ax.plot(ranks, cmc, "o-", color=ACCENT)
+    ax.set(ylim=(min(min(cmc) - 0.05, 0.9), 1.02), xticks=ranks)
     _style(ax, "Cumulative match characteristic", "rank", "mated probes found")
     return _img(
         fig, "CMC curve", "Share of mated probes whose own identity is among the top k candidates."
@@ -333,15 +343,23 @@ def _cmc_plot(cmc: Sequence[Any]) -> str:
 # --- sections --------------------------------------------------------------------------------
 
 
-def _at(points: Sequence[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
-    return next((p for p in points if _num(p["threshold"]) == threshold), None)
+class _AtThreshold(Protocol):
+    @property
+    def threshold(self) -> float: ...
 
 
-def _deployed_point(ev: Evaluation) -> dict[str, Any]:
+_Point = TypeVar("_Point", bound=_AtThreshold)
+
+
+def _at(points: Sequence[_Point], threshold: float) -> _Point | None:
+    return next((p for p in points if p.threshold == threshold), None)
+
+
+def _deployed_point(ev: Evaluation) -> VerificationPoint:
     """1:1 results at the deployed threshold, computed when it is none of the fixed points."""
-    deployed = ev.report["thresholds"]["deployed"]
-    return _at(ev.report["verification"]["at_similarity"], deployed) or to_jsonable(
-        verification_at(ev.pairs.genuine, ev.pairs.impostor, deployed)
+    deployed = ev.report.thresholds.deployed
+    return _at(ev.report.verification.at_similarity, deployed) or verification_at(
+        ev.pairs.genuine, ev.pairs.impostor, deployed
     )
 
 
@@ -350,47 +368,47 @@ def _name(source: str) -> str:
     return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
-def _header(r: dict[str, Any]) -> str:
-    d, m = r["dataset"], r["model"]
+def _header(r: EvaluationReport) -> str:
+    d, m = r.dataset, r.model
     return (
-        f'<header><h1>Accuracy report: {_esc(_name(d["source"]))}</h1><div class="meta">'
-        f'Data set <code>{_esc(d["source"])}</code> · fingerprint <code title="{_esc(d["fingerprint"])}">'
-        f"{_esc(d['fingerprint'][:12])}</code> · {d['samples']:,} images, {d['identities']:,} labelled identities"
-        f"<br>Evaluated {_esc(r['created'].replace('T', ' '))} · agnosco {_esc(r['agnosco_version'])} "
-        f"({_esc(r['mode'])}) · model <code>{_esc(m['descriptor'])}</code> (face model "
-        f"{_esc(m['face_model_version'])}) · Similarity calibration {_esc(m['calibration_version'])}</div></header>"
+        f'<header><h1>Accuracy report: {_esc(_name(d.source))}</h1><div class="meta">'
+        f'Data set <code>{_esc(d.source)}</code> · fingerprint <code title="{_esc(d.fingerprint)}">'
+        f"{_esc(d.fingerprint[:12])}</code> · {d.samples:,} images, {d.identities:,} labelled identities"
+        f"<br>Evaluated {_esc(r.created.replace('T', ' '))} · agnosco {_esc(r.agnosco_version)} "
+        f"({_esc(r.mode)}) · model <code>{_esc(m.descriptor)}</code> (face model "
+        f"{_esc(m.face_model_version)}) · Similarity calibration {_esc(m.calibration_version)}</div></header>"
     )
 
 
-def _false_candidates(r: dict[str, Any]) -> str:
-    ident, deployed = r.get("identification"), r["thresholds"]["deployed"]
-    if not ident:
+def _false_candidates(r: EvaluationReport) -> str:
+    ident, deployed = r.identification, r.thresholds.deployed
+    if ident is None:
         return ""
-    res = ident["result"]
-    point = _at(res["points"], deployed)
+    res = ident.result
+    point = _at(res.points, deployed)
     if point is None:
         return f"<p>False candidates were not measured at the deployed threshold (Similarity {deployed:g}).</p>"
     return (
-        f"<p>A search at Similarity {deployed:g} returns on average <b>{_count(point['false_candidates_per_probe'])}"
-        f" wrong people per probe</b> ({res['probes']:,} probes searched against a gallery of "
-        f"{ident['gallery_images']:,} images of {res['identities']:,} people).</p>"
+        f"<p>A search at Similarity {deployed:g} returns on average <b>{_count(point.false_candidates_per_probe)}"
+        f" wrong people per probe</b> ({res.probes:,} probes searched against a gallery of "
+        f"{ident.gallery_images:,} images of {res.identities:,} people).</p>"
     )
 
 
-def _headline(rate: dict[str, Any], name: str, pairs: str, wrongly: str, missing: str) -> str:
-    if not rate["trials"]:
+def _headline(rate: Rate, name: str, pairs: str, wrongly: str, missing: str) -> str:
+    if rate.rate is None:
         return f"<li><b>{name}</b>: not measured ({missing}).</li>"
-    x = _num(rate["rate"])
+    x = rate.rate
     one_in = f", about 1 in {1 / x:,.0f}" if 0 < x < 0.5 else ""
     return (
-        f"<li><b>{name} {_rate(rate, False)}</b>: {rate['errors']:,} of {rate['trials']:,} {pairs} were "
+        f"<li><b>{name} {_rate(rate, False)}</b>: {rate.errors:,} of {rate.trials:,} {pairs} were "
         f"wrongly {wrongly}{one_in}.</li>"
     )
 
 
 def _summary(ev: Evaluation) -> str:
     r, point = ev.report, _deployed_point(ev)
-    flags = list(dict.fromkeys(r["flags"]))  # one note can come from several targets
+    flags = list(dict.fromkeys(r.flags))  # one note can come from several targets
     box = (
         (
             '<div class="box flags"><h2>Flags</h2><ul>'
@@ -405,38 +423,38 @@ def _summary(ev: Evaluation) -> str:
     )
     items = [
         _headline(
-            point["fmr"], "FMR", "impostor pairs (different people)", "matched", "no impostor pairs"
+            point.fmr, "FMR", "impostor pairs (different people)", "matched", "no impostor pairs"
         ),
         _headline(
-            point["fnmr"],
+            point.fnmr,
             "FNMR",
             "genuine pairs (same person)",
             "rejected",
             "no genuine pairs: no two images are labelled as the same person",
         ),
-        f"<li><b>Failure to enrol</b> (no usable face): {_rate(r['enrolment']['overall'], False)}.</li>",
+        f"<li><b>Failure to enrol</b> (no usable face): {_rate(r.enrolment.overall, False)}.</li>",
     ]
     return (
         f'<section id="summary">{box}<div class="box headline"><h2>At the deployed threshold, Similarity '
-        f"{r['thresholds']['deployed']:g}</h2><ul>{''.join(items)}</ul>{_false_candidates(r)}"
+        f"{r.thresholds.deployed:g}</h2><ul>{''.join(items)}</ul>{_false_candidates(r)}"
         '<div class="n">Brackets: 95% Wilson intervals, the range the true rate plausibly lies in given this '
         "many trials.</div></div></section>"
     )
 
 
-def _enrolment(r: dict[str, Any]) -> str:
-    e = r["enrolment"]
-    reasons = ", ".join(f"{_esc(k)}: {v:,}" for k, v in e["reasons"].items()) or "none"
-    rows = [("all images", e["overall"])] + [
-        (f"{column}: {value}", rate)
-        for column, groups in e["by_group"].items()
-        for value, rate in sorted(groups.items())
+def _enrolment(r: EvaluationReport) -> str:
+    e = r.enrolment
+    reasons = ", ".join(f"{_esc(k)}: {v:,}" for k, v in e.reasons.items()) or "none"
+    rows = [("all images", e.overall)] + [
+        (f"{column}: {value}", groups[value])
+        for column, groups in e.by_group.items()
+        for value in sorted(groups)
     ]
     table = _table(
         ["Images", "Failed", "Of", "Failure to enrol [95%]"],
         [
-            [_esc(label), f"{r['errors']:,}", f"{r['trials']:,}", _rate(r, False)]
-            for label, r in rows
+            [_esc(label), f"{rate.errors:,}", f"{rate.trials:,}", _rate(rate, False)]
+            for label, rate in rows
         ],
     )
     chart = _rate_bars("Failure to enrol", rows, "failure to enrol (%)") if len(rows) > 1 else ""
@@ -447,36 +465,36 @@ def _enrolment(r: dict[str, Any]) -> str:
 
 
 def _verification(ev: Evaluation) -> str:
-    r, v, pairs = ev.report, ev.report["verification"], ev.pairs
-    deployed = r["thresholds"]["deployed"]
+    r, v, pairs = ev.report, ev.report.verification, ev.pairs
+    deployed = r.thresholds.deployed
     marks = sorted({deployed, 99.0})
     intro = (
-        f"<p>Pairs: {_esc(r['dataset']['pairs_source'])}: <b>{v['genuine_pairs']:,} genuine</b> (same "
-        f"person) and <b>{v['impostor_pairs']:,} impostor</b> (different people) pairs; "
-        f"{v['pairs_lost_to_enrolment']:,} labelled pairs lost to enrolment failures."
+        f"<p>Pairs: {_esc(r.dataset.pairs_source)}: <b>{v.genuine_pairs:,} genuine</b> (same "
+        f"person) and <b>{v.impostor_pairs:,} impostor</b> (different people) pairs; "
+        f"{v.pairs_lost_to_enrolment:,} labelled pairs lost to enrolment failures."
     )
-    if "eer" in v:
-        intro += f" Equal error rate {_pct(v['eer'])}; ROC AUC {_num(v['auc']):.4f}."
+    if v.eer is not None and v.auc is not None:
+        intro += f" Equal error rate {_pct(v.eer)}; ROC AUC {v.auc:.4f}."
     rows = [
         [
-            _sim(p["threshold"]),
-            _rate(p["fmr"]),
-            _rate(p["fnmr"]),
-            _interval(p["accuracy"], p["accuracy_low"], p["accuracy_high"]),
+            _sim(p.threshold),
+            _rate(p.fmr),
+            _rate(p.fnmr),
+            _interval(p.accuracy, p.accuracy_low, p.accuracy_high),
         ]
-        for p in v["at_similarity"]
+        for p in v.at_similarity
     ]
     targets = [
         [
-            f"{t['target_fmr']:g}",
-            _sim(t["threshold"]),
-            _pct(t["achieved_fmr"]),
-            _rate(e.get("fnmr")),
-            f"{t['impostors']:,} / {t['required_impostors']:,}",
+            f"{t.target_fmr:g}",
+            _sim(t.threshold),
+            _pct(t.achieved_fmr),
+            _rate(e.fnmr),
+            f"{t.impostors:,} / {t.required_impostors:,}",
             _supported(t),
         ]
-        for e in v["at_target_fmr"]
-        for t in [e["target"]]
+        for e in v.at_target_fmr
+        for t in [e.target]
     ]
     parts = [
         f'<section id="verification"><h2>1:1 verification</h2>{intro}</p>',
@@ -484,7 +502,7 @@ def _verification(ev: Evaluation) -> str:
         _table(
             ["Similarity", "FMR [95%]", "FNMR [95%]", "Accuracy [95%]"],
             rows,
-            ["deployed" if _num(p["threshold"]) == deployed else "" for p in v["at_similarity"]],
+            ["deployed" if p.threshold == deployed else "" for p in v.at_similarity],
         ),
         "<h3>Thresholds for target false match rates</h3>",
         _table(
@@ -504,14 +522,14 @@ def _verification(ev: Evaluation) -> str:
     ]
     if len(pairs.genuine) or len(pairs.impostor):
         parts.append(_histogram(pairs.genuine, pairs.impostor, marks))
-    if v["folds"]:
+    if v.folds:
         parts += [
             f"<h3>Per fold, at Similarity {deployed:g}</h3>",
             _table(
                 ["Fold", "FMR [95%]", "FNMR [95%]", "Accuracy"],
                 [
-                    [_esc(f), _rate(p["fmr"]), _rate(p["fnmr"]), _pct(p["accuracy"])]
-                    for f, p in v["folds"].items()
+                    [_esc(f), _rate(p.fmr), _rate(p.fnmr), _pct(p.accuracy)]
+                    for f, p in v.folds.items()
                 ],
             ),
         ]
@@ -545,18 +563,18 @@ def _curve_plots(ev: Evaluation, marks: Sequence[float]) -> list[str]:
     return plots or ["<p>No curve: there are no impostor pairs.</p>"]
 
 
-def _identification(r: dict[str, Any]) -> str:
-    ident, deployed = r.get("identification"), r["thresholds"]["deployed"]
-    if not ident:
+def _identification(r: EvaluationReport) -> str:
+    ident, deployed = r.identification, r.thresholds.deployed
+    if ident is None:
         return (
             '<section id="identification"><h2>1:N identification</h2><p>Not measured: a 1:N search needs '
             "at least two labelled identities (or unlabelled images declared distinct people).</p></section>"
         )
-    res = ident["result"]
+    res = ident.result
     rank1 = (
-        _interval(res["rank1"], res["rank1_low"], res["rank1_high"])
-        if res["mated"]
-        else f"{DASH} (no mated probes)"
+        _interval(res.rank1, res.rank1_low, res.rank1_high)
+        if res.mated
+        else f"{NOT_MEASURED} (no mated probes)"
     )
     points = _table(
         [
@@ -567,94 +585,106 @@ def _identification(r: dict[str, Any]) -> str:
         ],
         [
             [
-                _sim(p["threshold"]),
-                _rate(p["fnir"]),
-                _rate(p["fpir"]),
-                _count(p["false_candidates_per_probe"]),
+                _sim(p.threshold),
+                _rate(p.fnir),
+                _rate(p.fpir),
+                _count(p.false_candidates_per_probe),
             ]
-            for p in res["points"]
+            for p in res.points
         ],
-        ["deployed" if _num(p["threshold"]) == deployed else "" for p in res["points"]],
+        ["deployed" if p.threshold == deployed else "" for p in res.points],
     )
     targets = _table(
         ["Target FPIR", "Similarity threshold", "FPIR there", "FNIR there [95%]", "Supported"],
         [
             [
-                f"{p['target_fpir']:g}",
-                _sim(p["threshold"]),
-                _pct(p["achieved_fpir"]),
-                _rate(p["fnir"]),
+                f"{p.target_fpir:g}",
+                _sim(p.threshold),
+                _pct(p.achieved_fpir),
+                _rate(p.fnir),
                 _supported(p),
             ]
-            for p in res["at_fpir"]
+            for p in res.at_fpir
         ],
         left=[4],
     )
-    if all(p["threshold"] is None for p in res["at_fpir"]):
-        targets = "<p>" + "; ".join(sorted({_esc(p["note"]) for p in res["at_fpir"]})) + ".</p>"
+    if all(p.threshold is None for p in res.at_fpir):
+        targets = "<p>" + "; ".join(sorted({_esc(p.note) for p in res.at_fpir})) + ".</p>"
     return (
-        f'<section id="identification"><h2>1:N identification</h2><p>{res["probes"]:,} probes '
-        f"({res['mated']:,} mated: their person is in the gallery; {res['non_mated']:,} non-mated) searched "
-        f"against {ident['gallery_images']:,} gallery images of {res['identities']:,} people.</p>"
+        f'<section id="identification"><h2>1:N identification</h2><p>{res.probes:,} probes '
+        f"({res.mated:,} mated: their person is in the gallery; {res.non_mated:,} non-mated) searched "
+        f"against {ident.gallery_images:,} gallery images of {res.identities:,} people.</p>"
         f"<p><b>Rank-1 identification rate</b>: {rank1}.</p>{_false_candidates(r)}{points}"
         f"<h3>Thresholds for target false positive identification rates</h3>{targets}"
-        f"{_cmc_plot(res['cmc'])}</section>"
+        f"{_cmc_plot(res.cmc)}</section>"
     )
 
 
-def _disparity_rows(result: dict[str, Any], kinds: Sequence[str]) -> list[list[str]]:
+def _disparities(comparison: GroupComparison, genuine: bool) -> list[tuple[str, RateDisparity]]:
+    """The comparison's disparities to show: FMR's, and FNMR's when there are genuine pairs."""
+    return [("FMR", comparison.fmr)] + ([("FNMR", comparison.fnmr)] if genuine else [])
+
+
+def _rates(rates: GroupRates, genuine: bool) -> list[Rate]:
+    """One group's rates to show: FMR, and FNMR when there are genuine pairs."""
+    return [rates.fmr] + ([rates.fnmr] if genuine else [])
+
+
+def _ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return NOT_MEASURED
+    return "∞" if math.isinf(ratio) else f"{ratio:.1f}×"
+
+
+def _disparity_rows(result: GroupColumn, genuine: bool) -> list[list[str]]:
     rows = []
-    for comparison in (result["at_deployed"], result["at_99"]):
-        for what in kinds:
-            d = comparison[what]
-            ratio = _num(d["ratio"])
+    for comparison in (result.at_deployed, result.at_99):
+        for what, d in _disparities(comparison, genuine):
             status = (
                 '<span class="bad">flagged</span>'
-                if d["flagged"]
+                if d.flagged
                 else DASH
-                if math.isnan(ratio)
+                if d.ratio is None
                 else '<span class="good">within limit</span>'
             )
             rows.append(
                 [
-                    f"{what.upper()} at {_sim(comparison['threshold'])}",
-                    DASH if math.isnan(ratio) else "∞" if math.isinf(ratio) else f"{ratio:.1f}×",
-                    _esc(d["worst_group"] or DASH),
-                    _esc(d["best_group"] or DASH),
+                    f"{what} at {_sim(comparison.threshold)}",
+                    _ratio(d.ratio),
+                    _esc(d.worst_group or DASH),
+                    _esc(d.best_group or DASH),
                     status,
-                    f'<div class="note">{_esc(d["note"])}</div>',
+                    f'<div class="note">{_esc(d.note)}</div>',
                 ]
             )
     return rows
 
 
-def _group_column(column: str, result: dict[str, Any], overall_fmr: float) -> str:
-    at_d, at_99 = result["at_deployed"], result["at_99"]
-    deployed = _sim(at_d["threshold"])
-    genuine = any(rates["fnmr"]["trials"] for rates in at_d["groups"].values())
-    kinds = ("fmr", "fnmr") if genuine else ("fmr",)
+def _group_column(column: str, result: GroupColumn, overall_fmr: float | None) -> str:
+    at_d, at_99 = result.at_deployed, result.at_99
+    deployed = _sim(at_d.threshold)
+    genuine = any(rates.fnmr.trials for rates in at_d.groups.values())
+    kinds = ["FMR", "FNMR"] if genuine else ["FMR"]
     rows = [
-        [_esc(g)] + [_rate(at[g][k]) for at in (at_d["groups"], at_99["groups"]) for k in kinds]
-        for g in at_d["groups"]
+        [_esc(g)] + [_rate(rate) for at in (at_d, at_99) for rate in _rates(at.groups[g], genuine)]
+        for g in at_d.groups
     ]
     return "".join(
         [
             f"<h3>{_esc(column)}</h3>",
-            _table(
-                ["Group"] + [f"{k.upper()} at {t}" for t in (deployed, "99") for k in kinds], rows
-            ),
+            _table(["Group"] + [f"{k} at {t}" for t in (deployed, "99") for k in kinds], rows),
             ""
             if genuine
             else '<p class="n">No genuine pairs within these groups: FNMR is not measured.</p>',
             _table(
                 ["Rate", "Max/min ratio", "Worst group", "Best group", "Status", "Note"],
-                _disparity_rows(result, kinds),
+                _disparity_rows(result, genuine),
                 left=[2, 3, 4, 5],
             ),
-            f'<p class="n">Groups with fewer than {at_d["min_trials"]} trials are listed but not compared.</p>',
+            f'<p class="n">Groups with fewer than {at_d.min_trials} trials are listed but not compared.</p>',
             _rate_bars(
                 f"FMR by {column} at Similarity {deployed}",
-                [(g, rates["fmr"]) for g, rates in at_d["groups"].items()],
+                [(g, rates.fmr) for g, rates in at_d.groups.items()],
                 "FMR (%)",
                 overall_fmr,
             ),
@@ -664,28 +694,27 @@ def _group_column(column: str, result: dict[str, Any], overall_fmr: float) -> st
 
 def _groups(ev: Evaluation) -> str:
     r = ev.report
-    columns = [c for c in r["groups"] if c != "worst_group_fmr"]
-    if not columns:
+    if not r.groups:
         return (
             '<section id="groups"><h2>Groups</h2><p>The data set has no group columns, so error rates '
             "could not be compared across demographic groups.</p></section>"
         )
-    deployed = r["thresholds"]["deployed"]
+    deployed = r.thresholds.deployed
     parts = [
         (
             '<section id="groups"><h2>Groups</h2><p>A pair counts for a group when both of its images belong '
             "to it. Groups are compared by the ratio of the highest to the lowest rate among the groups with "
-            f"enough trials; a ratio above {r['thresholds']['ratio_limit']:g}× is flagged.</p>"
+            f"enough trials; a ratio above {r.thresholds.ratio_limit:g}× is flagged.</p>"
         )
     ]
-    worst = _at(r["groups"].get("worst_group_fmr", []), deployed)
+    worst = _at(r.worst_group_fmr, deployed)
     if worst:
         parts.append(
-            f"<p>Highest FMR of any group at Similarity {deployed:g}: <b>{_pct(worst['fmr'])}</b> "
-            f"({_esc(worst['column'])}: {_esc(worst['group'])}).</p>"
+            f"<p>Highest FMR of any group at Similarity {deployed:g}: <b>{_pct(worst.fmr)}</b> "
+            f"({_esc(worst.column)}: {_esc(worst.group)}).</p>"
         )
-    overall = _num(_deployed_point(ev)["fmr"]["rate"])
-    parts += [_group_column(column, r["groups"][column], overall) for column in columns]
+    overall = _deployed_point(ev).fmr.rate
+    parts += [_group_column(column, result, overall) for column, result in r.groups.items()]
     return "".join(parts) + "</section>"
 
 
@@ -723,7 +752,7 @@ def render_html(evaluation: Evaluation) -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
         f'content="width=device-width, initial-scale=1"><title>Agnosco accuracy report: '
-        f"{_esc(_name(r['dataset']['source']))}</title><style>{CSS}</style></head><body>{body}<footer>Produced "
+        f"{_esc(_name(r.dataset.source))}</title><style>{CSS}</style></head><body>{body}<footer>Produced "
         "by <code>agnosco evaluate</code>. The full numbers are in the JSON report saved beside this file."
         "</footer></body></html>\n"
     )

@@ -106,7 +106,9 @@ OLD = "_old $x$"  # matplotlib would hide a legend label "_..." and typeset "$x$
 
 def synthetic_evaluation(kind: str, folder: Path) -> Evaluation:
     """``"full"`` (identities, two group columns, a failure, markup in a group value),
-    ``"impostor-only"``, ``"folds"`` (labelled pairs in two folds) or ``"empty"`` (nothing to compare)."""
+    ``"impostor-only"``, ``"empty-group"`` (impostor pairs only, a group without any pair and an
+    unbounded FMR ratio), ``"folds"`` (labelled pairs in two folds) or ``"empty"`` (nothing to
+    compare)."""
     if kind == "full":  # impostors within the "dark <b>&amp;</b>" group score higher: an FMR flag
         tone = ["light", DARK]
         specs = [
@@ -125,6 +127,12 @@ def synthetic_evaluation(kind: str, folder: Path) -> Evaluation:
     if kind == "impostor-only":
         specs = [(f"x{k}.png", None, {"tone": ("light", "dark")[k % 2]}) for k in range(40)]
         return _synthetic(folder, specs, distinct=True)
+    if (
+        kind == "empty-group"
+    ):  # "medium" has one image; "dark" impostors score high, "light" never 80
+        specs = [(f"x{k}.png", None, {"tone": ("light", "dark")[k % 2]}) for k in range(40)]
+        specs.append(("m0.png", None, {"tone": "medium"}))
+        return _synthetic(folder, specs, distinct=True, impostor_within=("tone", "dark", 75.0))
     if kind == "folds":
         specs = [(f"{p}{k}.png", p, {}) for p in "ABCDEF" for k in range(2)]
         pairs = [

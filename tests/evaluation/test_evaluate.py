@@ -45,28 +45,30 @@ def tiny(folder: Path) -> tuple[Dataset, Scores]:
 def test_hand_computed_verification_and_groups(tmp_path: Path) -> None:
     dataset, scores = tiny(tmp_path)
     report = evaluate(dataset, scores, SimilarityCalibration.load()).report
-    v = report["verification"]
+    v = report.verification
     # 10 pairs: 2 genuine (a1-a2, b1-b2), 8 impostor.
-    assert (v["genuine_pairs"], v["impostor_pairs"]) == (2, 8)
-    at80 = v["at_similarity"][0]
-    assert at80["fmr"]["errors"] == 2 and at80["fmr"]["trials"] == 8  # a1-b1 85, a2-c1 81
-    assert at80["fnmr"]["errors"] == 1 and at80["fnmr"]["trials"] == 2  # b1-b2 70
-    at90 = v["at_similarity"][1]
-    assert at90["fmr"]["errors"] == 0 and at90["fnmr"]["errors"] == 1
+    assert (v.genuine_pairs, v.impostor_pairs) == (2, 8)
+    at80 = v.at_similarity[0]
+    assert at80.fmr.errors == 2 and at80.fmr.trials == 8  # a1-b1 85, a2-c1 81
+    assert at80.fnmr.errors == 1 and at80.fnmr.trials == 2  # b1-b2 70
+    at90 = v.at_similarity[1]
+    assert at90.fmr.errors == 0 and at90.fnmr.errors == 1
     # Group x holds a1, a2, b1, b2: impostor pairs a1-b1, a1-b2, a2-b1, a2-b2 (one above 80).
-    x = report["groups"]["g"]["at_deployed"]["groups"]["x"]
-    assert (x["fmr"]["errors"], x["fmr"]["trials"]) == (1, 4)
-    assert (x["fnmr"]["errors"], x["fnmr"]["trials"]) == (1, 2)
-    # Group y has a single image: no within-group pairs.
-    assert report["groups"]["g"]["at_deployed"]["groups"]["y"]["fmr"]["trials"] == 0
+    x = report.groups["g"].at_deployed.groups["x"]
+    assert (x.fmr.errors, x.fmr.trials) == (1, 4)
+    assert (x.fnmr.errors, x.fnmr.trials) == (1, 2)
+    # Group y has a single image: no within-group pairs, so its FMR is not measured.
+    y = report.groups["g"].at_deployed.groups["y"]
+    assert y.fmr.trials == 0 and y.fmr.rate is None
     # Identification: A and B keep their last image as probe (a2, b2); C goes to the gallery.
-    ident = report["identification"]["result"]
-    assert (ident["mated"], ident["non_mated"]) == (2, 0)
+    assert report.identification is not None
+    ident = report.identification.result
+    assert (ident.mated, ident.non_mated) == (2, 0)
     # a2's best: A (a1, 95) beats C (81): rank 1. b2's best: B (b1, 70) vs A (a1 10, a2 10) -> rank 1.
-    assert ident["rank1"] == 1.0
+    assert ident.rank1 == 1.0
     # At 80, b2's own identity scores 70 < 80: FNIR 1/2; a2 returns C at 81: one false candidate.
-    point80 = ident["points"][0]
-    assert point80["fnir"]["errors"] == 1 and point80["false_candidates_per_probe"] == 0.5
+    point80 = ident.points[0]
+    assert point80.fnir.errors == 1 and point80.false_candidates_per_probe == 0.5
 
 
 def test_labelled_pairs_and_lost_pairs(tmp_path: Path) -> None:
@@ -90,9 +92,9 @@ def test_labelled_pairs_and_lost_pairs(tmp_path: Path) -> None:
     assert list(pairs.genuine) == [95.0, 70.0] and list(pairs.impostor) == [85.0]
     assert pairs.lost == 1 and sorted(pairs.folds) == ["1", "2"]
     report = evaluate(labelled, failed, SimilarityCalibration.load()).report
-    assert report["enrolment"]["overall"]["errors"] == 1
-    assert report["enrolment"]["by_group"]["g"]["y"]["errors"] == 1
-    assert set(report["verification"]["folds"]) == {"1", "2"}
+    assert report.enrolment.overall.errors == 1
+    assert report.enrolment.by_group["g"]["y"].errors == 1
+    assert set(report.verification.folds) == {"1", "2"}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

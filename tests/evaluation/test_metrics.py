@@ -10,8 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agnosco.evaluation.json_fields import JsonFields, ReportFormatError
 from agnosco.evaluation.metrics import (
+    GroupComparison,
+    IdentificationResult,
     Rate,
+    ThresholdAtFMR,
+    VerificationPoint,
     _norm_ppf,
     bootstrap_interval,
     det_curve,
@@ -19,7 +24,6 @@ from agnosco.evaluation.metrics import (
     group_rates,
     identification_metrics,
     threshold_for_fmr,
-    to_jsonable,
     verification_at,
     wilson_interval,
 )
@@ -68,7 +72,7 @@ def test_rate_of():
     assert (r.errors, r.trials, r.rate) == (1, 5, 0.2)
     assert r.low < 0.2 < r.high
     empty = Rate.of(0, 0)
-    assert math.isnan(empty.rate) and (empty.low, empty.high) == (0.0, 1.0)
+    assert empty.rate is None and (empty.low, empty.high) == (0.0, 1.0)
 
 
 # --- 1:1 verification ------------------------------------------------------------------------
@@ -124,12 +128,12 @@ def test_degenerate_inputs_do_not_crash():
     assert c.thresholds.tolist() == [50.0] and c.fmr.tolist() == [1.0]
     assert c.eer == pytest.approx(0.5) and c.auc == 0.5
     empty = det_curve([], [])
-    assert len(empty.thresholds) == 0 and math.isnan(empty.eer) and math.isnan(empty.auc)
+    assert len(empty.thresholds) == 0 and empty.eer is None and empty.auc is None
     one_sided = det_curve([], [10.0, 20.0])
     assert np.isnan(one_sided.fnmr).all() and one_sided.fmr.tolist() == [0.5, 1.0]
-    assert math.isnan(one_sided.auc)
+    assert one_sided.auc is None
     p = verification_at([], [], 50.0)
-    assert math.isnan(p.fmr.rate) and math.isnan(p.fnmr.rate) and math.isnan(p.accuracy)
+    assert p.fmr.rate is None and p.fnmr.rate is None and p.accuracy is None
     with pytest.raises(ValueError):
         det_curve([float("nan")], [1.0])
 
@@ -162,7 +166,7 @@ def test_threshold_for_fmr_supported_and_ties():
     r = threshold_for_fmr([90.0, 90.0, 80, 70, 60, 50, 40, 30, 20, 10], 0.1)
     assert r.threshold == np.nextafter(90.0, np.inf) and r.achieved_fmr == 0.0
     r = threshold_for_fmr([], 0.01)
-    assert r.threshold is None and math.isnan(r.achieved_fmr) and not r.supported
+    assert r.threshold is None and r.achieved_fmr is None and not r.supported
     with pytest.raises(ValueError):
         threshold_for_fmr([1.0], 0.0)
 
@@ -214,10 +218,13 @@ def test_identification_fpir_targets():
 
 def test_identification_degenerate():
     res = identification_metrics(np.empty((0, 0)), [], [], [50.0])
-    assert math.isnan(res.rank1) and res.cmc == () and res.at_fpir[0].threshold is None
+    assert res.rank1 is None and res.cmc == () and res.at_fpir[0].threshold is None
     res = identification_metrics(np.full((2, 2), 50.0), ["A", "B"], ["A", "Z"], [50.0])
     assert res.rank1 == 0.0  # a tie with a wrong identity counts against the probe
     assert res.points[0].fpir.rate == 1.0
+    # Identities but no mated probe: neither rank-1 nor any rank of the CMC is measured.
+    res = identification_metrics(np.full((1, 2), 50.0), ["A", "B"], ["Z"], [50.0])
+    assert res.mated == 0 and res.rank1 is None and res.cmc == ()
     with pytest.raises(ValueError):
         identification_metrics(np.zeros((2, 3)), ["A", "B"], ["A", "B"], [1.0])
 
@@ -245,7 +252,7 @@ def test_group_ratio_flagging_and_exclusion():
     assert cmp.fmr.flagged
     assert not group_rates(groups, threshold=50.0, ratio_limit=5.0).fmr.flagged
     # No genuine pair is missed anywhere: the FNMR ratio is undefined, not flagged.
-    assert math.isnan(cmp.fnmr.ratio) and not cmp.fnmr.flagged and "no genuine" in cmp.fnmr.note
+    assert cmp.fnmr.ratio is None and not cmp.fnmr.flagged and "no genuine" in cmp.fnmr.note
 
 
 def test_group_ratio_zero_rate_is_infinite():
@@ -255,7 +262,7 @@ def test_group_ratio_zero_rate_is_infinite():
 
 def test_group_rates_degenerate():
     cmp = group_rates({"A": ([], []), "B": ([1.0], [])}, 50.0, ratio_limit=2.0)
-    assert math.isnan(cmp.groups["A"].fmr.rate) and math.isnan(cmp.fmr.ratio)
+    assert cmp.groups["A"].fmr.rate is None and cmp.fmr.ratio is None
     assert cmp.fmr.excluded == ("A", "B") and "fewer than two" in cmp.fmr.note
     assert not cmp.fmr.flagged
 
@@ -263,7 +270,7 @@ def test_group_rates_degenerate():
 def test_failure_rates():
     rates = failure_rates({"Black": (1, 10), "none": (0, 0)})
     assert rates["Black"].rate == 0.1 and rates["Black"].trials == 10
-    assert math.isnan(rates["none"].rate)
+    assert rates["none"].rate is None
 
 
 # --- bootstrap and JSON ----------------------------------------------------------------------
@@ -278,24 +285,69 @@ def test_bootstrap_interval():
     assert all(math.isnan(v) for v in bootstrap_interval([], np.mean))
 
 
-def test_to_jsonable_round_trips_through_json():
-    doc = {
-        "verification": verification_at(GENUINE, IMPOSTOR, 75.0),
-        "det": det_curve(GENUINE, [50.0]),
-        "empty": det_curve([], []),
-        "id": identification_metrics(SIMILARITY, GALLERY, PROBES, [90.0]),
-        "groups": group_rates({"A": _group(2, 100), "D": _group(0, 50)}, 50.0, 2.0),
-        "numpy": [np.float32(0.5), np.int64(3), np.bool_(True), -math.inf],
-    }
-    out = json.loads(json.dumps(to_jsonable(doc), allow_nan=False))
-    assert out["verification"]["fmr"] == to_jsonable(Rate.of(1, 5))
-    assert out["det"]["thresholds"] == [90.0, 80.0, 70.0, 60.0, 50.0]
-    assert out["empty"]["eer"] == "nan"
-    assert out["groups"]["fmr"]["ratio"] == "inf"
-    assert out["id"]["at_fpir"][0]["threshold"] == pytest.approx(95.0)
-    assert out["numpy"] == [0.5, 3, True, "-inf"]
-    with pytest.raises(TypeError):
-        to_jsonable(object())
+def _through_json(record):  # type: ignore[no-untyped-def]
+    """``record`` written as JSON text (no NaN allowed) and read back as its own type."""
+    text = json.dumps(record.to_json(), allow_nan=False)
+    return type(record).from_json(JsonFields(json.loads(text))), json.loads(text)
+
+
+def test_records_round_trip_through_json():
+    records = [
+        verification_at(GENUINE, IMPOSTOR, 75.0),
+        verification_at([], [], 50.0),  # nothing measured
+        threshold_for_fmr(IMPOSTOR, 0.1),
+        threshold_for_fmr([], 0.1),
+        identification_metrics(SIMILARITY, GALLERY, PROBES, [90.0]),
+        identification_metrics(np.empty((0, 0)), [], [], [50.0]),
+        group_rates({"A": _group(2, 100), "D": _group(0, 50)}, 50.0, 2.0),  # unbounded ratio
+        group_rates({"A": ([], []), "B": ([1.0], [])}, 50.0, 2.0),  # nothing to compare
+    ]
+    for record in records:
+        back, _ = _through_json(record)
+        assert back == record
+
+
+def test_unmeasured_values_are_null_and_an_unbounded_ratio_says_so():
+    _, empty = _through_json(verification_at([], [], 50.0))
+    assert empty["fmr"]["rate"] is None and empty["accuracy"] is None
+    _, unbounded = _through_json(group_rates({"A": _group(2, 100), "D": _group(0, 50)}, 50.0, 2.0))
+    assert unbounded["fmr"]["ratio"] is None and unbounded["fmr"]["unbounded"] is True
+    assert unbounded["fmr"]["flagged"] is True
+    _, finite = _through_json(group_rates({"A": _group(2, 100), "B": _group(1, 200)}, 50.0, 2.0))
+    assert finite["fmr"]["ratio"] == pytest.approx(4.0) and finite["fmr"]["unbounded"] is False
+    _, none = _through_json(threshold_for_fmr([], 0.1))
+    assert none["threshold"] is None and none["achieved_fmr"] is None
+
+
+def test_records_read_the_strings_of_older_reports():
+    # Reports written before null said "nan" (and "inf" for an unbounded ratio).
+    rate = Rate.from_json(
+        JsonFields({"errors": 0, "trials": 0, "rate": "nan", "low": 0.0, "high": 1.0})
+    )
+    assert rate == Rate.of(0, 0)
+    old = group_rates({"A": _group(2, 100), "D": _group(0, 50)}, 50.0, 2.0).to_json()
+    fmr = old["fmr"]
+    assert isinstance(fmr, dict)
+    fmr["ratio"] = "inf"
+    del fmr["unbounded"]
+    assert GroupComparison.from_json(JsonFields(old)).fmr.ratio == math.inf
+    ranks = identification_metrics(np.full((1, 2), 50.0), ["A", "B"], ["Z"], [50.0]).to_json()
+    ranks |= {"rank1": "nan", "cmc": ["nan", "nan"]}
+    assert IdentificationResult.from_json(JsonFields(ranks)).cmc == ()
+
+
+def test_a_wrong_field_is_named():
+    point = verification_at(GENUINE, IMPOSTOR, 75.0).to_json()
+    point["fmr"] = {**point["fmr"], "errors": "1"}
+    with pytest.raises(ReportFormatError, match=r"point\.fmr\.errors: expected an integer"):
+        VerificationPoint.from_json(JsonFields(point, "point"))
+    with pytest.raises(ReportFormatError, match=r"target\.note: missing"):
+        ThresholdAtFMR.from_json(
+            JsonFields(
+                {k: v for k, v in threshold_for_fmr([1.0], 0.5).to_json().items() if k != "note"},
+                "target",
+            )
+        )
 
 
 # --- properties ------------------------------------------------------------------------------
@@ -320,8 +372,11 @@ def test_det_curve_agrees_with_verification_at(genuine, impostor):
     assert np.all(np.diff(c.thresholds) < 0)
     for t, fmr, fnmr in zip(c.thresholds, c.fmr, c.fnmr, strict=True):
         p = verification_at(genuine, impostor, t)
-        assert fmr == pytest.approx(p.fmr.rate, nan_ok=True)
-        assert fnmr == pytest.approx(p.fnmr.rate, nan_ok=True)
+        # The curve's arrays are numpy's: nan where the record says None.
+        assert (math.nan if p.fmr.rate is None else p.fmr.rate) == pytest.approx(fmr, nan_ok=True)
+        assert (math.nan if p.fnmr.rate is None else p.fnmr.rate) == pytest.approx(
+            fnmr, nan_ok=True
+        )
     if genuine and impostor:
         g, i = np.array(genuine)[:, None], np.array(impostor)[None, :]
         brute = (np.sum(g > i) + 0.5 * np.sum(g == i)) / g.size / i.size
@@ -345,6 +400,4 @@ def test_identification_ignores_gallery_order():
     shuffled = identification_metrics(
         SIMILARITY[:, order], [GALLERY[j] for j in order], PROBES, [90.0, 50.0]
     )
-    assert to_jsonable(shuffled) == to_jsonable(
-        identification_metrics(SIMILARITY, GALLERY, PROBES, [90.0, 50.0])
-    )
+    assert shuffled == identification_metrics(SIMILARITY, GALLERY, PROBES, [90.0, 50.0])

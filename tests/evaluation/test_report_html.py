@@ -9,6 +9,7 @@ import io
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -120,32 +121,27 @@ def test_utkface_report(utkface_evaluation: Evaluation) -> None:
     page = render_html(utkface_evaluation)
     walker = _check_self_contained(page)
     text = _text(walker)
-    verification = report["verification"]
-    assert verification["genuine_pairs"] == 0
-    assert f"{verification['impostor_pairs']:,} impostor" in text
-    assert (
-        report["dataset"]["fingerprint"][:12] in text
-        and report["model"]["calibration_version"] in text
-    )
+    verification = report.verification
+    assert verification.genuine_pairs == 0
+    assert f"{verification.impostor_pairs:,} impostor" in text
+    assert report.dataset.fingerprint[:12] in text and report.model.calibration_version in text
     # the flags, in the highlighted box, with the ratio shortened to three digits
-    assert report["flags"] and 'class="box flags"' in page
+    assert report.flags and 'class="box flags"' in page
     for column in ("age_bucket", "race"):
-        ratio = report["groups"][column]["at_deployed"]["fmr"]["ratio"]
+        ratio = report.groups[column].at_deployed.fmr.ratio
         assert f"FMR differs across {column} groups by {ratio:.1f}x at Similarity 80" in text
     # headline: FMR at the deployed threshold with its interval; FNMR cannot be measured
-    fmr = verification["at_similarity"][0]["fmr"]
-    assert (
-        f"FMR {100 * fmr['rate']:.2f}% [{100 * fmr['low']:.2f}%, {100 * fmr['high']:.2f}%]" in text
-    )
+    fmr = verification.at_similarity[0].fmr
+    assert f"FMR {100 * fmr.rate:.2f}% [{100 * fmr.low:.2f}%, {100 * fmr.high:.2f}%]" in text
     assert "FNMR: not measured" in text
     # impostor-only: FMR against threshold by group, no DET; a bar chart per group column
-    for column in report["dataset"]["group_columns"]:
+    for column in report.dataset.group_columns:
         assert f'alt="FMR by {column} (some groups have no genuine pairs)"' in page
         assert f'alt="FMR by {column} at Similarity 80"' in page
     assert 'alt="DET' not in page
-    fcp = report["identification"]["result"]["points"][0]["false_candidates_per_probe"]
+    fcp = report.identification.result.points[0].false_candidates_per_probe
     assert f"A search at Similarity 80 returns on average {fcp:.2f} wrong people per probe" in text
-    assert "Rank-1 identification rate: — (no mated probes)" in text
+    assert "Rank-1 identification rate: not measured (no mated probes)" in text
     assert "flagged" in text and "∞" in text  # FMR at 99 has groups without errors
     for term in (
         "FMR, false match rate",
@@ -163,13 +159,13 @@ def test_deepface_report(deepface_evaluation: Evaluation) -> None:
     page = render_html(deepface_evaluation)
     walker = _check_self_contained(page)
     text = _text(walker)
-    verification = report["verification"]
+    verification = report.verification
     assert (
-        f"{verification['genuine_pairs']:,} genuine" in text
-        and f"{verification['impostor_pairs']:,} impostor" in text
+        f"{verification.genuine_pairs:,} genuine" in text
+        and f"{verification.impostor_pairs:,} impostor" in text
     )
-    assert len(report["flags"]) == 2
-    for flag in report["flags"]:
+    assert len(report.flags) == 2
+    for flag in report.flags:
         assert html.escape(flag) in page  # no long decimals to shorten here
     assert (
         'alt="DET: all pairs"' in page
@@ -182,7 +178,7 @@ def test_deepface_report(deepface_evaluation: Evaluation) -> None:
     )
     assert "Rank-1 identification rate: 100% [77.2%, 100%]" in text
     assert "The data set has no group columns" in text
-    assert f"Equal error rate {100 * verification['eer']:.3g}%" in text
+    assert f"Equal error rate {100 * verification.eer:.3g}%" in text
 
 
 # --- synthetic evaluations --------------------------------------------------------------------
@@ -196,21 +192,21 @@ def test_synthetic_full_report(synthetic) -> None:
     text = _text(walker)
     # a group value with markup is escaped everywhere, never emitted as markup
     assert DARK not in page and html.escape(DARK) in page and DARK in text
-    v = report["verification"]
-    assert v["genuine_pairs"] > 0 and v["impostor_pairs"] > 0
-    assert f"{v['genuine_pairs']:,} genuine" in text and f"{v['impostor_pairs']:,} impostor" in text
-    assert report["enrolment"]["failed"] == ["D1.png"] and "Reasons: no face detected: 1." in text
+    v = report.verification
+    assert v.genuine_pairs > 0 and v.impostor_pairs > 0
+    assert f"{v.genuine_pairs:,} genuine" in text and f"{v.impostor_pairs:,} impostor" in text
+    assert report.enrolment.failed == ("D1.png",) and "Reasons: no face detected: 1." in text
     # the higher impostor scores within DARK are flagged, with the ratio shortened
-    disparity = report["groups"]["tone"]["at_deployed"]["fmr"]
-    assert disparity["flagged"] and disparity["worst_group"] == DARK
+    disparity = report.groups["tone"].at_deployed.fmr
+    assert disparity.flagged and disparity.worst_group == DARK
     assert (
         html.escape(
-            f"FMR differs across tone groups by {disparity['ratio']:.1f}x at Similarity 80 "
+            f"FMR differs across tone groups by {disparity.ratio:.1f}x at Similarity 80 "
             f"(worst: {DARK}, best: light; limit 2x)"
         )
         in page
     )
-    unsupported = [f for f in report["flags"] if "cannot resolve" in f]
+    unsupported = [f for f in report.flags if "cannot resolve" in f]
     assert unsupported and all(html.escape(f) in page for f in unsupported)
     # "age" mixes a group with genuine pairs and one without: a DET and an FMR-threshold plot
     assert (
@@ -221,8 +217,8 @@ def test_synthetic_full_report(synthetic) -> None:
     assert (
         html.escape(OLD) in page
     )  # in the tables; the plots' labels went through mathtext unharmed
-    point = report["verification"]["at_similarity"][0]
-    assert f"FNMR {100 * point['fnmr']['rate']:.2f}%" in text
+    point = report.verification.at_similarity[0]
+    assert f"FNMR {100 * point.fnmr.rate:.2f}%" in text
     assert "Rank-1 identification rate" in text and "wrong people per probe" in text
     assert 'alt="CMC curve"' in page
 
@@ -236,17 +232,29 @@ def test_synthetic_impostor_only(synthetic) -> None:
     )
 
 
+def test_unmeasured_values_say_not_measured(synthetic) -> None:
+    """A group without pairs, a ratio without errors to compare and rank-1 without mated probes
+    read "not measured"; the unbounded ratio reads ∞; no "nan" or "inf" anywhere."""
+    walker = _check_self_contained(render_html(synthetic("empty-group")))
+    text, words = _text(walker), _words(walker)
+    assert not re.search(r"\b(nan|inf|infinity)\b", words, re.IGNORECASE)
+    assert "Rank-1 identification rate: not measured (no mated probes)" in text
+    assert "medium not measured no trials not measured no trials" in words  # FMR at 80 and 99
+    assert "FMR at 80 ∞ dark light flagged" in words
+    assert "FMR at 99 not measured — — —" in words  # no ratio, no worst or best group
+
+
 def test_synthetic_folds(synthetic) -> None:
     evaluation = synthetic("folds")
     page = render_html(evaluation)
     text = _text(_check_self_contained(page))
-    assert set(evaluation.report["verification"]["folds"]) == {"fold1", "fold2"}
+    assert set(evaluation.report.verification.folds) == {"fold1", "fold2"}
     assert "Per fold, at Similarity 80" in text and "fold1" in text and "fold2" in text
 
 
 def test_synthetic_nothing_to_compare(synthetic) -> None:
     evaluation = synthetic("empty")
-    assert evaluation.report["identification"] is None
+    assert evaluation.report.identification is None
     page = render_html(evaluation)
     walker = _check_self_contained(page)
     text = _text(walker)
@@ -260,8 +268,9 @@ def test_synthetic_nothing_to_compare(synthetic) -> None:
 def test_deployed_threshold_between_similarity_points(synthetic) -> None:
     """A deployed threshold that is not one of the fixed points is still summarised."""
     evaluation = synthetic("full")
-    evaluation.report["thresholds"]["deployed"] = 85.0
-    text = _text(_walk(render_html(evaluation)))
+    report = evaluation.report
+    report = replace(report, thresholds=replace(report.thresholds, deployed=85.0))
+    text = _text(_walk(render_html(Evaluation(report, evaluation.pairs))))
     assert "At the deployed threshold, Similarity 85" in text
     assert "False candidates were not measured at the deployed threshold" in text
 
@@ -330,4 +339,4 @@ def test_renders_in_headless_chromium(request, synthetic, tmp_path: Path) -> Non
     title = re.search(r"<title>(.*?)</title>", page.read_text(encoding="utf-8")).group(1)
     assert f"<title>{title}</title>" in dom.stdout
     assert re.search(r'<img alt="[^"]+" src="data:image/png;base64,', dom.stdout)
-    assert 'id="groups"' in dom.stdout or evaluation.report["dataset"]["group_columns"] == []
+    assert 'id="groups"' in dom.stdout or evaluation.report.dataset.group_columns == ()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from agnosco.errors import AccessDeniedException
-from agnosco.evaluation.records import EvaluationIndex, save_evaluation
+from agnosco.evaluation.records import EvaluationIndex, list_evaluations, save_evaluation
+from agnosco.evaluation.report import EvaluationReport, WorstGroupPoint
 from agnosco.governance.actions import Caller
 from agnosco.governance.gate import Gate
+from tests.evaluation.conftest import synthetic_evaluation
+from tests.evaluation.older_report import OLDER_REPORT
 from tests.governance.conftest import FACE
 
 POLICY = {
@@ -73,27 +78,22 @@ def test_search_needs_an_evaluation_with_low_worst_group_fmr(parts, value, allow
 
 
 def test_index_reads_the_latest_evaluation_of_the_running_model(tmp_path: Path) -> None:
-    def report(created: str, calibration: str, fmr_at_90: float) -> dict:  # type: ignore[type-arg]
-        curve = [
-            {
-                "threshold": float(t),
-                "fmr": (0.5 if t < 90 else fmr_at_90),
-                "column": "race",
-                "group": "A",
-            }
+    measured = synthetic_evaluation("impostor-only", tmp_path / "images").report
+
+    def report(created: str, calibration: str, fmr_at_90: float) -> EvaluationReport:
+        curve = tuple(
+            WorstGroupPoint(float(t), 0.5 if t < 90 else fmr_at_90, "race", "A")
             for t in range(50, 101)
-        ]
-        return {
-            "created": created,
-            "dataset": {
-                "fingerprint": created.replace(":", "") + "f" * 12,
-                "source": "x",
-                "samples": 1,
-            },
-            "model": {"face_model_version": "1.0", "calibration_version": calibration},
-            "groups": {"worst_group_fmr": curve},
-            "flags": [],
-        }
+        )
+        return replace(
+            measured,
+            created=created,
+            dataset=replace(measured.dataset, fingerprint=created.replace(":", "") + "f" * 12),
+            model=replace(
+                measured.model, face_model_version="1.0", calibration_version=calibration
+            ),
+            worst_group_fmr=curve,
+        )
 
     index = EvaluationIndex(tmp_path, "1.0", "cal-1")
     assert index.worst_group_fmr(90) is None
@@ -110,3 +110,38 @@ def test_index_reads_the_latest_evaluation_of_the_running_model(tmp_path: Path) 
         tmp_path, report("2026-03-01T00:00:00+00:00", "cal-1", 0.0002), "<!DOCTYPE html>"
     )
     assert index.worst_group_fmr(90) == 0.0002
+
+
+def test_index_reads_a_report_stored_by_an_older_version(tmp_path: Path) -> None:
+    """A report with "nan"/"inf" strings, as versions before null wrote them, still counts."""
+    folder = tmp_path / "evaluations" / "20261201T100000Z-ca8d93be8d2a"
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(OLDER_REPORT)
+    index = EvaluationIndex(tmp_path, "1.0", "test-calibration")
+    assert index.worst_group_fmr(85.0) == 0.2894736842105263  # the point at 80: never optimistic
+    assert index.worst_group_fmr(99.0) == 0.0
+    assert index.worst_group_fmr(79.0) is None  # below the lowest stored point
+    (record,) = list_evaluations(tmp_path)
+    assert (record.record_id, record.samples, len(record.flags)) == (folder.name, 41, 2)
+
+
+def test_an_evaluation_without_impostor_pairs_measures_no_fmr(tmp_path: Path) -> None:
+    """FMR over no impostor pair is not 0: a policy's Null condition must see no value."""
+    report = synthetic_evaluation("empty", tmp_path / "images").report
+    assert report.verification.impostor_pairs == 0 and report.worst_group_fmr == ()
+    save_evaluation(tmp_path / "now", report, "<!DOCTYPE html>")
+    model = report.model
+    index = EvaluationIndex(tmp_path / "now", model.face_model_version, model.calibration_version)
+    assert index.worst_group_fmr(90.0) is None
+    # Older versions wrote FMR 0 at every threshold for such a set: that is no measurement either.
+    older = json.loads(OLDER_REPORT)
+    older["verification"]["impostor_pairs"] = 0
+    older["groups"]["worst_group_fmr"] = [
+        {"threshold": float(t), "fmr": 0.0, "column": "all", "group": "all"} for t in range(50, 101)
+    ]
+    folder = tmp_path / "older" / "evaluations" / "20261201T100000Z-ca8d93be8d2a"
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps(older))
+    assert (
+        EvaluationIndex(tmp_path / "older", "1.0", "test-calibration").worst_group_fmr(90.0) is None
+    )
