@@ -11,6 +11,7 @@
     agnosco evaluate DATASET [--pairs P.csv] [--distinct] | --list;  agnosco calibrate DATASET
     agnosco index-folder DIR --collection C [--workers N | --ray-address ADDR];  agnosco index-s3 s3://B/P ...
     agnosco detect-faces IMAGE [--attributes ALL]
+    agnosco redact VIDEO --out OUT.mp4 [--check]
     agnosco compare-faces SOURCE TARGET [--similarity-threshold 80] [--quality-filter NONE]
 
 Each command group is a module of this package with a ``register(commands)`` function.
@@ -35,6 +36,7 @@ from agnosco.cli import (
     policies,
     principals,
     purge,
+    redact,
     review,
     serve,
 )
@@ -54,6 +56,7 @@ COMMAND_GROUPS = [
     evaluate,
     bulk,
     faces,
+    redact,
 ]
 
 
