@@ -144,6 +144,7 @@ class JobRuntime:
     def run(self, job: Job, owner: str) -> None:
         """Run one claimed job to its end (also used by tests, without threads)."""
         run = JobRun(job, self.store, owner, self.lease_seconds, self._stopping)
+        log.info("job %s (%s) claimed by %s, attempt %d", job.job_id, job.kind, owner, job.attempts)
         try:
             result = self.runners[job.kind](run)
         except JobLost:

