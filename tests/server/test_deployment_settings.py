@@ -67,6 +67,7 @@ def test_a_revoked_admin_key_does_not_come_back_from_the_environment(tmp_path: P
     assert "was revoked; it is not restored" in (tmp_path / "2.log").read_text()
 
 
+@pytest.mark.slow  # it must wait past uvicorn's default keep-alive (7 s of sleep)
 def test_an_idle_connection_is_kept_for_a_pooled_client(tmp_path: Path) -> None:
     """SDKs reuse pooled connections after idle seconds; one closed under them is a broken pipe."""
     server = start_server(tmp_path / "data", tmp_path / "s.log")
@@ -248,6 +249,7 @@ def test_idle_connections_beyond_the_limit_cannot_exhaust_the_server(tmp_path: P
         server.stop()
 
 
+@pytest.mark.slow  # seconds of waiting for the header deadline and past it
 @pytest.mark.parametrize(
     "sent", [b"", b"GET /health HTTP/1.1\r\nHo"], ids=["nothing", "half the headers"]
 )
