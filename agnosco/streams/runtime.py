@@ -289,7 +289,7 @@ class StreamRuntime:
                 processor.name, self.owner, f"Reconnecting to the video source: {error}"
             )
             log.warning(
-                "stream processor %s: %s; reconnecting in %g s", processor.name, error, backoff
+                "stream processor %s: %s Reconnecting in %g s.", processor.name, error, backoff
             )
             deadline = time.monotonic() + backoff
             while time.monotonic() < deadline:

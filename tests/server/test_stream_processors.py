@@ -21,6 +21,7 @@ from PIL import Image
 from agnosco.vision.video import sample_frames
 from tests import clips
 from tests.server.in_process import InProcessServer
+from tests.streams.rtsp import RtspServer
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/agnosco-streams"
@@ -159,7 +160,9 @@ def test_a_face_search_processor_writes_the_documented_records(
         if r.get("resource") == arn and r.get("phase") in {"match", "end"}
     ]
     matches = [r for r in audited if r["phase"] == "match"]
-    assert len(matches) == sum(1 for r in records if any(f["MatchedFaces"] for f in r["FaceSearchResponse"]))
+    assert len(matches) == sum(
+        1 for r in records if any(f["MatchedFaces"] for f in r["FaceSearchResponse"])
+    )
     assert all(r["principal"] == "admin" and r["result"]["SessionId"] == session for r in matches)
     assert matches[0]["result"]["FaceMatches"][0][0]["FaceId"] == people
     assert [r["result"]["Status"] for r in audited if r["phase"] == "end"] == ["STOPPED"]
@@ -174,7 +177,9 @@ def test_the_life_of_a_processor_and_its_errors(
         rekognition.create_stream_processor(**definition)
     assert code(excinfo) == "ResourceInUseException"
     for name, bad in {
-        "connected-home": dict(definition, Name="ch", Settings={"ConnectedHome": {"Labels": ["PERSON"]}}),
+        "connected-home": dict(
+            definition, Name="ch", Settings={"ConnectedHome": {"Labels": ["PERSON"]}}
+        ),
         "unmapped-input": dict(
             definition, Name="ui", Input={"KinesisVideoStream": {"Arn": video_arn("nowhere")}}
         ),
@@ -218,7 +223,11 @@ def test_the_life_of_a_processor_and_its_errors(
     # a long source: RUNNING until stopped; while running it cannot be deleted or updated
     app_server.deployment.streams.add_video_source(video_arn("life-long"), str(long_clip))
     rekognition.create_stream_processor(
-        **dict(definition, Name="life-long", Input={"KinesisVideoStream": {"Arn": video_arn("life-long")}})
+        **dict(
+            definition,
+            Name="life-long",
+            Input={"KinesisVideoStream": {"Arn": video_arn("life-long")}},
+        )
     )
     rekognition.start_stream_processor(Name="life-long")
     wait_for(rekognition, "life-long", "RUNNING")
@@ -234,9 +243,7 @@ def test_the_life_of_a_processor_and_its_errors(
     assert "StatusMessage" not in stopped
 
     # a stop selector ends the session by itself
-    rekognition.start_stream_processor(
-        Name="life-long", StopSelector={"MaxDurationInSeconds": 2}
-    )
+    rekognition.start_stream_processor(Name="life-long", StopSelector={"MaxDurationInSeconds": 2})
     ended = wait_for(rekognition, "life-long", "STOPPED", "FAILED", seconds=60)
     assert ended["Status"] == "STOPPED" and "MaxDurationInSeconds" in ended["StatusMessage"]
 
@@ -266,7 +273,9 @@ def test_a_source_that_is_gone_ends_failed(
     app_server: InProcessServer, rekognition, people: str, tmp_path: Path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(app_server.runtimes.streams, "reconnect_seconds", 2.0)
-    gone = Mapped(app_server, "gone", "rtsp://127.0.0.1:9/nothing-listens-here", tmp_path / "r.jsonl")
+    gone = Mapped(
+        app_server, "gone", "rtsp://127.0.0.1:9/nothing-listens-here", tmp_path / "r.jsonl"
+    )
     rekognition.create_stream_processor(**gone.definition("gone"))
     rekognition.start_stream_processor(Name="gone")
     failed = wait_for(rekognition, "gone", "FAILED", "STOPPED", seconds=60)
@@ -425,6 +434,48 @@ def test_a_session_ends_when_its_policy_is_detached(
         and "no longer allowed" in r.get("reason", "")
         for r in app_server.deployment.audit.records()
     )
+
+
+@pytest.mark.slow
+def test_a_processor_fed_by_a_real_rtsp_stream_reconnects_when_it_drops(
+    app_server: InProcessServer, rekognition, people: str, clip: Path, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """GStreamer's RTSP server on loopback plays the 3 s clip to each client: the processor
+    reads it in real time, writes its records, and when the stream ends or the server goes
+    away reconnects (saying so in StatusMessage) and goes on once it is back."""
+    monkeypatch.setattr(app_server.runtimes.streams, "reconnect_seconds", 120.0)
+    camera = RtspServer(clip)
+    camera.start()
+    try:
+        rtsp = Mapped(app_server, "rtsp", camera.url, tmp_path / "rtsp.jsonl")
+        rekognition.create_stream_processor(**rtsp.definition("rtsp"))
+        rekognition.start_stream_processor(Name="rtsp")
+        wait_for(rekognition, "rtsp", "RUNNING", seconds=60)
+        deadline = time.monotonic() + 120
+        while len(rtsp.records()) < 20:  # more than one play of the clip: it reconnected
+            assert time.monotonic() < deadline, f"{len(rtsp.records())} records"
+            time.sleep(0.2)
+        records = rtsp.records()
+        matched = [m for r in records for f in r["FaceSearchResponse"] for m in f["MatchedFaces"]]
+        assert {m["Face"]["FaceId"] for m in matched} == {people}
+
+        camera.stop()  # the camera drops off
+        while "Reconnecting" not in rekognition.describe_stream_processor(Name="rtsp").get(
+            "StatusMessage", ""
+        ):
+            assert time.monotonic() < deadline + 60, "no reconnection reported"
+            time.sleep(0.2)
+        assert rekognition.describe_stream_processor(Name="rtsp")["Status"] == "RUNNING"
+        before = len(rtsp.records())
+        camera.start()  # and comes back
+        while len(rtsp.records()) < before + 5:
+            assert time.monotonic() < deadline + 120, "no records after the source came back"
+            time.sleep(0.2)
+        assert "StatusMessage" not in rekognition.describe_stream_processor(Name="rtsp")
+        rekognition.stop_stream_processor(Name="rtsp")
+        assert wait_for(rekognition, "rtsp", "STOPPED", seconds=30)["Status"] == "STOPPED"
+    finally:
+        camera.stop()
 
 
 @pytest.fixture(autouse=True)
