@@ -394,7 +394,7 @@ def test_matches_are_withheld_under_review(
     assert len(withheld) >= len(faces) // 2
     review_ids = {w["ReviewId"] for w in withheld}
     assert len(review_ids) <= 2  # one review per tracked person, not one per frame
-    review = app_server.deployment.reviews.get(sorted(review_ids)[0])
+    review = app_server.deployment.reviews.get(min(review_ids))
     assert review.status == "PENDING" and review.operation == "StartStreamProcessor"
     assert review.principal == "stream-lab"
     assert review.candidates[0]["Face"]["FaceId"] == people
