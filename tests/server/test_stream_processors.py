@@ -7,8 +7,10 @@ session ended when its policy is detached — and a source that is gone ending F
 
 from __future__ import annotations
 
+import http.server
 import io
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -267,6 +269,48 @@ def test_the_life_of_a_processor_and_its_errors(
     with pytest.raises(ClientError) as excinfo:
         rekognition.delete_stream_processor(Name="life")
     assert code(excinfo) == "ResourceNotFoundException"
+
+
+def test_records_can_go_to_a_webhook(
+    app_server: InProcessServer, rekognition, people: str, clip: Path
+) -> None:  # type: ignore[no-untyped-def]
+    received: list[dict[str, Any]] = []
+
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            assert self.headers["Content-Type"] == "application/json"
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    endpoint = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    try:
+        streams = app_server.deployment.streams
+        streams.add_video_source(video_arn("hooked"), str(clip))
+        url = f"http://127.0.0.1:{endpoint.server_address[1]}/records"
+        streams.add_data_sink(data_arn("hooked"), "webhook", url)
+        rekognition.create_stream_processor(
+            Name="hooked",
+            Input={"KinesisVideoStream": {"Arn": video_arn("hooked")}},
+            Output={"KinesisDataStream": {"Arn": data_arn("hooked")}},
+            RoleArn=ROLE,
+            Settings={"FaceSearch": {"CollectionId": COLLECTION}},
+        )
+        rekognition.start_stream_processor(Name="hooked")
+        assert wait_for(rekognition, "hooked", "STOPPED", "FAILED")["Status"] == "STOPPED"
+        # the sink is closed (its queue delivered) before the processor is STOPPED
+        assert 10 <= len(received) <= 16
+        assert all(r["StreamProcessorInformation"] == {"Status": "RUNNING"} for r in received)
+        matched = [m for r in received for f in r["FaceSearchResponse"] for m in f["MatchedFaces"]]
+        assert {m["Face"]["FaceId"] for m in matched} == {people}
+    finally:
+        endpoint.shutdown()
+        endpoint.server_close()
 
 
 def test_a_source_that_is_gone_ends_failed(

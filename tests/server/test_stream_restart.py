@@ -102,3 +102,28 @@ def test_a_running_processor_outlives_its_server(
         second.stop()
     log = (tmp_path / "2.log").read_text()
     assert "stream processor running claimed by" in log
+
+
+def test_the_mapping_commands_refuse_what_they_cannot_map(tmp_path: Path) -> None:
+    command = shutil.which("agnosco")
+    argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
+    data = ["--data-dir", str(tmp_path / "data")]
+    for args in (
+        ["video-sources", "add", "arn:aws:sns:us-east-1:123456789012:topic", "/x.mp4"],
+        ["video-sources", "add", video_arn("cam"), "ftp://camera/stream"],
+        ["data-sinks", "add", data_arn("out")],  # neither --jsonl nor --webhook
+        ["data-sinks", "add", data_arn("out"), "--webhook", "not-a-url"],
+        ["video-sources", "remove", video_arn("never-mapped")],
+    ):
+        done = subprocess.run(
+            [*argv, *args, *data],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env=os.environ | ADMIN_ENVIRONMENT,
+        )
+        assert done.returncode != 0, args
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert json.loads(agnosco(tmp_path / "data", "data-sinks", "list")) == []
