@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agnosco.auth.keys import KeyStore, MasterKey, NewKey, check_master_key
+from agnosco.auth.sessions import SessionStore
 from agnosco.errors import ResourceNotFoundException
 from agnosco.governance.audit import (
     AUDIT_DATABASE,
@@ -100,6 +101,8 @@ class Deployment:
     notifications: NotificationEndpoints
     #: Stream processors, video sources and data sinks (a server's stream runtime runs them).
     streams: StreamStore
+    #: The web console's sign-in sessions.
+    sessions: SessionStore
     #: The database the parts above share (closed after them).
     database: Database
 
@@ -114,6 +117,7 @@ class Deployment:
             self.jobs,
             self.notifications,
             self.streams,
+            self.sessions,
         ):
             part.close()
         self.database.close()
@@ -214,6 +218,7 @@ def open_deployment(settings: Settings) -> Deployment:
             jobs = JobStore(parts.database)
             notifications = NotificationEndpoints(parts.database)
             streams = StreamStore(parts.database)
+            sessions = SessionStore(parts.database)
         except BaseException:
             keys.close()
             raise
@@ -255,6 +260,7 @@ def open_deployment(settings: Settings) -> Deployment:
         jobs,
         notifications,
         streams,
+        sessions,
         parts.database,
     )
 

@@ -59,6 +59,9 @@ class Caller:
     purpose: str | None  # from the signed x-agnosco-purpose header
     consent_reference: str | None  # from the signed x-agnosco-consent-ref header
     request_id: str | None = None  # the x-amzn-RequestId the caller receives
+    #: Where the call came in: ``"api"`` (a signed request) or ``"console"`` (a console page,
+    #: signed in with an access key); records of console calls say so (``channel``).
+    channel: str = "api"
 
 
 def action_name(operation: str) -> str:
@@ -89,16 +92,12 @@ def threshold_of(operation: str, request: dict[str, Any]) -> float | None:
     return float(request.get(threshold.member, threshold.default))
 
 
-def request_context(
-    operation: str,
-    request: dict[str, Any],
-    caller: Caller,
-    attributes: dict[str, str | None],
-    purpose: str | None,
-    now: float,
+def caller_context(
+    caller: Caller, attributes: dict[str, str | None], purpose: str | None, now: float
 ) -> dict[str, Any]:
-    """The condition keys of one call (review and reviewer keys are added by the gate)."""
-    context: dict[str, Any] = {
+    """The condition keys of who calls, when and from where: every call's, and all a
+    governance action (``agnosco:DecideReview``...) has."""
+    return {
         "aws:CurrentTime": dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "aws:EpochTime": int(now),
         "aws:SourceIp": caller.source_ip,
@@ -110,6 +109,20 @@ def request_context(
         "agnosco:OrganizationType": attributes.get("organization_type"),
         "agnosco:Purpose": purpose,
         "agnosco:ConsentReference": caller.consent_reference,
+        "agnosco:Channel": caller.channel,
+    }
+
+
+def request_context(
+    operation: str,
+    request: dict[str, Any],
+    caller: Caller,
+    attributes: dict[str, str | None],
+    purpose: str | None,
+    now: float,
+) -> dict[str, Any]:
+    """The condition keys of one call (review and reviewer keys are added by the gate)."""
+    context = caller_context(caller, attributes, purpose, now) | {
         "agnosco:Identification": is_identification(operation, request),
         "rekognition:CollectionId": request.get("CollectionId"),
         "rekognition:UserId": request.get("UserId"),

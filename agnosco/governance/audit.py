@@ -98,6 +98,8 @@ class AuditEntry(TypedDict, total=False):
     access_key_id: str | None
     #: The client's address, or ``"cli"`` for the command line.
     source: str | None
+    #: ``"console"`` for a call made from the web console (absent for the API).
+    channel: str
     region: str
     purpose: str | None
     consent_reference: str | None
@@ -181,6 +183,17 @@ AUDIT_KEY_PURPOSE = b"agnosco audit head"
 
 def _span(first: int, last: int) -> str:
     return f"record {first}" if first == last else f"records {first}..{last}"
+
+
+def _filters(principal: str | None, operation: str | None) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (and its values) of records of ``principal`` and ``operation``."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("principal", principal), ("operation", operation)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -350,17 +363,62 @@ class AuditLog(Tables):
             if len(rows) < _PAGE:
                 return
 
-    def export(self, fh: TextIO) -> int:
-        """Write every record as one line of canonical JSON (JSON Lines), in seq order, from one
-        consistent snapshot; return how many were written."""
+    def export(
+        self,
+        fh: TextIO,
+        *,
+        principal: str | None = None,
+        operation: str | None = None,
+        collection: str | None = None,
+    ) -> int:
+        """Write every record (those of ``principal``, ``operation`` and ``collection`` when
+        given) as one line of canonical JSON (JSON Lines), in seq order, from one consistent
+        snapshot; return how many were written."""
+        where, params = _filters(principal, operation)
         count = 0
         with self._db.snapshot() as tx:
-            for body, digest in tx.stream("SELECT body, hash FROM audit_records ORDER BY seq"):
+            for body, digest in tx.stream(
+                f"SELECT body, hash FROM audit_records{where} ORDER BY seq", params
+            ):
                 record = json.loads(body)
+                if collection is not None and record.get("collection") != collection:
+                    continue
                 record["hash"] = digest
                 fh.write(canonical_json(record) + "\n")
                 count += 1
         return count
+
+    def search(
+        self,
+        *,
+        principal: str | None = None,
+        operation: str | None = None,
+        collection: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` records with ``seq < before`` (all when None) of ``principal``,
+        ``operation`` and ``collection`` when given, newest first."""
+        where, params = _filters(principal, operation)
+        if before is not None:
+            where += (" AND" if where else " WHERE") + " seq < ?"
+            params = (*params, before)
+        if collection is None:  # else records are read until ``limit`` of them match
+            where += " ORDER BY seq DESC LIMIT ?"
+            params = (*params, limit)
+        else:
+            where += " ORDER BY seq DESC"
+        found: list[dict[str, Any]] = []
+        with self._db.snapshot() as tx:
+            for body, digest in tx.stream(f"SELECT body, hash FROM audit_records{where}", params):
+                record = json.loads(body)
+                if collection is not None and record.get("collection") != collection:
+                    continue
+                record["hash"] = digest
+                found.append(record)
+                if len(found) >= limit:
+                    break
+        return found
 
     # verifying ------------------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:

@@ -28,14 +28,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from agnosco.errors import AccessDeniedException, InternalServerError, ServiceError
 from agnosco.governance.actions import (
     THRESHOLD_MEMBERS,
     Caller,
     action_name,
+    caller_context,
     is_identification,
     request_context,
     resource_arn,
@@ -56,6 +58,7 @@ from agnosco.operations import (
 from agnosco.operations.context import OperationContext, Requester
 
 THRESHOLD_MODES = ("refuse", "clamp")
+T = TypeVar("T")
 
 
 class WorstGroupFMR(Protocol):
@@ -147,6 +150,8 @@ class Gate:
                 "error": error.code,
                 "message": bounded(error.message),
             }
+            if caller.channel != "api":
+                refused["channel"] = caller.channel
             self._append(refused)
             raise
         principal, policies = self.store.resolve(caller.principal)
@@ -177,6 +182,8 @@ class Gate:
             "decision": "Allow" if plan.decision.allowed else "Deny",
             "reason": plan.decision.reason,
         }
+        if caller.channel != "api":
+            record["channel"] = caller.channel
         if not plan.decision.allowed:
             self._append(record | {"error": "AccessDeniedException"})
             # Worded as AWS words it: which policy and statement refused is in the audit record,
@@ -228,6 +235,100 @@ class Gate:
         record["result"] = _summary(operation, response)
         self._append(record)
         return result
+
+    def permits(
+        self, operation: str, request: dict[str, Any], caller: Caller, context: OperationContext
+    ) -> bool:
+        """Would the caller's policies allow this call (with review, if they require it)?
+        Nothing runs and nothing is recorded: for a page deciding which forms to show.  The
+        call itself is decided again by :meth:`call`."""
+        principal, policies = self.store.resolve(caller.principal)
+        purpose = caller.purpose or (principal.default_purpose if principal else None)
+        view = governed_request(operation, request, context)
+        resource = resource_arn(operation, view, caller.region, context.account_id)
+        base = request_context(
+            operation,
+            view,
+            caller,
+            principal.attributes() if principal else {},
+            purpose,
+            context.clock(),
+        )
+        action = action_name(operation)
+        return self._plan(operation, view, policies, action, resource, base).decision.allowed
+
+    def permits_action(self, action: str, resource: str, caller: Caller, now: float) -> bool:
+        """As :meth:`permits`, for a governance action (``agnosco:DecideReview``...)."""
+        return self._decide_action(action, resource, caller, now)[0].allowed
+
+    def govern(
+        self,
+        action: str,
+        resource: str,
+        caller: Caller,
+        parameters: dict[str, Any],
+        run: Callable[[], T],
+        *,
+        now: float,
+        changes_state: bool,
+        result: Callable[[T], dict[str, Any]] | None = None,
+    ) -> T:
+        """Authorize, run and audit a governance action that is not a Rekognition operation
+        (deciding a review, reading or verifying the audit log): the caller's policies decide
+        ``action`` (e.g. ``agnosco:DecideReview``) on ``resource`` as they decide an
+        operation, refusals are audited and raised as :class:`AccessDeniedException`, a change
+        is recorded before it runs (``phase: intent``) and its outcome after, with
+        ``result(value)`` when given.
+
+        :raises AccessDeniedException: policy refused it (after it is audited).
+        :raises ServiceError: ``run``'s own errors (after they are audited).
+        """
+        decision, purpose = self._decide_action(action, resource, caller, now)
+        record: AuditEntry = {
+            "time": now,
+            "request_id": caller.request_id,
+            "principal": caller.principal,
+            "access_key_id": caller.access_key_id,
+            "source": caller.source_ip,
+            "region": caller.region,
+            "operation": action,
+            "purpose": purpose,
+            "resource": resource,
+            "parameters": bounded(parameters),
+            "decision": "Allow" if decision.allowed else "Deny",
+            "reason": decision.reason,
+        }
+        if caller.channel != "api":
+            record["channel"] = caller.channel
+        if not decision.allowed:
+            self._append(record | {"error": "AccessDeniedException"})
+            why = (
+                "with an explicit deny in an identity-based policy"
+                if decision.denied_by
+                else f"because no identity-based policy allows the {action} action"
+            )
+            raise AccessDeniedException(
+                f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} {why}"
+            )
+        if changes_state:
+            self._append(record | {"phase": "intent"})
+        try:
+            value = run()
+        except ServiceError as error:
+            self._append(record | {"error": error.code, "message": bounded(error.message)})
+            raise
+        if result is not None:
+            record["result"] = result(value)
+        self._append(record)
+        return value
+
+    def _decide_action(
+        self, action: str, resource: str, caller: Caller, now: float
+    ) -> tuple[Decision, str | None]:
+        principal, policies = self.store.resolve(caller.principal)
+        purpose = caller.purpose or (principal.default_purpose if principal else None)
+        context = caller_context(caller, principal.attributes() if principal else {}, purpose, now)
+        return evaluate(policies, action, resource, context), purpose
 
     def record_refusal(
         self,

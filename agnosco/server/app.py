@@ -38,9 +38,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs
 
 from agnosco import spec
 from agnosco.auth.keys import KeyStore
+from agnosco.console.app import Console
+from agnosco.console.http import Request as ConsoleRequest
+from agnosco.console.http import Response as ConsoleResponse
 from agnosco.errors import (
     ImageTooLargeException,
     InternalServerError,
@@ -107,8 +111,11 @@ class RekognitionApp:
         rate_burst: float | None = None,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        console: Console | None = None,
     ) -> None:
         self.context = context
+        #: The web console at ``/console`` (None: not served).
+        self.console = console
         self.keys = keys
         self.gate = gate
         self.now = now
@@ -137,6 +144,17 @@ class RekognitionApp:
         try:
             if scope["method"] == "GET" and scope["path"] == "/health":
                 await _respond(send, 200, b'{"status":"ok"}', request_id)
+                return
+            if self.console is not None and self.console.serves(scope["path"]):
+                status = await self._serve_console(self.console, scope, receive, send, request_id)
+                log.info(
+                    "%s console %s %s %d %.2fms",
+                    request_id,
+                    scope["method"],
+                    scope["path"][:128],
+                    status,
+                    1000 * (time.perf_counter() - started),
+                )
                 return
             headers = _headers(scope)
             body = await _read_body(receive, headers, self.body_timeout)
@@ -221,6 +239,50 @@ class RekognitionApp:
             1000 * (time.perf_counter() - started),
             1000 * work,
         )
+
+    async def _serve_console(
+        self, console: Console, scope: Scope, receive: Receive, send: Send, request_id: str
+    ) -> int:
+        """A console page: the body read as any request's, the page made in a worker thread
+        (on the model queue when it analyses an image)."""
+        method, path = scope["method"], scope["path"]
+        heavy = console.analyses_images(method, path)
+        headers = _headers(scope)
+        try:
+            body = await _read_body(receive, headers, self.body_timeout)
+            if heavy and self._model_admitted >= self.model_queue:
+                raise ThrottlingException(
+                    "The server is busy analysing images; try again in a moment."
+                )
+        except ServiceError as error:
+            status = 503 if isinstance(error, ThrottlingException) else 400
+            page = console.error_page(status, error.message)
+            page.headers.append(("x-amzn-requestid", request_id))
+            await _send_page(send, page)
+            return status
+        client = scope.get("client")
+        request = ConsoleRequest(
+            method=method,
+            path=path,
+            query=parse_qs(scope.get("query_string", b"").decode("latin-1")),
+            headers=headers,
+            body=body,
+            client_ip=client[0] if client else None,
+            scheme=scope.get("scheme", "http"),
+            request_id=request_id,
+        )
+        loop = asyncio.get_running_loop()
+        if heavy:
+            self._model_admitted += 1
+        try:
+            page = await loop.run_in_executor(
+                self._model_pool if heavy else self._pool, console.handle, request
+            )
+        finally:
+            if heavy:
+                self._model_admitted -= 1
+        await _send_page(send, page)
+        return page.status
 
     def _caller(
         self, identity: Any, headers: dict[str, list[str]], scope: Scope, request_id: str
@@ -347,6 +409,21 @@ async def _respond(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _send_page(send: Send, page: ConsoleResponse) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": page.status,
+            "headers": [
+                (b"content-type", page.content_type.encode("latin-1")),
+                (b"content-length", str(len(page.body)).encode()),
+                *((k.encode("latin-1"), v.encode("latin-1")) for k, v in page.headers),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": page.body})
 
 
 async def _respond_error(send: Send, error: ServiceError, request_id: str) -> int:

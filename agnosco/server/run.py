@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from agnosco.auth.keys import NewKey
+from agnosco.console.app import Console
 from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
 from agnosco.governance.retention import purge
 from agnosco.server.app import RekognitionApp
@@ -58,7 +59,8 @@ def serve(settings: Settings) -> None:
     )  # no password
     print(
         f"Agnosco serving the Rekognition API on http://{settings.host}:{settings.port} (region "
-        f"{settings.region}; data: {settings.data_dir}, store: {store})",
+        f"{settings.region}; data: {settings.data_dir}, store: {store}); the console is at "
+        f"http://{settings.host}:{settings.port}/console",
         flush=True,
     )
     app = RekognitionApp(
@@ -70,6 +72,7 @@ def serve(settings: Settings) -> None:
         rate_limit=settings.rate_limit,
         rate_burst=settings.rate_burst,
         body_timeout=settings.body_timeout,
+        console=Console(deployment.context, deployment.keys, deployment.gate, deployment.sessions),
     )
     runtimes = start_runtimes(deployment, settings)
     stop = threading.Event()

@@ -25,6 +25,7 @@ import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 
+from agnosco.console.app import Console
 from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
 from agnosco.server.app import RekognitionApp
 from agnosco.server.runtimes import start_runtimes
@@ -54,7 +55,15 @@ class InProcessServer:
         self.deployment: Deployment = open_deployment(self.settings)
         ensure_admin_key(self.deployment.keys, self.settings)
         self.app = RekognitionApp(
-            self.deployment.context, self.deployment.keys, self.deployment.gate
+            self.deployment.context,
+            self.deployment.keys,
+            self.deployment.gate,
+            console=Console(
+                self.deployment.context,
+                self.deployment.keys,
+                self.deployment.gate,
+                self.deployment.sessions,
+            ),
         )
         self.runtimes = start_runtimes(self.deployment, self.settings)
         self._loop = asyncio.new_event_loop()

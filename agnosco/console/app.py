@@ -1,0 +1,777 @@
+"""The console's pages: sign-in, collections, try, reviews, audit log.
+
+Every page that reads or changes anything does it through the governance gate
+(:class:`~agnosco.governance.gate.Gate`), exactly as a signed API call would: Rekognition
+operations through :meth:`Gate.call`, governance actions (deciding a review, reading or
+verifying the audit log) through :meth:`Gate.govern`, with a
+:class:`~agnosco.governance.actions.Caller` whose ``channel`` is ``"console"``.  So the same
+policies decide, and the same audit log records each call, marked ``"channel": "console"``.
+What a principal's policies do not allow is not offered (:meth:`Gate.permits` decides which
+forms a page shows); a change sent anyway is refused by the gate, audited, and answered with a
+403 page in words.
+
+:meth:`Console.handle` is synchronous (the gate and the models block): the server runs it in
+a worker thread, on the model queue for :meth:`Console.analyses_images` requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import hmac
+import io
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
+
+from agnosco.auth.keys import KeyOwner, KeyStore
+from agnosco.auth.sessions import Session, SessionStore, verify_secret
+from agnosco.console.http import FormError, Request, Response, Upload, redirect
+from agnosco.errors import AccessDeniedException, ServiceError
+from agnosco.governance.actions import Caller
+from agnosco.governance.audit import AuditEntry
+from agnosco.governance.gate import Gate
+from agnosco.governance.review import PENDING
+from agnosco.operations.context import OperationContext
+
+log = logging.getLogger("agnosco.console")
+
+PREFIX = "/console"
+SESSION_COOKIE = "agnosco_session"
+#: The sign-in form's CSRF token, a cookie its form must repeat (no session exists yet).
+SIGN_IN_COOKIE = "agnosco_sign_in"
+CHANNEL = "console"
+#: Audit records shown per page.
+AUDIT_PAGE = 100
+#: Faces listed per page.
+FACE_PAGE = 100
+_STATIC = {"console.css": "text/css; charset=utf-8"}
+_SECURITY_HEADERS = [
+    # Nothing is fetched from elsewhere; images are the page's own upload (data: URIs).
+    (
+        "content-security-policy",
+        (
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'"
+        ),
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+]
+_STATUS_WORDS = {
+    400: "The request could not be carried out",
+    403: "Not allowed",
+    404: "Not found",
+    500: "Something went wrong on the server",
+    503: "The server is busy",
+}
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is signed in: the session, its key's owner, and the gate's view of them."""
+
+    session: Session
+    owner: KeyOwner
+    caller: Caller
+
+    @property
+    def principal(self) -> str:
+        return self.owner.principal
+
+
+class Console:
+    """The web console, on the deployment's context, keys, gate and sessions."""
+
+    def __init__(
+        self,
+        context: OperationContext,
+        keys: KeyStore,
+        gate: Gate,
+        sessions: SessionStore,
+    ) -> None:
+        self.context, self.keys, self.gate, self.sessions = context, keys, gate, sessions
+        self._templates = Environment(
+            loader=PackageLoader("agnosco.console", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            # Responses are TypedDicts with optional members: a missing one renders as nothing
+            # (templates say "-" for it), rather than failing the page.
+            undefined=Undefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._templates.filters["utc"] = _utc
+        self._routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
+            ("GET", re.compile(r"/?"), self._home),
+            ("GET", re.compile(r"/sign-in"), self._sign_in_page),
+            ("POST", re.compile(r"/sign-in"), self._sign_in),
+            ("POST", re.compile(r"/sign-out"), self._sign_out),
+            ("GET", re.compile(r"/collections"), self._collections),
+            ("POST", re.compile(r"/collections"), self._create_collection),
+            ("GET", re.compile(r"/collections/([^/]+)"), self._collection),
+            ("POST", re.compile(r"/collections/([^/]+)/delete"), self._delete_collection),
+            ("GET", re.compile(r"/try"), self._try_page),
+            ("POST", re.compile(r"/try"), self._try),
+            ("GET", re.compile(r"/reviews"), self._reviews),
+            ("POST", re.compile(r"/reviews/([^/]+)"), self._decide_review),
+            ("GET", re.compile(r"/audit"), self._audit),
+            ("GET", re.compile(r"/audit/verify"), self._audit_verify),
+            ("GET", re.compile(r"/audit/export"), self._audit_export),
+        ]
+
+    # dispatch -------------------------------------------------------------------------------
+    @staticmethod
+    def serves(path: str) -> bool:
+        return path == PREFIX or path.startswith(PREFIX + "/")
+
+    @staticmethod
+    def analyses_images(method: str, path: str) -> bool:
+        """Does this request run a model (it then waits on the server's model queue)?"""
+        return method == "POST" and path.rstrip("/") == PREFIX + "/try"
+
+    def handle(self, request: Request) -> Response:
+        """The response to one console request; never raises, never shows a stack trace."""
+        try:
+            response = self._dispatch(request)
+        except Exception:
+            log.exception("console request %s (%s) failed", request.request_id, request.path)
+            response = self.error_page(
+                500,
+                "An unexpected error stopped this page. Nothing is shown of it here; the "
+                f"server's log has it under request id {request.request_id}.",
+            )
+        response.headers.extend(_SECURITY_HEADERS)
+        response.headers.append(("x-amzn-requestid", request.request_id))
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
+        path = request.path[len(PREFIX) :]
+        if request.method == "GET" and path.startswith("/static/"):
+            return self._static(path[len("/static/") :])
+        methods = set()
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            methods.add(method)
+            if method != request.method:
+                continue
+            args = [_unquote(g) for g in match.groups()]
+            if handler in (self._sign_in_page, self._sign_in):
+                return handler(request)
+            visitor = self._visitor(request)
+            if visitor is None:
+                if request.method == "POST":
+                    return self.error_page(
+                        403, "Your session has ended; sign in again.", visitor=None
+                    )
+                return redirect(f"{PREFIX}/sign-in?next={quote(request.path)}")
+            if request.method == "POST":
+                refusal = self._check_form(request, visitor)
+                if refusal is not None:
+                    return refusal
+            try:
+                return handler(request, visitor, *args)
+            except ServiceError as error:
+                return self.service_error_page(error, visitor)
+            except FormError as error:
+                return self.error_page(400, str(error), visitor=visitor)
+        if methods:
+            return self.error_page(405, f"This page does not accept {request.method}.")
+        return self.error_page(404, "There is no such console page.")
+
+    # sessions -------------------------------------------------------------------------------
+    def _visitor(self, request: Request) -> Visitor | None:
+        token = request.cookie(SESSION_COOKIE)
+        if not token:
+            return None
+        session = self.sessions.get(token)
+        if session is None:
+            return None
+        owner = self.keys.owner(session.access_key_id)
+        if owner is None:  # the key was revoked: its sessions end with it
+            self.sessions.end_key(session.access_key_id)
+            return None
+        caller = Caller(
+            principal=owner.principal,
+            access_key_id=session.access_key_id,
+            source_ip=request.client_ip,
+            region=self.context.region,
+            purpose=owner.default_purpose,
+            consent_reference=None,
+            request_id=request.request_id,
+            channel=CHANNEL,
+        )
+        return Visitor(session, owner, caller)
+
+    def _check_form(self, request: Request, visitor: Visitor) -> Response | None:
+        """Refuse a POST whose CSRF token is not its session's (audited)."""
+        try:
+            fields, _ = request.form()
+        except FormError as error:
+            return self.error_page(400, str(error), visitor=visitor)
+        if _same_origin(request) and hmac.compare_digest(
+            fields.get("csrf", "").encode(), visitor.session.csrf_token.encode()
+        ):
+            return None
+        self._audit_refusal(
+            request,
+            "agnosco:ConsoleForm",
+            visitor.principal,
+            visitor.session.access_key_id,
+            "form refused: missing or wrong CSRF token, or another origin",
+            path=request.path,
+        )
+        return self.error_page(
+            403,
+            "This form did not come from this console page (its security token is missing or "
+            "wrong), so nothing was changed. Reload the page and try again.",
+            visitor=visitor,
+        )
+
+    def _sign_in_page(self, request: Request, message: str | None = None) -> Response:
+        token = secrets.token_urlsafe(24)
+        page = self.render(
+            "sign_in.html",
+            None,
+            status=400 if message else 200,
+            csrf=token,
+            message=message,
+            next=_safe_next(request.arg("next")),
+            ended=request.arg("ended"),
+        )
+        page.headers.append(("set-cookie", self._cookie(request, SIGN_IN_COOKIE, token, 900)))
+        return page
+
+    def _sign_in(self, request: Request) -> Response:
+        try:
+            fields, _ = request.form()
+        except FormError as error:
+            return self._sign_in_page(request, str(error))
+        expected = request.cookie(SIGN_IN_COOKIE) or ""
+        if (
+            not expected
+            or not _same_origin(request)
+            or not hmac.compare_digest(fields.get("csrf", "").encode(), expected.encode())
+        ):
+            return self._sign_in_page(
+                request,
+                "The sign-in form had expired or did not come from this page; try again.",
+            )
+        key_id = fields.get("access_key_id", "").strip()
+        secret = fields.get("secret_access_key", "")
+        if not verify_secret(self.keys.secret_for(key_id) if key_id else None, secret):
+            self._audit_refusal(
+                request,
+                "agnosco:ConsoleSignIn",
+                None,
+                key_id[:128] or None,
+                "unknown or revoked access key, or a wrong secret",
+            )
+            return self._sign_in_page(
+                request, "The access key id or the secret is wrong, or the key was revoked."
+            )
+        owner = self.keys.owner(key_id)
+        opened = self.sessions.open(key_id)
+        self.gate.append(
+            self._record(
+                request,
+                "agnosco:ConsoleSignIn",
+                owner.principal if owner else None,
+                key_id,
+                "Allow",
+                "access key secret verified",
+            )
+        )
+        return redirect(
+            _safe_next(fields.get("next", "")) or f"{PREFIX}/collections",
+            self._cookie(
+                request, SESSION_COOKIE, opened.token, int(self.sessions.lifetime), http_only=True
+            ),
+            self._cookie(request, SIGN_IN_COOKIE, "", 0),
+        )
+
+    def _sign_out(self, request: Request, visitor: Visitor) -> Response:
+        token = request.cookie(SESSION_COOKIE)
+        if token:
+            self.sessions.end(token)
+        self.gate.append(
+            self._record(
+                request,
+                "agnosco:ConsoleSignOut",
+                visitor.principal,
+                visitor.session.access_key_id,
+                "Allow",
+                "signed out",
+            )
+        )
+        return redirect(
+            f"{PREFIX}/sign-in?ended=signed-out",
+            self._cookie(request, SESSION_COOKIE, "", 0, http_only=True),
+        )
+
+    def _cookie(
+        self, request: Request, name: str, value: str, max_age: int, *, http_only: bool = True
+    ) -> str:
+        parts = [f"{name}={value}", f"Path={PREFIX}", f"Max-Age={max_age}", "SameSite=Strict"]
+        if http_only:
+            parts.append("HttpOnly")
+        if request.scheme == "https":
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    def _record(
+        self,
+        request: Request,
+        operation: str,
+        principal: str | None,
+        access_key_id: str | None,
+        decision: str,
+        reason: str,
+        **parameters: Any,
+    ) -> AuditEntry:
+        record: AuditEntry = {
+            "time": self.context.clock(),
+            "request_id": request.request_id,
+            "principal": principal,
+            "access_key_id": access_key_id,
+            "source": request.client_ip,
+            "channel": CHANNEL,
+            "region": self.context.region,
+            "operation": operation,
+            "decision": "Allow" if decision == "Allow" else "Deny",
+            "reason": reason,
+        }
+        if parameters:
+            record["parameters"] = parameters
+        return record
+
+    def _audit_refusal(
+        self,
+        request: Request,
+        operation: str,
+        principal: str | None,
+        access_key_id: str | None,
+        reason: str,
+        **parameters: Any,
+    ) -> None:
+        self.gate.append(
+            self._record(request, operation, principal, access_key_id, "Deny", reason, **parameters)
+            | {"error": "AccessDeniedException"}
+        )
+
+    # rendering -------------------------------------------------------------------------------
+    def render(
+        self, template: str, visitor: Visitor | None, *, status: int = 200, **values: Any
+    ) -> Response:
+        nav = []
+        if visitor is not None:
+            nav = [
+                ("collections", "Collections"),
+                ("try", "Try an image"),
+                ("reviews", "Reviews"),
+                ("audit", "Audit log"),
+            ]
+        html = self._templates.get_template(template).render(
+            prefix=PREFIX,
+            visitor=visitor,
+            csrf=visitor.session.csrf_token if visitor else values.pop("csrf", ""),
+            nav=nav,
+            region=self.context.region,
+            **values,
+        )
+        return Response(status, html.encode("utf-8"))
+
+    def error_page(self, status: int, message: str, visitor: Visitor | None = None) -> Response:
+        return self.render(
+            "error.html",
+            visitor,
+            status=status,
+            title=_STATUS_WORDS.get(status, "The request could not be carried out"),
+            message=message,
+            code=None,
+        )
+
+    def service_error_page(self, error: ServiceError, visitor: Visitor | None) -> Response:
+        status = (
+            403
+            if isinstance(error, AccessDeniedException)
+            else 404
+            if error.code == "ResourceNotFoundException"
+            else (error.status_hint or (400 if error.sender_fault else 500))
+        )
+        message = error.message
+        if isinstance(error, AccessDeniedException):
+            message = (
+                "Your policies do not allow this, so nothing was changed; the refusal is in the "
+                f"audit log. ({error.message})"
+            )
+        return self.render(
+            "error.html",
+            visitor,
+            status=status,
+            title=_STATUS_WORDS.get(status, "The request could not be carried out"),
+            message=message,
+            code=error.code,
+        )
+
+    def _static(self, name: str) -> Response:
+        if name not in _STATIC:
+            return self.error_page(404, "There is no such file.")
+        from importlib import resources
+
+        data = (resources.files("agnosco.console") / "static" / name).read_bytes()
+        response = Response(200, data, content_type=_STATIC[name])
+        return response
+
+    # gate -----------------------------------------------------------------------------------
+    def _call(self, operation: str, request: dict[str, Any], visitor: Visitor) -> dict[str, Any]:
+        context = dataclasses.replace(self.context, consent_reference=None)
+        result = self.gate.call(operation, request, visitor.caller, context)
+        return dict(result.response)
+
+    def _permits(self, operation: str, request: dict[str, Any], visitor: Visitor) -> bool:
+        return self.gate.permits(operation, request, visitor.caller, self.context)
+
+    def _collection_arn(self, collection_id: str | None) -> str:
+        if not collection_id:
+            return "*"
+        return (
+            f"arn:aws:rekognition:{self.context.region}:{self.context.account_id}"
+            f":collection/{collection_id}"
+        )
+
+    # pages ----------------------------------------------------------------------------------
+    def _home(self, request: Request, visitor: Visitor) -> Response:
+        return redirect(f"{PREFIX}/collections")
+
+    def _collections(self, request: Request, visitor: Visitor) -> Response:
+        listing: dict[str, Any] = {"MaxResults": 100}
+        if request.arg("next"):
+            listing["NextToken"] = request.arg("next")
+        page = self._call("ListCollections", listing, visitor)
+        rows = []
+        for collection_id in page.get("CollectionIds", []):
+            try:
+                described = self._call(
+                    "DescribeCollection", {"CollectionId": collection_id}, visitor
+                )
+            except ServiceError as error:  # e.g. a policy allowing some collections only
+                rows.append({"id": collection_id, "error": error.message})
+                continue
+            rows.append({"id": collection_id, "error": None, **described})
+        return self.render(
+            "collections.html",
+            visitor,
+            collections=rows,
+            next_token=page.get("NextToken"),
+            can_create=self._permits("CreateCollection", {"CollectionId": "x"}, visitor),
+        )
+
+    def _create_collection(self, request: Request, visitor: Visitor) -> Response:
+        fields, _ = request.form()
+        collection_id = fields.get("collection_id", "").strip()
+        self._call("CreateCollection", {"CollectionId": collection_id}, visitor)
+        return redirect(f"{PREFIX}/collections/{quote(collection_id, safe='')}?created=1")
+
+    def _collection(self, request: Request, visitor: Visitor, collection_id: str) -> Response:
+        described = self._call("DescribeCollection", {"CollectionId": collection_id}, visitor)
+        listing: dict[str, Any] = {"CollectionId": collection_id, "MaxResults": FACE_PAGE}
+        if request.arg("next"):
+            listing["NextToken"] = request.arg("next")
+        faces: dict[str, Any] | None = None
+        faces_error = None
+        try:
+            faces = self._call("ListFaces", listing, visitor)
+        except ServiceError as error:
+            faces_error = error.message
+        users: dict[str, Any] | None = None
+        try:
+            users = self._call(
+                "ListUsers", {"CollectionId": collection_id, "MaxResults": 100}, visitor
+            )
+        except ServiceError:
+            users = None
+        return self.render(
+            "collection.html",
+            visitor,
+            collection_id=collection_id,
+            described=described,
+            faces=faces,
+            faces_error=faces_error,
+            users=users,
+            created=request.arg("created") == "1",
+            can_delete=self._permits("DeleteCollection", {"CollectionId": collection_id}, visitor),
+        )
+
+    def _delete_collection(
+        self, request: Request, visitor: Visitor, collection_id: str
+    ) -> Response:
+        fields, _ = request.form()
+        if fields.get("confirm", "") != collection_id:
+            return self.error_page(
+                400,
+                f"To delete the collection, type its id ({collection_id}) in the confirmation "
+                "field. Nothing was deleted.",
+                visitor=visitor,
+            )
+        self._call("DeleteCollection", {"CollectionId": collection_id}, visitor)
+        return redirect(f"{PREFIX}/collections?deleted={quote(collection_id, safe='')}")
+
+    def _try_page(self, request: Request, visitor: Visitor) -> Response:
+        return self.render(
+            "try.html",
+            visitor,
+            result=None,
+            can_detect=self._permits("DetectFaces", {"Image": {"Bytes": b""}}, visitor),
+        )
+
+    def _try(self, request: Request, visitor: Visitor) -> Response:
+        fields, files = request.form()
+        upload = files.get("image")
+        if upload is None or not upload.data:
+            raise FormError("Choose an image file to analyse.")
+        attributes = fields.get("attributes", "DEFAULT")
+        if attributes not in ("DEFAULT", "ALL"):
+            raise FormError("Attributes must be DEFAULT or ALL.")
+        # The image goes to DetectFaces and back into this page only: it is not stored.
+        response = self._call(
+            "DetectFaces", {"Image": {"Bytes": upload.data}, "Attributes": [attributes]}, visitor
+        )
+        return self.render(
+            "try.html",
+            visitor,
+            result={
+                "faces": response.get("FaceDetails", []),
+                "image": _data_uri(upload),
+                "filename": upload.filename,
+                "json": json.dumps(response, indent=2, default=str),
+            },
+            can_detect=True,
+        )
+
+    def _reviews(self, request: Request, visitor: Visitor) -> Response:
+        now = self.context.clock()
+        reviews = self.gate.govern(
+            "agnosco:ListReviews",
+            "*",
+            visitor.caller,
+            {"status": PENDING},
+            lambda: self.gate.reviews.list(PENDING),
+            now=now,
+            changes_state=False,
+            result=lambda found: {"Reviews": len(found)},
+        )
+        return self.render(
+            "reviews.html",
+            visitor,
+            reviews=[
+                {
+                    "review": r,
+                    "decided_by_me": any(d["reviewer"] == visitor.principal for d in r.decisions),
+                    "confirms": sum(d["decision"] == "confirm" for d in r.decisions),
+                    "can_decide": self.gate.permits_action(
+                        "agnosco:DecideReview",
+                        self._collection_arn(r.collection_id),
+                        visitor.caller,
+                        now,
+                    ),
+                }
+                for r in reviews
+            ],
+            decided=request.arg("decided"),
+            fmr=_fmr_words(self.context),
+        )
+
+    def _decide_review(self, request: Request, visitor: Visitor, review_id: str) -> Response:
+        fields, _ = request.form()
+        decision = fields.get("decision", "")
+        reason = fields.get("reason", "").strip()
+        if decision not in ("confirm", "reject"):
+            raise FormError("Choose whether to confirm or reject the match.")
+        if not reason:
+            raise FormError("A decision needs a reason; it is kept in the audit log.")
+        review = self.gate.reviews.get(review_id)
+        decided = self.gate.govern(
+            "agnosco:DecideReview",
+            self._collection_arn(review.collection_id),
+            visitor.caller,
+            {"review_id": review_id, "decision": decision, "reason": reason},
+            lambda: self.gate.reviews.decide(review_id, visitor.principal, decision, reason),
+            now=self.context.clock(),
+            changes_state=True,
+            result=lambda r: {
+                "status": r.status,
+                "candidates": [
+                    {
+                        "FaceId": c.get("Face", {}).get("FaceId"),
+                        "UserId": c.get("User", {}).get("UserId"),
+                        "Similarity": c.get("Similarity"),
+                    }
+                    for c in r.candidates
+                ],
+            },
+        )
+        return redirect(f"{PREFIX}/reviews?decided={quote(decided.status)}")
+
+    def _audit_filters(self, request: Request) -> dict[str, str]:
+        return {
+            k: request.arg(k).strip()[:256]
+            for k in ("principal", "operation", "collection")
+            if request.arg(k).strip()
+        }
+
+    def _audit(self, request: Request, visitor: Visitor) -> Response:
+        filters = self._audit_filters(request)
+        before = request.arg("before")
+        before_seq = int(before) if before.isdigit() else None
+        records = self.gate.govern(
+            "agnosco:ReadAuditLog",
+            "*",
+            visitor.caller,
+            {**filters, "before": before_seq},
+            lambda: self.gate.audit.search(
+                principal=filters.get("principal"),
+                operation=filters.get("operation"),
+                collection=filters.get("collection"),
+                before=before_seq,
+                limit=AUDIT_PAGE,
+            ),
+            now=self.context.clock(),
+            changes_state=False,
+            result=lambda found: {"Records": len(found)},
+        )
+        older = (
+            urlencode({**filters, "before": records[-1]["seq"]})
+            if len(records) == AUDIT_PAGE
+            else None
+        )
+        return self.render(
+            "audit.html",
+            visitor,
+            records=records,
+            filters=filters,
+            older=older,
+            export=urlencode(filters),
+            verified=None,
+            can_verify=self.gate.permits_action(
+                "agnosco:VerifyAuditLog", "*", visitor.caller, self.context.clock()
+            ),
+        )
+
+    def _audit_verify(self, request: Request, visitor: Visitor) -> Response:
+        report = self.gate.govern(
+            "agnosco:VerifyAuditLog",
+            "*",
+            visitor.caller,
+            {},
+            self.gate.audit.verify,
+            now=self.context.clock(),
+            changes_state=False,
+            result=lambda r: {"ok": r.ok, "count": r.count, "problems": len(r.problems)},
+        )
+        return self.render(
+            "audit.html",
+            visitor,
+            records=[],
+            filters={},
+            older=None,
+            export="",
+            verified=report,
+            can_verify=True,
+        )
+
+    def _audit_export(self, request: Request, visitor: Visitor) -> Response:
+        filters = self._audit_filters(request)
+        out = io.StringIO()
+        count = self.gate.govern(
+            "agnosco:ReadAuditLog",
+            "*",
+            visitor.caller,
+            {**filters, "export": "jsonl"},
+            lambda: self.gate.audit.export(
+                out,
+                principal=filters.get("principal"),
+                operation=filters.get("operation"),
+                collection=filters.get("collection"),
+            ),
+            now=self.context.clock(),
+            changes_state=False,
+            result=lambda n: {"Records": n},
+        )
+        stamp = dt.datetime.fromtimestamp(self.context.clock(), dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        return Response(
+            200,
+            out.getvalue().encode("utf-8"),
+            content_type="application/x-ndjson; charset=utf-8",
+            headers=[
+                ("content-disposition", f'attachment; filename="agnosco-audit-{stamp}.jsonl"'),
+                ("x-agnosco-records", str(count)),
+            ],
+        )
+
+
+def _unquote(value: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(value)
+
+
+def _safe_next(value: str) -> str:
+    """A console path to return to after sign-in (never another site)."""
+    if Console.serves(value) and not value.startswith("//") and "\\" not in value:
+        return value
+    return ""
+
+
+def _same_origin(request: Request) -> bool:
+    """A POST that says where it comes from must come from this host (a browser sends
+    ``Origin`` with every form POST; tools that send none are judged by the token alone)."""
+    origin = request.header("origin")
+    if origin is None:
+        return True
+    host = request.header("host") or ""
+    return origin in (f"http://{host}", f"https://{host}")
+
+
+def _data_uri(upload: Upload) -> str | None:
+    """The uploaded image, to show it back in the page it was sent from (never stored)."""
+    if upload.data.startswith(b"\xff\xd8"):
+        kind = "image/jpeg"
+    elif upload.data.startswith(b"\x89PNG"):
+        kind = "image/png"
+    else:
+        return None
+    return f"data:{kind};base64,{base64.b64encode(upload.data).decode('ascii')}"
+
+
+def _utc(seconds: float | dt.datetime | None) -> str:
+    if seconds is None:
+        return "-"
+    if isinstance(seconds, dt.datetime):
+        return seconds.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return dt.datetime.fromtimestamp(float(seconds), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _fmr_words(context: OperationContext) -> list[tuple[float, str]]:
+    """What a Similarity means as a false-match rate under the shipped calibration
+    (``docs/similarity.md``): at or above each Similarity, about 1 pair of different people in
+    N scores as high."""
+    return [
+        (similarity, f"about 1 in {round(1 / rate):,} pairs of different people")
+        for similarity, rate in SHIPPED_FMR
+    ]
+
+
+#: The shipped calibration's anchors (Similarity, false-match rate): docs/similarity.md.
+SHIPPED_FMR = ((80.0, 1e-2), (90.0, 1e-3), (95.0, 1e-4), (99.0, 1e-5))

@@ -1,0 +1,272 @@
+"""The console through the server's app in process: sign-in, sessions, CSRF, the gate."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.console.conftest import ConsoleClient
+from tests.server.conftest import ACCESS_KEY_ID
+from tests.server.in_process import InProcessServer
+
+
+def _records(server: InProcessServer, **match: object) -> list[dict]:  # type: ignore[type-arg]
+    return [
+        r for r in server.deployment.audit.records() if all(r.get(k) == v for k, v in match.items())
+    ]
+
+
+def _principal_with(server: InProcessServer, name: str, *policies: str) -> tuple[str, str]:
+    governance = server.deployment.governance
+    governance.ensure_principal(name)
+    for policy in policies:
+        governance.attach(policy, name)
+    key = server.deployment.keys.create(name)
+    return key.access_key_id, key.secret_access_key
+
+
+def _no_trace(text: str) -> None:
+    assert "Traceback" not in text and 'File "' not in text
+
+
+def test_signing_in_gives_a_strict_http_only_session(browser: ConsoleClient, console_server):
+    first = browser.get("/console")
+    assert first.status == 303 and first.header("location") == "/console/sign-in?next=/console"
+    page = browser.get("/console/sign-in")
+    assert page.status == 200
+    assert (
+        '<label for="access_key_id">' in page.text
+        and '<label for="secret_access_key">' in page.text
+    )
+    answer = browser.sign_in()
+    assert answer.status == 303 and answer.header("location") == "/console/collections"
+    session = next(c for c in answer.all("set-cookie") if c.startswith("agnosco_session="))
+    attributes = [a.strip() for a in session.split(";")[1:]]
+    assert {"HttpOnly", "SameSite=Strict", "Path=/console"} <= set(attributes)
+    max_age = next(int(a.split("=")[1]) for a in attributes if a.startswith("Max-Age="))
+    assert 0 < max_age <= 24 * 3600
+    home = browser.get("/console/collections")
+    assert home.status == 200
+    assert "Signed in as <strong>admin</strong>" in home.text
+    assert home.header("content-security-policy").startswith("default-src 'none'")
+    # Only the token's hash is kept: the database holds no usable session token.
+    token = browser.cookies["agnosco_session"]
+    with sqlite3.connect(Path(console_server.data_dir) / "agnosco.db") as db:
+        stored = [r[0] for r in db.execute("SELECT token_hash FROM console_sessions")]
+    assert stored and token not in stored
+    signed_in = _records(console_server, operation="agnosco:ConsoleSignIn", decision="Allow")
+    assert signed_in[-1]["channel"] == "console" and signed_in[-1]["principal"] == "admin"
+
+
+def test_a_wrong_secret_or_unknown_key_opens_no_session(browser: ConsoleClient, console_server):
+    before = len(_records(console_server, operation="agnosco:ConsoleSignIn", decision="Deny"))
+    for key_id, secret in ((ACCESS_KEY_ID, "not-the-secret"), ("AKIANOSUCHKEY0000000", "x")):
+        answer = browser.sign_in(key_id, secret)
+        assert answer.status == 400
+        assert "The access key id or the secret is wrong" in answer.text
+        assert "agnosco_session" not in browser.cookies
+        _no_trace(answer.text)
+    assert browser.get("/console/collections").status == 303  # back to sign-in
+    refused = _records(console_server, operation="agnosco:ConsoleSignIn", decision="Deny")
+    assert len(refused) == before + 2
+    assert refused[-1]["principal"] is None and refused[-1]["channel"] == "console"
+    assert "not-the-secret" not in json.dumps(refused)
+
+
+def test_a_sign_in_form_not_from_the_console_is_refused(browser: ConsoleClient):
+    answer = browser.post(
+        "/console/sign-in",
+        {"csrf": "forged", "access_key_id": ACCESS_KEY_ID, "secret_access_key": "x"},
+    )
+    assert answer.status == 400 and "did not come from this page" in answer.text
+    assert "agnosco_session" not in browser.cookies
+
+
+def test_a_change_without_the_csrf_token_is_refused_and_audited(
+    browser: ConsoleClient, console_server
+):
+    browser.sign_in()
+    rekognition = console_server.client(*_admin())
+    for form in ({"collection_id": "csrf-victim"}, {"collection_id": "csrf-victim", "csrf": "x"}):
+        answer = browser.post("/console/collections", form)
+        assert answer.status == 403
+        assert "security token is missing or wrong" in answer.text
+        _no_trace(answer.text)
+    # Even with the right token, a form posted from another site's page is refused.
+    token = browser.get("/console/collections").csrf()
+    answer = browser.post(
+        "/console/collections",
+        {"collection_id": "csrf-victim", "csrf": token},
+        headers={"origin": "https://elsewhere.example"},
+    )
+    assert answer.status == 403
+    with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
+        rekognition.describe_collection(CollectionId="csrf-victim")
+    refused = _records(console_server, operation="agnosco:ConsoleForm", decision="Deny")
+    assert len(refused) >= 3 and refused[-1]["principal"] == "admin"
+
+
+def _admin() -> tuple[str, str]:
+    from tests.server.conftest import SECRET_ACCESS_KEY
+
+    return ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+
+def test_creating_and_deleting_a_collection_go_through_the_gate(
+    browser: ConsoleClient, console_server
+):
+    browser.sign_in()
+    rekognition = console_server.client(*_admin())
+    token = browser.get("/console/collections").csrf()
+    answer = browser.post("/console/collections", {"collection_id": "from-console", "csrf": token})
+    assert answer.status == 303
+    assert answer.header("location") == "/console/collections/from-console?created=1"
+    assert rekognition.describe_collection(CollectionId="from-console")["FaceCount"] == 0
+    created = _records(console_server, operation="CreateCollection", collection="from-console")
+    assert [r.get("phase") for r in created] == ["intent", None]
+    assert all(r["channel"] == "console" and r["decision"] == "Allow" for r in created)
+    page = browser.get("/console/collections/from-console?created=1")
+    assert page.status == 200 and "The collection was created." in page.text
+    assert "No face images are stored" in page.text
+    listing = browser.get("/console/collections")
+    assert re.search(r'<a href="/console/collections/from-console">from-console</a>', listing.text)
+    # Deleting asks for the id typed again; a mismatch deletes nothing.
+    wrong = browser.post(
+        "/console/collections/from-console/delete", {"confirm": "other", "csrf": token}
+    )
+    assert wrong.status == 400 and "Nothing was deleted" in wrong.text
+    assert rekognition.describe_collection(CollectionId="from-console")
+    deleted = browser.post(
+        "/console/collections/from-console/delete", {"confirm": "from-console", "csrf": token}
+    )
+    assert deleted.status == 303
+    with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
+        rekognition.describe_collection(CollectionId="from-console")
+    # An invalid id is the operation's own error, shown in words.
+    bad = browser.post("/console/collections", {"collection_id": "no spaces!", "csrf": token})
+    assert bad.status == 400 and "InvalidParameterException" in bad.text
+    _no_trace(bad.text)
+
+
+def test_a_missing_collection_is_a_page_in_words(browser: ConsoleClient):
+    browser.sign_in()
+    answer = browser.get("/console/collections/no-such-collection")
+    assert answer.status == 404 and "ResourceNotFoundException" in answer.text
+    _no_trace(answer.text)
+    assert browser.get("/console/nowhere").status == 404
+
+
+def test_read_only_sees_read_only_pages_and_is_refused_a_change(
+    browser: ConsoleClient, console_server
+):
+    key = _principal_with(console_server, "reader", "ReadOnly")
+    rekognition = console_server.client(*_admin())
+    rekognition.create_collection(CollectionId="read-only-sees-this")
+    browser.sign_in(*key)
+    listing = browser.get("/console/collections")
+    assert listing.status == 200 and "read-only-sees-this" in listing.text
+    assert "do not allow creating collections" in listing.text
+    assert 'name="collection_id"' not in listing.text  # no create form offered
+    page = browser.get("/console/collections/read-only-sees-this")
+    assert page.status == 200 and "do not allow deleting" in page.text
+    # The form sent anyway (with its session's token) is refused by the gate, audited.
+    token = listing.csrf()
+    refused = browser.post("/console/collections", {"collection_id": "by-reader", "csrf": token})
+    assert refused.status == 403
+    assert "Your policies do not allow this" in refused.text
+    assert "rekognition:CreateCollection" in refused.text
+    _no_trace(refused.text)
+    with pytest.raises(rekognition.exceptions.ResourceNotFoundException):
+        rekognition.describe_collection(CollectionId="by-reader")
+    record = _records(console_server, principal="reader", operation="CreateCollection")[-1]
+    assert record["decision"] == "Deny" and record["channel"] == "console"
+    assert record["error"] == "AccessDeniedException" and record["access_key_id"] == key[0]
+    # Nor may ReadOnly read the audit log or decide reviews.
+    assert browser.get("/console/audit").status == 403
+    assert browser.get("/console/reviews").status == 403
+    rekognition.delete_collection(CollectionId="read-only-sees-this")
+
+
+def test_revoking_the_key_ends_its_sessions(browser: ConsoleClient, console_server):
+    key_id, secret = _principal_with(console_server, "revokee", "ReadOnly")
+    other = ConsoleClient(console_server)
+    browser.sign_in(key_id, secret)
+    other.sign_in(key_id, secret)
+    assert browser.get("/console/collections").status == 200
+    assert other.get("/console/collections").status == 200
+    console_server.deployment.keys.revoke(key_id)
+    answer = browser.get("/console/collections")
+    assert answer.status == 303 and answer.header("location").startswith("/console/sign-in")
+    assert other.get("/console/collections").status == 303
+    with sqlite3.connect(Path(console_server.data_dir) / "agnosco.db") as db:
+        left = db.execute(
+            "SELECT COUNT(*) FROM console_sessions WHERE access_key_id = ?", (key_id,)
+        ).fetchone()[0]
+    assert left == 0
+    # And signing in again with it is refused.
+    assert browser.sign_in(key_id, secret).status == 400
+
+
+def test_signing_out_ends_the_session(browser: ConsoleClient):
+    browser.sign_in()
+    token = browser.get("/console/collections").csrf()
+    kept = dict(browser.cookies)
+    answer = browser.post("/console/sign-out", {"csrf": token})
+    assert answer.status == 303 and "agnosco_session" not in browser.cookies
+    browser.cookies = kept  # the old cookie, replayed, opens nothing
+    assert browser.get("/console/collections").status == 303
+
+
+def test_the_audit_log_page_filters_verifies_and_exports(browser: ConsoleClient, console_server):
+    browser.sign_in()
+    browser.get("/console/collections")
+    page = browser.get("/console/audit?principal=admin&operation=ListCollections")
+    assert page.status == 200
+    rows = re.findall(r"<tr><td>(\d+)</td>", page.text)
+    assert rows and all(
+        r["principal"] == "admin" and r["operation"] == "ListCollections"
+        for r in console_server.deployment.audit.records()
+        if str(r["seq"]) in rows
+    )
+    verified = browser.get("/console/audit/verify")
+    assert verified.status == 200 and "The chain verifies" in verified.text
+    exported = browser.get("/console/audit/export?operation=agnosco:ConsoleSignIn")
+    assert exported.status == 200
+    assert exported.header("content-disposition").startswith("attachment;")
+    lines = [json.loads(line) for line in exported.text.splitlines()]
+    assert lines and all(r["operation"] == "agnosco:ConsoleSignIn" for r in lines)
+    assert len(lines) == len(_records(console_server, operation="agnosco:ConsoleSignIn"))
+    # Reading the log is itself recorded.
+    assert _records(console_server, operation="agnosco:VerifyAuditLog")[-1]["channel"] == "console"
+
+
+def test_trying_an_image_shows_its_boxes_and_stores_nothing(
+    browser: ConsoleClient, console_server, read_image
+):
+    image = read_image("couple.jpg")
+    browser.sign_in()
+    token = browser.get("/console/try").csrf()
+    answer = browser.post(
+        "/console/try",
+        {"csrf": token, "attributes": "DEFAULT"},
+        files={"image": ("couple.jpg", "image/jpeg", image)},
+    )
+    assert answer.status == 200, answer.text[:2000]
+    boxes = re.findall(r'<rect class="box" data-face="\d+"', answer.text)
+    record = _records(console_server, operation="DetectFaces")[-1]
+    assert record["channel"] == "console" and record["result"]["FaceCount"] == len(boxes) == 2
+    assert record["images"][0]["bytes"] == len(image)
+    shown = json.loads(html.unescape(re.search(r"<pre>(.*?)</pre>", answer.text, re.DOTALL)[1]))
+    assert len(shown["FaceDetails"]) == 2 and "data:image/jpeg;base64," in answer.text
+    no_image = browser.post(
+        "/console/try",
+        {"csrf": token, "attributes": "DEFAULT"},
+        files={"image": ("notes.txt", "text/plain", b"not an image")},
+    )
+    assert no_image.status == 400 and "InvalidImageFormatException" in no_image.text
+    _no_trace(no_image.text)
