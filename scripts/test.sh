@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (the README's, and what .ci/run runs).
 #
-# Installs the package with its test dependencies, Debian's headless Chromium for the test
-# that renders the evaluation report in a browser, and GStreamer's RTSP server (under Debian's
+# Installs the package with its test dependencies, Debian's headless Chromium and its driver for
+# the tests that render the evaluation report and drive the web console in a browser, and GStreamer's RTSP server (under Debian's
 # python3) for the stream processor fed by a real RTSP stream (when apt-get is available, as
 # root, and they are not installed yet; elsewhere those tests skip and say why). Then lints and checks the formatting (ruff), type-checks
 # (mypy) and runs
@@ -10,9 +10,9 @@
 # share a server for the whole file).  Arguments go to pytest: `-m "not slow"` is the fast run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
-        || echo "note: could not install chromium; the browser rendering test will skip" >&2
+if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 \
+        || echo "note: could not install chromium; the browser tests will skip" >&2
 fi
 RTSP_PACKAGES="python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
 if ! /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" >/dev/null 2>&1 \

@@ -53,7 +53,7 @@ CHANNEL = "console"
 AUDIT_PAGE = 100
 #: Faces listed per page.
 FACE_PAGE = 100
-_STATIC = {"console.css": "text/css; charset=utf-8"}
+_STATIC = {"console.css": "text/css; charset=utf-8", "favicon.svg": "image/svg+xml"}
 _SECURITY_HEADERS = [
     # Nothing is fetched from elsewhere; images are the page's own upload (data: URIs).
     (
@@ -65,7 +65,8 @@ _SECURITY_HEADERS = [
     ),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
+    # Not no-referrer: with it a browser sends "Origin: null", and the origin check refuses.
+    ("referrer-policy", "same-origin"),
     ("cache-control", "no-store"),
 ]
 _STATUS_WORDS = {

@@ -270,3 +270,83 @@ def test_trying_an_image_shows_its_boxes_and_stores_nothing(
     )
     assert no_image.status == 400 and "InvalidImageFormatException" in no_image.text
     _no_trace(no_image.text)
+
+
+FOUR_EYES = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "FourEyes",
+                "Effect": "Deny",
+                "Action": "rekognition:Search*",
+                "Resource": "*",
+                "Condition": {"NumericLessThan": {"agnosco:RequiredReviewers": 2}},
+            }
+        ],
+    }
+)
+
+
+def test_a_two_person_review_is_decided_by_two_reviewers(console_server, read_image):
+    image = read_image("couple.jpg")
+    admin = console_server.client(*_admin())
+    admin.create_collection(CollectionId="reviewed")
+    admin.index_faces(CollectionId="reviewed", Image={"Bytes": image}, ExternalImageId="couple")
+    console_server.deployment.governance.put_policy("FourEyes", FOUR_EYES)
+    searcher = console_server.client(
+        *_principal_with(console_server, "searcher", "Identifier", "FourEyes")
+    )
+    answer = searcher.search_faces_by_image(CollectionId="reviewed", Image={"Bytes": image})
+    assert answer["FaceMatches"] == []  # withheld until reviewed
+    review_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-agnosco-review-id"]
+    first, second = ConsoleClient(console_server), ConsoleClient(console_server)
+    first.sign_in(*_principal_with(console_server, "reviewer-a", "Reviewer"))
+    second.sign_in(*_principal_with(console_server, "reviewer-b", "Reviewer"))
+    page = first.get("/console/reviews")
+    assert page.status == 200 and review_id in page.text
+    assert "2 different reviewers (two-person rule); 0 confirmed so far" in page.text
+    assert "Similarity 99.0 or more: about 1 in 100,000 pairs" in page.text
+    token = page.csrf()
+    no_reason = first.post(f"/console/reviews/{review_id}", {"decision": "confirm", "csrf": token})
+    assert no_reason.status == 400 and "needs a reason" in no_reason.text
+    decided = first.post(
+        f"/console/reviews/{review_id}",
+        {"decision": "confirm", "reason": "same person, checked the ID card", "csrf": token},
+    )
+    assert (
+        decided.status == 303 and decided.header("location") == "/console/reviews?decided=PENDING"
+    )
+    again = first.get("/console/reviews")
+    assert "1 confirmed so far" in again.text and "another reviewer must decide it" in again.text
+    twice = first.post(
+        f"/console/reviews/{review_id}", {"decision": "confirm", "reason": "again", "csrf": token}
+    )
+    assert twice.status in (400, 409) and "needs a different reviewer" in twice.text
+    assert console_server.deployment.reviews.get(review_id).status == "PENDING"
+    token = second.get("/console/reviews").csrf()
+    done = second.post(
+        f"/console/reviews/{review_id}",
+        {"decision": "confirm", "reason": "agree with reviewer-a", "csrf": token},
+    )
+    assert done.header("location") == "/console/reviews?decided=CONFIRMED"
+    review = console_server.deployment.reviews.get(review_id)
+    assert review.status == "CONFIRMED"
+    assert [d["reviewer"] for d in review.decisions] == ["reviewer-a", "reviewer-b"]
+    records = [
+        r
+        for r in _records(console_server, operation="agnosco:DecideReview")
+        if r.get("parameters", {}).get("review_id") == review_id and "phase" not in r
+    ]
+    assert [(r["principal"], r.get("error")) for r in records] == [
+        ("reviewer-a", None),
+        ("reviewer-a", "ConflictException"),
+        ("reviewer-b", None),
+    ]
+    assert records[-1]["result"]["status"] == "CONFIRMED"
+    assert all(r["channel"] == "console" for r in records)
+    # A searcher may not decide its own review.
+    own = ConsoleClient(console_server)
+    own.sign_in(*_principal_with(console_server, "searcher-console", "Identifier"))
+    assert own.get("/console/reviews").status == 403
+    admin.delete_collection(CollectionId="reviewed")

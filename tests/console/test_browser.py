@@ -1,0 +1,134 @@
+"""The console in Debian's Chromium against a real ``agnosco serve``: sign in, create a
+collection, try an image and see its boxes, with no JavaScript error on any page.
+
+Chromium and its driver come from Debian (``apt-get install chromium chromium-driver``, which
+``scripts/test.sh`` runs as root); Selenium drives them, downloading nothing.  The screenshots
+are kept in the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.server.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, start_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    webdriver = pytest.importorskip("selenium.webdriver")
+    for binary in (CHROMIUM, CHROMEDRIVER):
+        if shutil.which(binary) is None:
+            pytest.skip(
+                f"{binary} is absent: install Debian's chromium and chromium-driver "
+                "(scripts/test.sh does, as root)"
+            )
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must fetch nothing
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(argument)
+    options.add_argument("--window-size=1280,800")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    from selenium.webdriver.chrome.service import Service
+
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Server]:
+    server = start_server(tmp_path / "data", tmp_path / "server.log")
+    yield server
+    server.stop()
+
+
+def _errors(driver: Any) -> list[dict[str, Any]]:
+    return [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+
+
+@pytest.mark.slow
+def test_sign_in_create_a_collection_and_see_an_images_boxes(
+    chromium: Any, served: Server, deepface_images: Path, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as until
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    driver = chromium
+    wait = WebDriverWait(driver, 120)
+    errors: dict[str, list[dict[str, Any]]] = {}
+
+    def visit_done(name: str) -> None:
+        errors[name] = _errors(driver)
+
+    driver.get(served.url + "/console")
+    assert driver.current_url.startswith(served.url + "/console/sign-in")
+    # The first Tab reaches the skip link: the page is keyboard-reachable from the top.
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert driver.switch_to.active_element.text == "Skip to content"
+    driver.find_element(By.ID, "access_key_id").send_keys(ACCESS_KEY_ID)
+    secret = driver.find_element(By.ID, "secret_access_key")
+    secret.send_keys(SECRET_ACCESS_KEY)
+    here = driver.current_url
+    secret.send_keys(Keys.ENTER)  # the form submits from the keyboard
+    wait.until(until.url_changes(here))
+    assert driver.current_url == served.url + "/console/collections", driver.page_source[-3000:]
+    assert "Signed in as admin" in driver.find_element(By.CSS_SELECTOR, ".who").text
+    visit_done("sign-in")
+
+    driver.find_element(By.ID, "collection_id").send_keys("browser-made")
+    here = driver.current_url
+    driver.find_element(By.XPATH, "//button[text()='Create collection']").click()
+    wait.until(until.url_changes(here))
+    assert driver.current_url.endswith("/console/collections/browser-made?created=1"), (
+        driver.page_source[-3000:]
+    )
+    assert "The collection was created." in driver.page_source
+    assert served.client().describe_collection(CollectionId="browser-made")["FaceCount"] == 0
+    visit_done("collection")
+
+    driver.get(served.url + "/console/try")
+    image = deepface_images / "couple.jpg"
+    driver.find_element(By.ID, "image").send_keys(str(image))
+    Select(driver.find_element(By.ID, "attributes")).select_by_value("DEFAULT")
+    driver.find_element(By.XPATH, "//button[text()='Detect faces']").click()
+    wait.until(until.presence_of_element_located((By.CSS_SELECTOR, "figure.overlay")))
+    boxes = driver.find_elements(By.CSS_SELECTOR, "figure.overlay svg rect.box")
+    assert len(boxes) == 2
+    picture = driver.find_element(By.CSS_SELECTOR, "figure.overlay img")
+    shown = picture.rect
+    assert shown["width"] > 100 and shown["height"] > 100  # the image itself rendered
+    for box in boxes:  # each box drawn inside the image, with a size
+        r = box.rect
+        assert r["width"] > 5 and r["height"] > 5
+        assert shown["x"] <= r["x"] and r["x"] + r["width"] <= shown["x"] + shown["width"] + 1
+        assert shown["y"] <= r["y"] and r["y"] + r["height"] <= shown["y"] + shown["height"] + 1
+    driver.execute_script("arguments[0].scrollIntoView()", picture)
+    driver.save_screenshot(str(tmp_path / "try-1280x800.png"))
+    driver.find_element(By.CSS_SELECTOR, "figure.overlay").screenshot(str(tmp_path / "boxes.png"))
+    visit_done("try")
+
+    # Readable at phone width: no page scrolls sideways.
+    driver.set_window_size(390, 844)
+    for path in ("/console/collections", "/console/collections/browser-made", "/console/audit"):
+        driver.get(served.url + path)
+        width = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert width[0] <= width[1], (path, width)
+        visit_done(path)
+    driver.save_screenshot(str(tmp_path / "audit-390.png"))
+    assert (tmp_path / "try-1280x800.png").stat().st_size > 10_000
+    assert not any(errors.values()), errors
