@@ -21,6 +21,12 @@
    (``Traits.changes_state``) is recorded twice: an ``intent`` record before it runs (if that
    cannot be written, nothing changes) and its outcome after, so that no change is ever
    unrecorded, even when the process dies between the change and the outcome record.
+
+Governance actions that are not Rekognition operations — deciding a review, reading or
+verifying the audit log, from the web console — pass :meth:`Gate.govern`: the same policies
+decide them as ``agnosco:*`` actions, refusals are audited, changes recorded before and after.
+A caller's ``channel`` (``"console"``) is kept in its records and is the ``agnosco:Channel``
+condition key.
 """
 
 from __future__ import annotations

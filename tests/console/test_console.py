@@ -350,3 +350,30 @@ def test_a_two_person_review_is_decided_by_two_reviewers(console_server, read_im
     own.sign_in(*_principal_with(console_server, "searcher-console", "Identifier"))
     assert own.get("/console/reviews").status == 403
     admin.delete_collection(CollectionId="reviewed")
+
+
+def test_a_policy_can_keep_a_principal_out_of_the_console(browser: ConsoleClient, console_server):
+    console_server.deployment.governance.put_policy(
+        "ApiOnly",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "NotFromTheConsole",
+                        "Effect": "Deny",
+                        "Action": ["rekognition:*", "agnosco:*"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"agnosco:Channel": "console"}},
+                    }
+                ],
+            }
+        ),
+    )
+    key = _principal_with(console_server, "api-only", "ReadOnly", "ApiOnly")
+    assert "CollectionIds" in console_server.client(*key).list_collections()  # the API: allowed
+    browser.sign_in(*key)
+    refused = browser.get("/console/collections")
+    assert refused.status == 403 and "Your policies do not allow this" in refused.text
+    record = _records(console_server, principal="api-only", operation="ListCollections")[-1]
+    assert record["decision"] == "Deny" and "NotFromTheConsole" in record["reason"]
