@@ -32,10 +32,10 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 
-from agnosco.auth.keys import KeyOwner, KeyStore
+from agnosco.auth.keys import KeyOwner, KeyStore, NewKey
 from agnosco.auth.sessions import Session, SessionStore, verify_secret
 from agnosco.console.http import FormError, Request, Response, Upload, redirect
-from agnosco.errors import AccessDeniedException, ServiceError
+from agnosco.errors import AccessDeniedException, ResourceNotFoundException, ServiceError
 from agnosco.governance.actions import Caller
 from agnosco.governance.audit import AuditEntry
 from agnosco.governance.gate import Gate
@@ -125,6 +125,9 @@ class Console:
             ("POST", re.compile(r"/try"), self._try),
             ("GET", re.compile(r"/reviews"), self._reviews),
             ("POST", re.compile(r"/reviews/([^/]+)"), self._decide_review),
+            ("GET", re.compile(r"/keys"), self._keys_page),
+            ("POST", re.compile(r"/keys"), self._create_key),
+            ("POST", re.compile(r"/keys/([^/]+)/revoke"), self._revoke_key),
             ("GET", re.compile(r"/audit"), self._audit),
             ("GET", re.compile(r"/audit/verify"), self._audit_verify),
             ("GET", re.compile(r"/audit/export"), self._audit_export),
@@ -167,7 +170,7 @@ class Console:
             methods.add(method)
             if method != request.method:
                 continue
-            args = [_unquote(g) for g in match.groups()]
+            args = list(match.groups())  # the ASGI path is percent-decoded already
             if handler in (self._sign_in_page, self._sign_in):
                 return handler(request)
             visitor = self._visitor(request)
@@ -383,6 +386,10 @@ class Console:
                 ("reviews", "Reviews"),
                 ("audit", "Audit log"),
             ]
+            if self.gate.permits_action(
+                "agnosco:ListAccessKeys", "*", visitor.caller, self.context.clock()
+            ):
+                nav.append(("keys", "Access keys"))
         html = self._templates.get_template(template).render(
             prefix=PREFIX,
             visitor=visitor,
@@ -625,6 +632,77 @@ class Console:
         )
         return redirect(f"{PREFIX}/reviews?decided={quote(decided.status)}")
 
+    def _keys_page(
+        self, request: Request, visitor: Visitor, created: NewKey | None = None
+    ) -> Response:
+        now = self.context.clock()
+        keys = self.gate.govern(
+            "agnosco:ListAccessKeys",
+            "*",
+            visitor.caller,
+            {},
+            self.keys.list,
+            now=now,
+            changes_state=False,
+            result=lambda found: {"AccessKeys": len(found)},
+        )
+        return self.render(
+            "keys.html",
+            visitor,
+            keys=keys,
+            principals=[p.name for p in self.gate.store.list_principals()],
+            created=created,
+            revoked=request.arg("revoked"),
+            can_create=self.gate.permits_action(
+                "agnosco:CreateAccessKey", "*", visitor.caller, now
+            ),
+            can_revoke=self.gate.permits_action(
+                "agnosco:RevokeAccessKey", "*", visitor.caller, now
+            ),
+        )
+
+    def _create_key(self, request: Request, visitor: Visitor) -> Response:
+        fields, _ = request.form()
+        principal = fields.get("principal", "").strip()
+        purpose = fields.get("default_purpose", "").strip() or None
+
+        def create() -> NewKey:
+            self.gate.store.principal(principal)  # the owner must exist
+            return self.keys.create(principal, default_purpose=purpose)
+
+        created = self.gate.govern(
+            "agnosco:CreateAccessKey",
+            "*",
+            visitor.caller,
+            {"principal": principal, "default_purpose": purpose},
+            create,
+            now=self.context.clock(),
+            changes_state=True,
+            # The id only: the secret is shown once, in this answer, and recorded nowhere.
+            result=lambda new: {"AccessKeyId": new.access_key_id},
+        )
+        return self._keys_page(request, visitor, created)
+
+    def _revoke_key(self, request: Request, visitor: Visitor, access_key_id: str) -> Response:
+        def revoke() -> int:
+            if not self.keys.revoke(access_key_id):
+                raise ResourceNotFoundException(f"There is no access key {access_key_id}.")
+            return self.sessions.end_key(access_key_id)  # its console sessions end now
+
+        self.gate.govern(
+            "agnosco:RevokeAccessKey",
+            "*",
+            visitor.caller,
+            {"access_key_id": access_key_id},
+            revoke,
+            now=self.context.clock(),
+            changes_state=True,
+            result=lambda n: {"SessionsEnded": n},
+        )
+        if access_key_id == visitor.session.access_key_id:
+            return redirect(f"{PREFIX}/sign-in?ended=revoked")
+        return redirect(f"{PREFIX}/keys?revoked={quote(access_key_id, safe='')}")
+
     def _audit_filters(self, request: Request) -> dict[str, str]:
         return {
             k: request.arg(k).strip()[:256]
@@ -720,12 +798,6 @@ class Console:
                 ("x-agnosco-records", str(count)),
             ],
         )
-
-
-def _unquote(value: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(value)
 
 
 def _safe_next(value: str) -> str:

@@ -377,3 +377,45 @@ def test_a_policy_can_keep_a_principal_out_of_the_console(browser: ConsoleClient
     assert refused.status == 403 and "Your policies do not allow this" in refused.text
     record = _records(console_server, principal="api-only", operation="ListCollections")[-1]
     assert record["decision"] == "Deny" and "NotFromTheConsole" in record["reason"]
+
+
+def test_an_admin_creates_a_key_shown_once_and_revokes_it_ending_its_sessions(
+    browser: ConsoleClient, console_server
+):
+    console_server.deployment.governance.ensure_principal("keyholder")
+    console_server.deployment.governance.attach("ReadOnly", "keyholder")
+    browser.sign_in()
+    page = browser.get("/console/keys")
+    assert page.status == 200 and ACCESS_KEY_ID in page.text
+    created = browser.post("/console/keys", {"principal": "keyholder", "csrf": page.csrf()})
+    assert created.status == 200 and "The secret is shown only now" in created.text
+    key_id = re.search(r'<code id="new-key-id">([^<]+)</code>', created.text)[1]
+    secret = html.unescape(re.search(r'<code id="new-key-secret">([^<]+)</code>', created.text)[1])
+    api = console_server.client(key_id, secret)
+    assert "CollectionIds" in api.list_collections()
+    record = _records(console_server, operation="agnosco:CreateAccessKey")[-1]
+    assert record["result"] == {"AccessKeyId": key_id} and record["channel"] == "console"
+    assert secret not in json.dumps(list(console_server.deployment.audit.records()))
+    assert "The secret is shown only now" not in browser.get("/console/keys").text
+    # A key for nobody is refused, and audited with its error.
+    nobody = browser.post("/console/keys", {"principal": "nobody-at-all", "csrf": page.csrf()})
+    assert nobody.status == 404 and "nobody-at-all does not exist" in nobody.text
+    # Its holder signs in; ReadOnly may neither see the keys nor revoke one.
+    holder = ConsoleClient(console_server)
+    holder.sign_in(key_id, secret)
+    assert holder.get("/console/keys").status == 403
+    token = holder.get("/console/collections").csrf()
+    assert "Access keys</a>" not in holder.get("/console/collections").text
+    refused = holder.post(f"/console/keys/{ACCESS_KEY_ID}/revoke", {"csrf": token})
+    assert refused.status == 403
+    assert console_server.deployment.keys.owner(ACCESS_KEY_ID) is not None
+    record = _records(console_server, operation="agnosco:RevokeAccessKey")[-1]
+    assert record["principal"] == "keyholder" and record["decision"] == "Deny"
+    # The admin revokes it: the API refuses it and its console session has ended.
+    revoked = browser.post(f"/console/keys/{key_id}/revoke", {"csrf": page.csrf()})
+    assert revoked.status == 303 and revoked.header("location") == f"/console/keys?revoked={key_id}"
+    assert holder.get("/console/collections").status == 303
+    with pytest.raises(api.exceptions.ClientError, match="UnrecognizedClientException"):
+        api.list_collections()
+    record = _records(console_server, operation="agnosco:RevokeAccessKey")[-1]
+    assert record["principal"] == "admin" and record["result"] == {"SessionsEnded": 1}
