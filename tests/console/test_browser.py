@@ -1,5 +1,7 @@
 """The console in Debian's Chromium against a real ``agnosco serve``: sign in, create a
-collection, try an image and see its boxes, with no JavaScript error on any page.
+collection, try an image and see its boxes, give a ReadOnly principal a key and see its
+read-only pages, revoke that key from the command line and see its session end, verify the
+audit chain; with no error in the browser's console log on any page.
 
 Chromium and its driver come from Debian (``apt-get install chromium chromium-driver``, which
 ``scripts/test.sh`` runs as root); Selenium drives them, downloading nothing.  The screenshots
@@ -9,6 +11,9 @@ are kept in the test's temporary directory.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,5 +135,71 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
         assert width[0] <= width[1], (path, width)
         visit_done(path)
     driver.save_screenshot(str(tmp_path / "audit-390.png"))
+    driver.set_window_size(1280, 800)
+
+    # A ReadOnly principal (made with the CLI), given a key on the keys page...
+    _agnosco(served, "principals", "create", "viewer")
+    _agnosco(served, "policies", "attach", "ReadOnly", "--principal", "viewer")
+    driver.get(served.url + "/console/keys")
+    Select(driver.find_element(By.ID, "principal")).select_by_value("viewer")
+    driver.find_element(By.XPATH, "//button[text()='Create access key']").click()
+    wait.until(until.presence_of_element_located((By.ID, "new-key-secret")))
+    key_id = driver.find_element(By.ID, "new-key-id").text
+    key_secret = driver.find_element(By.ID, "new-key-secret").text
+    visit_done("keys")
+    driver.find_element(By.XPATH, "//button[text()='Sign out']").click()
+    wait.until(until.url_contains("/console/sign-in?ended=signed-out"))
+    # ...sees read-only pages: the collection, no form to create or delete one.
+    _sign_in(driver, wait, key_id, key_secret)
+    assert "Signed in as viewer" in driver.find_element(By.CSS_SELECTOR, ".who").text
+    assert "browser-made" in driver.page_source
+    assert "do not allow creating collections" in driver.page_source
+    assert not driver.find_elements(By.ID, "collection_id")
+    driver.get(served.url + "/console/collections/browser-made")
+    assert "do not allow deleting" in driver.page_source
+    visit_done("read-only")
+    # The key revoked from the command line (another process) ends the browser's session.
+    _agnosco(served, "keys", "revoke", key_id)
+    for _ in range(100):  # the server re-reads a key within a second of its revocation
+        driver.get(served.url + "/console/collections")
+        if "/console/sign-in" in driver.current_url:
+            break
+        time.sleep(0.1)
+    assert "/console/sign-in" in driver.current_url
+    visit_done("revoked")
+
+    # The admin verifies the audit chain, which holds the console's calls.
+    _sign_in(driver, wait, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    driver.get(served.url + "/console/audit?principal=viewer")
+    assert "console" in driver.find_element(By.CSS_SELECTOR, "table").text
+    here = driver.current_url
+    driver.find_element(By.LINK_TEXT, "Verify the chain").click()
+    wait.until(until.url_changes(here))
+    assert "The chain verifies" in driver.find_element(By.CSS_SELECTOR, "main").text
+    visit_done("audit")
     assert (tmp_path / "try-1280x800.png").stat().st_size > 10_000
     assert not any(errors.values()), errors
+
+
+def _sign_in(driver: Any, wait: Any, key_id: str, secret: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as until
+
+    if "/console/sign-in" not in driver.current_url:
+        driver.get(driver.current_url.split("/console")[0] + "/console/sign-in")
+    driver.find_element(By.ID, "access_key_id").send_keys(key_id)
+    driver.find_element(By.ID, "secret_access_key").send_keys(secret)
+    here = driver.current_url
+    driver.find_element(By.XPATH, "//button[text()='Sign in']").click()
+    wait.until(until.url_changes(here))
+    assert "/console/collections" in driver.current_url, driver.page_source[-2000:]
+
+
+def _agnosco(served: Server, *argv: str) -> None:
+    """The command line on the server's data directory, as its operator runs it."""
+    subprocess.run(
+        [sys.executable, "-m", "agnosco.cli.main", *argv, "--data-dir", str(served.data_dir)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
