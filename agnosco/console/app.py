@@ -298,7 +298,7 @@ class Console:
             )
         )
         return redirect(
-            _safe_next(fields.get("next", "")) or f"{PREFIX}/collections",
+            _safe_next(fields.get("next", "")) or f"{PREFIX}/",
             self._cookie(
                 request, SESSION_COOKIE, opened.token, int(self.sessions.lifetime), http_only=True
             ),
@@ -378,18 +378,7 @@ class Console:
     def render(
         self, template: str, visitor: Visitor | None, *, status: int = 200, **values: Any
     ) -> Response:
-        nav = []
-        if visitor is not None:
-            nav = [
-                ("collections", "Collections"),
-                ("try", "Try an image"),
-                ("reviews", "Reviews"),
-                ("audit", "Audit log"),
-            ]
-            if self.gate.permits_action(
-                "agnosco:ListAccessKeys", "*", visitor.caller, self.context.clock()
-            ):
-                nav.append(("keys", "Access keys"))
+        nav = self._pages(visitor) if visitor is not None else []
         html = self._templates.get_template(template).render(
             prefix=PREFIX,
             visitor=visitor,
@@ -399,6 +388,27 @@ class Console:
             **values,
         )
         return Response(status, html.encode("utf-8"))
+
+    def _pages(self, visitor: Visitor) -> list[tuple[str, str]]:
+        """The pages the visitor's policies let them open, for the menu (all of them named
+        when none is: each then says in words what is not allowed)."""
+        now = self.context.clock()
+        pages = [
+            ("collections", "Collections", self._permits("ListCollections", {}, visitor)),
+            (
+                "try",
+                "Try an image",
+                self._permits("DetectFaces", {"Image": {"Bytes": b""}}, visitor),
+            ),
+        ]
+        for slug, label, action in (
+            ("reviews", "Reviews", "agnosco:ListReviews"),
+            ("audit", "Audit log", "agnosco:ReadAuditLog"),
+            ("keys", "Access keys", "agnosco:ListAccessKeys"),
+        ):
+            pages.append((slug, label, self.gate.permits_action(action, "*", visitor.caller, now)))
+        allowed = [(slug, label) for slug, label, ok in pages if ok]
+        return allowed or [(slug, label) for slug, label, _ in pages[:4]]
 
     def error_page(self, status: int, message: str, visitor: Visitor | None = None) -> Response:
         return self.render(
@@ -461,7 +471,8 @@ class Console:
 
     # pages ----------------------------------------------------------------------------------
     def _home(self, request: Request, visitor: Visitor) -> Response:
-        return redirect(f"{PREFIX}/collections")
+        """The first page the visitor may open (a reviewer lands on the reviews)."""
+        return redirect(f"{PREFIX}/{self._pages(visitor)[0][0]}")
 
     def _collections(self, request: Request, visitor: Visitor) -> Response:
         listing: dict[str, Any] = {"MaxResults": 100}

@@ -10,6 +10,7 @@ are kept in the test's temporary directory.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -181,6 +182,92 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
     assert not any(errors.values()), errors
 
 
+FOUR_EYES = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "FourEyes",
+            "Effect": "Deny",
+            "Action": "rekognition:Search*",
+            "Resource": "*",
+            "Condition": {"NumericLessThan": {"agnosco:RequiredReviewers": 2}},
+        }
+    ],
+}
+
+
+@pytest.mark.slow
+def test_two_reviewers_decide_a_review_in_the_browser(
+    chromium: Any, served: Server, deepface_images: Path, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as until
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver, wait = chromium, WebDriverWait(chromium, 120)
+    image = (deepface_images / "couple.jpg").read_bytes()
+    admin = served.client()
+    admin.create_collection(CollectionId="watched")
+    admin.index_faces(CollectionId="watched", Image={"Bytes": image}, ExternalImageId="couple")
+    policy = tmp_path / "four-eyes.json"
+    policy.write_text(json.dumps(FOUR_EYES))
+    _agnosco(served, "policies", "put", "FourEyes", str(policy))
+    keys = {}
+    for name, policies in (
+        ("searcher", ("Identifier", "FourEyes")),
+        ("reviewer-one", ("Reviewer",)),
+        ("reviewer-two", ("Reviewer",)),
+    ):
+        _agnosco(served, "principals", "create", name)
+        for attached in policies:
+            _agnosco(served, "policies", "attach", attached, "--principal", name)
+        made = json.loads(_agnosco(served, "keys", "create", "--principal", name, "--json"))
+        keys[name] = (made["AccessKeyId"], made["SecretAccessKey"])
+    searcher = served.client(*keys["searcher"])
+    answer = searcher.search_faces_by_image(CollectionId="watched", Image={"Bytes": image})
+    assert answer["FaceMatches"] == []
+    review_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-agnosco-review-id"]
+    errors = []
+    for reviewer, status in (("reviewer-one", "PENDING"), ("reviewer-two", "CONFIRMED")):
+        driver.get(served.url + "/console/sign-in")
+        _sign_in(driver, wait, *keys[reviewer])
+        # A reviewer lands on the reviews, the one page the Reviewer policy opens.
+        assert driver.current_url == served.url + "/console/reviews"
+        menu = driver.find_element(By.CSS_SELECTOR, "nav").text.split("\n")
+        assert menu == ["Reviews"]
+        section = driver.find_element(
+            By.CSS_SELECTOR, f"section[aria-labelledby='review-{review_id}']"
+        )
+        assert "two-person rule" in section.text
+        section.find_element(By.CSS_SELECTOR, "input[value='confirm']").click()
+        section.find_element(By.TAG_NAME, "textarea").send_keys(f"{reviewer}: same person")
+        here = driver.current_url
+        section.find_element(By.XPATH, ".//button[text()='Record decision']").click()
+        wait.until(until.url_changes(here))
+        assert driver.current_url.endswith(f"/console/reviews?decided={status}")
+        if status == "PENDING":
+            assert "another reviewer must decide it" in driver.page_source
+            driver.save_screenshot(str(tmp_path / "review-one-decided.png"))
+        else:
+            assert "No review is pending." in driver.page_source
+        errors += _errors(driver)
+        driver.find_element(By.XPATH, "//button[text()='Sign out']").click()
+        wait.until(until.url_contains("ended=signed-out"))
+    decided = _audit_records(served, "agnosco:DecideReview")
+    assert [(r["principal"], r["result"]["status"]) for r in decided] == [
+        ("reviewer-one", "PENDING"),
+        ("reviewer-two", "CONFIRMED"),
+    ]
+    assert not errors, errors
+
+
+def _audit_records(served: Server, operation: str) -> list[dict[str, Any]]:
+    """The outcome records of ``operation``, from ``agnosco audit export``."""
+    lines = _agnosco(served, "audit", "export").splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    return [r for r in records if r.get("operation") == operation and "phase" not in r]
+
+
 def _sign_in(driver: Any, wait: Any, key_id: str, secret: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as until
@@ -192,14 +279,16 @@ def _sign_in(driver: Any, wait: Any, key_id: str, secret: str) -> None:
     here = driver.current_url
     driver.find_element(By.XPATH, "//button[text()='Sign in']").click()
     wait.until(until.url_changes(here))
-    assert "/console/collections" in driver.current_url, driver.page_source[-2000:]
+    assert "/console/sign-in" not in driver.current_url, driver.page_source[-2000:]
 
 
-def _agnosco(served: Server, *argv: str) -> None:
-    """The command line on the server's data directory, as its operator runs it."""
-    subprocess.run(
+def _agnosco(served: Server, *argv: str) -> str:
+    """The command line on the server's data directory, as its operator runs it; its output."""
+    done = subprocess.run(
         [sys.executable, "-m", "agnosco.cli.main", *argv, "--data-dir", str(served.data_dir)],
         check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+    return done.stdout
