@@ -715,10 +715,38 @@ class Console:
         return redirect(f"{PREFIX}/keys?revoked={quote(access_key_id, safe='')}")
 
     def _audit_filters(self, request: Request) -> dict[str, str]:
-        return {
+        """The audit page's filters as given (principal, operation, collection, and the UTC days
+        ``since`` and ``until``, both included).
+
+        :raises FormError: a day that is not YYYY-MM-DD.
+        """
+        filters = {
             k: request.arg(k).strip()[:256]
-            for k in ("principal", "operation", "collection")
+            for k in ("principal", "operation", "collection", "since", "until")
             if request.arg(k).strip()
+        }
+        for k in ("since", "until"):
+            if k in filters:
+                try:
+                    dt.date.fromisoformat(filters[k])
+                except ValueError:
+                    raise FormError(f"The day {filters[k]!r} is not a date (YYYY-MM-DD).") from None
+        return filters
+
+    @staticmethod
+    def _audit_query(filters: dict[str, str]) -> dict[str, Any]:
+        """The filters as :meth:`AuditLog.search` takes them (days as epoch seconds)."""
+
+        def day(value: str, after: int = 0) -> float:
+            start = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.UTC)
+            return (start + dt.timedelta(days=after)).timestamp()
+
+        return {
+            "principal": filters.get("principal"),
+            "operation": filters.get("operation"),
+            "collection": filters.get("collection"),
+            "since": day(filters["since"]) if "since" in filters else None,
+            "until": day(filters["until"], 1) if "until" in filters else None,
         }
 
     def _audit(self, request: Request, visitor: Visitor) -> Response:
@@ -731,11 +759,7 @@ class Console:
             visitor.caller,
             {**filters, "before": before_seq},
             lambda: self.gate.audit.search(
-                principal=filters.get("principal"),
-                operation=filters.get("operation"),
-                collection=filters.get("collection"),
-                before=before_seq,
-                limit=AUDIT_PAGE,
+                **self._audit_query(filters), before=before_seq, limit=AUDIT_PAGE
             ),
             now=self.context.clock(),
             changes_state=False,
@@ -789,12 +813,7 @@ class Console:
             "*",
             visitor.caller,
             {**filters, "export": "jsonl"},
-            lambda: self.gate.audit.export(
-                out,
-                principal=filters.get("principal"),
-                operation=filters.get("operation"),
-                collection=filters.get("collection"),
-            ),
+            lambda: self.gate.audit.export(out, **self._audit_query(filters)),
             now=self.context.clock(),
             changes_state=False,
             result=lambda n: {"Records": n},

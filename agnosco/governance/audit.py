@@ -185,13 +185,24 @@ def _span(first: int, last: int) -> str:
     return f"record {first}" if first == last else f"records {first}..{last}"
 
 
-def _filters(principal: str | None, operation: str | None) -> tuple[str, tuple[Any, ...]]:
-    """The WHERE clause (and its values) of records of ``principal`` and ``operation``."""
+def _filters(
+    principal: str | None,
+    operation: str | None,
+    since: float | None = None,
+    until: float | None = None,
+) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (and its values) of records of ``principal`` and ``operation``, timed
+    in ``[since, until)``."""
     clauses: list[str] = []
     params: list[Any] = []
-    for column, value in (("principal", principal), ("operation", operation)):
+    for clause, value in (
+        ("principal = ?", principal),
+        ("operation = ?", operation),
+        ("time >= ?", since),
+        ("time < ?", until),
+    ):
         if value is not None:
-            clauses.append(f"{column} = ?")
+            clauses.append(clause)
             params.append(value)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
@@ -370,11 +381,13 @@ class AuditLog(Tables):
         principal: str | None = None,
         operation: str | None = None,
         collection: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> int:
-        """Write every record (those of ``principal``, ``operation`` and ``collection`` when
-        given) as one line of canonical JSON (JSON Lines), in seq order, from one consistent
-        snapshot; return how many were written."""
-        where, params = _filters(principal, operation)
+        """Write every record (those of ``principal``, ``operation`` and ``collection``, timed
+        in ``[since, until)``, when given) as one line of canonical JSON (JSON Lines), in seq
+        order, from one consistent snapshot; return how many were written."""
+        where, params = _filters(principal, operation, since, until)
         count = 0
         with self._db.snapshot() as tx:
             for body, digest in tx.stream(
@@ -394,12 +407,15 @@ class AuditLog(Tables):
         principal: str | None = None,
         operation: str | None = None,
         collection: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
         before: int | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """The newest ``limit`` records with ``seq < before`` (all when None) of ``principal``,
-        ``operation`` and ``collection`` when given, newest first."""
-        where, params = _filters(principal, operation)
+        ``operation`` and ``collection``, timed in ``[since, until)``, when given, newest
+        first."""
+        where, params = _filters(principal, operation, since, until)
         if before is not None:
             where += (" AND" if where else " WHERE") + " seq < ?"
             params = (*params, before)

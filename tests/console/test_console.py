@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -235,6 +236,13 @@ def test_the_audit_log_page_filters_verifies_and_exports(browser: ConsoleClient,
         for r in console_server.deployment.audit.records()
         if str(r["seq"]) in rows
     )
+    today = dt.datetime.now(dt.UTC).date()
+    todays = browser.get(f"/console/audit?principal=admin&since={today}&until={today}")
+    assert re.findall(r"<tr><td>(\d+)</td>", todays.text)
+    yesterday = today - dt.timedelta(days=1)
+    before = browser.get(f"/console/audit?until={yesterday}")
+    assert before.status == 200 and "No records match." in before.text
+    assert browser.get("/console/audit?since=last-tuesday").status == 400
     verified = browser.get("/console/audit/verify")
     assert verified.status == 200 and "The chain verifies" in verified.text
     exported = browser.get("/console/audit/export?operation=agnosco:ConsoleSignIn")
