@@ -35,10 +35,17 @@ from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 from agnosco.auth.keys import KeyOwner, KeyStore, NewKey
 from agnosco.auth.sessions import Session, SessionStore, verify_secret
 from agnosco.console.http import FormError, Request, Response, Upload, redirect
-from agnosco.errors import AccessDeniedException, ResourceNotFoundException, ServiceError
+from agnosco.errors import (
+    AccessDeniedException,
+    InvalidParameterException,
+    MalformedPolicyDocumentException,
+    ResourceNotFoundException,
+    ServiceError,
+)
 from agnosco.governance.actions import Caller
 from agnosco.governance.audit import AuditEntry
 from agnosco.governance.gate import Gate
+from agnosco.governance.principals import builtin_policies
 from agnosco.governance.review import PENDING
 from agnosco.operations.context import OperationContext
 
@@ -128,6 +135,12 @@ class Console:
             ("GET", re.compile(r"/keys"), self._keys_page),
             ("POST", re.compile(r"/keys"), self._create_key),
             ("POST", re.compile(r"/keys/([^/]+)/revoke"), self._revoke_key),
+            ("GET", re.compile(r"/principals"), self._principals),
+            ("POST", re.compile(r"/principals"), self._create_principal),
+            ("POST", re.compile(r"/principals/([^/]+)/attach"), self._attach_policy),
+            ("POST", re.compile(r"/principals/([^/]+)/detach/([^/]+)"), self._detach_policy),
+            ("GET", re.compile(r"/policies/([^/]+)"), self._policy),
+            ("POST", re.compile(r"/policies"), self._put_policy),
             ("GET", re.compile(r"/audit"), self._audit),
             ("GET", re.compile(r"/audit/verify"), self._audit_verify),
             ("GET", re.compile(r"/audit/export"), self._audit_export),
@@ -405,6 +418,7 @@ class Console:
             ("reviews", "Reviews", "agnosco:ListReviews"),
             ("audit", "Audit log", "agnosco:ReadAuditLog"),
             ("keys", "Access keys", "agnosco:ListAccessKeys"),
+            ("principals", "Principals and policies", "agnosco:ListPrincipals"),
         ):
             pages.append((slug, label, self.gate.permits_action(action, "*", visitor.caller, now)))
         allowed = [(slug, label) for slug, label, ok in pages if ok]
@@ -713,6 +727,138 @@ class Console:
         if access_key_id == visitor.session.access_key_id:
             return redirect(f"{PREFIX}/sign-in?ended=revoked")
         return redirect(f"{PREFIX}/keys?revoked={quote(access_key_id, safe='')}")
+
+    def _principals(
+        self,
+        request: Request,
+        visitor: Visitor,
+        *,
+        editing: tuple[str, str] | None = None,
+        problem: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        now = self.context.clock()
+        store = self.gate.store
+        principals, policies = self.gate.govern(
+            "agnosco:ListPrincipals",
+            "*",
+            visitor.caller,
+            {},
+            lambda: (store.list_principals(), store.list_policies()),
+            now=now,
+            changes_state=False,
+            result=lambda found: {"Principals": len(found[0]), "Policies": len(found[1])},
+        )
+
+        def may(action: str) -> bool:
+            return self.gate.permits_action(action, "*", visitor.caller, now)
+
+        return self.render(
+            "principals.html",
+            visitor,
+            status=status,
+            principals=principals,
+            policies=policies,
+            builtin=set(builtin_policies()),
+            blank_policy=json.dumps({"Version": "2012-10-17", "Statement": []}, indent=2),
+            done=request.arg("done"),
+            editing=editing,
+            problem=problem,
+            can_create=may("agnosco:CreatePrincipal"),
+            can_attach=may("agnosco:AttachPolicy"),
+            can_detach=may("agnosco:DetachPolicy"),
+            can_put=may("agnosco:PutPolicy"),
+        )
+
+    def _create_principal(self, request: Request, visitor: Visitor) -> Response:
+        fields, _ = request.form()
+        name = fields.get("name", "").strip()
+        attributes = {
+            k: fields.get(k, "").strip() or None
+            for k in ("organization", "organization_type", "default_purpose")
+        }
+        if not re.fullmatch(r"[A-Za-z0-9_.@+=,-]{1,128}", name):
+            raise FormError(
+                "A principal's name is 1 to 128 letters, digits or _ . @ + = , - characters."
+            )
+        self.gate.govern(
+            "agnosco:CreatePrincipal",
+            "*",
+            visitor.caller,
+            {"name": name, **attributes},
+            lambda: self.gate.store.create_principal(name, **attributes),
+            now=self.context.clock(),
+            changes_state=True,
+        )
+        return redirect(f"{PREFIX}/principals?done={quote(f'created principal {name}')}")
+
+    def _attach_policy(self, request: Request, visitor: Visitor, principal: str) -> Response:
+        fields, _ = request.form()
+        policy = fields.get("policy", "")
+        self.gate.govern(
+            "agnosco:AttachPolicy",
+            "*",
+            visitor.caller,
+            {"policy": policy, "principal": principal},
+            lambda: self.gate.store.attach(policy, principal),
+            now=self.context.clock(),
+            changes_state=True,
+        )
+        done = f"attached {policy} to {principal}"
+        return redirect(f"{PREFIX}/principals?done={quote(done)}")
+
+    def _detach_policy(
+        self, request: Request, visitor: Visitor, principal: str, policy: str
+    ) -> Response:
+        self.gate.govern(
+            "agnosco:DetachPolicy",
+            "*",
+            visitor.caller,
+            {"policy": policy, "principal": principal},
+            lambda: self.gate.store.detach(policy, principal),
+            now=self.context.clock(),
+            changes_state=True,
+        )
+        done = f"detached {policy} from {principal}"
+        return redirect(f"{PREFIX}/principals?done={quote(done)}")
+
+    def _policy(self, request: Request, visitor: Visitor, name: str) -> Response:
+        policy = self.gate.govern(
+            "agnosco:ListPrincipals",
+            "*",
+            visitor.caller,
+            {"policy": name},
+            lambda: self.gate.store.get_policy(name),
+            now=self.context.clock(),
+            changes_state=False,
+        )
+        document = json.dumps(policy.document, indent=2)
+        return self._principals(request, visitor, editing=(name, document))
+
+    def _put_policy(self, request: Request, visitor: Visitor) -> Response:
+        fields, _ = request.form()
+        name = fields.get("name", "").strip()
+        document = fields.get("document", "")
+        if not re.fullmatch(r"[A-Za-z0-9_+=,.@-]{1,128}", name):
+            raise FormError(
+                "A policy's name is 1 to 128 letters, digits or _ + = , . @ - characters."
+            )
+        try:
+            self.gate.govern(
+                "agnosco:PutPolicy",
+                "*",
+                visitor.caller,
+                {"name": name, "document": document},
+                lambda: self.gate.store.put_policy(name, document),
+                now=self.context.clock(),
+                changes_state=True,
+            )
+        except (MalformedPolicyDocumentException, InvalidParameterException) as error:
+            # The editor again, with the document as sent and why the server refused it.
+            return self._principals(
+                request, visitor, editing=(name, document), problem=error.message, status=400
+            )
+        return redirect(f"{PREFIX}/principals?done={quote(f'stored policy {name}')}")
 
     def _audit_filters(self, request: Request) -> dict[str, str]:
         """The audit page's filters as given (principal, operation, collection, and the UTC days

@@ -128,7 +128,16 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
 
     # Readable at phone width: no page scrolls sideways.
     driver.set_window_size(390, 844)
-    for path in ("/console/collections", "/console/collections/browser-made", "/console/audit"):
+    for path in (
+        "/console/collections",
+        "/console/collections/browser-made",
+        "/console/try",
+        "/console/reviews",
+        "/console/keys",
+        "/console/principals",
+        "/console/policies/Admin",
+        "/console/audit",
+    ):
         driver.get(served.url + path)
         width = driver.execute_script(
             "return [document.documentElement.scrollWidth, window.innerWidth]"

@@ -429,3 +429,95 @@ def test_an_admin_creates_a_key_shown_once_and_revokes_it_ending_its_sessions(
         api.list_collections()
     record = _records(console_server, operation="agnosco:RevokeAccessKey")[-1]
     assert record["principal"] == "admin" and record["result"] == {"SessionsEnded": 1}
+
+
+def test_an_admin_manages_principals_and_policies(browser: ConsoleClient, console_server):
+    browser.sign_in()
+    page = browser.get("/console/principals")
+    assert page.status == 200 and "Principals and policies</a>" in page.text
+    token = page.csrf()
+    made = browser.post(
+        "/console/principals",
+        {"name": "analyst", "organization_type": "research", "csrf": token},
+    )
+    assert made.status == 303
+    assert console_server.deployment.governance.principal("analyst").organization_type == "research"
+    assert (
+        browser.post(
+            "/console/principals/analyst/attach", {"policy": "Identifier", "csrf": token}
+        ).status
+        == 303
+    )
+    assert console_server.deployment.governance.principal("analyst").policies == ("Identifier",)
+    listing = browser.get("/console/principals")
+    assert 'href="/console/policies/Identifier">Identifier</a>' in listing.text
+    assert (
+        browser.post("/console/principals/analyst/detach/Identifier", {"csrf": token}).status == 303
+    )
+    assert console_server.deployment.governance.principal("analyst").policies == ()
+    # The editor validates as the server does: a bad document is shown back with why.
+    broken = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "rekognition:*"}]}'
+    )
+    refused = browser.post(
+        "/console/policies", {"name": "Broken", "document": broken, "csrf": token}
+    )
+    assert refused.status == 400
+    assert (
+        "nothing was stored" in refused.text
+        and "exactly one of Resource, NotResource" in refused.text
+    )
+    editor = re.search(r'<textarea id="document"[^>]*>(.*?)</textarea>', refused.text, re.DOTALL)
+    assert html.unescape(editor[1]) == broken  # the document as sent, to fix
+    assert "Broken" not in console_server.deployment.governance.list_policies()
+    builtin = browser.post(
+        "/console/policies", {"name": "Admin", "document": broken, "csrf": token}
+    )
+    assert builtin.status == 400 and "cannot be replaced" in builtin.text
+    good = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "rekognition:DetectFaces", "Resource": "*"}
+            ],
+        }
+    )
+    stored = browser.post(
+        "/console/policies", {"name": "DetectOnly", "document": good, "csrf": token}
+    )
+    assert stored.status == 303
+    assert console_server.deployment.governance.get_policy("DetectOnly").statements
+    shown = browser.get("/console/policies/DetectOnly")
+    assert shown.status == 200 and "rekognition:DetectFaces" in shown.text
+    kinds = [
+        (r["operation"], r.get("error"))
+        for r in _records(console_server, principal="admin", channel="console")
+        if r["operation"]
+        in (
+            "agnosco:CreatePrincipal",
+            "agnosco:AttachPolicy",
+            "agnosco:DetachPolicy",
+            "agnosco:PutPolicy",
+        )
+        and "phase" not in r
+    ]
+    assert kinds[-6:] == [
+        ("agnosco:CreatePrincipal", None),
+        ("agnosco:AttachPolicy", None),
+        ("agnosco:DetachPolicy", None),
+        ("agnosco:PutPolicy", "MalformedPolicyDocumentException"),
+        ("agnosco:PutPolicy", "InvalidParameterException"),
+        ("agnosco:PutPolicy", None),
+    ]
+    # ReadOnly may not see them, nor attach itself a policy.
+    reader = ConsoleClient(console_server)
+    reader.sign_in(*_principal_with(console_server, "reader-two", "ReadOnly"))
+    assert reader.get("/console/principals").status == 403
+    token = reader.get("/console/collections").csrf()
+    assert (
+        reader.post(
+            "/console/principals/reader-two/attach", {"policy": "Admin", "csrf": token}
+        ).status
+        == 403
+    )
+    assert console_server.deployment.governance.principal("reader-two").policies == ("ReadOnly",)
