@@ -562,11 +562,24 @@ class Console:
         return redirect(f"{PREFIX}/collections?deleted={quote(collection_id, safe='')}")
 
     def _try_page(self, request: Request, visitor: Visitor) -> Response:
+        return self._render_try(visitor, None)
+
+    def _render_try(
+        self, visitor: Visitor, result: dict[str, Any] | None, status: int = 200
+    ) -> Response:
+        collections: list[str] = []
+        if self._permits("ListCollections", {}, visitor):
+            collections = self._call("ListCollections", {"MaxResults": 1000}, visitor).get(
+                "CollectionIds", []
+            )
         return self.render(
             "try.html",
             visitor,
-            result=None,
+            status=status,
+            result=result,
+            collections=collections,
             can_detect=self._permits("DetectFaces", {"Image": {"Bytes": b""}}, visitor),
+            fmr=_fmr_words(self.context),
         )
 
     def _try(self, request: Request, visitor: Visitor) -> Response:
@@ -574,23 +587,56 @@ class Console:
         upload = files.get("image")
         if upload is None or not upload.data:
             raise FormError("Choose an image file to analyse.")
+        # The image goes to the operation and back into this page only: it is not stored.
+        image = {"Bytes": upload.data}
+        shown = {"image": _data_uri(upload), "filename": upload.filename}
+        if fields.get("operation") == "SearchFacesByImage":
+            search: dict[str, Any] = {
+                "CollectionId": fields.get("collection_id", ""),
+                "Image": image,
+            }
+            for member, kind in (("FaceMatchThreshold", float), ("MaxFaces", int)):
+                text = fields.get(member, "").strip()
+                if text:
+                    try:
+                        search[member] = kind(text)
+                    except ValueError:
+                        raise FormError(f"{member} must be a number, not {text!r}.") from None
+            context = dataclasses.replace(self.context, consent_reference=None)
+            called = self.gate.call("SearchFacesByImage", search, visitor.caller, context)
+            response = dict(called.response)
+            box = response.get("SearchedFaceBoundingBox")
+            return self._render_try(
+                visitor,
+                shown
+                | {
+                    "operation": "SearchFacesByImage",
+                    "collection": search["CollectionId"],
+                    "boxes": [box] if box else [],
+                    "faces": [],
+                    "matches": response.get("FaceMatches", []),
+                    "review": {
+                        "id": called.headers.get("x-agnosco-review-id"),
+                        "candidates": called.headers.get("x-agnosco-review-candidates"),
+                        "reviewers": called.headers.get("x-agnosco-review-reviewers"),
+                    },
+                    "json": json.dumps(response, indent=2, default=str),
+                },
+            )
         attributes = fields.get("attributes", "DEFAULT")
         if attributes not in ("DEFAULT", "ALL"):
             raise FormError("Attributes must be DEFAULT or ALL.")
-        # The image goes to DetectFaces and back into this page only: it is not stored.
-        response = self._call(
-            "DetectFaces", {"Image": {"Bytes": upload.data}, "Attributes": [attributes]}, visitor
-        )
-        return self.render(
-            "try.html",
+        response = self._call("DetectFaces", {"Image": image, "Attributes": [attributes]}, visitor)
+        faces = response.get("FaceDetails", [])
+        return self._render_try(
             visitor,
-            result={
-                "faces": response.get("FaceDetails", []),
-                "image": _data_uri(upload),
-                "filename": upload.filename,
+            shown
+            | {
+                "operation": "DetectFaces",
+                "faces": faces,
+                "boxes": [f["BoundingBox"] for f in faces],
                 "json": json.dumps(response, indent=2, default=str),
             },
-            can_detect=True,
         )
 
     def _reviews(self, request: Request, visitor: Visitor) -> Response:

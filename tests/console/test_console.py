@@ -521,3 +521,44 @@ def test_an_admin_manages_principals_and_policies(browser: ConsoleClient, consol
         == 403
     )
     assert console_server.deployment.governance.principal("reader-two").policies == ("ReadOnly",)
+
+
+def test_searching_a_collection_shows_matches_or_holds_them_for_review(
+    browser: ConsoleClient, console_server, read_image
+):
+    image = read_image("couple.jpg")
+    admin = console_server.client(*_admin())
+    admin.create_collection(CollectionId="searched")
+    admin.index_faces(CollectionId="searched", Image={"Bytes": image}, ExternalImageId="couple")
+    browser.sign_in()
+    page = browser.get("/console/try")
+    assert '<option value="searched">searched</option>' in page.text
+    form = {
+        "csrf": page.csrf(),
+        "operation": "SearchFacesByImage",
+        "collection_id": "searched",
+        "FaceMatchThreshold": "95",
+    }
+    files = {"image": ("couple.jpg", "image/jpeg", image)}
+    found = browser.post("/console/try", form, files=files)
+    assert found.status == 200, found.text[-2000:]
+    rows = re.findall(r"<tr><td><code>([0-9a-f-]{36})</code></td><td>couple</td>", found.text)
+    assert len(rows) == 1  # the largest face of the image is itself in the collection
+    assert len(re.findall(r'<rect class="box"', found.text)) == 1  # the searched face's box
+    record = _records(console_server, operation="SearchFacesByImage")[-1]
+    assert record["channel"] == "console" and record["parameters"]["FaceMatchThreshold"] == 95
+    assert record["result"]["FaceMatches"][0]["FaceId"] == rows[0]
+    bad = browser.post("/console/try", form | {"MaxFaces": "many"}, files=files)
+    assert bad.status == 400 and "MaxFaces must be a number" in bad.text
+    # Under a policy requiring two reviewers, the page holds the match back and says so.
+    console_server.deployment.governance.put_policy("FourEyes", FOUR_EYES)
+    held = ConsoleClient(console_server)
+    held.sign_in(*_principal_with(console_server, "console-searcher", "Identifier", "FourEyes"))
+    token = held.get("/console/try").csrf()
+    answer = held.post("/console/try", form | {"csrf": token}, files=files)
+    assert answer.status == 200
+    assert "held for review" in answer.text and "by 2 reviewers" in answer.text
+    assert "<td>couple</td>" not in answer.text
+    review_id = re.search(r"held for review <code>([0-9a-f-]{36})</code>", answer.text)[1]
+    assert console_server.deployment.reviews.get(review_id).principal == "console-searcher"
+    admin.delete_collection(CollectionId="searched")
