@@ -602,8 +602,12 @@ class Console:
                         search[member] = kind(text)
                     except ValueError:
                         raise FormError(f"{member} must be a number, not {text!r}.") from None
+            # As the signed x-agnosco-purpose header: why this search is made (policies may
+            # require one); else the key's or the principal's default purpose.
+            purpose = fields.get("purpose", "").strip()[:256] or None
+            caller = dataclasses.replace(visitor.caller, purpose=purpose or visitor.caller.purpose)
             context = dataclasses.replace(self.context, consent_reference=None)
-            called = self.gate.call("SearchFacesByImage", search, visitor.caller, context)
+            called = self.gate.call("SearchFacesByImage", search, caller, context)
             response = dict(called.response)
             box = response.get("SearchedFaceBoundingBox")
             return self._render_try(

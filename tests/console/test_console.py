@@ -547,7 +547,12 @@ def test_searching_a_collection_shows_matches_or_holds_them_for_review(
     assert len(re.findall(r'<rect class="box"', found.text)) == 1  # the searched face's box
     record = _records(console_server, operation="SearchFacesByImage")[-1]
     assert record["channel"] == "console" and record["parameters"]["FaceMatchThreshold"] == 95
+    assert record["purpose"] is None
     assert record["result"]["FaceMatches"][0]["FaceId"] == rows[0]
+    # A declared purpose is what policies see, and the record keeps.
+    browser.post("/console/try", form | {"purpose": "missing_persons"}, files=files)
+    record = _records(console_server, operation="SearchFacesByImage")[-1]
+    assert record["purpose"] == "missing_persons"
     bad = browser.post("/console/try", form | {"MaxFaces": "many"}, files=files)
     assert bad.status == 400 and "MaxFaces must be a number" in bad.text
     # Under a policy requiring two reviewers, the page holds the match back and says so.
