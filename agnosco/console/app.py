@@ -23,8 +23,12 @@ import hmac
 import io
 import json
 import logging
+import math
 import re
 import secrets
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +60,9 @@ SESSION_COOKIE = "agnosco_session"
 #: The sign-in form's CSRF token, a cookie its form must repeat (no session exists yet).
 SIGN_IN_COOKIE = "agnosco_sign_in"
 CHANNEL = "console"
+#: Failed sign-ins from one address within SIGN_IN_WINDOW_SECONDS before it must wait.
+SIGN_IN_FAILURES = 10
+SIGN_IN_WINDOW_SECONDS = 300.0
 #: Audit records shown per page.
 AUDIT_PAGE = 100
 #: Faces listed per page.
@@ -107,8 +114,21 @@ class Console:
         keys: KeyStore,
         gate: Gate,
         sessions: SessionStore,
+        *,
+        sign_in_failures: int = SIGN_IN_FAILURES,
+        sign_in_window: float = SIGN_IN_WINDOW_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.context, self.keys, self.gate, self.sessions = context, keys, gate, sessions
+        #: Failed sign-ins per client address in the last ``sign_in_window`` seconds: beyond
+        #: ``sign_in_failures`` of them, that address may not sign in until they age out.
+        self._failures: dict[str, deque[float]] = {}
+        self._failures_lock = threading.Lock()
+        self._max_failures, self._window, self._monotonic = (
+            sign_in_failures,
+            sign_in_window,
+            monotonic,
+        )
         self._templates = Environment(
             loader=PackageLoader("agnosco.console", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -287,7 +307,25 @@ class Console:
             )
         key_id = fields.get("access_key_id", "").strip()
         secret = fields.get("secret_access_key", "")
+        address = request.client_ip or "-"
+        wait = self._throttled(address)
+        if wait is not None:
+            self._audit_refusal(
+                request,
+                "agnosco:ConsoleSignIn",
+                None,
+                key_id[:128] or None,
+                f"too many failed sign-ins from {address}",
+            )
+            page = self._sign_in_page(
+                request,
+                f"Too many failed sign-ins from your address: try again in {wait} minute"
+                f"{'' if wait == 1 else 's'}.",
+            )
+            page.status = 429
+            return page
         if not verify_secret(self.keys.secret_for(key_id) if key_id else None, secret):
+            self._failed(address)
             self._audit_refusal(
                 request,
                 "agnosco:ConsoleSignIn",
@@ -317,6 +355,30 @@ class Console:
             ),
             self._cookie(request, SIGN_IN_COOKIE, "", 0),
         )
+
+    def _throttled(self, address: str) -> int | None:
+        """Whole minutes until ``address`` may try again, or None when it may now."""
+        now = self._monotonic()
+        with self._failures_lock:
+            failures = self._failures.get(address)
+            if failures is None:
+                return None
+            while failures and failures[0] <= now - self._window:
+                failures.popleft()
+            if not failures:
+                del self._failures[address]
+                return None
+            if len(failures) < self._max_failures:
+                return None
+            return max(1, math.ceil((failures[0] + self._window - now) / 60))
+
+    def _failed(self, address: str) -> None:
+        now = self._monotonic()
+        with self._failures_lock:
+            if len(self._failures) > 10_000:  # many addresses: forget those aged out
+                for stale in [a for a, f in self._failures.items() if f[-1] <= now - self._window]:
+                    del self._failures[stale]
+            self._failures.setdefault(address, deque()).append(now)
 
     def _sign_out(self, request: Request, visitor: Visitor) -> Response:
         token = request.cookie(SESSION_COOKIE)

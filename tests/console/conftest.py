@@ -44,8 +44,9 @@ class ConsoleClient:
     """A browser, as far as the console can tell: it keeps cookies (by their Path and Max-Age)
     and sends forms URL-encoded or multipart."""
 
-    def __init__(self, server: InProcessServer) -> None:
+    def __init__(self, server: InProcessServer, client: tuple[str, int] = CLIENT_ADDRESS) -> None:
         self.server = server
+        self.client = client
         self.cookies: dict[str, str] = {}
 
     def get(self, path: str, **kw: Any) -> Answer:
@@ -109,7 +110,7 @@ class ConsoleClient:
             "raw_path": url.path.encode(),
             "query_string": url.query.encode(),
             "headers": raw,
-            "client": CLIENT_ADDRESS,
+            "client": self.client,
             "server": (HOST, 80),
         }
         future = asyncio.run_coroutine_threadsafe(

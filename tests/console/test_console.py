@@ -7,6 +7,7 @@ import html
 import json
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -567,3 +568,26 @@ def test_searching_a_collection_shows_matches_or_holds_them_for_review(
     review_id = re.search(r"held for review <code>([0-9a-f-]{36})</code>", answer.text)[1]
     assert console_server.deployment.reviews.get(review_id).principal == "console-searcher"
     admin.delete_collection(CollectionId="searched")
+
+
+def test_an_address_failing_to_sign_in_again_and_again_must_wait(console_server):
+    console = console_server.app.console
+    clock = [1000.0]
+    console._monotonic = lambda: clock[0]
+    try:
+        guesser = ConsoleClient(console_server, ("10.9.8.7", 40000))
+        for _ in range(10):
+            assert guesser.sign_in(ACCESS_KEY_ID, "guess").status == 400
+        # The right secret, now, from that address: refused, in words.
+        answer = guesser.sign_in()
+        assert answer.status == 429 and "Too many failed sign-ins" in answer.text
+        assert "try again in 5 minutes" in answer.text
+        assert "agnosco_session" not in guesser.cookies
+        refused = _records(console_server, operation="agnosco:ConsoleSignIn")[-1]
+        assert refused["decision"] == "Deny" and "too many failed" in refused["reason"]
+        # Another address is not held back; and the first may try again once they age out.
+        assert ConsoleClient(console_server, ("10.9.8.6", 40000)).sign_in().status == 303
+        clock[0] += 301
+        assert guesser.sign_in().status == 303
+    finally:
+        console._monotonic = time.monotonic
