@@ -218,7 +218,7 @@ def open_deployment(settings: Settings) -> Deployment:
             jobs = JobStore(parts.database)
             notifications = NotificationEndpoints(parts.database)
             streams = StreamStore(parts.database)
-            sessions = SessionStore(parts.database)
+            sessions = SessionStore(parts.database, lifetime=settings.console_session_hours * 3600)
         except BaseException:
             keys.close()
             raise

@@ -91,6 +91,10 @@ class Settings:
     rate_burst: float | None = None
     body_timeout: float = BODY_TIMEOUT_SECONDS
     header_timeout: float = HEADER_TIMEOUT_SECONDS
+    #: Whether ``agnosco serve`` serves the web console at ``/console``.
+    console: bool = True
+    #: How long a console session lasts from sign-in.
+    console_session_hours: float = 8.0
 
     @classmethod
     def load(

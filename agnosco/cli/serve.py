@@ -140,6 +140,19 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="requests an access key may make at once above --rate-limit (default: twice it)",
     )
     serve.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="serve the web console at /console (default: on; --no-console turns it off)",
+    )
+    serve.add_argument(
+        "--console-session-hours",
+        type=float,
+        default=None,
+        metavar="HOURS",
+        help=f"how long a console sign-in lasts (default {DEFAULTS.console_session_hours:g})",
+    )
+    serve.add_argument(
         "--body-timeout",
         type=float,
         default=None,

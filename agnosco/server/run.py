@@ -59,8 +59,12 @@ def serve(settings: Settings) -> None:
     )  # no password
     print(
         f"Agnosco serving the Rekognition API on http://{settings.host}:{settings.port} (region "
-        f"{settings.region}; data: {settings.data_dir}, store: {store}); the console is at "
-        f"http://{settings.host}:{settings.port}/console",
+        f"{settings.region}; data: {settings.data_dir}, store: {store})"
+        + (
+            f"; the console is at http://{settings.host}:{settings.port}/console"
+            if settings.console
+            else ""
+        ),
         flush=True,
     )
     app = RekognitionApp(
@@ -72,7 +76,11 @@ def serve(settings: Settings) -> None:
         rate_limit=settings.rate_limit,
         rate_burst=settings.rate_burst,
         body_timeout=settings.body_timeout,
-        console=Console(deployment.context, deployment.keys, deployment.gate, deployment.sessions),
+        console=(
+            Console(deployment.context, deployment.keys, deployment.gate, deployment.sessions)
+            if settings.console
+            else None
+        ),
     )
     runtimes = start_runtimes(deployment, settings)
     stop = threading.Event()
