@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -41,11 +42,14 @@ from agnosco.auth.sessions import Session, SessionStore, verify_secret
 from agnosco.console.http import FormError, Request, Response, Upload, redirect
 from agnosco.errors import (
     AccessDeniedException,
+    InternalServerError,
     InvalidParameterException,
     MalformedPolicyDocumentException,
     ResourceNotFoundException,
     ServiceError,
 )
+from agnosco.evaluation.json_fields import ReportFormatError
+from agnosco.evaluation.records import EvaluationRecord, list_evaluations
 from agnosco.governance.actions import Caller
 from agnosco.governance.audit import AuditEntry
 from agnosco.governance.gate import Gate
@@ -83,6 +87,10 @@ _SECURITY_HEADERS = [
     ("referrer-policy", "same-origin"),
     ("cache-control", "no-store"),
 ]
+#: A stored evaluation report's page: its own inline CSS and data: plots, and nothing else.
+_REPORT_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+)
 _STATUS_WORDS = {
     400: "The request could not be carried out",
     403: "Not allowed",
@@ -115,11 +123,14 @@ class Console:
         gate: Gate,
         sessions: SessionStore,
         *,
+        evaluations: Path | None = None,
         sign_in_failures: int = SIGN_IN_FAILURES,
         sign_in_window: float = SIGN_IN_WINDOW_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.context, self.keys, self.gate, self.sessions = context, keys, gate, sessions
+        #: The data directory whose stored evaluations (``agnosco evaluate``) the console shows.
+        self.evaluations = evaluations
         #: Failed sign-ins per client address in the last ``sign_in_window`` seconds: beyond
         #: ``sign_in_failures`` of them, that address may not sign in until they age out.
         self._failures: dict[str, deque[float]] = {}
@@ -161,6 +172,8 @@ class Console:
             ("POST", re.compile(r"/principals/([^/]+)/detach/([^/]+)"), self._detach_policy),
             ("GET", re.compile(r"/policies/([^/]+)"), self._policy),
             ("POST", re.compile(r"/policies"), self._put_policy),
+            ("GET", re.compile(r"/evaluations"), self._evaluations),
+            ("GET", re.compile(r"/evaluations/([^/]+)"), self._evaluation),
             ("GET", re.compile(r"/audit"), self._audit),
             ("GET", re.compile(r"/audit/verify"), self._audit_verify),
             ("GET", re.compile(r"/audit/export"), self._audit_export),
@@ -187,7 +200,8 @@ class Console:
                 "An unexpected error stopped this page. Nothing is shown of it here; the "
                 f"server's log has it under request id {request.request_id}.",
             )
-        response.headers.extend(_SECURITY_HEADERS)
+        given = {name for name, _ in response.headers}  # a page may bring its own policy
+        response.headers.extend(h for h in _SECURITY_HEADERS if h[0] not in given)
         response.headers.append(("x-amzn-requestid", request.request_id))
         return response
 
@@ -481,6 +495,7 @@ class Console:
             ("audit", "Audit log", "agnosco:ReadAuditLog"),
             ("keys", "Access keys", "agnosco:ListAccessKeys"),
             ("principals", "Principals and policies", "agnosco:ListPrincipals"),
+            ("evaluations", "Evaluations", "agnosco:ListEvaluations"),
         ):
             pages.append((slug, label, self.gate.permits_action(action, "*", visitor.caller, now)))
         allowed = [(slug, label) for slug, label, ok in pages if ok]
@@ -971,6 +986,56 @@ class Console:
                 request, visitor, editing=(name, document), problem=error.message, status=400
             )
         return redirect(f"{PREFIX}/principals?done={quote(f'stored policy {name}')}")
+
+    def _stored_evaluations(self) -> list[EvaluationRecord]:
+        if self.evaluations is None:
+            return []
+        try:
+            return list_evaluations(self.evaluations)
+        except ReportFormatError as error:
+            raise InternalServerError(f"A stored evaluation cannot be read: {error}") from error
+
+    def _evaluations(self, request: Request, visitor: Visitor) -> Response:
+        records = self.gate.govern(
+            "agnosco:ListEvaluations",
+            "*",
+            visitor.caller,
+            {},
+            self._stored_evaluations,
+            now=self.context.clock(),
+            changes_state=False,
+            result=lambda found: {"Evaluations": len(found)},
+        )
+        return self.render(
+            "evaluations.html",
+            visitor,
+            records=list(reversed(records)),
+            running=(self.context.face_model.version, self.context.calibration.version),
+        )
+
+    def _evaluation(self, request: Request, visitor: Visitor, record_id: str) -> Response:
+        def read() -> bytes:
+            found = {r.record_id: r for r in self._stored_evaluations()}
+            if record_id not in found:
+                raise ResourceNotFoundException(f"There is no stored evaluation {record_id}.")
+            return (found[record_id].path / "report.html").read_bytes()
+
+        report = self.gate.govern(
+            "agnosco:ListEvaluations",
+            "*",
+            visitor.caller,
+            {"evaluation": record_id},
+            read,
+            now=self.context.clock(),
+            changes_state=False,
+        )
+        # The report as ``agnosco evaluate`` wrote it (inline CSS, plots as data: images), in a
+        # sandbox: no script, nothing fetched, no form.
+        return Response(
+            200,
+            report,
+            headers=[("content-security-policy", _REPORT_POLICY)],
+        )
 
     def _audit_filters(self, request: Request) -> dict[str, str]:
         """The audit page's filters as given (principal, operation, collection, and the UTC days

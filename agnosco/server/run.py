@@ -77,7 +77,13 @@ def serve(settings: Settings) -> None:
         rate_burst=settings.rate_burst,
         body_timeout=settings.body_timeout,
         console=(
-            Console(deployment.context, deployment.keys, deployment.gate, deployment.sessions)
+            Console(
+                deployment.context,
+                deployment.keys,
+                deployment.gate,
+                deployment.sessions,
+                evaluations=settings.data_dir,
+            )
             if settings.console
             else None
         ),

@@ -136,6 +136,7 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
         "/console/keys",
         "/console/principals",
         "/console/policies/Admin",
+        "/console/evaluations",
         "/console/audit",
     ):
         driver.get(served.url + path)

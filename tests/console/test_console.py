@@ -591,3 +591,30 @@ def test_an_address_failing_to_sign_in_again_and_again_must_wait(console_server)
         assert guesser.sign_in().status == 303
     finally:
         console._monotonic = time.monotonic
+
+
+def test_stored_evaluations_are_listed_and_opened_in_a_sandbox(
+    browser: ConsoleClient, console_server, tmp_path: Path
+):
+    from agnosco.evaluation.records import save_evaluation
+    from tests.evaluation.conftest import synthetic_evaluation
+
+    browser.sign_in()
+    empty = browser.get("/console/evaluations")
+    assert empty.status == 200 and "No evaluation is stored" in empty.text
+    report = synthetic_evaluation("impostor-only", tmp_path / "images").report
+    folder = save_evaluation(
+        console_server.data_dir, report, "<!DOCTYPE html><title>the report</title><p>measured</p>"
+    )
+    listing = browser.get("/console/evaluations")
+    assert f'href="/console/evaluations/{folder.name}"' in listing.text
+    opened = browser.get(f"/console/evaluations/{folder.name}")
+    assert opened.status == 200 and "<p>measured</p>" in opened.text
+    policies = opened.all("content-security-policy")
+    assert len(policies) == 1 and policies[0].endswith("sandbox")
+    assert browser.get("/console/evaluations/no-such-report").status == 404
+    record = _records(console_server, operation="agnosco:ListEvaluations")[-1]
+    assert record["channel"] == "console" and record["error"] == "ResourceNotFoundException"
+    reader = ConsoleClient(console_server)
+    reader.sign_in(*_principal_with(console_server, "reader-three", "ReadOnly"))
+    assert reader.get(f"/console/evaluations/{folder.name}").status == 403

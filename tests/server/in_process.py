@@ -63,6 +63,7 @@ class InProcessServer:
                 self.deployment.keys,
                 self.deployment.gate,
                 self.deployment.sessions,
+                evaluations=self.settings.data_dir,
             ),
         )
         self.runtimes = start_runtimes(self.deployment, self.settings)
