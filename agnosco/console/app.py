@@ -150,6 +150,7 @@ class Console:
             lstrip_blocks=True,
         )
         self._templates.filters["utc"] = _utc
+        self._templates.filters["fmr"] = _fmr_band
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"/?"), self._home),
             ("GET", re.compile(r"/sign-in"), self._sign_in_page),
@@ -1197,6 +1198,19 @@ def _fmr_words(context: OperationContext) -> list[tuple[float, str]]:
         (similarity, f"about 1 in {round(1 / rate):,} pairs of different people")
         for similarity, rate in SHIPPED_FMR
     ]
+
+
+def _fmr_band(similarity: float | None) -> str:
+    """What one Similarity means under the shipped calibration, in words."""
+    if similarity is None:
+        return "-"
+    bands = [(s, rate) for s, rate in SHIPPED_FMR if similarity >= s]
+    if not bands:
+        return "below 80: more than 1 in 100 pairs of different people score as high"
+    threshold, rate = bands[-1]
+    return (
+        f"at least {threshold:g}: about 1 in {round(1 / rate):,} pairs of different people or fewer"
+    )
 
 
 #: The shipped calibration's anchors (Similarity, false-match rate): docs/similarity.md.

@@ -318,6 +318,8 @@ def test_a_two_person_review_is_decided_by_two_reviewers(console_server, read_im
     assert page.status == 200 and review_id in page.text
     assert "2 different reviewers (two-person rule); 0 confirmed so far" in page.text
     assert "Similarity 99.0 or more: about 1 in 100,000 pairs" in page.text
+    # Each candidate's Similarity in words: the image searched for itself scores 99 or more.
+    assert "at least 99: about 1 in 100,000 pairs of different people or fewer" in page.text
     token = page.csrf()
     no_reason = first.post(f"/console/reviews/{review_id}", {"decision": "confirm", "csrf": token})
     assert no_reason.status == 400 and "needs a reason" in no_reason.text
@@ -618,3 +620,20 @@ def test_stored_evaluations_are_listed_and_opened_in_a_sandbox(
     reader = ConsoleClient(console_server)
     reader.sign_in(*_principal_with(console_server, "reader-three", "ReadOnly"))
     assert reader.get(f"/console/evaluations/{folder.name}").status == 403
+
+
+@pytest.mark.parametrize(
+    "similarity, words",
+    [
+        (79.99, "below 80: more than 1 in 100 pairs"),
+        (80.0, "at least 80: about 1 in 100 pairs"),
+        (94.99, "at least 90: about 1 in 1,000 pairs"),
+        (95.0, "at least 95: about 1 in 10,000 pairs"),
+        (100.0, "at least 99: about 1 in 100,000 pairs"),
+        (None, "-"),
+    ],
+)
+def test_a_similarity_is_told_as_a_false_match_rate(similarity, words):
+    from agnosco.console.app import _fmr_band
+
+    assert _fmr_band(similarity).startswith(words)
