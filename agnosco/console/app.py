@@ -1,9 +1,10 @@
-"""The console's pages: sign-in, collections, try, reviews, audit log.
+"""The console's pages: sign-in, collections, try, reviews, keys, principals and policies,
+evaluations, audit log.
 
 Every page that reads or changes anything does it through the governance gate
 (:class:`~agnosco.governance.gate.Gate`), exactly as a signed API call would: Rekognition
-operations through :meth:`Gate.call`, governance actions (deciding a review, reading or
-verifying the audit log) through :meth:`Gate.govern`, with a
+operations through :meth:`Gate.call`, governance actions (deciding a review, keys, principals
+and policies, reading or verifying the audit log) through :meth:`Gate.govern`, with a
 :class:`~agnosco.governance.actions.Caller` whose ``channel`` is ``"console"``.  So the same
 policies decide, and the same audit log records each call, marked ``"channel": "console"``.
 What a principal's policies do not allow is not offered (:meth:`Gate.permits` decides which
