@@ -53,7 +53,7 @@ from agnosco.evaluation.json_fields import ReportFormatError
 from agnosco.evaluation.records import EvaluationRecord, list_evaluations
 from agnosco.governance.actions import Caller
 from agnosco.governance.audit import AuditEntry
-from agnosco.governance.gate import Gate
+from agnosco.governance.gate import CallResult, Gate
 from agnosco.governance.principals import builtin_policies
 from agnosco.governance.review import PENDING
 from agnosco.operations.context import OperationContext
@@ -663,46 +663,34 @@ class Console:
 
     def _try(self, request: Request, visitor: Visitor) -> Response:
         fields, files = request.form()
+        operation = fields.get("operation", "DetectFaces")
+        if operation == "CompareFaces":
+            return self._try_compare(fields, files, visitor)
         upload = files.get("image")
         if upload is None or not upload.data:
             raise FormError("Choose an image file to analyse.")
         # The image goes to the operation and back into this page only: it is not stored.
         image = {"Bytes": upload.data}
-        shown = {"image": _data_uri(upload), "filename": upload.filename}
-        if fields.get("operation") == "SearchFacesByImage":
+        if operation == "SearchFacesByImage":
             search: dict[str, Any] = {
                 "CollectionId": fields.get("collection_id", ""),
                 "Image": image,
             }
-            for member, kind in (("FaceMatchThreshold", float), ("MaxFaces", int)):
-                text = fields.get(member, "").strip()
-                if text:
-                    try:
-                        search[member] = kind(text)
-                    except ValueError:
-                        raise FormError(f"{member} must be a number, not {text!r}.") from None
-            # As the signed x-agnosco-purpose header: why this search is made (policies may
-            # require one); else the key's or the principal's default purpose.
-            purpose = fields.get("purpose", "").strip()[:256] or None
-            caller = dataclasses.replace(visitor.caller, purpose=purpose or visitor.caller.purpose)
-            context = dataclasses.replace(self.context, consent_reference=None)
-            called = self.gate.call("SearchFacesByImage", search, caller, context)
+            _numbers(fields, search, ("FaceMatchThreshold", float), ("MaxFaces", int))
+            called = self._identify("SearchFacesByImage", search, fields, visitor)
             response = dict(called.response)
             box = response.get("SearchedFaceBoundingBox")
             return self._render_try(
                 visitor,
-                shown
-                | {
-                    "operation": "SearchFacesByImage",
-                    "collection": search["CollectionId"],
-                    "boxes": [box] if box else [],
-                    "faces": [],
+                {
+                    "operation": operation,
+                    "title": f"The largest face of {upload.filename}, searched in "
+                    f"{search['CollectionId']}",
+                    "figures": [
+                        _figure(upload, [("box", box, "The searched face")] if box else [])
+                    ],
                     "matches": response.get("FaceMatches", []),
-                    "review": {
-                        "id": called.headers.get("x-agnosco-review-id"),
-                        "candidates": called.headers.get("x-agnosco-review-candidates"),
-                        "reviewers": called.headers.get("x-agnosco-review-reviewers"),
-                    },
+                    "review": _review_headers(called.headers),
                     "json": json.dumps(response, indent=2, default=str),
                 },
             )
@@ -711,16 +699,69 @@ class Console:
             raise FormError("Attributes must be DEFAULT or ALL.")
         response = self._call("DetectFaces", {"Image": image, "Attributes": [attributes]}, visitor)
         faces = response.get("FaceDetails", [])
+        figure = _figure(
+            upload, [("box", f["BoundingBox"], f"Face {i}") for i, f in enumerate(faces, 1)]
+        )
+        figure["points"] = [p for f in faces for p in f.get("Landmarks", [])]
         return self._render_try(
             visitor,
-            shown
-            | {
-                "operation": "DetectFaces",
+            {
+                "operation": operation,
+                "title": f"{len(faces)} face{'' if len(faces) == 1 else 's'} in {upload.filename}",
+                "figures": [figure],
                 "faces": faces,
-                "boxes": [f["BoundingBox"] for f in faces],
                 "json": json.dumps(response, indent=2, default=str),
             },
         )
+
+    def _try_compare(
+        self, fields: dict[str, str], files: dict[str, Upload], visitor: Visitor
+    ) -> Response:
+        source, target = files.get("source"), files.get("target")
+        if source is None or not source.data or target is None or not target.data:
+            raise FormError("Choose a source image and a target image to compare.")
+        compare: dict[str, Any] = {
+            "SourceImage": {"Bytes": source.data},
+            "TargetImage": {"Bytes": target.data},
+        }
+        _numbers(fields, compare, ("SimilarityThreshold", float))
+        called = self._identify("CompareFaces", compare, fields, visitor)
+        response = dict(called.response)
+        source_face = response.get("SourceImageFace", {}).get("BoundingBox")
+        matches = response.get("FaceMatches", [])
+        boxes = [("box", m["Face"]["BoundingBox"], f"Match {i}") for i, m in enumerate(matches, 1)]
+        boxes += [
+            ("box unmatched", f["BoundingBox"], "Not a match")
+            for f in response.get("UnmatchedFaces", [])
+        ]
+        return self._render_try(
+            visitor,
+            {
+                "operation": "CompareFaces",
+                "title": f"The largest face of {source.filename} compared with the faces of "
+                f"{target.filename}",
+                "figures": [
+                    _figure(
+                        source, [("box", source_face, "The source face")] if source_face else []
+                    ),
+                    _figure(target, boxes),
+                ],
+                "matches": matches,
+                "unmatched": len(response.get("UnmatchedFaces", [])),
+                "review": _review_headers(called.headers),
+                "json": json.dumps(response, indent=2, default=str),
+            },
+        )
+
+    def _identify(
+        self, operation: str, request: dict[str, Any], fields: dict[str, str], visitor: Visitor
+    ) -> CallResult:
+        """An identification through the gate, with the purpose the form declares (as the
+        signed x-agnosco-purpose header does; else the key's or the principal's default)."""
+        purpose = fields.get("purpose", "").strip()[:256] or None
+        caller = dataclasses.replace(visitor.caller, purpose=purpose or visitor.caller.purpose)
+        context = dataclasses.replace(self.context, consent_reference=None)
+        return self.gate.call(operation, request, caller, context)
 
     def _reviews(self, request: Request, visitor: Visitor) -> Response:
         now = self.context.clock()
@@ -1199,6 +1240,35 @@ def _fmr_words(context: OperationContext) -> list[tuple[float, str]]:
         (similarity, f"about 1 in {round(1 / rate):,} pairs of different people")
         for similarity, rate in SHIPPED_FMR
     ]
+
+
+def _numbers(fields: dict[str, str], request: dict[str, Any], *members: tuple[str, type]) -> None:
+    """Copy the numeric members a form gives into ``request`` (the operation validates their
+    range).
+
+    :raises FormError: one that is not a number.
+    """
+    for member, kind in members:
+        text = fields.get(member, "").strip()
+        if text:
+            try:
+                request[member] = kind(text)
+            except ValueError:
+                raise FormError(f"{member} must be a number, not {text!r}.") from None
+
+
+def _figure(upload: Upload, boxes: list[tuple[str, Any, str]]) -> dict[str, Any]:
+    """An uploaded image with boxes to draw over it: (CSS class, BoundingBox, title)."""
+    return {"image": _data_uri(upload), "filename": upload.filename, "boxes": boxes, "points": []}
+
+
+def _review_headers(headers: dict[str, str]) -> dict[str, str | None]:
+    """What the gate said of a review holding the matches back (all None when none does)."""
+    return {
+        "id": headers.get("x-agnosco-review-id"),
+        "candidates": headers.get("x-agnosco-review-candidates"),
+        "reviewers": headers.get("x-agnosco-review-reviewers"),
+    }
 
 
 def _fmr_band(similarity: float | None) -> str:

@@ -637,3 +637,31 @@ def test_a_similarity_is_told_as_a_false_match_rate(similarity, words):
     from agnosco.console.app import _fmr_band
 
     assert _fmr_band(similarity).startswith(words)
+
+
+def test_comparing_faces_draws_matches_and_the_faces_that_do_not_match(
+    browser: ConsoleClient, console_server, read_image
+):
+    image = read_image("couple.jpg")
+    browser.sign_in()
+    token = browser.get("/console/try").csrf()
+    files = {
+        "source": ("couple.jpg", "image/jpeg", image),
+        "target": ("again.jpg", "image/jpeg", image),
+    }
+    answer = browser.post("/console/try", {"csrf": token, "operation": "CompareFaces"}, files=files)
+    assert answer.status == 200, answer.text[-2000:]
+    # The source's largest face is one of the target's two: one match, one face unmatched.
+    assert len(re.findall(r"<tr><td>Match \d+</td>", answer.text)) == 1
+    assert "1 face of the target did not match" in answer.text
+    assert len(re.findall(r'<rect class="box unmatched"', answer.text)) == 1
+    assert len(re.findall(r'<rect class="box" ', answer.text)) == 2  # source face, the match
+    record = _records(console_server, operation="CompareFaces")[-1]
+    assert record["channel"] == "console"
+    assert [i["member"] for i in record["images"]] == ["SourceImage", "TargetImage"]
+    missing = browser.post(
+        "/console/try",
+        {"csrf": token, "operation": "CompareFaces"},
+        files={"source": files["source"]},
+    )
+    assert missing.status == 400 and "a source image and a target image" in missing.text
