@@ -161,6 +161,12 @@ class Console:
             ("POST", re.compile(r"/collections"), self._create_collection),
             ("GET", re.compile(r"/collections/([^/]+)"), self._collection),
             ("POST", re.compile(r"/collections/([^/]+)/delete"), self._delete_collection),
+            ("POST", re.compile(r"/collections/([^/]+)/users"), self._create_user),
+            (
+                "POST",
+                re.compile(r"/collections/([^/]+)/users/([^/]+)/delete"),
+                self._delete_user,
+            ),
             ("GET", re.compile(r"/try"), self._try_page),
             ("POST", re.compile(r"/try"), self._try),
             ("GET", re.compile(r"/reviews"), self._reviews),
@@ -624,6 +630,13 @@ class Console:
             users=users,
             created=request.arg("created") == "1",
             can_delete=self._permits("DeleteCollection", {"CollectionId": collection_id}, visitor),
+            can_create_user=self._permits(
+                "CreateUser", {"CollectionId": collection_id, "UserId": "x"}, visitor
+            ),
+            can_delete_user=self._permits(
+                "DeleteUser", {"CollectionId": collection_id, "UserId": "x"}, visitor
+            ),
+            done=request.arg("done"),
         )
 
     def _delete_collection(
@@ -639,6 +652,20 @@ class Console:
             )
         self._call("DeleteCollection", {"CollectionId": collection_id}, visitor)
         return redirect(f"{PREFIX}/collections?deleted={quote(collection_id, safe='')}")
+
+    def _create_user(self, request: Request, visitor: Visitor, collection_id: str) -> Response:
+        fields, _ = request.form()
+        user_id = fields.get("user_id", "").strip()
+        self._call("CreateUser", {"CollectionId": collection_id, "UserId": user_id}, visitor)
+        done = quote(f"created user {user_id}")
+        return redirect(f"{PREFIX}/collections/{quote(collection_id, safe='')}?done={done}")
+
+    def _delete_user(
+        self, request: Request, visitor: Visitor, collection_id: str, user_id: str
+    ) -> Response:
+        self._call("DeleteUser", {"CollectionId": collection_id, "UserId": user_id}, visitor)
+        done = quote(f"deleted user {user_id}")
+        return redirect(f"{PREFIX}/collections/{quote(collection_id, safe='')}?done={done}")
 
     def _try_page(self, request: Request, visitor: Visitor) -> Response:
         return self._render_try(visitor, None)

@@ -665,3 +665,38 @@ def test_comparing_faces_draws_matches_and_the_faces_that_do_not_match(
         files={"source": files["source"]},
     )
     assert missing.status == 400 and "a source image and a target image" in missing.text
+
+
+def test_users_are_created_and_deleted_through_the_gate(browser: ConsoleClient, console_server):
+    admin = console_server.client(*_admin())
+    admin.create_collection(CollectionId="with-users")
+    browser.sign_in()
+    page = browser.get("/console/collections/with-users")
+    assert "No users in this collection." in page.text
+    made = browser.post(
+        "/console/collections/with-users/users", {"user_id": "alice", "csrf": page.csrf()}
+    )
+    assert made.status == 303
+    shown = browser.get(made.header("location"))
+    assert "Done: created user alice." in shown.text and "<code>alice</code>" in shown.text
+    assert [u["UserId"] for u in admin.list_users(CollectionId="with-users")["Users"]] == ["alice"]
+    gone = browser.post("/console/collections/with-users/users/alice/delete", {"csrf": page.csrf()})
+    assert gone.status == 303 and admin.list_users(CollectionId="with-users")["Users"] == []
+    kinds = [
+        (r["operation"], r["resource"].rsplit(":", 1)[1])
+        for r in _records(console_server, channel="console", collection="with-users")
+        if r["operation"] in ("CreateUser", "DeleteUser") and "phase" not in r
+    ]
+    assert kinds == [
+        ("CreateUser", "collection/with-users/user/alice"),
+        ("DeleteUser", "collection/with-users/user/alice"),
+    ]
+    reader = ConsoleClient(console_server)
+    reader.sign_in(*_principal_with(console_server, "reader-four", "ReadOnly"))
+    page = reader.get("/console/collections/with-users")
+    assert 'name="user_id"' not in page.text
+    refused = reader.post(
+        "/console/collections/with-users/users", {"user_id": "mallory", "csrf": page.csrf()}
+    )
+    assert refused.status == 403 and admin.list_users(CollectionId="with-users")["Users"] == []
+    admin.delete_collection(CollectionId="with-users")
