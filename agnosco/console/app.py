@@ -359,7 +359,7 @@ class Console:
                 request, "The access key id or the secret is wrong, or the key was revoked."
             )
         owner = self.keys.owner(key_id)
-        opened = self.sessions.open(key_id)
+        # Recorded first: if the log cannot be written, no session is opened.
         self.gate.append(
             self._record(
                 request,
@@ -370,6 +370,10 @@ class Console:
                 "access key secret verified",
             )
         )
+        previous = request.cookie(SESSION_COOKIE)
+        if previous:  # a session this browser held before ends: one browser, one session
+            self.sessions.end(previous)
+        opened = self.sessions.open(key_id)
         return redirect(
             _safe_next(fields.get("next", "")) or f"{PREFIX}/",
             self._cookie(

@@ -216,6 +216,16 @@ def test_revoking_the_key_ends_its_sessions(browser: ConsoleClient, console_serv
     assert browser.sign_in(key_id, secret).status == 400
 
 
+def test_signing_in_again_ends_the_session_held_before(browser: ConsoleClient):
+    browser.sign_in()
+    before = dict(browser.cookies)
+    browser.sign_in()
+    assert browser.cookies["agnosco_session"] != before["agnosco_session"]
+    assert browser.get("/console/collections").status == 200
+    browser.cookies = before
+    assert browser.get("/console/collections").status == 303
+
+
 def test_signing_out_ends_the_session(browser: ConsoleClient):
     browser.sign_in()
     token = browser.get("/console/collections").csrf()
