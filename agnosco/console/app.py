@@ -298,7 +298,11 @@ class Console:
             visitor=visitor,
         )
 
-    def _sign_in_page(self, request: Request, message: str | None = None) -> Response:
+    def _sign_in_page(
+        self, request: Request, message: str | None = None, next_path: str | None = None
+    ) -> Response:
+        """The sign-in form (again after a failure, with ``message`` and the page it was to
+        lead to, ``next_path``)."""
         token = secrets.token_urlsafe(24)
         page = self.render(
             "sign_in.html",
@@ -306,7 +310,7 @@ class Console:
             status=400 if message else 200,
             csrf=token,
             message=message,
-            next=_safe_next(request.arg("next")),
+            next=_safe_next(request.arg("next") if next_path is None else next_path),
             ended=request.arg("ended"),
         )
         page.headers.append(("set-cookie", self._cookie(request, SIGN_IN_COOKIE, token, 900)))
@@ -326,6 +330,7 @@ class Console:
             return self._sign_in_page(
                 request,
                 "The sign-in form had expired or did not come from this page; try again.",
+                fields.get("next", ""),
             )
         key_id = fields.get("access_key_id", "").strip()
         secret = fields.get("secret_access_key", "")
@@ -343,6 +348,7 @@ class Console:
                 request,
                 f"Too many failed sign-ins from your address: try again in {wait} minute"
                 f"{'' if wait == 1 else 's'}.",
+                fields.get("next", ""),
             )
             page.status = 429
             return page
@@ -356,7 +362,9 @@ class Console:
                 "unknown or revoked access key, or a wrong secret",
             )
             return self._sign_in_page(
-                request, "The access key id or the secret is wrong, or the key was revoked."
+                request,
+                "The access key id or the secret is wrong, or the key was revoked.",
+                fields.get("next", ""),
             )
         owner = self.keys.owner(key_id)
         # Recorded first: if the log cannot be written, no session is opened.

@@ -76,8 +76,32 @@ def test_a_wrong_secret_or_unknown_key_opens_no_session(browser: ConsoleClient, 
         assert "agnosco_session" not in browser.cookies
         _no_trace(answer.text)
     assert browser.get("/console/collections").status == 303  # back to sign-in
+    # The page a failed sign-in was to lead to is kept for the next attempt.
+    page = browser.get("/console/sign-in?next=/console/audit")
+    again = browser.post(
+        "/console/sign-in",
+        {
+            "csrf": page.csrf(),
+            "next": "/console/audit",
+            "access_key_id": ACCESS_KEY_ID,
+            "secret_access_key": "wrong",
+        },
+    )
+    assert 'name="next" value="/console/audit"' in again.text
+    answer = browser.post(
+        "/console/sign-in",
+        {
+            "csrf": again.csrf(),
+            "next": "/console/audit",
+            "access_key_id": ACCESS_KEY_ID,
+            "secret_access_key": _admin()[1],
+        },
+    )
+    assert answer.header("location") == "/console/audit"
+    evil = browser.get("/console/sign-in?next=https://elsewhere.example/")
+    assert 'name="next" value=""' in evil.text  # never another site
     refused = _records(console_server, operation="agnosco:ConsoleSignIn", decision="Deny")
-    assert len(refused) == before + 2
+    assert len(refused) == before + 3  # two above, one keeping its next page
     assert refused[-1]["principal"] is None and refused[-1]["channel"] == "console"
     assert "not-the-secret" not in json.dumps(refused)
 
