@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agnosco.errors import InvalidParameterException, ServiceError
-from agnosco.vision.video import SAMPLE_FPS, probe_video, sample_frames
+from agnosco.vision.video import SAMPLE_FPS, probe_audio, probe_video, sample_frames
 
 
 @pytest.fixture(scope="session")
@@ -189,3 +189,38 @@ def test_mutated_videos_give_frames_or_clear_errors(
             assert frame.pixels.ndim == 3 and frame.pixels.shape[2] == 3
     except ServiceError as error:
         assert error.message
+
+
+def test_audio_streams_are_described(tmp_path: Path, crowd: Path) -> None:
+    """AudioMetadata of each audio stream; a video without sound has none."""
+    (audio,) = probe_audio(crowd)
+    assert (audio.codec, audio.sample_rate, audio.channels) == ("aac", 48000, 2)
+    assert 4000 <= audio.duration_ms <= 4400
+    assert audio.to_shape() == {
+        "Codec": "aac",
+        "DurationMillis": audio.duration_ms,
+        "SampleRate": 48000,
+        "NumberOfChannels": 2,
+    }
+    path = tmp_path / "both.mp4"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=12)
+        video.width = video.height = 64
+        video.pix_fmt = "yuv420p"
+        sound = out.add_stream("aac", rate=8000, layout="mono")
+        for _ in range(12):
+            pixels = np.zeros((64, 64, 3), np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                out.mux(packet)
+        for n in range(8):
+            frame = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+            )
+            frame.sample_rate, frame.pts = 8000, n * 1024
+            for packet in sound.encode(frame):
+                out.mux(packet)
+        for packet in [*video.encode(None), *sound.encode(None)]:
+            out.mux(packet)
+    (mono,) = probe_audio(path)
+    assert (mono.codec, mono.sample_rate, mono.channels) == ("aac", 8000, 1)
+    assert probe_audio(_encode(tmp_path / "silent.mp4", "libx264")) == []
