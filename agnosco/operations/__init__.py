@@ -44,6 +44,7 @@ from agnosco.operations.face_detection_job import face_detection_runner
 from agnosco.operations.face_search_job import face_search_runner
 from agnosco.operations.get_face_detection import get_face_detection
 from agnosco.operations.get_face_search import get_face_search
+from agnosco.operations.get_segment_detection import get_segment_detection
 from agnosco.operations.index_faces import index_faces
 from agnosco.operations.list_collections import list_collections
 from agnosco.operations.list_faces import list_faces
@@ -52,8 +53,10 @@ from agnosco.operations.search_faces import search_faces
 from agnosco.operations.search_faces_by_image import search_faces_by_image
 from agnosco.operations.search_users import search_users
 from agnosco.operations.search_users_by_image import search_users_by_image
+from agnosco.operations.segment_detection_job import segment_detection_runner
 from agnosco.operations.start_face_detection import start_face_detection
 from agnosco.operations.start_face_search import start_face_search
+from agnosco.operations.start_segment_detection import start_segment_detection
 from agnosco.operations.tag_resource import list_tags_for_resource, tag_resource, untag_resource
 from agnosco.operations.traits import CHANGE, READ, Resource, Threshold, Traits
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
@@ -109,6 +112,7 @@ REGISTRY: dict[str, Operation] = {
         get_face_search,
         Traits(Resource.NONE, compares_faces=True, withheld="Persons"),
     ),
+    "GetSegmentDetection": Operation(get_segment_detection, _GLOBAL),
     "IndexFaces": Operation(
         index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)
     ),
@@ -163,6 +167,9 @@ REGISTRY: dict[str, Operation] = {
         start_face_search,
         Traits(Resource.COLLECTION, changes_state=True, compares_faces=True, threshold=FACE_MATCH),
     ),
+    "StartSegmentDetection": Operation(
+        start_segment_detection, Traits(Resource.NONE, changes_state=True)
+    ),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
     "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),
 }
@@ -173,6 +180,7 @@ OPERATIONS: dict[str, Handler] = {name: op.handler for name, op in REGISTRY.item
 JOB_RUNNERS: dict[str, Callable[[OperationContext], Runner]] = {
     "FaceDetection": face_detection_runner,
     "FaceSearch": face_search_runner,
+    "SegmentDetection": segment_detection_runner,
 }
 
 

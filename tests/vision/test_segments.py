@@ -57,8 +57,11 @@ def grey(level: int, frames: int) -> list[np.ndarray]:
     return [np.full((H, W, 3), level, np.uint8) for _ in range(frames)]
 
 
-def encode(path: Path, frames: list[np.ndarray], rate: int | Fraction = RATE) -> Path:
-    with av.open(str(path), "w") as out:
+def encode(
+    path: Path, frames: list[np.ndarray], rate: int | Fraction = RATE, faststart: bool = False
+) -> Path:
+    """H.264 in MP4 (``faststart``: its index before the frames, as for streaming)."""
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {}) as out:
         stream = out.add_stream("libx264", rate=rate)
         stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
         stream.pix_fmt = "yuv420p"
