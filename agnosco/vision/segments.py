@@ -5,8 +5,8 @@ boundaries are frame-accurate) feeds three detectors:
 
 * **Shots** — PySceneDetect's ``ContentDetector`` (BSD-3-Clause), with its own defaults (a cut
   where the frame-to-frame change in hue, saturation and luma is at least 27; no two cuts less
-  than 15 frames apart), fed frames decoded here and scaled to :data:`ANALYSIS_WIDTH` (as its
-  own scene manager scales them).  A cut's confidence comes from its score ``s`` against the
+  than 15 frames apart), fed frames decoded here and scaled down to :data:`ANALYSIS_WIDTH`
+  (the width its own scene manager scales large frames towards).  A cut's confidence comes from its score ``s`` against the
   threshold ``t``: ``50 + 50 * (s - t) / s`` (50 at the threshold, towards 100 for the starkest
   cuts); the start and end of the video are certain (100).  A shot's confidence is the lesser
   of its two boundaries'.  ``MinSegmentConfidence`` drops the cuts below it, so shots stay
@@ -62,7 +62,8 @@ MODEL_VERSIONS = {
 DEFAULT_MIN_CONFIDENCE = 50.0
 DEFAULT_MAX_PIXEL_THRESHOLD = 0.2
 DEFAULT_MIN_COVERAGE = 99.0
-#: Width of the frames the shot and colour-bar detectors see (PySceneDetect's own default).
+#: Width of the frames the shot and colour-bar detectors see (at most; PySceneDetect's own
+#: scene manager scales large frames towards it).
 ANALYSIS_WIDTH = 256
 #: PySceneDetect's ContentDetector defaults.
 CUT_THRESHOLD = 27.0
