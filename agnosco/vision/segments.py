@@ -3,15 +3,18 @@
 One decoding pass (:func:`agnosco.vision.video.decode_frames`, every frame, not a sample: segment
 boundaries are frame-accurate) feeds three detectors:
 
-* **Shots** — PySceneDetect's ``ContentDetector`` (BSD-3-Clause), with its own defaults (a cut
-  where the frame-to-frame change in hue, saturation and luma is at least 27; no two cuts less
-  than 15 frames apart), fed frames decoded here and scaled down to :data:`ANALYSIS_WIDTH`
-  (the width its own scene manager scales large frames towards).  A cut's confidence comes from its score ``s`` against the
-  threshold ``t``: ``50 + 50 * (s - t) / s`` (50 at the threshold, towards 100 for the starkest
-  cuts); the start and end of the video are certain (100).  A shot's confidence is the lesser
-  of its two boundaries'.  ``MinSegmentConfidence`` drops the cuts below it, so shots stay
-  contiguous and cover the whole video.  This is a documented mapping of the detector's score,
-  not a calibrated probability.
+* **Shots** — PySceneDetect's ``AdaptiveDetector`` (BSD-3-Clause; the detector its command line
+  uses by default), with its own defaults: a frame's content score (the change in hue,
+  saturation and luma from the frame before, as its ``ContentDetector`` measures it) must be at
+  least 15 and at least 3 times the mean score of the two frames either side, so fast camera
+  motion, which changes every frame, is not a cut; no two cuts less than 15 frames apart.  It is
+  fed frames decoded here, scaled down to :data:`ANALYSIS_WIDTH` (the width its own scene manager
+  scales large frames towards).  A cut's confidence comes from the lesser of its two margins,
+  ``m = min(1 - 3 / ratio, 1 - 15 / score)``: ``50 + 50 * m`` (50 at the thresholds, towards 100
+  for the starkest cuts); the start and end of the video are certain (100).  A shot's confidence
+  is the lesser of its two boundaries'.  ``MinSegmentConfidence`` drops the cuts below it, so
+  shots stay contiguous and cover the whole video.  This is a documented mapping of the
+  detector's scores, not a calibrated probability.
 * **BlackFrames** — Rekognition's definition: a pixel is black when its luma is at most
   ``minimum_luminance + MaxPixelThreshold * luminance_range`` (0 and 255 for full-range video,
   16 and 219 for limited range), a frame is black when at least ``MinCoveragePercentage`` of its
@@ -44,7 +47,7 @@ from typing import Any
 import numpy as np
 import scenedetect
 from av.video.reformatter import VideoReformatter
-from scenedetect import ContentDetector, FrameTimecode
+from scenedetect import AdaptiveDetector, ContentDetector, FrameTimecode
 
 from agnosco.vision.video import VideoMetadata, decode_frames
 
@@ -55,7 +58,7 @@ COLOR_BARS = "ColorBars"
 
 #: What SelectedSegmentTypes names as each type's ModelVersion.
 MODEL_VERSIONS = {
-    SHOT: f"PySceneDetect {scenedetect.__version__} ContentDetector",
+    SHOT: f"PySceneDetect {scenedetect.__version__} AdaptiveDetector",
     TECHNICAL_CUE: "Agnosco 1.0 (BlackFrames, ColorBars)",
 }
 #: Rekognition's defaults (StartSegmentDetectionFilters) and the model's minimum confidence.
@@ -65,12 +68,16 @@ DEFAULT_MIN_COVERAGE = 99.0
 #: Width of the frames the shot and colour-bar detectors see (at most; PySceneDetect's own
 #: scene manager scales large frames towards it).
 ANALYSIS_WIDTH = 256
-#: PySceneDetect's ContentDetector defaults.
-CUT_THRESHOLD = 27.0
+#: PySceneDetect's AdaptiveDetector defaults: the ratio of a frame's score to its neighbours',
+#: the least score of a cut, the frames either side the ratio is taken over.
+ADAPTIVE_THRESHOLD = 3.0
+MIN_CONTENT_SCORE = 15.0
+WINDOW_FRAMES = 2
 MIN_SHOT_FRAMES = 15
 #: Heights (fractions of the frame) of the rows looked at for colour bars.
 BAR_ROWS = (0.05, 0.15, 0.25, 0.35, 0.45, 0.55)
-BAR_COLOURS = ("white", "yellow", "cyan", "green", "magenta", "red", "blue")
+#: Rows that must cross the bars for a frame to show them (two thirds).
+BAR_FRAME_ROWS = 4
 _YUV8 = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"}
 
 
@@ -152,86 +159,98 @@ def black_coverage(frame: Any, max_pixel_threshold: float) -> float:
     return 100.0 * np.count_nonzero(y <= limit) / y.size
 
 
-def _colour_name(rgb: np.ndarray) -> str | None:
-    hi = float(rgb.max())
-    if hi < 64:
-        return "black"
-    on = rgb >= 0.6 * hi
-    if np.any(~on & (rgb > 0.35 * hi)):
-        return None  # a channel neither on nor off: not a bar colour
-    return {
-        (True, True, True): "white",
-        (True, True, False): "yellow",
-        (False, True, True): "cyan",
-        (False, True, False): "green",
-        (True, False, True): "magenta",
-        (True, False, False): "red",
-        (False, False, True): "blue",
-    }.get((bool(on[0]), bool(on[1]), bool(on[2])))
+#: A column's colour class by which channels are on (red 4, green 2, blue 1): the bars' seven,
+#: 1 to 7 in their order (white, yellow, cyan, green, magenta, red, blue); black is 0.
+_CLASS_OF_CODE = np.array([0, 7, 4, 3, 6, 5, 2, 1])
+_BARS = np.arange(1, 8)
 
 
-def _runs(row: np.ndarray, min_width: int) -> tuple[list[int], list[np.ndarray]]:
-    """A row of RGB columns (float) cut where neighbouring columns differ by more than 40 in a
-    channel; the runs at least ``min_width`` wide that are uniform (four fifths of their columns
-    within 30 of their median colour, so a run may keep a blurred edge): widths and colours."""
-    jumps = np.flatnonzero(np.abs(np.diff(row, axis=0)).max(axis=1) > 40) + 1
-    bounds = np.concatenate(([0], jumps, [len(row)]))
-    widths, colours = [], []
-    for start, stop in itertools.pairwise(bounds.tolist()):
-        if stop - start < min_width:
-            continue
-        run = row[start:stop]
-        median = np.median(run, axis=0)
-        if np.mean(np.abs(run - median).max(axis=1) <= 30) >= 0.8:
-            widths.append(stop - start)
-            colours.append(median)
-    return widths, colours
+def _column_classes(row: np.ndarray) -> np.ndarray:
+    """Each column's colour class: 1-7 for white, yellow, cyan, green, magenta, red, blue (each
+    channel clearly on, at least 0.6 of the brightest, or off, at most 0.35 of it; white at
+    least 150 bright, so the grey sides of HD bars are not white), else 0."""
+    hi = row.max(axis=1, keepdims=True)
+    on = row >= 0.6 * hi
+    clear = np.all(on | (row <= 0.35 * hi), axis=1) & (hi[:, 0] >= 64)
+    code = on[:, 0] * 4 + on[:, 1] * 2 + on[:, 2]
+    classes = np.where(clear, _CLASS_OF_CODE[code], 0)
+    classes[(classes == 1) & (hi[:, 0] < 150)] = 0
+    return classes
 
 
 def row_has_bars(row: np.ndarray) -> bool:
-    """Does this row of RGB pixels cross the seven colour bars, in order?"""
+    """Does this row of RGB pixels cross the seven colour bars, in order: seven adjacent runs of
+    columns, each of one bar's colour, uniform (no channel's spread over 20), of about equal
+    width (within 40% of their mean; narrower runs, a bar's blurred edge, are skipped), together
+    at least 40% of the row?"""
     width = len(row)
-    widths, colours = _runs(row.astype(np.float64), max(2, width // 50))
-    names = [_colour_name(c) for c in colours]
-    for i in range(len(names) - len(BAR_COLOURS) + 1):
-        if tuple(names[i : i + len(BAR_COLOURS)]) != BAR_COLOURS:
-            continue
-        bars = np.array(widths[i : i + len(BAR_COLOURS)], np.float64)
-        mean = float(bars.mean())
-        if bars.sum() >= 0.4 * width and bool(np.all(np.abs(bars - mean) <= 0.4 * mean)):
-            return True
+    classes = _column_classes(row)
+    starts = np.flatnonzero(np.diff(classes, prepend=-1))
+    widths = np.diff(np.append(starts, width))
+    keep = (widths >= max(2, width // 50)) & (classes[starts] > 0)
+    if np.count_nonzero(keep) < len(_BARS):
+        return False
+    sums = np.add.reduceat(row, starts, axis=0)
+    squares = np.add.reduceat(row * row, starts, axis=0)
+    means = sums / widths[:, None]
+    spread = np.sqrt(np.maximum(squares / widths[:, None] - means * means, 0)).max(axis=1)
+    keep &= spread <= 20
+    kinds, sizes = classes[starts][keep], widths[keep].astype(np.float64)
+    for i in range(len(kinds) - len(_BARS) + 1):
+        if np.array_equal(kinds[i : i + len(_BARS)], _BARS):
+            bars = sizes[i : i + len(_BARS)]
+            mean = float(bars.mean())
+            if bars.sum() >= 0.4 * width and bool(np.all(np.abs(bars - mean) <= 0.4 * mean)):
+                return True
     return False
 
 
 def bar_share(rgb: np.ndarray) -> float:
-    """The share of the rows in :data:`BAR_ROWS` that cross colour bars (an RGB frame)."""
+    """The share of the rows in :data:`BAR_ROWS` that cross colour bars (an RGB frame); 0 once
+    too many rows miss them for the frame to show bars."""
     height = rgb.shape[0]
-    hits = 0
+    hits = misses = 0
     for at in BAR_ROWS:
         y = min(height - 1, int(at * height))
-        band = rgb[max(0, y - 1) : y + 2].mean(axis=0)
-        hits += row_has_bars(band)
+        if row_has_bars(rgb[max(0, y - 1) : y + 2].mean(axis=0, dtype=np.float64)):
+            hits += 1
+        else:
+            misses += 1
+            if misses > len(BAR_ROWS) - BAR_FRAME_ROWS:
+                return 0.0  # not a frame of bars, whatever the other rows show
     return hits / len(BAR_ROWS)
 
 
-def cut_confidence(score: float, threshold: float = CUT_THRESHOLD) -> float:
-    """A cut's confidence from ContentDetector's score (see the module docstring)."""
-    return min(100.0, 50.0 + 50.0 * max(0.0, score - threshold) / max(score, 1e-9))
+def cut_confidence(ratio: float, score: float) -> float:
+    """A cut's confidence from AdaptiveDetector's ratio and score (see the module docstring)."""
+    margin = min(
+        1 - ADAPTIVE_THRESHOLD / max(ratio, 1e-9), 1 - MIN_CONTENT_SCORE / max(score, 1e-9)
+    )
+    return min(100.0, 50.0 + 50.0 * max(0.0, margin))
 
 
 class _Scores:
-    """Receives ContentDetector's per-frame metrics (its ``stats_manager`` protocol) and keeps
-    the recent frames' scores, so a cut's score is known when the detector reports it."""
+    """Receives AdaptiveDetector's per-frame metrics (its ``stats_manager`` protocol: the content
+    score, then the adaptive ratio, each for its frame) and keeps the recent frames', so a cut's
+    are known when the detector reports it."""
 
     KEEP = 4 * MIN_SHOT_FRAMES + 64
 
-    def __init__(self) -> None:
-        self.scores: dict[int, float] = {}
+    def __init__(self, ratio_key: str) -> None:
+        self.ratio_key = ratio_key
+        self.metrics: dict[int, dict[str, float]] = {}
 
     def set_metrics(self, timecode: Any, metrics: dict[str, float]) -> None:
         frame = int(timecode.frame_num)
-        self.scores[frame] = float(metrics.get(ContentDetector.FRAME_SCORE_KEY, 0.0))
-        self.scores.pop(frame - self.KEEP, None)
+        self.metrics.setdefault(frame, {}).update(metrics)
+        self.metrics.pop(frame - self.KEEP, None)
+
+    def confidence(self, frame: int) -> float:
+        found = self.metrics.get(frame, {})
+        return cut_confidence(
+            found.get(self.ratio_key, ADAPTIVE_THRESHOLD),
+            found.get(ContentDetector.FRAME_SCORE_KEY, MIN_CONTENT_SCORE),
+        )
 
 
 class _Runs:
@@ -280,8 +299,13 @@ def detect_segments(
     )
     frame_ms = 1000.0 / float(rate)
     stamps = array("q")  # every frame's presentation time, in milliseconds
-    detector = ContentDetector(threshold=CUT_THRESHOLD, min_scene_len=MIN_SHOT_FRAMES)
-    scores = _Scores()
+    detector = AdaptiveDetector(
+        adaptive_threshold=ADAPTIVE_THRESHOLD,
+        min_scene_len=MIN_SHOT_FRAMES,
+        window_width=WINDOW_FRAMES,
+        min_content_val=MIN_CONTENT_SCORE,
+    )
+    scores = _Scores(detector.get_metrics()[-1])  # the adaptive ratio's key
     detector.stats_manager = scores
     cuts: list[tuple[int, float]] = []  # first frame of a new shot, confidence
     black = _Runs(BLACK_FRAMES, options.cue_min_confidence)
@@ -293,7 +317,7 @@ def detect_segments(
     def cut_at(found: list[Any]) -> None:
         for timecode in found:
             frame = int(timecode.frame_num)
-            confidence = cut_confidence(scores.scores.get(frame, CUT_THRESHOLD))
+            confidence = scores.confidence(frame)
             if frame > 0 and confidence >= options.shot_min_confidence:
                 cuts.append((frame, confidence))
 
@@ -313,7 +337,7 @@ def detect_segments(
             coverage = black_coverage(decoded.frame, options.max_pixel_threshold)
             black.add(index, coverage >= options.min_coverage, coverage)
             share = bar_share(small[:, :, ::-1])
-            bars.add(index, share >= 2 / 3, 100.0 * share)
+            bars.add(index, round(share * len(BAR_ROWS)) >= BAR_FRAME_ROWS, 100.0 * share)
     if count == 0:
         return []
     if options.shots:

@@ -256,3 +256,14 @@ def test_timecodes_of_a_29_97_fps_video_are_drop_frame(tmp_path: Path) -> None:
         "00:00:01;15",
     )
     assert (black["StartTimestampMillis"], black["EndTimestampMillis"]) == (1001, 1501)
+
+
+def test_fast_camera_motion_is_not_a_cut(shared_data: Path) -> None:
+    """The no-faces clip: a cockatoo moving fast, close to the camera, in one continuous shot
+    (a fixed content threshold cuts it at frame 157; the adaptive one does not)."""
+    clip = shared_data / "no-faces" / "video" / "cockatoo.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} is absent")
+    found = segments(clip)
+    assert [(s["Type"], s["StartFrameNumber"]) for s in found] == [(SHOT, 0)]
+    assert found[0]["EndFrameNumber"] == found[0]["DurationFrames"] == 280
