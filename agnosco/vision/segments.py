@@ -23,9 +23,9 @@ boundaries are frame-accurate) feeds three detectors:
   percentage of black pixels in the segment's frames.
 * **ColorBars** — the seven bars of the SMPTE and EBU test patterns, found by their colour
   pattern: in each of :data:`BAR_ROWS` rows of the upper part of the frame, seven adjacent
-  uniform runs of about equal width coloured white (or grey), yellow, cyan, green, magenta, red
-  and blue, in that order, together at least 40% of the width (SMPTE ECR 1-1978 bars, the HD
-  bars of SMPTE RP 219 with their grey sides, EBU 75% and 100% bars).  A frame shows bars when
+  uniform runs of about equal width coloured white, yellow, cyan, green, magenta, red and blue,
+  in that order, together at least 40% of the width (SMPTE ECR 1-1978 bars, the HD bars of
+  SMPTE RP 219 between their grey sides, EBU 75% and 100% bars).  A frame shows bars when
   at least two thirds of those rows do; confidence is the mean share of matching rows.
 
 The other cue types of the model (``EndCredits``, ``OpeningCredits``, ``StudioLogo``,
@@ -325,7 +325,10 @@ def detect_segments(
         tick()
         index = decoded.index
         at = decoded.timestamp_ms
-        stamps.append(at if at is not None else (stamps[-1] if stamps else 0))
+        # never earlier than the frame before (a frame without a time, or out of order, gets its
+        # predecessor's), so no segment ends before it starts
+        previous = stamps[-1] if stamps else 0
+        stamps.append(previous if at is None else max(at, previous))
         end_ms = max(end_ms, stamps[-1] + (decoded.duration_ms or frame_ms))
         count = index + 1
         small = scaler.reformat(

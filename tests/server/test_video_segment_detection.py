@@ -5,10 +5,15 @@ server's S3 folder; the shared clips come from ``../shared/data/video``."""
 
 from __future__ import annotations
 
+import http.server
+import io
 import json
+import queue
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from agnosco import spec
+from agnosco.cli.main import main as cli_main
 from agnosco.vision.segments import smpte_timecode
 from tests import clips
 from tests.server.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
@@ -428,3 +434,56 @@ def test_a_policy_that_allows_it_is_enough_and_the_moratorium_does_not_apply(
         if r.get("principal") == "segments-police" and not r.get("error")
     }
     assert {"StartSegmentDetection", "GetSegmentDetection"} <= operations
+
+
+TOPIC = "arn:aws:sns:eu-west-1:000000000000:segments-done"
+
+
+@pytest.fixture
+def endpoint() -> Iterator[tuple[str, queue.Queue[bytes]]]:
+    """A local HTTP endpoint: its URL, and a queue of the bodies it received."""
+    received: queue.Queue[bytes] = queue.Queue()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.put(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_finished_job_notifies_its_topic(
+    app_server: InProcessServer, rekognition, videos, shared_clip, endpoint
+) -> None:  # type: ignore[no-untyped-def]
+    url, received = endpoint
+    data = ["--data-dir", str(app_server.data_dir)]
+    with redirect_stdout(io.StringIO()):
+        assert cli_main(["notifications", "add", TOPIC, url, *data]) == 0
+    try:
+        channel = {"SNSTopicArn": TOPIC, "RoleArn": "arn:aws:iam::000000000000:role/r"}
+        job_id = rekognition.start_segment_detection(
+            Video=videos("franck-3s-notify.mp4", shared_clip),
+            SegmentTypes=["SHOT"],
+            NotificationChannel=channel,
+            JobTag="segments-notify",
+        )["JobId"]
+        message = json.loads(json.loads(received.get(timeout=120))["Message"])
+    finally:
+        with redirect_stdout(io.StringIO()):
+            assert cli_main(["notifications", "remove", TOPIC, *data]) == 0
+    assert (message["JobId"], message["Status"], message["API"], message["JobTag"]) == (
+        job_id,
+        "SUCCEEDED",
+        "StartSegmentDetection",
+        "segments-notify",
+    )
+    assert message["Video"] == {"S3ObjectName": "franck-3s-notify.mp4", "S3Bucket": BUCKET}
