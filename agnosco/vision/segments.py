@@ -41,13 +41,12 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scenedetect
 from av.video.reformatter import VideoReformatter
-from scenedetect import AdaptiveDetector, ContentDetector, FrameTimecode
 
 from agnosco.vision.video import VideoMetadata, decode_frames
 
@@ -58,7 +57,7 @@ COLOR_BARS = "ColorBars"
 
 #: What SelectedSegmentTypes names as each type's ModelVersion.
 MODEL_VERSIONS = {
-    SHOT: f"PySceneDetect {scenedetect.__version__} AdaptiveDetector",
+    SHOT: f"PySceneDetect {version('scenedetect')} AdaptiveDetector",
     TECHNICAL_CUE: "Agnosco 1.0 (BlackFrames, ColorBars)",
 }
 #: Rekognition's defaults (StartSegmentDetectionFilters) and the model's minimum confidence.
@@ -236,7 +235,8 @@ class _Scores:
 
     KEEP = 4 * MIN_SHOT_FRAMES + 64
 
-    def __init__(self, ratio_key: str) -> None:
+    def __init__(self, score_key: str, ratio_key: str) -> None:
+        self.score_key = score_key
         self.ratio_key = ratio_key
         self.metrics: dict[int, dict[str, float]] = {}
 
@@ -249,7 +249,7 @@ class _Scores:
         found = self.metrics.get(frame, {})
         return cut_confidence(
             found.get(self.ratio_key, ADAPTIVE_THRESHOLD),
-            found.get(ContentDetector.FRAME_SCORE_KEY, MIN_CONTENT_SCORE),
+            found.get(self.score_key, MIN_CONTENT_SCORE),
         )
 
 
@@ -291,6 +291,8 @@ def detect_segments(
 
     :raises InvalidParameterException, VideoTooLargeException: as
         :func:`agnosco.vision.video.decode_frames`."""
+    from scenedetect import AdaptiveDetector, FrameTimecode  # OpenCV: loaded when first used
+
     rate = metadata.rate if metadata.rate > 0 else Fraction(max(metadata.frame_rate, 1.0))
     scale = min(1.0, ANALYSIS_WIDTH / max(1, metadata.frame_width))
     size = (
@@ -305,7 +307,7 @@ def detect_segments(
         window_width=WINDOW_FRAMES,
         min_content_val=MIN_CONTENT_SCORE,
     )
-    scores = _Scores(detector.get_metrics()[-1])  # the adaptive ratio's key
+    scores = _Scores(detector.FRAME_SCORE_KEY, detector.get_metrics()[-1])  # the ratio's key
     detector.stats_manager = scores
     cuts: list[tuple[int, float]] = []  # first frame of a new shot, confidence
     black = _Runs(BLACK_FRAMES, options.cue_min_confidence)
