@@ -11,7 +11,9 @@ A copy of the database reveals neither.
 when the request carries no session token; a temporary key's only with its own token, while its
 session lasts (``ExpiredTokenException`` after it) and while the long-term key it descends from
 is active (revoking a key ends the sessions made from it, including those of roles it assumed)
-and, for a role's session, while the role exists as it was when the session began.
+and, for a role's session, while the role exists as it was when the session began.  The
+signature of an expired session's request is checked first, then the request is refused
+(``ExpiredTokenException``) and audited under the session's role and principal.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,7 +129,8 @@ class SessionStore(Tables):
         chained: bool = False,
         default_purpose: str | None = None,
     ) -> NewSession:
-        """New temporary credentials valid for ``duration`` seconds from ``issued_at``."""
+        """New temporary credentials valid for ``duration`` seconds from ``issued_at``, to the
+        whole second before (the ``Expiration`` the caller is told, which has no fraction)."""
         key_id = "ASIA" + "".join(secrets.choice(_ALPHABET) for _ in range(16))
         secret = base64.b64encode(secrets.token_bytes(30)).decode()
         token = base64.b64encode(secrets.token_bytes(96)).decode()
@@ -145,7 +149,7 @@ class SessionStore(Tables):
             chained=chained,
             default_purpose=default_purpose,
             issued_at=issued_at,
-            expires_at=issued_at + duration,
+            expires_at=float(math.floor(issued_at + duration)),
         )
         with self._db.write() as tx:
             tx.execute(
@@ -236,30 +240,42 @@ class Credentials:
         self.keys, self.sessions = keys, sessions
         self._role_id_of = role_id_of
 
-    def secret_for(self, access_key_id: str, session_token: str | None, now: float) -> str | None:
-        """The secret to verify a signature with (:data:`agnosco.protocol.sigv4.SecretSource`).
-
-        :raises ExpiredTokenException: a temporary key, with its own token, past its expiry.
-        """
+    def secret_for(self, access_key_id: str, session_token: str | None) -> str | None:
+        """The secret to verify a signature with (:data:`agnosco.protocol.sigv4.SecretSource`):
+        an expired session's too, so that its refusal (:meth:`signer`) is of a caller proven to
+        hold its secret and token, and can be audited as such."""
         if not access_key_id.startswith("ASIA"):
             # A long-term key signs alone: any session token with it is one nobody issued.
             return self.keys.secret_for(access_key_id) if session_token is None else None
-        session = self._valid_session(access_key_id, session_token, now)
+        session = self._session(access_key_id, session_token)
         return session.secret if session else None
 
-    def signer(self, access_key_id: str, session_token: str | None, now: float) -> Signer | None:
-        """Who a verified request's key speaks for, or None (revoked or ended since)."""
+    def signer(
+        self,
+        access_key_id: str,
+        session_token: str | None,
+        now: float,
+        *,
+        expired_ok: bool = False,
+    ) -> Signer | None:
+        """Who a verified request's key speaks for, or None (revoked or ended since).
+
+        :raises ExpiredTokenException: a temporary key past its expiry (unless ``expired_ok``,
+            for the record of the refusal).
+        """
         if not access_key_id.startswith("ASIA"):
             owner = self.keys.owner(access_key_id)
-            return Signer(owner) if owner else None
-        session = self._valid_session(access_key_id, session_token, now)
+            return Signer(owner) if owner and session_token is None else None
+        session = self._session(access_key_id, session_token)
         if session is None:
             return None
+        if now >= session.expires_at and not expired_ok:
+            raise ExpiredTokenException(EXPIRED_TOKEN)
         return Signer(KeyOwner(session.principal, session.default_purpose), session)
 
-    def _valid_session(
-        self, access_key_id: str, session_token: str | None, now: float
-    ) -> Session | None:
+    def _session(self, access_key_id: str, session_token: str | None) -> Session | None:
+        """The session of a temporary key used with its own token, expired or not, while the
+        key it descends from and its role last."""
         if session_token is None:
             return None
         session = self.sessions.get(access_key_id)
@@ -271,6 +287,4 @@ class Credentials:
             return None  # the long-term key it descends from was revoked
         if session.role is not None and self._role_id_of(session.role) != session.role_id:
             return None  # the role is gone (or is another role of the same name)
-        if now >= session.expires_at:
-            raise ExpiredTokenException(EXPIRED_TOKEN)
         return session

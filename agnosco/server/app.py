@@ -173,6 +173,7 @@ class RekognitionApp:
             body = await _read_body(receive, headers, self.body_timeout)
             identity = self._verify(scope, headers, query, body, (spec.SERVICE,))
             try:
+                signer = self._signer(identity)  # an expired session: refused, audited
                 if identity.region != self.context.region:
                     # One deployment is one region (ARNs and policies name it): a request signed
                     # for another is refused, as AWS refuses a wrong-region signature.
@@ -198,7 +199,7 @@ class RekognitionApp:
                     admitted = True
                 model = spec.service_model().operation_model(operation)
                 params = decode_request(body, model.input_shape)
-                caller = self._caller(identity, headers, scope, request_id)
+                caller = self._caller(identity, signer, headers, scope, request_id)
             except ServiceError as refusal:  # authenticated, yet refused before the gate: audit it
                 await asyncio.get_running_loop().run_in_executor(
                     self._pool,
@@ -247,15 +248,28 @@ class RekognitionApp:
     def _secret_for(self, access_key_id: str, session_token: str | None) -> str | None:
         if self.credentials is None:
             return self.keys.secret_for(access_key_id) if session_token is None else None
-        return self.credentials.secret_for(access_key_id, session_token, self.now().timestamp())
+        return self.credentials.secret_for(access_key_id, session_token)
 
-    def _signer(self, identity: Identity) -> Signer | None:
+    def _signer(self, identity: Identity, *, expired_ok: bool = False) -> Signer:
+        """Who the verified request speaks for.
+
+        :raises ExpiredTokenException: its session is over.
+        :raises UnrecognizedClientException: its key was revoked, or its session's key or role
+            went, since the signature was checked.
+        """
         if self.credentials is None:
             owner = self.keys.owner(identity.access_key_id)
-            return Signer(owner) if owner and identity.session_token is None else None
-        return self.credentials.signer(
-            identity.access_key_id, identity.session_token, self.now().timestamp()
-        )
+            signer = Signer(owner) if owner and identity.session_token is None else None
+        else:
+            signer = self.credentials.signer(
+                identity.access_key_id,
+                identity.session_token,
+                self.now().timestamp(),
+                expired_ok=expired_ok,
+            )
+        if signer is None:
+            raise UnrecognizedClientException(INVALID_TOKEN)
+        return signer
 
     def _verify(
         self,
@@ -292,6 +306,7 @@ class RekognitionApp:
             body = await _read_body(receive, headers, self.body_timeout)
             identity = self._verify(scope, headers, query, body, (spec.STS,))
             try:
+                signer = self._signer(identity)  # an expired session: refused, audited
                 if identity.region not in (self.context.region, STS_GLOBAL_REGION):
                     raise InvalidSignatureException(
                         f"Credential should be scoped to a valid region, not '{identity.region[:64]}'; "
@@ -310,7 +325,7 @@ class RekognitionApp:
                     )
                 model = STS_MODEL.operation_model(operation)
                 request = query_protocol.decode_parameters(params, model.input_shape)
-                caller = self._caller(identity, headers, scope, request_id)
+                caller = self._caller(identity, signer, headers, scope, request_id)
             except ServiceError as refusal:
                 await asyncio.get_running_loop().run_in_executor(
                     self._pool,
@@ -344,11 +359,13 @@ class RekognitionApp:
             )
 
     def _caller(
-        self, identity: Identity, headers: dict[str, list[str]], scope: Scope, request_id: str
+        self,
+        identity: Identity,
+        signer: Signer,
+        headers: dict[str, list[str]],
+        scope: Scope,
+        request_id: str,
     ) -> Caller:
-        signer = self._signer(identity)
-        if signer is None:  # revoked (or the session ended) between signature check and now
-            raise UnrecognizedClientException(INVALID_TOKEN)
         owner = signer.owner
         agnosco_headers = {}
         for name in ("x-agnosco-purpose", "x-agnosco-consent-ref"):
@@ -374,8 +391,8 @@ class RekognitionApp:
         if self.gate is None:
             return
         try:
-            signer = self._signer(identity)
-        except ServiceError:  # the session expired meanwhile: its owner is still known below
+            signer: Signer | None = self._signer(identity, expired_ok=True)
+        except ServiceError:  # revoked: the key's owner is no longer known
             signer = None
         client = scope.get("client")
         self.gate.record_refusal(

@@ -22,7 +22,7 @@ from agnosco.governance.roles import RoleStore, parse_role_arn
 from agnosco.settings import Settings
 from agnosco.storage.database import Database
 
-NOW = 1_800_000_000.0
+NOW = 1_800_000_000.0  # a whole second: sessions expire on one
 
 
 @dataclass
@@ -62,7 +62,7 @@ def test_a_session_is_its_key_secret_and_token(state: State) -> None:
     session = new.session
     assert session.access_key_id.startswith("ASIA") and len(session.access_key_id) == 20
     assert session.expires_at == NOW + 900
-    secret = state.credentials.secret_for(session.access_key_id, new.session_token, NOW)
+    secret = state.credentials.secret_for(session.access_key_id, new.session_token)
     assert secret == session.secret
     signer = state.credentials.signer(session.access_key_id, new.session_token, NOW)
     assert signer is not None and signer.owner.principal == "admin"
@@ -97,13 +97,13 @@ def test_the_token_is_checked_on_every_use(state: State) -> None:
         duration=900,
     )
     key_id = new.session.access_key_id
-    assert state.credentials.secret_for(key_id, "garbage", NOW) is None
-    assert state.credentials.secret_for(key_id, None, NOW) is None  # a temporary key alone
-    assert state.credentials.secret_for(key_id, new.session_token + "x", NOW) is None
+    assert state.credentials.secret_for(key_id, "garbage") is None
+    assert state.credentials.secret_for(key_id, None) is None  # a temporary key alone
+    assert state.credentials.secret_for(key_id, new.session_token + "x") is None
     # a long-term key with any session token, even a real one, is refused
-    assert state.credentials.secret_for(key.access_key_id, new.session_token, NOW) is None
-    assert state.credentials.secret_for(key.access_key_id, None, NOW) == key.secret_access_key
-    assert state.credentials.secret_for("ASIANOSUCHKEY0000000", new.session_token, NOW) is None
+    assert state.credentials.secret_for(key.access_key_id, new.session_token) is None
+    assert state.credentials.secret_for(key.access_key_id, None) == key.secret_access_key
+    assert state.credentials.secret_for("ASIANOSUCHKEY0000000", new.session_token) is None
 
 
 def test_a_session_expires(state: State) -> None:
@@ -116,13 +116,19 @@ def test_a_session_expires(state: State) -> None:
         duration=900,
     )
     key_id, token = new.session.access_key_id, new.session_token
-    assert state.credentials.secret_for(key_id, token, NOW + 899) is not None
+    assert state.credentials.signer(key_id, token, NOW + 899) is not None
     with pytest.raises(
         ExpiredTokenException, match="security token included in the request is expired"
     ):
-        state.credentials.secret_for(key_id, token, NOW + 900)
+        state.credentials.signer(key_id, token, NOW + 900)
+    # its signature is still checked (with its secret), so the refusal is of its holder, and
+    # the record of the refusal can name who it was
+    assert state.credentials.secret_for(key_id, token) == new.session.secret
+    signer = state.credentials.signer(key_id, token, NOW + 900, expired_ok=True)
+    assert signer is not None and signer.owner.principal == "admin"
     # an expired session with a wrong token is not told apart from an unknown one
-    assert state.credentials.secret_for(key_id, "garbage", NOW + 900) is None
+    assert state.credentials.secret_for(key_id, "garbage") is None
+    assert state.credentials.signer(key_id, "garbage", NOW + 900) is None
 
 
 def test_revoking_the_long_term_key_ends_its_sessions(state: State) -> None:
@@ -135,7 +141,7 @@ def test_revoking_the_long_term_key_ends_its_sessions(state: State) -> None:
         duration=900,
     )
     state.keys.revoke(key.access_key_id)
-    assert state.credentials.secret_for(new.session.access_key_id, new.session_token, NOW) is None
+    assert state.credentials.secret_for(new.session.access_key_id, new.session_token) is None
 
 
 def test_deleting_a_role_ends_its_sessions_even_if_made_again(state: State) -> None:
@@ -159,15 +165,15 @@ def test_deleting_a_role_ends_its_sessions_even_if_made_again(state: State) -> N
         return new.session.access_key_id, new.session_token
 
     key_id, token = assume()
-    assert state.credentials.secret_for(key_id, token, NOW) is not None
+    assert state.credentials.secret_for(key_id, token) is not None
     state.roles.delete("Finders")
     state.roles._ids.clear()  # the one-second cache, as a second later
-    assert state.credentials.secret_for(key_id, token, NOW) is None
+    assert state.credentials.secret_for(key_id, token) is None
     again = state.roles.create("Finders", ["finder"])
     assert again.role_id != role.role_id
     state.roles._ids.clear()
-    assert state.credentials.secret_for(key_id, token, NOW) is None  # another role now
-    assert state.credentials.secret_for(*assume(), NOW) is not None
+    assert state.credentials.secret_for(key_id, token) is None  # another role now
+    assert state.credentials.secret_for(*assume()) is not None
 
 
 def test_roles_are_principals_with_a_trust_list(state: State) -> None:

@@ -12,8 +12,8 @@ from botocore.serialize import QuerySerializer
 from agnosco import spec
 from agnosco.errors import (
     ExpiredTokenException,
-    InvalidAction,
     InternalServerError,
+    InvalidAction,
     UnrecognizedClientException,
 )
 from agnosco.protocol.query import (
