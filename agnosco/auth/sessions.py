@@ -11,7 +11,9 @@ A copy of the database reveals neither.
 when the request carries no session token; a temporary key's only with its own token, while its
 session lasts (``ExpiredTokenException`` after it) and while the long-term key it descends from
 is active (revoking a key ends the sessions made from it, including those of roles it assumed)
-and, for a role's session, while the role exists as it was when the session began.  The
+and, for a role's session, while the role exists as it was when the session began.  A
+long-term key whose principal is a role (made with ``agnosco keys create --principal ROLE``)
+signs nothing: a role is only assumed, by the principals its trust list names.  The
 signature of an expired session's request is checked first, then the request is refused
 (``ExpiredTokenException``) and audited under the session's role and principal.
 """
@@ -246,7 +248,7 @@ class Credentials:
         hold its secret and token, and can be audited as such."""
         if not access_key_id.startswith("ASIA"):
             # A long-term key signs alone: any session token with it is one nobody issued.
-            return self.keys.secret_for(access_key_id) if session_token is None else None
+            return self._long_term_secret(access_key_id) if session_token is None else None
         session = self._session(access_key_id, session_token)
         return session.secret if session else None
 
@@ -264,14 +266,24 @@ class Credentials:
             for the record of the refusal).
         """
         if not access_key_id.startswith("ASIA"):
+            if session_token is not None or self._long_term_secret(access_key_id) is None:
+                return None
             owner = self.keys.owner(access_key_id)
-            return Signer(owner) if owner and session_token is None else None
+            return Signer(owner) if owner else None
         session = self._session(access_key_id, session_token)
         if session is None:
             return None
         if now >= session.expires_at and not expired_ok:
             raise ExpiredTokenException(EXPIRED_TOKEN)
         return Signer(KeyOwner(session.principal, session.default_purpose), session)
+
+    def _long_term_secret(self, access_key_id: str) -> str | None:
+        """A long-term key's secret, unless its principal is a role: a role is assumed, through
+        its trust list, never signed for with a key of its own."""
+        owner = self.keys.owner(access_key_id)
+        if owner is None or self._role_id_of(owner.principal) is not None:
+            return None
+        return self.keys.secret_for(access_key_id)
 
     def _session(self, access_key_id: str, session_token: str | None) -> Session | None:
         """The session of a temporary key used with its own token, expired or not, while the

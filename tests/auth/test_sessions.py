@@ -222,3 +222,15 @@ def test_roles_are_principals_with_a_trust_list(state: State) -> None:
 )
 def test_role_arns(arn: str, parsed: tuple[str, str] | None) -> None:
     assert parse_role_arn(arn) == parsed
+
+
+def test_a_long_term_key_of_a_role_signs_nothing(state: State) -> None:
+    """A role is assumed through its trust list, never signed for directly."""
+    state.roles.governance.create_principal("finder")
+    state.roles.create("Finders", ["finder"])
+    key = state.keys.create("Finders")
+    assert state.credentials.secret_for(key.access_key_id, None) is None
+    assert state.credentials.signer(key.access_key_id, None, NOW) is None
+    state.roles.delete("Finders")
+    state.roles._ids.clear()
+    assert state.credentials.secret_for(key.access_key_id, None) == key.secret_access_key

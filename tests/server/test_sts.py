@@ -474,3 +474,37 @@ def test_the_data_dir_holds_no_temporary_secret(world: World) -> None:
         if path.is_file():
             content = path.read_bytes()
             assert key[1].encode() not in content and token.encode() not in content, path
+
+
+def test_a_roles_policy_can_name_who_assumed_it(world: World) -> None:
+    """``agnosco:AssumedBy``: one role, shared, whose policy allows one of its assumers more."""
+    d = world.server.deployment
+    d.roles.create("Shared", ["finder", "outsider"])
+    d.governance.put_policy(
+        "ListIfFinder",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "rekognition:ListCollections",
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"agnosco:AssumedBy": "finder"}},
+                    }
+                ],
+            }
+        ),
+    )
+    d.governance.attach("ListIfFinder", "Shared")
+    key, token = temporary(world.assume(world.keys.finder, "Shared"))
+    assert "CollectionIds" in world.client(key, token).list_collections()
+    key, token = temporary(world.assume(world.keys.outsider, "Shared"))
+    with pytest.raises(ClientError) as refused:
+        world.client(key, token).list_collections()
+    assert error_of(refused)[0] == "AccessDeniedException"
+    # a role's key of its own would skip the trust list: it signs nothing
+    own = d.keys.create("Shared")
+    with pytest.raises(ClientError) as unrecognized:
+        world.client((own.access_key_id, own.secret_access_key)).list_collections()
+    assert error_of(unrecognized)[0] == "UnrecognizedClientException"
