@@ -14,8 +14,8 @@ against the model, runs it here and audits it, allowed or refused, like every ot
 - **AssumeRole** gives temporary credentials of a role (:mod:`.roles`) to a principal on its
   trust list; anyone else, an unknown role or another account's is refused with the same
   ``AccessDenied`` (which of these it was is in the audit log, not told to the caller).
-  ``DurationSeconds`` 900 up to the role's maximum session duration, 3600 unless given; with
-  temporary credentials (role chaining) at most 3600.  Session policies (``Policy``,
+  ``DurationSeconds`` 900 up to the role's maximum session duration, 3600 unless given; from a
+  role's session (role chaining) at most 3600.  Session policies (``Policy``,
   ``PolicyArns``), session tags and MFA are refused rather than ignored: ignoring a session
   policy would grant more than the caller asked for.
 """
@@ -140,7 +140,9 @@ class SecurityTokenService:
                 f"User: {caller_arn(caller, self.account_id)} is not authorized to perform: "
                 f"sts:AssumeRole on resource: {arn}"
             )
-        chained = caller.session is not None
+        # Role chaining is a role's session assuming a role; session credentials of a principal
+        # (GetSessionToken's) assume one as the principal itself would.
+        chained = caller.session is not None and caller.session.role is not None
         duration = int(request.get("DurationSeconds", DEFAULT_ROLE_DURATION))
         if chained and duration > CHAINED_MAX_DURATION:
             raise ValidationError(

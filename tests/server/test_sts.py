@@ -270,6 +270,12 @@ def test_session_durations_follow_sts_limits(world: World) -> None:
         "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         400,
     )
+    # session credentials of a principal assume a role as the principal would: no chaining limit
+    session_key, session_token = temporary(sts.get_session_token(DurationSeconds=900))
+    by_session = world.sts(session_key, session_token).assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Finders", RoleSessionName="mfa", DurationSeconds=7200
+    )
+    assert by_session["Credentials"]["Expiration"] - world.clock() > dt.timedelta(hours=1)
     unchecked = world.sts(world.keys.finder, parameter_validation=False)
     with pytest.raises(ClientError) as too_short:
         unchecked.get_session_token(DurationSeconds=899)
