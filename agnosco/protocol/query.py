@@ -49,6 +49,9 @@ QUERY_ERRORS: dict[str, tuple[str, int]] = {
     "InternalServerError": ("InternalFailure", 500),
 }
 _INDEX = re.compile(r"^[1-9][0-9]{0,5}$")
+#: More parameters than any STS call has (AssumeRole's 50 tags and 50 keys are ~200): beyond,
+#: the request is refused before it is decoded, whose cost grows with their number.
+MAX_PARAMETERS = 1000
 
 
 def request_parameters(query: str, body: bytes, auth_names: frozenset[str]) -> dict[str, str]:
@@ -60,6 +63,10 @@ def request_parameters(query: str, body: bytes, auth_names: frozenset[str]) -> d
         )
     except (UnicodeDecodeError, ValueError) as exc:
         raise SerializationException(f"The request body is not form-encoded UTF-8: {exc}") from exc
+    if len(pairs) > MAX_PARAMETERS:
+        raise SerializationException(
+            f"The request has {len(pairs)} parameters; at most {MAX_PARAMETERS} are accepted."
+        )
     return {name: value for name, value in pairs if name not in auth_names}
 
 

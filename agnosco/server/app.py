@@ -79,6 +79,9 @@ log = logging.getLogger("agnosco.server")
 MAX_BODY_BYTES = 7 * 1024 * 1024 + 64 * 1024
 TARGET_PREFIX = spec.service_model().metadata["targetPrefix"] + "."
 CONTENT_TYPE = b"application/x-amz-json-1.1"
+#: An STS request is a few form parameters (a session policy, refused anyway, is at most 2048
+#: characters): 64 KiB is ample.
+MAX_STS_BODY_BYTES = 64 * 1024
 STS_MODEL = spec.service_model(spec.STS)
 STS_NAMESPACE = STS_MODEL.metadata["xmlNamespace"]
 #: Query-string parameters that belong to a presigned request's signature, not to the call.
@@ -303,7 +306,7 @@ class RekognitionApp:
         """One STS call (Query protocol); returns its action and the status answered."""
         operation = "-"
         try:
-            body = await _read_body(receive, headers, self.body_timeout)
+            body = await _read_body(receive, headers, self.body_timeout, MAX_STS_BODY_BYTES)
             identity = self._verify(scope, headers, query, body, (spec.STS,))
             try:
                 signer = self._signer(identity)  # an expired session: refused, audited
@@ -477,14 +480,18 @@ def _operation(headers: dict[str, list[str]]) -> str:
     return target[len(TARGET_PREFIX) :]
 
 
-async def _read_body(receive: Receive, headers: dict[str, list[str]], timeout: float) -> bytes:
-    """The whole body; a client that sends none of it for ``timeout`` seconds is answered
-    RequestTimeoutException (a half-sent request must not hold a connection for ever)."""
+async def _read_body(
+    receive: Receive,
+    headers: dict[str, list[str]],
+    timeout: float,
+    limit: int = MAX_BODY_BYTES,
+) -> bytes:
+    """The whole body, at most ``limit`` bytes; a client that sends none of it for ``timeout``
+    seconds is answered RequestTimeoutException (a half-sent request must not hold a connection
+    for ever)."""
     declared = (headers.get("content-length") or ["0"])[0]
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ImageTooLargeException(
-            f"Request body of {declared} bytes exceeds {MAX_BODY_BYTES} bytes."
-        )
+    if declared.isdigit() and int(declared) > limit:
+        raise ImageTooLargeException(f"Request body of {declared} bytes exceeds {limit} bytes.")
     chunks, size = [], 0
     while True:
         try:
@@ -495,8 +502,8 @@ async def _read_body(receive: Receive, headers: dict[str, list[str]], timeout: f
             ) from None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ImageTooLargeException(f"Request body exceeds {MAX_BODY_BYTES} bytes.")
+        if size > limit:
+            raise ImageTooLargeException(f"Request body exceeds {limit} bytes.")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -514,3 +514,54 @@ def test_a_roles_policy_can_name_who_assumed_it(world: World) -> None:
     with pytest.raises(ClientError) as unrecognized:
         world.client((own.access_key_id, own.secret_access_key)).list_collections()
     assert error_of(unrecognized)[0] == "UnrecognizedClientException"
+
+
+def signed_sts(
+    world: World, body: bytes, key: tuple[str, str] = (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+) -> Any:
+    """A form POST signed for ``sts`` exactly as botocore signs, the body untouched."""
+    from botocore.auth import SigV4Auth
+
+    request = AWSRequest(
+        method="POST",
+        url=ENDPOINT + "/",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    SigV4Auth(Credentials(*key), "sts", REGION).add_auth(request)
+    return world.server.send(request.prepare())
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"Version=2011-06-15", 400, "InvalidAction"),
+        (b"Action=GetFederationToken&Version=2011-06-15&Name=x", 400, "InvalidAction"),
+        (b"Action=AssumeRole&Version=2011-06-15", 400, "ValidationError"),
+        (b"Action=GetSessionToken&Version=2011-06-15&DurationSeconds=soon", 400, "ValidationError"),
+        (b"Action=GetCallerIdentity&Version=2011-06-15&\xff=1", 400, "MalformedInput"),
+        (b"Action=GetCallerIdentity&Version=2011-06-15" + b"&a=1" * 1000, 400, "MalformedInput"),
+        (
+            b"Action=GetCallerIdentity&Version=2011-06-15&p=" + b"x" * 70000,
+            413,
+            "RequestEntityTooLarge",
+        ),
+    ],
+)
+def test_a_bad_sts_request_is_an_sts_error(
+    world: World, body: bytes, status: int, code: str
+) -> None:
+    answer = signed_sts(world, body)
+    assert answer.status_code == status, answer.content
+    assert answer.headers["content-type"] == "text/xml"
+    assert f"<Code>{code}</Code>".encode() in answer.content
+
+
+def test_an_sts_request_signed_for_another_region_is_refused(world: World) -> None:
+    global_endpoint = world.sts(
+        world.keys.finder, region="us-east-1"
+    )  # STS's global signing region
+    assert global_endpoint.get_caller_identity()["Account"] == ACCOUNT
+    with pytest.raises(ClientError) as refused:
+        world.sts(world.keys.finder, region="ap-south-1").get_caller_identity()
+    assert error_of(refused)[0] == "SignatureDoesNotMatch"
