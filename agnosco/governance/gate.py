@@ -180,8 +180,15 @@ class Gate:
                 if plan.decision.denied_by
                 else f"because no identity-based policy allows the {action} action"
             )
+            who = caller.principal
+            if caller.session is not None and caller.session.role is not None:
+                # as AWS names a role's session: its assumed-role ARN
+                who = (
+                    f"arn:aws:sts::{context.account_id}:assumed-role/"
+                    f"{caller.session.role}/{caller.session.session_name}"
+                )
             raise AccessDeniedException(
-                f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} {why}"
+                f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
             )
         traits = traits_of(operation)
         if plan.clamped:

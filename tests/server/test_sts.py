@@ -137,7 +137,11 @@ def test_an_assumed_role_acts_with_the_roles_policies(world: World) -> None:
     with pytest.raises(ClientError) as denied:
         rekognition.create_collection(CollectionId="by-the-role")  # ReadOnly does not allow it
     code, message, _ = error_of(denied)
-    assert code == "AccessDeniedException" and "rekognition:CreateCollection" in message
+    assert code == "AccessDeniedException"
+    assert message.startswith(
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/Finders/case-42 is not authorized to "
+        "perform: rekognition:CreateCollection"
+    )
 
     identity = world.sts(key, token).get_caller_identity()
     assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Finders/case-42"
