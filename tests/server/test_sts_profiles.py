@@ -30,6 +30,9 @@ class Profiles:
     config: Path
     credentials: Path
     server: Server
+    #: The AWS CLI's HOME: it caches assumed-role credentials in ~/.aws/cli/cache, by role and
+    #: session name, and must neither reuse another deployment's nor leave them in the real one.
+    home: Path
 
     def environ(self, **extra: str) -> dict[str, str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -90,7 +93,9 @@ def profiles(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Profil
         f"[profile cli-untrusted]\nrole_arn = {role}\nsource_profile = outsider\n"
         f"region = {REGION}\nendpoint_url = {server.url}\n"
     )
-    return Profiles(config, credentials, server)
+    home = folder / "home"
+    home.mkdir()
+    return Profiles(config, credentials, server, home)
 
 
 @pytest.fixture
@@ -129,7 +134,7 @@ def aws(profiles: Profiles, *args: str) -> subprocess.CompletedProcess[str]:
         [*argv, *args, "--output", "json"],
         capture_output=True,
         text=True,
-        env=profiles.environ(),
+        env=profiles.environ(HOME=str(profiles.home)),
         timeout=300,
         check=False,
     )
