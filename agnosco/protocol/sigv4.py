@@ -27,7 +27,8 @@ unsigned
 unknown or revoked access key; a         UnrecognizedClientException
 session token with a long-term key; a
 temporary key without its own token
-a temporary key whose session expired    ExpiredTokenException
+a temporary key whose session expired    ExpiredTokenException (raised by the server once
+                                         the signature is verified: agnosco.auth.sessions)
 wrong service, signature or body hash,   InvalidSignatureException
 ``UNSIGNED-PAYLOAD``
 ``X-Amz-Date`` more than 15 min away     InvalidSignatureException ("Signature expired")
@@ -86,7 +87,7 @@ QUERY_AUTH = (
 )
 #: ``secret_for(access_key_id, session_token)``: the secret to check the signature with, or
 #: None when the key is unknown, revoked, or not used with its own session token (or none).
-#: It may raise ``ExpiredTokenException`` for a temporary key whose session is over.
+#: An expired session's secret is given, so that its refusal follows a verified signature.
 SecretSource = Callable[[str, str | None], str | None]
 
 
