@@ -20,8 +20,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from agnosco.operations import REGISTRY, traits_of
-from agnosco.operations.traits import Resource
+from agnosco.operations import FACE_MATCH, REGISTRY, traits_of
+from agnosco.operations.traits import Resource, Threshold
 
 SERVICE_PREFIX = "rekognition"
 #: Every match-threshold member an operation can have (the ``rekognition:*`` condition keys).
@@ -30,9 +30,22 @@ THRESHOLD_MEMBERS = frozenset(
 )
 
 
-def is_identification(operation: str) -> bool:
-    """Does the operation compare faces with faces (and so fall under identification rules)?"""
-    return traits_of(operation).compares_faces
+def is_identification(operation: str, request: dict[str, Any] | None = None) -> bool:
+    """Does the call compare faces with faces (and so fall under identification rules)?  A
+    stream processor call does when its governed view names a collection to search."""
+    traits = traits_of(operation)
+    return traits.compares_faces or (
+        traits.face_search_settings and bool((request or {}).get("CollectionId"))
+    )
+
+
+def threshold_member(operation: str, request: dict[str, Any]) -> Threshold | None:
+    traits = traits_of(operation)
+    if traits.threshold is not None:
+        return traits.threshold
+    if traits.face_search_settings and request.get("CollectionId"):
+        return FACE_MATCH
+    return None
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,9 @@ def resource_arn(operation: str, request: dict[str, Any], region: str, account: 
     resource = traits_of(operation).resource
     if resource is Resource.TAGGED:
         return str(request.get("ResourceArn", "*"))
+    if resource is Resource.STREAM_PROCESSOR:
+        name = request.get("Name")
+        return f"arn:aws:rekognition:{region}:{account}:streamprocessor/{name}" if name else "*"
     collection = request.get("CollectionId")
     if resource is Resource.NONE or collection is None:
         return "*"
@@ -100,7 +116,7 @@ def resource_arn(operation: str, request: dict[str, Any], region: str, account: 
 
 def threshold_of(operation: str, request: dict[str, Any]) -> float | None:
     """The effective match threshold of the call (None when the operation has none)."""
-    threshold = traits_of(operation).threshold
+    threshold = threshold_member(operation, request)
     if threshold is None:
         return None
     return float(request.get(threshold.member, threshold.default))
@@ -129,7 +145,7 @@ def request_context(
         "agnosco:OrganizationType": attributes.get("organization_type"),
         "agnosco:Purpose": purpose,
         "agnosco:ConsentReference": caller.consent_reference,
-        "agnosco:Identification": is_identification(operation),
+        "agnosco:Identification": is_identification(operation, request),
         "rekognition:CollectionId": request.get("CollectionId"),
         "rekognition:UserId": request.get("UserId"),
         "rekognition:MaxFaces": request.get("MaxFaces"),
@@ -137,8 +153,11 @@ def request_context(
     }
     threshold = threshold_of(operation, request)
     if threshold is not None:
-        member = traits_of(operation).threshold.member  # type: ignore[union-attr]
+        member = threshold_member(operation, request).member  # type: ignore[union-attr]
         context[f"rekognition:{member}"] = threshold
-        if is_identification(operation):
+        if is_identification(operation, request):
             context["agnosco:MatchThreshold"] = threshold
+    context["agnosco:RealTimeIdentification"] = traits_of(
+        operation
+    ).face_search_settings and is_identification(operation, request)
     return context
