@@ -1,6 +1,7 @@
 """The composition root: a deployment built from its :class:`~agnosco.settings.Settings`, in one
 place — the database, the face store, access keys, governance (principals and policies, reviews,
-the audit log, the gate) and the operations' context with its models.
+the audit log, the gate), temporary credentials and roles (the STS operations), and the
+operations' context with its models.
 
 Where state lives follows the store URL (``--store``, :func:`agnosco.storage.open_store`): with
 SQLite (the default) everything is in the data directory (``agnosco.db``, ``audit.db``); with
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agnosco.auth.keys import KeyStore, MasterKey, NewKey, check_master_key
+from agnosco.auth.sessions import Credentials, SessionStore
 from agnosco.errors import ResourceNotFoundException
 from agnosco.governance.audit import (
     AUDIT_DATABASE,
@@ -34,6 +36,8 @@ from agnosco.governance.audit import (
 )
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
+from agnosco.governance.roles import RoleStore
+from agnosco.governance.sts import SecurityTokenService
 from agnosco.jobs.notifications import NotificationEndpoints
 from agnosco.jobs.store import JobStore
 from agnosco.settings import Settings
@@ -102,12 +106,19 @@ class Deployment:
     streams: StreamStore
     #: The database the parts above share (closed after them).
     database: Database
+    #: Temporary credentials, roles, and the STS operations that make them.
+    sessions: SessionStore
+    roles: RoleStore
+    credentials: Credentials
+    sts: SecurityTokenService
 
     def close(self) -> None:
         if self.context.store is not None:
             self.context.store.close()
         for part in (
             self.keys,
+            self.sessions,
+            self.roles,
             self.governance,
             self.reviews,
             self.audit,
@@ -210,6 +221,8 @@ def open_deployment(settings: Settings) -> Deployment:
     try:
         keys = KeyStore(parts.master, parts.database)
         try:
+            sessions = SessionStore(parts.master, parts.database)
+            roles = RoleStore(parts.database, parts.governance)
             store = open_store(settings.store_url, settings.data_dir, database=parts.database)
             jobs = JobStore(parts.database)
             notifications = NotificationEndpoints(parts.database)
@@ -256,6 +269,10 @@ def open_deployment(settings: Settings) -> Deployment:
         notifications,
         streams,
         parts.database,
+        sessions=sessions,
+        roles=roles,
+        credentials=Credentials(keys, sessions, roles.role_id_of),
+        sts=SecurityTokenService(sessions, roles, settings.account_id),
     )
 
 

@@ -3,6 +3,7 @@
     agnosco serve [--host 127.0.0.1] [--port 8080] [--data-dir DIR]
     agnosco keys create|list|revoke [--principal P] [--purpose P] [--data-dir DIR]
     agnosco principals create NAME [--organization O] [--organization-type T]
+    agnosco roles create NAME --trust PRINCIPAL [--policy P] | list | show NAME | delete NAME
     agnosco policies put NAME FILE.json | attach NAME --principal P | list | show NAME
     agnosco review list | show ID | decide ID --reviewer R --decision confirm|reject --reason ...
     agnosco audit verify | export
@@ -38,6 +39,7 @@ from agnosco.cli import (
     purge,
     redact,
     review,
+    roles,
     serve,
     streams,
 )
@@ -49,6 +51,7 @@ COMMAND_GROUPS = [
     serve,
     keys,
     principals,
+    roles,
     policies,
     review,
     audit,

@@ -49,6 +49,37 @@ def threshold_member(operation: str, request: dict[str, Any]) -> Threshold | Non
 
 
 @dataclass(frozen=True)
+class CallerSession:
+    """The temporary credentials a call is signed with (:mod:`agnosco.auth.sessions`)."""
+
+    #: ``"AssumedRole"`` or ``"SessionToken"``.
+    kind: str
+    #: The long-term access key the credentials descend from.
+    source_access_key_id: str
+    expires_at: float
+    #: Who assumed the role (for AssumedRole), the role, its unique id, the session's name.
+    assumed_by: str | None = None
+    role: str | None = None
+    role_id: str | None = None
+    session_name: str | None = None
+    source_identity: str | None = None
+    #: Made with temporary credentials (role chaining).
+    chained: bool = False
+
+    def audited(self) -> dict[str, Any]:
+        """What the audit log keeps of it: who assumed which role, as which session."""
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "source_access_key_id": self.source_access_key_id,
+            "expires_at": self.expires_at,
+        }
+        for name in ("assumed_by", "role", "session_name", "source_identity"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who is calling, as the protocol layer established it."""
 
@@ -59,6 +90,8 @@ class Caller:
     purpose: str | None  # from the signed x-agnosco-purpose header
     consent_reference: str | None  # from the signed x-agnosco-consent-ref header
     request_id: str | None = None  # the x-amzn-RequestId the caller receives
+    #: The temporary credentials the call is signed with; None for a long-term access key.
+    session: CallerSession | None = None
 
 
 def action_name(operation: str) -> str:
@@ -105,6 +138,8 @@ def request_context(
         "aws:RequestedRegion": caller.region,
         "aws:SecureTransport": "false",
         "aws:username": caller.principal,
+        # who assumed the role a session speaks for (None for a long-term key's own calls)
+        "agnosco:AssumedBy": caller.session.assumed_by if caller.session else None,
         "agnosco:Principal": caller.principal,
         "agnosco:Organization": attributes.get("organization"),
         "agnosco:OrganizationType": attributes.get("organization_type"),

@@ -29,12 +29,14 @@ import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from agnosco import spec
 from agnosco.errors import AccessDeniedException, InternalServerError, ServiceError
 from agnosco.governance.actions import (
     THRESHOLD_MEMBERS,
     Caller,
+    CallerSession,
     action_name,
     is_identification,
     request_context,
@@ -54,6 +56,9 @@ from agnosco.operations import (
     validate_request,
 )
 from agnosco.operations.context import OperationContext, Requester
+
+if TYPE_CHECKING:
+    from agnosco.governance.sts import SecurityTokenService
 
 THRESHOLD_MODES = ("refuse", "clamp")
 
@@ -147,7 +152,7 @@ class Gate:
                 "error": error.code,
                 "message": bounded(error.message),
             }
-            self._append(refused)
+            self._append(_with_session(refused, caller))
             raise
         principal, policies = self.store.resolve(caller.principal)
         purpose = caller.purpose or (principal.default_purpose if principal else None)
@@ -177,6 +182,7 @@ class Gate:
             "decision": "Allow" if plan.decision.allowed else "Deny",
             "reason": plan.decision.reason,
         }
+        record = _with_session(record, caller)
         if not plan.decision.allowed:
             self._append(record | {"error": "AccessDeniedException"})
             # Worded as AWS words it: which policy and statement refused is in the audit record,
@@ -186,8 +192,15 @@ class Gate:
                 if plan.decision.denied_by
                 else f"because no identity-based policy allows the {action} action"
             )
+            who = caller.principal
+            if caller.session is not None and caller.session.role is not None:
+                # as AWS names a role's session: its assumed-role ARN
+                who = (
+                    f"arn:aws:sts::{context.account_id}:assumed-role/"
+                    f"{caller.session.role}/{caller.session.session_name}"
+                )
             raise AccessDeniedException(
-                f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} {why}"
+                f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
             )
         traits = traits_of(operation)
         if plan.clamped:
@@ -229,6 +242,55 @@ class Gate:
         self._append(record)
         return result
 
+    def call_sts(
+        self,
+        operation: str,
+        request: dict[str, Any],
+        caller: Caller,
+        sts: SecurityTokenService,
+        now: float,
+    ) -> dict[str, Any]:
+        """Validate, run and audit one STS call (:mod:`agnosco.governance.sts`): the temporary
+        credentials it issues are recorded by key id and expiry, never their secret or token.
+
+        :raises ServiceError: ValidationError, AccessDenied (after they are audited).
+        """
+        from agnosco.governance.sts import action_of, summary
+
+        record: AuditEntry = {
+            "time": now,
+            "request_id": caller.request_id,
+            "principal": caller.principal,
+            "access_key_id": caller.access_key_id,
+            "source": caller.source_ip,
+            "region": caller.region,
+            "operation": action_of(operation),
+            "resource": bounded(sts.resource(operation, request)),
+            "parameters": bounded(
+                {k: v for k, v in request.items() if k not in ("Policy", "TokenCode")}
+            ),
+            "decision": "Allow",
+            "reason": "STS: " + _STS_REASONS[operation],
+        }
+        record = _with_session(record, caller)
+        try:
+            spec.validate(request, spec.input_shape_name(operation, spec.STS), spec.STS)
+            response = sts.call(operation, request, caller, now)
+        except ServiceError as error:
+            denied = isinstance(error, AccessDeniedException)
+            self._append(
+                record
+                | {
+                    "decision": "Deny",
+                    "reason": "STS: refused" if denied else "STS: invalid request",
+                    "error": error.code,
+                    "message": bounded(error.message),
+                }
+            )
+            raise
+        self._append(record | {"result": summary(operation, response)})
+        return response
+
     def record_refusal(
         self,
         operation: str,
@@ -238,6 +300,7 @@ class Gate:
         request_id: str,
         error: ServiceError,
         now: float,
+        session: CallerSession | None = None,
     ) -> None:
         """Audit a call refused after its signature was verified but before it reached the gate
         (e.g. an unsigned x-agnosco-purpose header, an unknown operation, an undecodable body)."""
@@ -253,6 +316,8 @@ class Gate:
             "error": error.code,
             "message": bounded(error.message),
         }
+        if session is not None:
+            refused["session"] = session.audited()
         self._append(refused)
 
     def plan(
@@ -350,6 +415,22 @@ class Gate:
             "x-agnosco-review-reviewers": str(plan.reviewers),
         }
         return CallResult({**result.response, member: []}, headers)
+
+
+_STS_REASONS = {
+    "GetCallerIdentity": "no permission is needed to learn one's own identity",
+    "GetSessionToken": "a principal's temporary credentials for itself",
+    "AssumeRole": "the role's trust list names the caller",
+}
+
+
+def _with_session(record: AuditEntry, caller: Caller) -> AuditEntry:
+    """The record, naming the role, who assumed it and the session when the call is signed with
+    temporary credentials."""
+    if caller.session is None:
+        return record
+    out: AuditEntry = record | {"session": caller.session.audited()}
+    return out
 
 
 def _policy_thresholds_above(policies: list[Policy], requested: float) -> list[float]:

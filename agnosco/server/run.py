@@ -70,6 +70,8 @@ def serve(settings: Settings) -> None:
         rate_limit=settings.rate_limit,
         rate_burst=settings.rate_burst,
         body_timeout=settings.body_timeout,
+        credentials=deployment.credentials,
+        sts=deployment.sts,
     )
     runtimes = start_runtimes(deployment, settings)
     stop = threading.Event()
