@@ -14,6 +14,8 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
         || echo "note: could not install chromium; the browser rendering test will skip" >&2
 fi
 pip install -q -e '.[test]'
+# DetectText's models (pyproject.toml lists what it needs): without its opencv-python-headless.
+pip install -q --no-deps rapidocr==3.10.0
 python -m ruff check   # zero findings with the project's configuration (pyproject.toml)
 python -m ruff format --check   # every file as ruff formats it
 python -m mypy         # --strict on the package (pyproject.toml), zero findings
