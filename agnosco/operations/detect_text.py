@@ -201,4 +201,5 @@ def in_region(word: TextWord, region: Polygon) -> bool:
     if area <= 0:
         centre = (sum(x for x, _ in quad) / 4, sum(y for _, y in quad) / 4)
         return point_in_polygon(centre, region)
-    return polygon_area(clip_to_convex(region, quad)) > area / 2
+    # (more than half beyond rounding: a word cut in two exactly is not in)
+    return polygon_area(clip_to_convex(region, quad)) > area * (0.5 + 1e-9)
