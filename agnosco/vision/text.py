@@ -61,7 +61,8 @@ MODEL_FILES = {
 TEXT_MODEL_VERSION = "1.0"
 #: The detector's input, long side in pixels (see the module docstring).
 DETECTOR_SIDE = 960
-#: onnxruntime intra-op threads per model (each OCR call holds the model's run lock).
+#: onnxruntime intra-op threads per model (each OCR call holds the model's run lock), without
+#: spinning waits, as RetinaFace runs (``detectors/retinaface.py``).
 THREADS = min(2, os.cpu_count() or 1)
 #: Lines whose mean character probability is below this are dropped by rapidocr before words are
 #: made (its default); Rekognition's own default word filter (MinConfidence 80) is stricter.
@@ -151,11 +152,28 @@ def _load() -> Any:
         raise ModelUnavailableError(f"rapidocr cannot be imported: {exc}") from exc
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     engine: Any = RapidOCR(params=engine_params(paths))
-    # rapidocr opens each session on first use; open them now, under the registry's load lock.
-    engine._load_det_model()
-    engine._load_cls_model()
-    engine._load_rec_model()
+    # rapidocr opens each model on first use; open them now, under the registry's load lock, and
+    # run each on a session of ours: rapidocr's leave onnxruntime's threads spinning between
+    # operators, which takes the CPU from every other request (retinaface.py runs the same way).
+    for component, section in (
+        (engine._load_det_model(), "Det"),
+        (engine._load_cls_model(), "Cls"),
+        (engine._load_rec_model(), "Rec"),
+    ):
+        component.session.session = _session(paths[section])
     return engine
+
+
+def _session(path: Path) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 _OCR = MODELS.register("pp-ocrv6-small (rapidocr 3.10.0, onnxruntime)", _load)

@@ -132,7 +132,9 @@ def test_the_models_are_the_wheels_and_load_without_a_network(monkeypatch) -> No
     monkeypatch.setattr(socket, "create_connection", no_network)
     engine = text._load()  # a fresh engine, not the registry's: every session opened here
     sessions = [engine.text_det.session, engine.text_cls.session, engine.text_rec.session]
-    assert all(s.session is not None for s in sessions)
+    for session in sessions:  # ours, opened from the wheel's files, without spinning threads
+        options = session.session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_only_one_opencv_is_installed() -> None:
