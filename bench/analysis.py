@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -60,19 +61,26 @@ def drawn_page() -> bytes:
     return jpeg(draw_text(rows, size=(1200, 840), font_size=34, spacing=2.6).image)
 
 
+def timed(call: Callable[[], Any]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (all of this process's threads: the in-process server's too)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    call()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def interleaved(
     api: Callable[[], Any], bare: Callable[[], Any], calls: int
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     api(), bare()  # warm up: models loaded, arenas sized
     a, b = [], []
     for _ in range(calls):
-        start = time.perf_counter()
-        api()
-        a.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        bare()
-        b.append(time.perf_counter() - start)
+        a.append(timed(api))
+        b.append(timed(bare))
     return a, b
+
+
+def median_ms(times: list[tuple[float, float]], i: int) -> float:
+    return 1000 * statistics.median(t[i] for t in times)
 
 
 def main() -> None:
@@ -91,11 +99,15 @@ def main() -> None:
         server = InProcessServer(Path(tmp) / "data", ADMIN_ENVIRONMENT)
         try:
             client = server.client(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+            load = os.getloadavg()[0]
+            print(f"{os.cpu_count()} CPUs, load average {load:.1f} (other processes share them)")
             print("DetectText per image: through the API (boto3 -> app -> gate -> operation)")
             print("vs the bare rapidocr call on the same decoded pixels, medians of", args.calls)
+            print("wall-clock ms, and CPU ms (what the call costs the machine, less sensitive to")
+            print("the load than wall-clock; with 2 intra-op threads wall >= CPU / 2 when idle)")
             print(
-                f"{'image':40} {'size':>10} {'MP':>5} {'API ms':>8} {'bare ms':>8} "
-                f"{'ratio':>6} {'API ms/MP':>10}"
+                f"{'image':40} {'size':>10} {'MP':>5} {'API ms':>7} {'bare ms':>7} "
+                f"{'ratio':>5} {'API CPU':>7} {'bare CPU':>8} {'ratio':>5} {'API CPU ms/MP':>13}"
             )
             answers: dict[str, dict[str, Any]] = {}
             rapid_words: dict[str, list[str]] = {}
@@ -113,12 +125,15 @@ def main() -> None:
 
                 a, b = interleaved(api, bare, args.calls)
                 mp = decoded.width * decoded.height / 1e6
-                api_ms, bare_ms = 1000 * statistics.median(a), 1000 * statistics.median(b)
+                api_ms, bare_ms = median_ms(a, 0), median_ms(b, 0)
+                api_cpu, bare_cpu = median_ms(a, 1), median_ms(b, 1)
                 size = f"{decoded.width}x{decoded.height}"
                 print(
-                    f"{name:40} {size:>10} {mp:5.2f} {api_ms:8.0f} {bare_ms:8.0f} "
-                    f"{api_ms / bare_ms:6.2f} {api_ms / mp:10.0f}"
+                    f"{name:40} {size:>10} {mp:5.2f} {api_ms:7.0f} {bare_ms:7.0f} "
+                    f"{api_ms / bare_ms:5.2f} {api_cpu:7.0f} {bare_cpu:8.0f} "
+                    f"{api_cpu / bare_cpu:5.2f} {api_cpu / mp:13.0f}"
                 )
+            print(f"load average at the end {os.getloadavg()[0]:.1f}")
         finally:
             server.close()
 
