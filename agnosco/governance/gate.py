@@ -88,6 +88,7 @@ _AUDITED_PARAMETERS = (
     "QualityFilter",
     "Attributes",
     "DetectionAttributes",
+    "Filters",
     "ResourceArn",
     "TagKeys",
 )
@@ -535,7 +536,8 @@ def _images(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _summary(operation: str, response: Response) -> dict[str, Any]:
-    """Face ids, user ids and similarities a response revealed or changed; never pixels."""
+    """Face ids, user ids and similarities a response revealed or changed; never pixels, and
+    of text read in an image only how many lines and words (not what they say)."""
     summary: dict[str, Any] = {}
     for member in ("FaceMatches", "UserMatches"):
         if member in response:
@@ -552,6 +554,9 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
         summary["UnindexedFaces"] = len(response.get("UnindexedFaces", []))
     if "FaceDetails" in response:
         summary["FaceCount"] = len(response["FaceDetails"])
+    if "TextDetections" in response:  # how much text was read, never the text itself
+        types = [d.get("Type") for d in response["TextDetections"]]
+        summary["TextLines"], summary["TextWords"] = types.count("LINE"), types.count("WORD")
     for member in ("DeletedFaces",):
         if member in response:
             summary[member] = response[member]

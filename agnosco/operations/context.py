@@ -1,5 +1,10 @@
-"""What operations share: the face pipeline, Similarity calibration, images and videos,
-storage, jobs, and who is asking from where (region and account, for ARNs)."""
+"""What operations share: the face pipeline, the text reader, Similarity calibration, images and
+videos, storage, jobs, and who is asking from where (region and account, for ARNs).
+
+An operation decodes each image of its request once, with :meth:`OperationContext.load_image`,
+and hands that one :class:`~agnosco.vision.image.DecodedImage` to every model it runs; the
+models themselves are loaded once per process (:data:`agnosco.vision.models.MODELS`), however
+many contexts there are."""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from agnosco.vision.embedding import DESCRIPTOR, DescriptorModel
 from agnosco.vision.image import DecodedImage
 from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
+from agnosco.vision.text import TextReader
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class OperationContext:
     #: The model ``analyzer`` is: what new collections are made with.
     face_model: FaceModel = FACE_MODEL
     calibration: SimilarityCalibration = field(default_factory=SimilarityCalibration.load)
+    #: Reads lines and words of text (DetectText).
+    text_reader: TextReader = field(default_factory=TextReader)
     images: ImageSource = field(default_factory=ImageSource)
     videos: VideoSource = field(default_factory=VideoSource)
     store: Store | None = None
