@@ -144,9 +144,9 @@ def test_an_unreachable_cluster_is_refused_at_start(tmp_path: Path) -> None:
     assert f"--ray-address: the Ray cluster at {address} cannot be reached" in str(excinfo.value)
 
 
-def test_a_cluster_that_never_answers_fails_the_analysis_with_a_message(clip: Path) -> None:
-    """A port that accepts connections but speaks no Ray: the driver never joins, and the
-    analysis fails after the connect time, saying so, its driver process ended."""
+@pytest.fixture
+def silent_port() -> Iterator[str]:
+    """The address of a port that accepts connections but speaks no Ray: a driver never joins."""
     listener = socket.create_server(("127.0.0.1", 0))
     accepted: list[socket.socket] = []
 
@@ -158,30 +158,83 @@ def test_a_cluster_that_never_answers_fails_the_analysis_with_a_message(clip: Pa
                 return
 
     threading.Thread(target=accept, daemon=True).start()
-    address = f"127.0.0.1:{listener.getsockname()[1]}"
-    context = OperationContext(video_cluster=VideoCluster(address, 4.0, connect_seconds=8.0))
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()
+
+
+def _drivers() -> str:
+    """The command lines of this process's Ray drivers still running."""
+    return subprocess.run(
+        ["pgrep", "-a", "-f", f"agnosco.operations.video_driver [0-9]+ {os.getpid()}$"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+
+
+def test_a_cluster_that_never_answers_fails_the_analysis_with_a_message(
+    clip: Path, silent_port: str
+) -> None:
+    """The driver never joins; the analysis fails after the connect time, saying so, having
+    renewed the lease while it waited, and its driver process is ended."""
+    context = OperationContext(video_cluster=VideoCluster(silent_port, 4.0, connect_seconds=8.0))
     checks = 0
 
     def check() -> None:
         nonlocal checks
         checks += 1
 
-    try:
-        with pytest.raises(ServiceError) as excinfo:
-            list(analysed_frames(context, clip, probe_video(clip), check))
-    finally:
-        listener.close()
-        for conn in accepted:
-            conn.close()
+    with pytest.raises(ServiceError) as excinfo:
+        list(analysed_frames(context, clip, probe_video(clip), check))
     assert excinfo.value.message == (
-        f"The video could not be analysed on the Ray cluster at {address}: "
+        f"The video could not be analysed on the Ray cluster at {silent_port}: "
         "it could not be reached in 8 s."
     )
-    assert checks >= 5  # the lease was renewed while it waited
-    drivers = subprocess.run(
-        ["pgrep", "-f", f"agnosco.operations.video_driver [0-9]+ {os.getpid()}$"],
-        capture_output=True,
-        text=True,
-        check=False,
+    assert checks >= 5
+    assert _drivers() == ""
+
+
+def test_a_job_lost_midway_ends_its_driver(cluster: str, clip: Path) -> None:
+    context = OperationContext(video_cluster=VideoCluster(cluster, 4.0))
+    frames = analysed_frames(context, clip, probe_video(clip), lambda: None)
+    first = next(frames)  # the first chunk is in: the driver is running
+    assert first.timestamp_ms == 0 and _drivers() != ""
+    frames.close()  # what a JobLost raised by the lease check does to the generator
+    assert _drivers() == ""
+
+
+def test_through_the_server_a_cluster_that_never_answers_fails_the_job_not_the_worker(
+    clip: Path, silent_port: str, tmp_path: Path
+) -> None:
+    """Through boto3: the job ends FAILED with the message (after the 60 s connect time), and
+    the same worker then runs a short video's job (analysed locally) to SUCCEEDED."""
+    data = tmp_path / "data"
+    (data / "s3" / BUCKET).mkdir(parents=True)
+    shutil.copyfile(clip, data / "s3" / BUCKET / clip.name)
+    short = clips.cut(clip, 2, data / "s3" / BUCKET / "short.mp4")
+    server = start_server(
+        data, tmp_path / "server.log", "--ray-address", silent_port, "--ray-chunk-seconds", "4"
     )
-    assert drivers.stdout == ""  # no driver left behind
+    try:
+        client = server.client()
+        long_job = client.start_face_detection(
+            Video={"S3Object": {"Bucket": BUCKET, "Name": clip.name}}
+        )["JobId"]
+        failed = _wait(client, "get_face_detection", long_job, timeout=180)
+        assert failed["JobStatus"] == "FAILED"
+        assert failed["StatusMessage"] == (
+            f"The video could not be analysed on the Ray cluster at {silent_port}: "
+            "it could not be reached in 60 s."
+        )
+        assert "Faces" not in failed or failed["Faces"] == []
+        short_job = client.start_face_detection(
+            Video={"S3Object": {"Bucket": BUCKET, "Name": short.name}}
+        )["JobId"]
+        done = _wait(client, "get_face_detection", short_job)
+        assert done["JobStatus"] == "SUCCEEDED" and len(done["Faces"]) >= 8
+    finally:
+        server.stop()
