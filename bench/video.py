@@ -272,9 +272,9 @@ def main() -> None:
         cores = os.cpu_count() or 1
         needed = served_cpu["search live"] * frames["live"] / 1000 / live_video_s
         print(
-            f"  CPU it needs: {needed:.2f} core-seconds a second of video (the server's "
-            f"process); {cores} cores give {cores}, so "
-            f"{'it can keep up' if needed <= cores else 'it cannot keep up'} on an idle machine "
+            f"  CPU it used: {needed:.2f} core-seconds a second of video (the server's process); "
+            f"estimate for an idle machine of {cores} cores: "
+            f"{'would keep up' if needed <= cores else 'would NOT keep up'} "
             f"(load average now {os.getloadavg()[0]:.1f})"
         )
         print(f"server peak RSS: {peak:.0f} MiB")
