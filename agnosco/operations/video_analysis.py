@@ -239,7 +239,7 @@ def drive(address: str, work: Work, conn: Any, parent: int) -> None:
             address=address, include_dashboard=False, log_to_driver=False, configure_logging=False
         )
     except Exception as exc:  # noqa: BLE001 - told to the job, whatever Ray raised
-        conn.send(("failed", f"could not join the cluster: {type(exc).__name__}: {exc}"))
+        conn.send(("failed", f"could not join the cluster: {_first_line(exc)}"))
         return
     try:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -266,7 +266,7 @@ def drive(address: str, work: Work, conn: Any, parent: int) -> None:
             conn.send(("chunk", n, result))
         conn.send(("done",))
     except Exception as exc:  # noqa: BLE001 - told to the job, whatever went wrong
-        conn.send(("failed", f"{type(exc).__name__}: {_first_line(exc)}"))
+        conn.send(("failed", _first_line(exc)))
     finally:
         ray.shutdown()
 
@@ -342,7 +342,7 @@ def _on_cluster(
                 if driver.poll() is not None and not receiver.poll():
                     raise failure(f"its driver process ended (exit code {driver.returncode}).")
                 if not connected and time.monotonic() - started > cluster.connect_seconds:
-                    raise failure(f"it could not be reached in {cluster.connect_seconds:g} s.")
+                    raise failure(f"could not join it in {cluster.connect_seconds:g} s.")
                 if connected and waited > cluster.stall_seconds:
                     raise failure(f"no chunk of the video finished in {cluster.stall_seconds:g} s.")
                 continue

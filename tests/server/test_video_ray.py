@@ -192,7 +192,7 @@ def test_a_cluster_that_never_answers_fails_the_analysis_with_a_message(
         list(analysed_frames(context, clip, probe_video(clip), check))
     assert excinfo.value.message == (
         f"The video could not be analysed on the Ray cluster at {silent_port}: "
-        "it could not be reached in 8 s."
+        "could not join it in 8 s."
     )
     assert checks >= 5
     assert _drivers() == ""
@@ -228,7 +228,7 @@ def test_through_the_server_a_cluster_that_never_answers_fails_the_job_not_the_w
         assert failed["JobStatus"] == "FAILED"
         assert failed["StatusMessage"] == (
             f"The video could not be analysed on the Ray cluster at {silent_port}: "
-            "it could not be reached in 60 s."
+            "could not join it in 60 s."
         )
         assert "Faces" not in failed or failed["Faces"] == []
         short_job = client.start_face_detection(
