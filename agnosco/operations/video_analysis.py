@@ -37,6 +37,7 @@ import logging
 import math
 import os
 import pickle
+import re
 import socket
 import subprocess
 import sys
@@ -261,7 +262,9 @@ def drive(address: str, work: Work, conn: Any, parent: int) -> None:
             try:
                 result = ray.get(ready[0])
             except ray.exceptions.RayError as exc:  # failed even after Ray's retries
-                conn.send(("failed", f"the task of chunk {n + 1} failed: {_first_line(exc)}"))
+                cause = getattr(exc, "cause", None)  # a task's own exception, else Ray's
+                reason = _first_line(cause if isinstance(cause, BaseException) else exc)
+                conn.send(("failed", f"the task of chunk {n + 1} failed: {reason}"))
                 return
             conn.send(("chunk", n, result))
         conn.send(("done",))
@@ -277,7 +280,8 @@ def _cluster_is_this_machine(ray: Any) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    """``Type: the first line of its message``, without the terminal colours Ray adds."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 

@@ -24,6 +24,8 @@ from agnosco.operations.context import OperationContext
 from agnosco.operations.video_analysis import (
     Chunk,
     VideoCluster,
+    Work,
+    _on_cluster,
     analyse_chunk,
     analysed_frames,
 )
@@ -238,3 +240,19 @@ def test_through_the_server_a_cluster_that_never_answers_fails_the_job_not_the_w
         assert done["JobStatus"] == "SUCCEEDED" and len(done["Faces"]) >= 8
     finally:
         server.stop()
+
+
+def test_a_task_that_fails_fails_the_analysis_with_its_chunk(cluster: str, clip: Path) -> None:
+    """A task that raises (here: a detector its node does not have) is not retried forever: the
+    analysis fails with the chunk and the task's error."""
+    work = Work(str(clip), VideoCluster(cluster, 4.0).chunks(probe_video(clip)), False, False, "x")
+    with pytest.raises(ServiceError) as excinfo:
+        list(_on_cluster(VideoCluster(cluster, 4.0), work, lambda: None))
+    message = excinfo.value.message
+    assert message.startswith(
+        f"The video could not be analysed on the Ray cluster at {cluster}: the task of chunk "
+    )
+    assert message.endswith(
+        "failed: ValueError: unknown face detector 'x'; choose from ['hog', 'retinaface']"
+    )
+    assert _drivers() == ""
