@@ -207,6 +207,7 @@ def open_deployment(settings: Settings) -> Deployment:
     from agnosco.governance.gate import Gate
     from agnosco.operations.context import OperationContext
     from agnosco.operations.images import ImageSource
+    from agnosco.operations.video_analysis import VideoCluster
     from agnosco.operations.videos import VideoSource
 
     prepare_data_dir(settings.data_dir)
@@ -241,6 +242,11 @@ def open_deployment(settings: Settings) -> Deployment:
         jobs=jobs,
         notifications=notifications,
         streams=streams,
+        video_cluster=(
+            None
+            if settings.ray_address is None
+            else VideoCluster(settings.ray_address, settings.ray_chunk_seconds)
+        ),
         region=settings.region,
         account_id=settings.account_id,
         # Pagination tokens are signed with a key derived from the master key, so they stay

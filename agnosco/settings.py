@@ -38,6 +38,7 @@ ENVIRONMENT = {
     "master_key": "AGNOSCO_MASTER_KEY",
     "admin_access_key_id": "AGNOSCO_ACCESS_KEY_ID",
     "admin_secret_access_key": "AGNOSCO_SECRET_ACCESS_KEY",
+    "ray_address": "AGNOSCO_RAY_ADDRESS",
 }
 #: The flag (``argparse`` destination) of each setting whose name differs from it.
 FLAGS = {"store": "store_url", "trusted_proxy": "trusted_proxies"}
@@ -87,6 +88,11 @@ class Settings:
     #: A running processor whose server stopped renewing its lease this long (it was killed)
     #: is resumed by another server.
     stream_lease_seconds: float = 30.0
+    #: The Ray cluster long stored videos are analysed on (``auto``, ``HOST:PORT`` or
+    #: ``ray://HOST:PORT``); None: every video in the job's worker.
+    ray_address: str | None = None
+    #: On a cluster, a video longer than this is analysed in chunks of this many seconds.
+    ray_chunk_seconds: float = 60.0
     rate_limit: float | None = None
     rate_burst: float | None = None
     body_timeout: float = BODY_TIMEOUT_SECONDS

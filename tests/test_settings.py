@@ -76,3 +76,13 @@ def test_importing_the_package_changes_nothing_in_the_environment() -> None:
             continue
         importlib.import_module(module.name)
     assert dict(os.environ) == before
+
+
+def test_the_ray_cluster_for_long_videos() -> None:
+    assert Settings.load({}, {}).ray_address is None
+    assert Settings.load({}, {}).ray_chunk_seconds == 60.0
+    environ = {"AGNOSCO_RAY_ADDRESS": "head:6379"}
+    assert Settings.load({}, environ).ray_address == "head:6379"
+    flags = {"ray_address": "ray://other:10001", "ray_chunk_seconds": 30.0}
+    loaded = Settings.load(flags, environ)
+    assert (loaded.ray_address, loaded.ray_chunk_seconds) == ("ray://other:10001", 30.0)

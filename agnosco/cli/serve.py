@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agnosco.cli.common import add_state, opening_state
+from agnosco.cli.common import CliError, add_state, opening_state
 from agnosco.settings import Settings
 
 #: What each setting is when neither a flag nor the environment gives it (for the help texts).
@@ -15,6 +15,16 @@ DEFAULTS = Settings()
 def _serve(args: argparse.Namespace) -> None:
     from agnosco.server.run import serve
 
+    settings: Settings = args.settings
+    if settings.ray_chunk_seconds <= 0:
+        raise CliError("--ray-chunk-seconds must be more than 0")
+    if settings.ray_address is not None:
+        from agnosco.operations.video_analysis import check_cluster_address
+
+        try:
+            check_cluster_address(settings.ray_address)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
     with opening_state():  # a bad --store, an unreachable database or a wrong master key: one line
         serve(args.settings)
 
@@ -117,6 +127,21 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         metavar="SECONDS",
         help="a running stream processor whose server stopped renewing its lease this long (it "
         "was killed) is resumed by another server (default: 30)",
+    )
+    serve.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="analyse long stored videos in chunks on this Ray cluster: auto, HOST:PORT or "
+        "ray://HOST:PORT (default: $AGNOSCO_RAY_ADDRESS, else none: in the job's worker)",
+    )
+    serve.add_argument(
+        "--ray-chunk-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --ray-address, a video longer than this is cut into chunks of this length, "
+        f"each a Ray task (default {DEFAULTS.ray_chunk_seconds:g})",
     )
     serve.add_argument(
         "--model-queue",

@@ -18,6 +18,7 @@ from agnosco.errors import InternalServerError
 from agnosco.jobs.notifications import NotificationEndpoints
 from agnosco.jobs.store import JobStore
 from agnosco.operations.images import ImageSource
+from agnosco.operations.video_analysis import VideoCluster
 from agnosco.operations.videos import VideoSource
 from agnosco.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.storage.base import Store
@@ -80,6 +81,8 @@ class OperationContext:
     streams: StreamStore | None = None
     #: The caller of the operation being run (set by the gate for each call).
     requester: Requester | None = None
+    #: The Ray cluster long videos are analysed on (None: every video in the job's worker).
+    video_cluster: VideoCluster | None = None
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT
     #: The consent reference the caller declared for this request (x-agnosco-consent-ref).

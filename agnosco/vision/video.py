@@ -254,26 +254,89 @@ def decode_frames(path: Path) -> Iterator[DecodedFrame]:
         container.close()
 
 
-def sample_frames(path: Path, fps: float = SAMPLE_FPS) -> Iterator[VideoFrame]:
+def sample_frames(
+    path: Path, fps: float = SAMPLE_FPS, *, start_ms: float = 0.0, end_ms: float | None = None
+) -> Iterator[VideoFrame]:
     """The video's frames at ``fps`` a second (see the module docstring), in time order.
+
+    With ``start_ms`` / ``end_ms`` (a multiple of ``1000 / fps``: a sampling boundary), only the
+    sampled frames shown in ``[start_ms, end_ms)``: the very frames, with the same timestamps,
+    that sampling the whole video gives in that span (the sampled frame is the first of each
+    ``1000 / fps`` span, so it does not depend on earlier ones).  Decoding starts at the key
+    frame before ``start_ms`` (from the start, should the seek land after it), which is how a
+    long video is analysed in pieces (:mod:`agnosco.operations.video_analysis`).  ``index`` is
+    then the frame's place after that key frame.
 
     :raises InvalidParameterException, VideoTooLargeException: as :func:`probe_video`, or the
         stream turns out corrupt while decoding (after the frames before the damage)."""
     metadata = probe_video(path)
-    width, height = metadata.frame_width, metadata.frame_height
-    scale = min(1.0, WORKING_MAX_SIDE / max(width, height))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     step = 1000.0 / fps
-    next_ms = 0.0
-    last_ms = -1
-    for decoded in decode_frames(path):
-        at = decoded.timestamp_ms
-        if at is None or at < next_ms or at <= last_ms:
-            continue
-        next_ms = (math.floor(at / step) + 1) * step
-        last_ms = at
-        frame = decoded.frame
-        if size != (frame.width, frame.height):
-            frame = frame.reformat(width=size[0], height=size[1], format="rgb24")
-        pixels = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
-        yield VideoFrame(at, decoded.index, pixels, width, height)
+    if start_ms > 0:
+        frames = _sample(path, metadata, step, start_ms, end_ms, seek=True)
+        try:
+            first = next(frames)
+        except StopIteration:  # no frame in the span
+            return
+        except _SeekedPast:
+            frames = _sample(path, metadata, step, start_ms, end_ms, seek=False)
+        else:
+            yield first
+        yield from frames
+    else:
+        yield from _sample(path, metadata, step, 0.0, end_ms, seek=False)
+
+
+class _SeekedPast(Exception):
+    """The seek landed after the span's start: frames of the span could have been skipped."""
+
+
+def _sample(
+    path: Path,
+    metadata: VideoMetadata,
+    step: float,
+    start_ms: float,
+    end_ms: float | None,
+    *,
+    seek: bool,
+) -> Iterator[VideoFrame]:
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame and slice threads: both cores on one stream
+        width, height = metadata.frame_width, metadata.frame_height
+        scale = min(1.0, WORKING_MAX_SIDE / max(width, height))
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        next_ms = start_ms
+        last_ms = -1
+        time_base = stream.time_base
+        index = -1
+        first = True
+        if seek and time_base is not None:
+            # backward: the key frame at or before the point, whose frames decode from it
+            target = int(Fraction(start_ms) / 1000 / time_base)
+            container.seek(target, stream=stream, backward=True)
+        try:
+            for frame in container.decode(stream):
+                index += 1
+                if frame.pts is None or time_base is None:
+                    continue
+                at = math.floor(frame.pts * time_base * 1000)
+                if seek and first and at > start_ms:
+                    raise _SeekedPast
+                first = False
+                if end_ms is not None and at >= end_ms:
+                    break
+                if at < next_ms or at <= last_ms:
+                    continue
+                next_ms = (math.floor(at / step) + 1) * step
+                last_ms = at
+                if size != (frame.width, frame.height):
+                    frame = frame.reformat(width=size[0], height=size[1], format="rgb24")
+                pixels = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+                yield VideoFrame(at, index, pixels, width, height)
+        except av.FFmpegError as exc:
+            raise InvalidParameterException(
+                f"The video is corrupt after {max(last_ms, start_ms, 0) / 1000:.1f} s: {exc.strerror or exc}"
+            ) from exc
+    finally:
+        container.close()
