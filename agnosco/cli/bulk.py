@@ -73,10 +73,16 @@ def _ensure_collection(context: Any, collection_id: str, create: bool) -> bool:
 
 
 def _open_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from agnosco.deployment import open_deployment
+    from agnosco.deployment import new_deployment_notice, open_deployment
 
     with opening_state():
-        return open_deployment(args.settings)
+        service = open_deployment(args.settings)
+    if service.new:
+        print(
+            new_deployment_notice(args.settings),
+            file=sys.stderr,
+        )
+    return service
 
 
 def _index(args: argparse.Namespace, source: Any) -> None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from agnosco.settings import DEFAULT_DATA_DIR
+from agnosco.settings import DEFAULT_DATA_DIR_TEXT
 
 
 class CliError(Exception):
@@ -34,7 +34,9 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=None,
-        help=f"where Agnosco keeps its state (default: $AGNOSCO_DATA_DIR, else {DEFAULT_DATA_DIR})",
+        metavar="DIR",
+        help="where the deployment keeps its state; every command names the same one with it "
+        f"(default: $AGNOSCO_DATA_DIR, else the user's data directory: {DEFAULT_DATA_DIR_TEXT})",
     )
 
 
@@ -64,10 +66,13 @@ def opening_state() -> Iterator[None]:
     a wrong master key) into one-line errors."""
     from agnosco.auth.keys import MasterKeyError
     from agnosco.storage import StoreURLError
+    from agnosco.storage.data_dir import DataDirError
     from agnosco.storage.database import SchemaError
 
     try:
         yield
+    except DataDirError as exc:
+        raise CliError(str(exc)) from exc
     except StoreURLError as exc:
         raise CliError(f"--store: {exc}") from exc
     except (MasterKeyError, SchemaError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +21,15 @@ if TYPE_CHECKING:  # the deployment is imported when a command runs, not to prin
 def governance(args: argparse.Namespace) -> Iterator[Governance]:
     """The governance parts where ``--data-dir`` and ``--store`` (:func:`~agnosco.cli.common.add_state`)
     put them: the data directory, or the store's PostgreSQL database."""
-    from agnosco.deployment import open_governance
+    from agnosco.deployment import new_deployment_notice, open_governance
 
     with opening_state():
         parts = open_governance(args.settings)
+    if parts.new:  # never a fresh deployment without saying so
+        print(
+            new_deployment_notice(args.settings),
+            file=sys.stderr,
+        )
     try:
         yield parts
     finally:

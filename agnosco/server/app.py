@@ -33,6 +33,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -134,6 +135,9 @@ class RekognitionApp:
         operation = "-"
         work = 0.0
         admitted = False  # holds a place on the model queue
+        key_id: str | None = None  # the access key that signed the request, once verified
+        principal: str | None = None
+        refused: ServiceError | None = None  # the error answered, if any
         try:
             if scope["method"] == "GET" and scope["path"] == "/health":
                 await _respond(send, 200, b'{"status":"ok"}', request_id)
@@ -150,6 +154,7 @@ class RekognitionApp:
                 secret_for=self.keys.secret_for,
                 now=self.now(),
             )
+            key_id = identity.access_key_id
             try:
                 if identity.region != self.context.region:
                     # One deployment is one region (ARNs and policies name it): a request signed
@@ -177,6 +182,7 @@ class RekognitionApp:
                 model = spec.service_model().operation_model(operation)
                 params = decode_request(body, model.input_shape)
                 caller = self._caller(identity, headers, scope, request_id)
+                principal = caller.principal
             except ServiceError as refusal:  # authenticated, yet refused before the gate: audit it
                 await asyncio.get_running_loop().run_in_executor(
                     self._pool,
@@ -204,6 +210,7 @@ class RekognitionApp:
             )
             status = 200
         except ServiceError as error:
+            refused = error
             status = await _respond_error(send, error, request_id)
         except Exception:  # a bug of ours: log it, never leak it
             log.exception("request %s (%s) failed", request_id, operation)
@@ -213,14 +220,44 @@ class RekognitionApp:
         finally:
             if admitted:
                 self._model_admitted -= 1
-        log.info(
-            "%s %s %d %.2fms (operation %.2fms)",
-            request_id,
-            operation,
-            status,
-            1000 * (time.perf_counter() - started),
-            1000 * work,
-        )
+        elapsed = 1000 * (time.perf_counter() - started)
+        fields: dict[str, Any] = {
+            "request_id": request_id,
+            "operation": operation,
+            "status": status,
+            "duration_ms": round(elapsed, 2),
+        }
+        if refused is None:
+            log.info(
+                "%s %s %d %.2fms (operation %.2fms)",
+                request_id,
+                operation,
+                status,
+                elapsed,
+                1000 * work,
+                extra=fields,
+            )
+        else:  # why, and whose key (its id: never a secret, nor a signature)
+            key = key_id or _presented_key_id(scope)
+            fields |= {
+                "error_code": refused.code,
+                "access_key_id": key,
+                "principal": principal,
+                "reason": _one_line(refused.message),
+            }
+            log.info(
+                "%s %s %d %.2fms %s: %s, key %s%s: %s",
+                request_id,
+                operation,
+                status,
+                elapsed,
+                "refused" if refused.sender_fault else "failed",
+                refused.code,
+                key or "-",
+                f" ({principal})" if principal else "",
+                fields["reason"],
+                extra=fields,
+            )
 
     def _caller(
         self, identity: Any, headers: dict[str, list[str]], scope: Scope, request_id: str
@@ -284,6 +321,27 @@ class RekognitionApp:
                 self._pool.shutdown(wait=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]{1,128})/")
+
+
+def _presented_key_id(scope: Scope) -> str | None:
+    """The access key id an Authorization header names (for a log line when it was refused
+    before it was verified); only key-id characters, so that a header cannot forge log lines."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            found = _CREDENTIAL.search(value.decode("latin-1"))
+            return found.group(1) if found else None
+    return None
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    """An error message for a log line: control characters escaped, at most ``limit`` long."""
+    text = (
+        message.encode("unicode_escape").decode("ascii") if not message.isprintable() else message
+    )
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _headers(scope: Scope) -> dict[str, list[str]]:
