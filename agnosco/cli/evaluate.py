@@ -180,7 +180,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
             action="store_true",
             help="every image without an identity is a different person (impostor pairs)",
         )
-        p.add_argument("--no-progress", action="store_true")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
         add_data_dir(p)
 
     e = commands.add_parser("evaluate", help="measure error rates, per group, into an HTML report")
