@@ -63,7 +63,16 @@ def free_port() -> int:
 # 1. errors ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["keys", "list"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve", "--port", "0"],
+        ["keys", "list"],
+        ["purge"],
+        ["audit", "verify"],
+        ["index-folder", ".", "--collection", "c"],
+    ],
+)
 def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path, command: list[str]) -> None:
     afile = tmp_path / "afile"
     afile.write_text("not a directory")
