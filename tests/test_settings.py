@@ -70,9 +70,7 @@ def test_the_default_data_directory_is_the_users_wherever_a_command_runs() -> No
     assert default_data_dir(home | {"XDG_DATA_HOME": "rel"}, "linux") == Path(
         "/home/u/.local/share/agnosco"
     )
-    assert default_data_dir(home, "darwin") == Path(
-        "/home/u/Library/Application Support/agnosco"
-    )
+    assert default_data_dir(home, "darwin") == Path("/home/u/Library/Application Support/agnosco")
     assert default_data_dir({"LOCALAPPDATA": "C:/Users/u/AppData/Local"}, "win32") == Path(
         "C:/Users/u/AppData/Local/agnosco"
     )

@@ -16,7 +16,9 @@ ROOT = Path(__file__).parents[2]
 DOC = (ROOT / "docs" / "configuration.md").read_text()
 
 
-def _flags(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+def _flags(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, str]]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
