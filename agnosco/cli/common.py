@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from agnosco.settings import DEFAULT_DATA_DIR_TEXT
+from agnosco.settings import DEFAULT_DATA_DIR_TEXT, Settings
 
 
 class CliError(Exception):
@@ -58,6 +58,24 @@ def add_state(parser: argparse.ArgumentParser) -> None:
     """``--data-dir`` and ``--store``: where a command finds the deployment's state."""
     add_data_dir(parser)
     add_store(parser)
+
+
+@contextmanager
+def saying_if_new(settings: Settings, new: bool) -> Iterator[None]:
+    """Around a command's work on a deployment it has just made (``new``): say so, on stderr,
+    once the command has done its work; when it fails, in its one error line.  Never a fresh
+    deployment without saying so."""
+    from agnosco.deployment import new_deployment_notice
+    from agnosco.errors import ServiceError
+
+    try:
+        yield
+    except (ServiceError, CliError) as exc:
+        if new:
+            raise CliError(f"{exc} ({new_deployment_notice(settings)})") from exc
+        raise
+    if new:
+        print(new_deployment_notice(settings), file=sys.stderr)
 
 
 @contextmanager

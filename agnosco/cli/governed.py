@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from agnosco.cli.common import opening_state
+from agnosco.cli.common import opening_state, saying_if_new
 
 if TYPE_CHECKING:  # the deployment is imported when a command runs, not to print --help
     from agnosco.deployment import Governance
@@ -21,17 +20,13 @@ if TYPE_CHECKING:  # the deployment is imported when a command runs, not to prin
 def governance(args: argparse.Namespace) -> Iterator[Governance]:
     """The governance parts where ``--data-dir`` and ``--store`` (:func:`~agnosco.cli.common.add_state`)
     put them: the data directory, or the store's PostgreSQL database."""
-    from agnosco.deployment import new_deployment_notice, open_governance
+    from agnosco.deployment import open_governance
 
     with opening_state():
         parts = open_governance(args.settings)
-    if parts.new:  # never a fresh deployment without saying so
-        print(
-            new_deployment_notice(args.settings),
-            file=sys.stderr,
-        )
     try:
-        yield parts
+        with saying_if_new(args.settings, parts.new):
+            yield parts
     finally:
         parts.close()
 

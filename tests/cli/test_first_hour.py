@@ -262,6 +262,18 @@ def test_every_command_finds_one_deployment_from_any_working_directory(tmp_path:
     assert "finder" not in other.stdout and str(tmp_path / "o") in other.stderr
 
 
+def test_a_command_that_fails_on_a_new_deployment_says_both_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    line = one_line_error(
+        run("notifications", "add", "not-an-arn", "http://x/", "--data-dir", str(data)),
+        "InvalidParameterException",
+        f"made a new deployment in {data}",
+    )
+    assert line.startswith("error: ")
+    again = run("notifications", "add", "not-an-arn", "http://x/", "--data-dir", str(data))
+    assert "new deployment" not in one_line_error(again)  # said once, when it was made
+
+
 def test_a_deployment_left_in_the_working_directory_is_pointed_at(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "AGNOSCO_DATA_DIR"}
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
@@ -311,6 +323,8 @@ def _help(capsys: pytest.CaptureFixture[str], *args: str) -> str:
         (["policies", "put"], ["FILE.json"]),
         (["review", "decide"], ["--reviewer", "--decision", "--reason"]),
         (["notifications", "add"], ["TOPIC_ARN", "URL"]),
+        (["video-sources", "add"], ["ARN", "URL"]),
+        (["data-sinks", "add"], ["--jsonl PATH", "--webhook URL"]),
     ],
 )
 def test_an_actions_help_is_its_own(
