@@ -123,6 +123,14 @@ def test_a_host_that_is_no_address_is_one_line(tmp_path: Path) -> None:
     )
 
 
+def wait_for(path: Path, text: str) -> None:
+    """Until ``text`` is in the file (a server logs a request just after answering it)."""
+    deadline = time.monotonic() + 60
+    while text not in path.read_text():
+        assert time.monotonic() < deadline, f"{text!r} never appeared in {path}"
+        time.sleep(0.05)
+
+
 # 1, 4. a real server: "serving" once bound, quiet, JSON logs, refusals logged with their reason --
 
 
@@ -195,7 +203,7 @@ def test_the_server_says_where_it_serves_once_bound_and_logs_refusals_as_json(
             with pytest.raises(ClientError) as excinfo:
                 client(key).list_collections()
             assert excinfo.value.response["Error"]["Code"] == code
-        time.sleep(0.5)  # the log lines are written after the answers
+        wait_for(log.with_suffix(".err"), "UnrecognizedClientException")  # logged after answering
     stdout, stderr = log.read_text(), log.with_suffix(".err").read_text()
     assert "Traceback" not in stdout + stderr
     # quiet: only Agnosco's own lines; no faiss loader, TensorFlow Lite or absl noise
@@ -229,7 +237,7 @@ def test_a_refused_request_is_logged_with_its_reason_as_text(tmp_path: Path) -> 
         )
         with pytest.raises(ClientError):
             bad.list_collections()
-        time.sleep(0.5)
+        wait_for(log.with_suffix(".err"), "refused")
     lines = [line for line in log.with_suffix(".err").read_text().splitlines() if "refused" in line]
     assert len(lines) == 1, lines
     assert "UnrecognizedClientException, key AKIANOSUCHKEY0000000" in lines[0]
