@@ -323,17 +323,19 @@ class RekognitionApp:
                 return
 
 
-_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]{1,128})/")
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]{1,128})(?:/|%2F)", re.IGNORECASE)
 
 
 def _presented_key_id(scope: Scope) -> str | None:
-    """The access key id an Authorization header names (for a log line when it was refused
-    before it was verified); only key-id characters, so that a header cannot forge log lines."""
+    """The access key id a request names, in its Authorization header or a presigned query's
+    X-Amz-Credential (for a log line when it was refused before it was verified); only key-id
+    characters, so that a request cannot forge log lines."""
     for name, value in scope.get("headers", []):
         if name.lower() == b"authorization":
             found = _CREDENTIAL.search(value.decode("latin-1"))
             return found.group(1) if found else None
-    return None
+    found = _CREDENTIAL.search(scope.get("query_string", b"").decode("latin-1"))
+    return found.group(1) if found else None
 
 
 def _one_line(message: str, limit: int = 300) -> str:

@@ -375,3 +375,15 @@ def test_a_malformed_admin_key_is_one_line(tmp_path: Path, key_id: str, secret: 
     )
     assert f"'{secret}'" not in line  # the secret is not echoed
     assert not (tmp_path / "d").exists()
+
+
+def test_a_refusal_names_the_key_a_request_presents_and_nothing_forged() -> None:
+    from agnosco.server.app import _one_line, _presented_key_id
+
+    signed = b"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE0000000/20261204/us-east-1/x/aws4_request"
+    assert _presented_key_id({"headers": [(b"Authorization", signed)]}) == "AKIAEXAMPLE0000000"
+    presigned = b"X-Amz-Credential=AKIAEXAMPLE0000001%2F20261204%2Fus-east-1&X-Amz-Signature=f"
+    assert _presented_key_id({"headers": [], "query_string": presigned}) == "AKIAEXAMPLE0000001"
+    forged = b"Credential=AKIA\n2026 agnosco.server INFO fake/"
+    assert _presented_key_id({"headers": [(b"authorization", forged)]}) is None
+    assert _one_line("a\nfake line") == "a\\nfake line" and len(_one_line("x" * 1000)) == 300
