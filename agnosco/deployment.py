@@ -40,7 +40,7 @@ from agnosco.governance.roles import RoleStore
 from agnosco.governance.sts import SecurityTokenService
 from agnosco.jobs.notifications import NotificationEndpoints
 from agnosco.jobs.store import JobStore
-from agnosco.settings import Settings
+from agnosco.settings import LEGACY_DATA_DIR, Settings
 from agnosco.storage import SQLITE_FILE, open_store, store_backend
 from agnosco.storage.data_dir import prepare_data_dir
 from agnosco.storage.database import POSTGRESQL, Database, open_database
@@ -82,6 +82,8 @@ class Governance:
     master: MasterKey
     #: The database the parts share (closed after them).
     database: Database
+    #: Whether this opening made the deployment (it had no admin principal yet).
+    new: bool = False
 
     def close(self) -> None:
         for part in (self.governance, self.reviews, self.audit):
@@ -111,6 +113,8 @@ class Deployment:
     roles: RoleStore
     credentials: Credentials
     sts: SecurityTokenService
+    #: Whether this opening made the deployment (it had no admin principal yet).
+    new: bool = False
 
     def close(self) -> None:
         if self.context.store is not None:
@@ -146,7 +150,7 @@ def open_governance(settings: Settings) -> Governance:
         check_master_key(database, master.fernet(), master.source)
         governance = GovernanceStore(database)
         parts.append(governance)
-        ensure_admin_principal(governance)
+        new = ensure_admin_principal(governance)
         reviews = ReviewQueue(database)
         parts.append(reviews)
         where = database if database.dialect == POSTGRESQL else settings.data_dir / AUDIT_DATABASE
@@ -156,16 +160,42 @@ def open_governance(settings: Settings) -> Governance:
             part.close()
         database.close()
         raise
-    return Governance(governance, reviews, audit, master, database)
+    return Governance(governance, reviews, audit, master, database, new)
 
 
-def ensure_admin_principal(governance: GovernanceStore) -> None:
-    """The ``admin`` principal, with the Admin policy, in a new data directory."""
+def ensure_admin_principal(governance: GovernanceStore) -> bool:
+    """The ``admin`` principal, with the Admin policy, in a new deployment; true when it was
+    made here (the deployment is new)."""
     try:
         governance.principal("admin")
+        return False
     except ResourceNotFoundException:
         governance.ensure_principal("admin")
         governance.attach("Admin", "admin")
+        return True
+
+
+def deployment_location(settings: Settings) -> str:
+    """Where a deployment's state is, for messages (never a store URL's password)."""
+    if store_backend(settings.store_url) == "sqlite":
+        return str(settings.data_dir.absolute())
+    return "the PostgreSQL database of --store"
+
+
+def new_deployment_notice(settings: Settings) -> str:
+    """What a command says when it has just made a new deployment (its own master key and admin
+    principal): where, and how to name another."""
+    text = (
+        f"note: made a new deployment in {deployment_location(settings)} (its own master key "
+        "and admin); name another with --data-dir or $AGNOSCO_DATA_DIR"
+    )
+    legacy = LEGACY_DATA_DIR / SQLITE_FILE
+    if settings.data_dir_is_default and legacy.is_file():
+        text += (
+            f"; ./{LEGACY_DATA_DIR} holds a deployment of an older Agnosco: "
+            f"--data-dir {LEGACY_DATA_DIR} uses it"
+        )
+    return text
 
 
 def open_keys(settings: Settings) -> KeyStore:
@@ -279,6 +309,7 @@ def open_deployment(settings: Settings) -> Deployment:
         roles=roles,
         credentials=Credentials(keys, sessions, roles.role_id_of),
         sts=SecurityTokenService(sessions, roles, settings.account_id),
+        new=parts.new,
     )
 
 

@@ -42,7 +42,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "frames where it still finds a face.",
     )
     p.add_argument("video", type=Path, metavar="VIDEO")
-    p.add_argument("--out", type=Path, required=True, metavar="OUT.mp4")
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="OUT.mp4", help="the redacted video to write"
+    )
     p.add_argument(
         "--check", action="store_true", help="count leaks: frames of the output with a face found"
     )

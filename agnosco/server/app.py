@@ -42,6 +42,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -169,12 +170,16 @@ class RekognitionApp:
             operation, status = await self._sts(scope, receive, send, headers, query, request_id)
             log.info("%s %s %d %.2fms", request_id, operation, status, _ms(started))
             return
+        key_id: str | None = None  # the access key that signed the request, once verified
+        principal: str | None = None
+        refused: ServiceError | None = None  # the error answered, if any
         try:
             if scope["method"] == "GET" and scope["path"] == "/health":
                 await _respond(send, 200, b'{"status":"ok"}', request_id)
                 return
             body = await _read_body(receive, headers, self.body_timeout)
             identity = self._verify(scope, headers, query, body, (spec.SERVICE,))
+            key_id = identity.access_key_id
             try:
                 signer = self._signer(identity)  # an expired session: refused, audited
                 if identity.region != self.context.region:
@@ -203,6 +208,7 @@ class RekognitionApp:
                 model = spec.service_model().operation_model(operation)
                 params = decode_request(body, model.input_shape)
                 caller = self._caller(identity, signer, headers, scope, request_id)
+                principal = caller.principal
             except ServiceError as refusal:  # authenticated, yet refused before the gate: audit it
                 await asyncio.get_running_loop().run_in_executor(
                     self._pool,
@@ -230,6 +236,7 @@ class RekognitionApp:
             )
             status = 200
         except ServiceError as error:
+            refused = error
             status = await _respond_error(send, error, request_id)
         except Exception:  # a bug of ours: log it, never leak it
             log.exception("request %s (%s) failed", request_id, operation)
@@ -239,14 +246,44 @@ class RekognitionApp:
         finally:
             if admitted:
                 self._model_admitted -= 1
-        log.info(
-            "%s %s %d %.2fms (operation %.2fms)",
-            request_id,
-            operation,
-            status,
-            1000 * (time.perf_counter() - started),
-            1000 * work,
-        )
+        elapsed = 1000 * (time.perf_counter() - started)
+        fields: dict[str, Any] = {
+            "request_id": request_id,
+            "operation": operation,
+            "status": status,
+            "duration_ms": round(elapsed, 2),
+        }
+        if refused is None:
+            log.info(
+                "%s %s %d %.2fms (operation %.2fms)",
+                request_id,
+                operation,
+                status,
+                elapsed,
+                1000 * work,
+                extra=fields,
+            )
+        else:  # why, and whose key (its id: never a secret, nor a signature)
+            key = key_id or _presented_key_id(scope)
+            fields |= {
+                "error_code": refused.code,
+                "access_key_id": key,
+                "principal": principal,
+                "reason": _one_line(refused.message),
+            }
+            log.info(
+                "%s %s %d %.2fms %s: %s, key %s%s: %s",
+                request_id,
+                operation,
+                status,
+                elapsed,
+                "refused" if refused.sender_fault else "failed",
+                refused.code,
+                key or "-",
+                f" ({principal})" if principal else "",
+                fields["reason"],
+                extra=fields,
+            )
 
     def _secret_for(self, access_key_id: str, session_token: str | None) -> str | None:
         if self.credentials is None:
@@ -462,6 +499,29 @@ def _is_sts(headers: dict[str, list[str]], query: str) -> bool:
 
 def _ms(started: float) -> float:
     return 1000 * (time.perf_counter() - started)
+
+
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]{1,128})(?:/|%2F)", re.IGNORECASE)
+
+
+def _presented_key_id(scope: Scope) -> str | None:
+    """The access key id a request names, in its Authorization header or a presigned query's
+    X-Amz-Credential (for a log line when it was refused before it was verified); only key-id
+    characters, so that a request cannot forge log lines."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            found = _CREDENTIAL.search(value.decode("latin-1"))
+            return found.group(1) if found else None
+    found = _CREDENTIAL.search(scope.get("query_string", b"").decode("latin-1"))
+    return found.group(1) if found else None
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    """An error message for a log line: control characters escaped, at most ``limit`` long."""
+    text = (
+        message.encode("unicode_escape").decode("ascii") if not message.isprintable() else message
+    )
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _headers(scope: Scope) -> dict[str, list[str]]:
