@@ -103,30 +103,43 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="manage roles (principals that trusted principals assume through STS AssumeRole)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    p.add_argument("action", choices=["create", "list", "show", "delete"])
-    p.add_argument(
-        "name", nargs="?", help="the role's name (its ARN is arn:aws:iam::ACCOUNT:role/NAME)"
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create", help="make a role that the --trust principals may assume (audited)"
     )
-    p.add_argument(
+    create.add_argument("name", help="the role's name (its ARN is arn:aws:iam::ACCOUNT:role/NAME)")
+    create.add_argument(
         "--trust",
         action="append",
         metavar="PRINCIPAL",
-        help="for create: a principal allowed to assume the role (repeatable; a role may trust "
-        "another role)",
+        help="a principal allowed to assume the role (repeatable; a role may trust another role)",
     )
-    p.add_argument(
+    create.add_argument(
         "--policy",
         action="append",
         metavar="POLICY",
-        help="for create: a policy to attach to the role (repeatable)",
+        help="a policy to attach to the role (repeatable)",
     )
-    p.add_argument(
+    create.add_argument(
         "--max-session-duration",
         type=int,
         default=3600,
         metavar="SECONDS",
-        help="for create: the longest session AssumeRole may ask for, 3600 to 43200 (default 3600)",
+        help="the longest session AssumeRole may ask for, 3600 to 43200 (default 3600)",
     )
-    p.add_argument("--description", help="for create: what the role is for")
-    add_state(p)
-    p.set_defaults(run=_roles)
+    create.add_argument("--description", help="what the role is for")
+    listing = actions.add_parser("list", help="list the roles as JSON")
+    show = actions.add_parser("show", help="one role, its trust list and policies, as JSON")
+    show.add_argument("name", help="the role's name")
+    delete = actions.add_parser("delete", help="delete a role; its sessions end (audited)")
+    delete.add_argument("name", help="the role's name")
+    for action in (create, listing, show, delete):
+        add_state(action)
+        action.set_defaults(
+            run=_roles,
+            name=None,
+            trust=None,
+            policy=None,
+            max_session_duration=3600,
+            description=None,
+        )

@@ -89,7 +89,6 @@ def test_roles_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         (["roles", "create", "bad name", "--trust", "admin"], "1 to 64"),
         (["roles", "show", "R"], "role R does not exist"),
         (["roles", "delete", "R"], "role R does not exist"),
-        (["roles", "show"], "needs a NAME"),
     ],
 )
 def test_bad_role_commands_are_one_line_errors(
@@ -99,3 +98,13 @@ def test_bad_role_commands_are_one_line_errors(
     assert status == 1 and out == ""
     assert err.count("\n") == 1 and err.startswith("error: ") and words in err
     assert json.loads(agnosco(capsys, tmp_path / "data", "roles", "list")[1]) == []
+
+
+def test_a_role_action_without_its_name_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        agnosco(capsys, tmp_path / "data", "roles", "show")
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2 and out == ""
+    assert err.count("\n") == 1 and "required: name" in err and "roles show --help" in err
