@@ -11,7 +11,10 @@ clips at the same sampling rate (5 frames a second).
    frame the source frame shown at its time, scaled to 360 lines and centred), through a
    FaceSearch job: seconds of video analysed per second of wall time, and whether that keeps up
    with a live source (>= 1.0).
-4. With ``--ray`` (``local``: a 2-CPU Ray instance started here; or a cluster's address), the
+4. A FaceSearch stream processor fed that 30 fps 640x360 video as a live source, at its own
+   pace (``bench/streams.py``'s measurement, in the same run): latency from frame to record
+   (p50/p99) beside the plain loop's time per frame, sampled frames recorded, peak memory.
+5. With ``--ray`` (``local``: a 2-CPU Ray instance started here; or a cluster's address), the
    same FaceSearch jobs in a second server started with ``--ray-address`` (chunks of
    ``--ray-chunk-seconds``), beside the local path's.
 
@@ -279,6 +282,21 @@ def main() -> None:
         )
         print(f"server peak RSS: {peak:.0f} MiB")
 
+        streams = _streams_bench()
+        stream_work = work / "streams"
+        stream_work.mkdir()
+        times, _ = streams.plain_loop(live, stream_work)
+        stream = streams.in_server(live, stream_work, live_video_s)
+        plain_p50 = streams.percentile(times, 50) * 1000
+        due = live_video_s * SAMPLE_FPS
+        print(
+            "stream processor, the 640x360 30 fps video as a live source: frame-to-record p50 "
+            f"{stream['p50'] * 1000:.0f} ms, p99 {stream['p99'] * 1000:.0f} ms (plain loop "
+            f"p50 {plain_p50:.0f} ms a frame: {stream['p50'] * 1000 / plain_p50:.2f}x); "
+            f"{stream['records']:.0f} of {due:.0f} sampled frames recorded; server peak RSS "
+            f"{stream['peak_mib']:.0f} MiB"
+        )
+
         if args.ray:
             with ray_cluster(args.ray) as address:
                 server = start_server(
@@ -303,6 +321,19 @@ def main() -> None:
                     server.stop()
                 chunked = (work / "ray-server.log").read_text().count("on the Ray cluster")
                 print(f"  jobs that went to the cluster: {chunked} of 2")
+
+
+def _streams_bench() -> Any:
+    """``bench/streams.py``, whose measurement this run repeats on its 640x360 video."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_streams", Path(__file__).with_name("streams.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":
