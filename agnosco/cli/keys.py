@@ -38,6 +38,17 @@ def _run(args: argparse.Namespace, keys: KeyStore, parts: Governance) -> None:
     if args.action == "create":
         principal = ADMIN if args.admin else args.principal
         parts.governance.principal(principal)  # the owner must exist
+        from agnosco.governance.roles import RoleStore
+
+        roles = RoleStore(parts.database, parts.governance)
+        try:
+            if roles.get(principal) is not None:
+                raise CliError(
+                    f"{principal} is a role: it has no access keys of its own; its sessions' "
+                    "temporary credentials come from STS AssumeRole (docs/credentials.md)"
+                )
+        finally:
+            roles.close()
         new = keys.create(principal, default_purpose=args.purpose)
         audit_cli(
             parts.audit,

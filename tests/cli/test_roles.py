@@ -108,3 +108,14 @@ def test_a_role_action_without_its_name_is_a_usage_error(
     out, err = capsys.readouterr()
     assert exited.value.code == 2 and out == ""
     assert err.count("\n") == 1 and "required: name" in err and "roles show --help" in err
+
+
+def test_a_role_gets_no_access_key_of_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    assert agnosco(capsys, data, "roles", "create", "finder-role", "--trust", "admin")[0] == 0
+    status, out, err = agnosco(capsys, data, "keys", "create", "--principal", "finder-role")
+    assert status == 1 and out == "" and err.count("\n") == 1
+    assert "is a role" in err and "AssumeRole" in err
+    assert json.loads(agnosco(capsys, data, "keys", "list", "--json")[1]) == []
