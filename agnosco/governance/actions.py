@@ -9,7 +9,8 @@ AssociateFaces, DisassociateFaces, and SearchUsers and ListFaces by UserId) on
 operations on their ResourceArn; DetectFaces, CompareFaces and ListCollections on ``*``.
 
 Identification is every operation that compares faces with faces (searches, CompareFaces,
-AssociateFaces: ``agnosco.operations.traits``).  Thresholds enter the context with their
+AssociateFaces: ``agnosco.operations.traits``), and Agnosco's redaction when it spares a
+collection's faces (``Traits.compares_faces_with``).  Thresholds enter the context with their
 *effective* value (the Rekognition default when the request leaves them out), so omitting a
 threshold can never slip past a condition on it.
 """
@@ -17,6 +18,7 @@ threshold can never slip past a condition on it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +32,15 @@ THRESHOLD_MEMBERS = frozenset(
 )
 
 
-def is_identification(operation: str) -> bool:
-    """Does the operation compare faces with faces (and so fall under identification rules)?"""
-    return traits_of(operation).compares_faces
+def is_identification(operation: str, request: Mapping[str, Any] | None = None) -> bool:
+    """Does the call compare faces with faces (and so fall under identification rules)?  An
+    operation that compares faces only when asked to (``Traits.compares_faces_with``) does when
+    ``request`` asks."""
+    traits = traits_of(operation)
+    asked = traits.compares_faces_with
+    return traits.compares_faces or bool(
+        asked and request is not None and request.get(asked) is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,7 @@ def request_context(
         "agnosco:OrganizationType": attributes.get("organization_type"),
         "agnosco:Purpose": purpose,
         "agnosco:ConsentReference": caller.consent_reference,
-        "agnosco:Identification": is_identification(operation),
+        "agnosco:Identification": is_identification(operation, request),
         "rekognition:CollectionId": request.get("CollectionId"),
         "rekognition:UserId": request.get("UserId"),
         "rekognition:MaxFaces": request.get("MaxFaces"),
@@ -104,6 +112,6 @@ def request_context(
     if threshold is not None:
         member = traits_of(operation).threshold.member  # type: ignore[union-attr]
         context[f"rekognition:{member}"] = threshold
-        if is_identification(operation):
+        if is_identification(operation, request):
             context["agnosco:MatchThreshold"] = threshold
     return context

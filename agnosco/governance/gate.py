@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ _AUDITED_PARAMETERS = (
     "DetectionAttributes",
     "ResourceArn",
     "TagKeys",
+    "Input",  # Agnosco's redaction: the files it reads and writes
+    "Output",
 )
 
 
@@ -184,6 +187,11 @@ class Gate:
             # Written before the change: if it cannot be, nothing changes; if the process dies
             # after the change, the intent is there (the outcome record follows it).
             self._append(record | {"phase": "intent"})
+        # The operation learns who it runs for (a job records it, and audits its later matches
+        # as that principal's).
+        context = dataclasses.replace(
+            context, principal=caller.principal, access_key_id=caller.access_key_id
+        )
         try:
             response = run_validated(operation, request, context)
         except ServiceError as error:
@@ -262,7 +270,7 @@ class Gate:
                 }
                 if threshold is not None:
                     context |= {k: threshold for k in _THRESHOLD_KEYS if k in base}
-                    if self.evaluations is not None and is_identification(operation):
+                    if self.evaluations is not None and is_identification(operation, request):
                         context["agnosco:WorstGroupFMR"] = self.evaluations.worst_group_fmr(
                             threshold
                         )

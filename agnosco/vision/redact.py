@@ -25,8 +25,10 @@ frame.  Every mistake the rule can make covers a face rather than shows one:
   a track over to another person when two cross cannot carry the sparing with it; a frame
   without the track's face for more than :data:`HOLD_FRAMES` frames, or a break in continuity,
   ends the sparing, and the track must match the collection again to be spared again;
-- covering wins where regions overlap: a covered face's region (and the boxes held for it) is
-  pixelated even where it overlaps a spared face.
+- covering wins where regions overlap: a covered face's region, and the boxes held for the
+  faces covered in the frames before, are pixelated even where they overlap a spared face —
+  but for a held box at the place of a face spared now (IoU >= :data:`RELEASED_IOU`), which
+  held that face itself (covered until its track was matched) or one that face now hides.
 
 :func:`count_leaks` measures the result: it runs the same detector on every frame of the output,
 and every frame where it still finds a face that was not spared is a leak.
@@ -63,6 +65,10 @@ HOLD_FRAMES = 6
 CONTINUITY = 95.0
 #: A face detected in the output within this IoU of a spared face's box is that spared face.
 SPARED_IOU = 0.3
+#: A box held from an earlier frame is not covered when a face spared in this frame lies
+#: within this IoU of it: it was that face's (covered until its track was matched) or one
+#: that face now hides.
+RELEASED_IOU = 0.5
 #: Output bits a second per pixel of a frame (about 4 Mb/s at 640x360, 30 fps).
 _BITS_PER_PIXEL_SECOND = 18
 
@@ -227,7 +233,8 @@ def redact_video(
     )
     rate = Fraction(metadata.frame_rate).limit_denominator(1001) if metadata.frame_rate else 25
     spare = _Spare(sparing, float(rate)) if sparing is not None else None
-    recent: deque[list[Region]] = deque(maxlen=HOLD_FRAMES + 1)
+    #: The covered faces of this frame and the HOLD_FRAMES before: (face box, grown region).
+    recent: deque[list[tuple[PixelBox, Region]]] = deque(maxlen=HOLD_FRAMES + 1)
     visible: list[list[PixelBox]] = []
     frames = with_faces = regions = 0
     with av.open(str(target), "w", format="mp4") as out:
@@ -238,11 +245,22 @@ def redact_video(
             pixels = pixels[:height, :width].copy()
             faces = detector.detect(pixels)
             shown = spare.visible(frames, when, pixels, faces) if spare else [False] * len(faces)
+            spared = [f.box for f, s in zip(faces, shown, strict=True) if s]
             recent.append(
-                [_grown(f.box, width, height) for f, s in zip(faces, shown, strict=True) if not s]
+                [
+                    (f.box, _grown(f.box, width, height))
+                    for f, s in zip(faces, shown, strict=True)
+                    if not s
+                ]
             )
-            visible.append([f.box for f, s in zip(faces, shown, strict=True) if s])
-            covered = {region for boxes in recent for region in boxes}
+            visible.append(spared)
+            covered = {
+                region
+                for held in list(recent)[:-1]
+                for box, region in held
+                # a box held where a spared face now is held that face (or one it hides)
+                if all(box.iou(s) < RELEASED_IOU for s in spared)
+            } | {region for _, region in recent[-1]}
             for region in covered:
                 pixelate(pixels, region)
             frames += 1
