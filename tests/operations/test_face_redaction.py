@@ -25,6 +25,7 @@ from agnosco.jobs.store import FAILED, SUCCEEDED, Job
 from agnosco.operations import invoke, job_runners
 from agnosco.operations.start_face_redaction import KIND
 from agnosco.settings import Settings
+from agnosco.vision.detectors.base import Detection
 from agnosco.vision.embedding import compute_descriptors, descriptor_distance
 from agnosco.vision.geometry import PixelBox
 from tests import clips
@@ -43,6 +44,11 @@ def _frame(video: Path, number: int) -> np.ndarray:
             if n == number:
                 return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
     raise AssertionError(f"{video} has no frame {number}")
+
+
+def _five(face: Detection) -> np.ndarray:
+    assert face.points is not None  # the default detector, RetinaFace, gives them
+    return face.points
 
 
 def _source(shared_data: Path, parts: tuple[str, str]) -> Path:
@@ -79,7 +85,7 @@ def _enrol(deployment: Deployment, collection: str, pixels: np.ndarray) -> tuple
         context,
     )
     face = max(context.analyzer.detector.detect(pixels), key=lambda d: d.box.width * d.box.height)
-    return indexed["FaceRecords"][0]["Face"]["FaceId"], compute_descriptors(pixels, [face.points])[
+    return indexed["FaceRecords"][0]["Face"]["FaceId"], compute_descriptors(pixels, [_five(face)])[
         0
     ]
 
@@ -115,7 +121,7 @@ def _who_is_visible(
         faces = detector.detect(pixels)
         box = None
         if faces:
-            vectors = compute_descriptors(pixels, [f.points for f in faces])
+            vectors = compute_descriptors(pixels, [_five(f) for f in faces])
             similarity = calibration.similarity(descriptor_distance(vectors, reference))
             if similarity.max() >= SAME_PERSON:
                 box = faces[int(similarity.argmax())].box
@@ -257,7 +263,7 @@ def test_requests_are_checked_before_a_job_is_stored(
     caller = _principal(deployment, "clerk", "Admin")
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"Input": "relative.mp4", "Output": str(tmp_path / "o.mp4")}, "absolute"),
         ({"Input": str(tmp_path / "none.mp4"), "Output": str(tmp_path / "o.mp4")}, "not a file"),
         ({"Input": str(video), "Output": str(tmp_path / "no" / "o.mp4")}, "does not exist"),
