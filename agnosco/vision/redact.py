@@ -27,8 +27,9 @@ frame.  Every mistake the rule can make covers a face rather than shows one:
   ends the sparing, and the track must match the collection again to be spared again;
 - covering wins where regions overlap: a covered face's region, and the boxes held for the
   faces covered in the frames before, are pixelated even where they overlap a spared face —
-  but for a held box at the place of a face spared now (IoU >= :data:`RELEASED_IOU`), which
-  held that face itself (covered until its track was matched) or one that face now hides.
+  but for the boxes held for the spared face itself, covered until its track was matched:
+  those of its track since the face has been the same person, and those of a face not yet on
+  a track at its place (IoU >= :data:`RELEASED_IOU`).
 
 :func:`count_leaks` measures the result: it runs the same detector on every frame of the output,
 and every frame where it still finds a face that was not spared is a leak.
@@ -65,9 +66,8 @@ HOLD_FRAMES = 6
 CONTINUITY = 95.0
 #: A face detected in the output within this IoU of a spared face's box is that spared face.
 SPARED_IOU = 0.3
-#: A box held from an earlier frame is not covered when a face spared in this frame lies
-#: within this IoU of it: it was that face's (covered until its track was matched) or one
-#: that face now hides.
+#: A box held for a face not yet on a track is not covered when a face spared in this frame
+#: lies within this IoU of it: it was that face's (or one that face now hides).
 RELEASED_IOU = 0.5
 #: Output bits a second per pixel of a frame (about 4 Mb/s at 640x360, 30 fps).
 _BITS_PER_PIXEL_SECOND = 18
@@ -164,10 +164,13 @@ def _descriptors(pixels: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:
 
 
 @dataclass
-class _Track(Generic[M]):
+class _Track:
     descriptor: np.ndarray
     seen: int  # the last frame the track's face was in
-    spared: bool = False
+    spared: bool
+    #: The first frame of the track's current run of one person's face (each frame's face the
+    #: same person as the one before, by CONTINUITY, with gaps of at most HOLD_FRAMES).
+    since: int
 
 
 class _Spare(Generic[M]):
@@ -178,11 +181,14 @@ class _Spare(Generic[M]):
 
         self.sparing = sparing
         self.tracker = FaceTracker(frame_rate)
-        self.tracks: dict[int, _Track[M]] = {}
+        self.tracks: dict[int, _Track] = {}
         self.started: list[SparedTrack[M]] = []
 
-    def visible(self, n: int, when: int, pixels: np.ndarray, faces: list[Detection]) -> list[bool]:
-        """Which of this frame's faces stay visible."""
+    def visible(
+        self, n: int, when: int, pixels: np.ndarray, faces: list[Detection]
+    ) -> tuple[list[bool], list[int | None]]:
+        """Which of this frame's faces stay visible, and each face's track (None: not
+        confirmed yet)."""
         height, width = pixels.shape[:2]
         people = self.tracker.update(
             [d.box.to_ratio(width, height) for d in faces],
@@ -191,26 +197,39 @@ class _Spare(Generic[M]):
             height,
         )
         vectors = _descriptors(pixels, faces) if faces else np.empty((0, 0))
-        shown = []
-        for person, vector in zip(people, vectors, strict=True):
-            shown.append(person is not None and self._spare(n, when, person, vector))
-        return shown
+        shown = [
+            person is not None and self._spare(n, when, person, vector)
+            for person, vector in zip(people, vectors, strict=True)
+        ]
+        return shown, people
 
     def _spare(self, n: int, when: int, person: int, vector: np.ndarray) -> bool:
         track = self.tracks.get(person)
-        keep = (
+        continuous = (
             track is not None
-            and track.spared
             and n - track.seen <= HOLD_FRAMES + 1
             and self.sparing.similarity(vector, track.descriptor) >= CONTINUITY
         )
+        since = track.since if continuous and track is not None else n
+        keep = continuous and track is not None and track.spared
         if not keep:
             match = self.sparing.match(vector)
             keep = match is not None
             if match is not None:
                 self.started.append(SparedTrack(n, when, person, match))
-        self.tracks[person] = _Track(vector, n, keep)
+        self.tracks[person] = _Track(vector, n, keep, since)
         return keep
+
+
+def _released(
+    n: int, box: PixelBox, track: int | None, runs: dict[int, int], spared: list[PixelBox]
+) -> bool:
+    """Whether a box held from frame ``n`` was the face a face spared now: the same track since
+    its run of one person's face began (``runs``), or, for a face not yet on a track, one at
+    the place of a spared face."""
+    if track is not None:
+        return track in runs and n >= runs[track]
+    return any(box.iou(s) >= RELEASED_IOU for s in spared)
 
 
 def redact_video(
@@ -233,8 +252,9 @@ def redact_video(
     )
     rate = Fraction(metadata.frame_rate).limit_denominator(1001) if metadata.frame_rate else 25
     spare = _Spare(sparing, float(rate)) if sparing is not None else None
-    #: The covered faces of this frame and the HOLD_FRAMES before: (face box, grown region).
-    recent: deque[list[tuple[PixelBox, Region]]] = deque(maxlen=HOLD_FRAMES + 1)
+    #: The covered faces of this frame and the HOLD_FRAMES before: (frame, face box, grown
+    #: region, track).
+    recent: deque[list[tuple[int, PixelBox, Region, int | None]]] = deque(maxlen=HOLD_FRAMES + 1)
     visible: list[list[PixelBox]] = []
     frames = with_faces = regions = 0
     with av.open(str(target), "w", format="mp4") as out:
@@ -244,23 +264,32 @@ def redact_video(
         for pixels, when in _frames(source):
             pixels = pixels[:height, :width].copy()
             faces = detector.detect(pixels)
-            shown = spare.visible(frames, when, pixels, faces) if spare else [False] * len(faces)
+            shown: list[bool] = [False] * len(faces)
+            people: list[int | None] = [None] * len(faces)
+            if spare is not None:
+                shown, people = spare.visible(frames, when, pixels, faces)
             spared = [f.box for f, s in zip(faces, shown, strict=True) if s]
+            #: spared track -> the first frame of its run of one person's face
+            runs = (
+                {p: spare.tracks[p].since for p, s in zip(people, shown) if s and p is not None}
+                if spare
+                else {}
+            )
             recent.append(
                 [
-                    (f.box, _grown(f.box, width, height))
-                    for f, s in zip(faces, shown, strict=True)
+                    (frames, f.box, _grown(f.box, width, height), p)
+                    for f, s, p in zip(faces, shown, people, strict=True)
                     if not s
                 ]
             )
             visible.append(spared)
+
             covered = {
                 region
                 for held in list(recent)[:-1]
-                for box, region in held
-                # a box held where a spared face now is held that face (or one it hides)
-                if all(box.iou(s) < RELEASED_IOU for s in spared)
-            } | {region for _, region in recent[-1]}
+                for n, box, region, track in held
+                if not _released(n, box, track, runs, spared)
+            } | {region for _, _, region, _ in recent[-1]}
             for region in covered:
                 pixelate(pixels, region)
             frames += 1

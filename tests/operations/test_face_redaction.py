@@ -73,8 +73,8 @@ def _principal(deployment: Deployment, name: str, *policies: str, **attributes: 
 
 
 def _enrol(deployment: Deployment, collection: str, pixels: np.ndarray) -> tuple[str, np.ndarray]:
-    """Index the largest face of ``pixels`` into ``collection`` (created): its FaceId, and its
-    descriptor as the pipeline computes it."""
+    """Index a face of ``pixels`` into ``collection`` (created), as IndexFaces with MaxFaces 1
+    chooses it: its FaceId, and its descriptor as the detector finds it in ``pixels``."""
     jpeg = io.BytesIO()
     Image.fromarray(pixels).save(jpeg, "JPEG", quality=95)
     context = deployment.context
@@ -83,11 +83,41 @@ def _enrol(deployment: Deployment, collection: str, pixels: np.ndarray) -> tuple
         "IndexFaces",
         {"CollectionId": collection, "Image": {"Bytes": jpeg.getvalue()}, "MaxFaces": 1},
         context,
+    )["FaceRecords"][0]["Face"]
+    height, width = pixels.shape[:2]
+    b = indexed["BoundingBox"]
+    box = PixelBox(
+        b["Left"] * width,
+        b["Top"] * height,
+        (b["Left"] + b["Width"]) * width,
+        (b["Top"] + b["Height"]) * height,
     )
-    face = max(context.analyzer.detector.detect(pixels), key=lambda d: d.box.width * d.box.height)
-    return indexed["FaceRecords"][0]["Face"]["FaceId"], compute_descriptors(pixels, [_five(face)])[
-        0
-    ]
+    face = max(context.analyzer.detector.detect(pixels), key=lambda d: d.box.iou(box))
+    return indexed["FaceId"], compute_descriptors(pixels, [_five(face)])[0]
+
+
+def _enrol_again(
+    deployment: Deployment, collection: str, pixels: np.ndarray, reference: np.ndarray
+) -> None:
+    """Index another view of the reference person: the face of ``pixels`` most like it, cropped
+    with its surroundings (as an agency enrols several photos of each officer)."""
+    context = deployment.context
+    faces = context.analyzer.detector.detect(pixels)
+    vectors = compute_descriptors(pixels, [_five(f) for f in faces])
+    box = faces[
+        int(context.calibration.similarity(descriptor_distance(vectors, reference)).argmax())
+    ].box
+    height, width = pixels.shape[:2]
+    x0, y0 = max(0, int(box.x0 - box.width)), max(0, int(box.y0 - box.height))
+    x1, y1 = min(width, int(box.x1 + box.width)), min(height, int(box.y1 + box.height))
+    jpeg = io.BytesIO()
+    Image.fromarray(pixels[y0:y1, x0:x1]).save(jpeg, "JPEG", quality=95)
+    indexed = invoke(
+        "IndexFaces",
+        {"CollectionId": collection, "Image": {"Bytes": jpeg.getvalue()}, "MaxFaces": 1},
+        context,
+    )
+    assert indexed["FaceRecords"], "the view was not indexed"
 
 
 def _run(deployment: Deployment, caller: Caller, request: dict[str, Any]) -> Job:
@@ -108,15 +138,17 @@ def _decoded(video: Path) -> Iterator[np.ndarray]:
 
 def _who_is_visible(
     deployment: Deployment, source: Path, output: Path, reference: np.ndarray
-) -> tuple[int, int, int, int]:
+) -> tuple[int, int, int, int, int]:
     """(frames, frames of ``source`` showing the reference person, frames of ``output`` where
-    the detector finds that person's face, frames of ``output`` where it finds another face).
+    the detector finds that person's face, frames of ``source`` showing another face, frames of
+    ``output`` where it finds another face).
 
     The person's face in a source frame is the face most similar to ``reference``, if its
     Similarity is at least :data:`SAME_PERSON`; in the output, a face found within IoU 0.3 of
     it is the person's, any other a face left visible that was not theirs."""
     detector, calibration = deployment.context.analyzer.detector, deployment.context.calibration
     boxes: list[PixelBox | None] = []
+    crowd = 0
     for pixels in _decoded(source):
         faces = detector.detect(pixels)
         box = None
@@ -126,13 +158,14 @@ def _who_is_visible(
             if similarity.max() >= SAME_PERSON:
                 box = faces[int(similarity.argmax())].box
         boxes.append(box)
+        crowd += len(faces) > (box is not None)
     frames = visible = others = 0
     for pixels, box in zip(_decoded(output), boxes, strict=True):
         frames += 1
         found = [f.box for f in detector.detect(pixels)]
         visible += box is not None and any(f.iou(box) >= 0.3 for f in found)
         others += any(box is None or f.iou(box) < 0.3 for f in found)
-    return frames, sum(b is not None for b in boxes), visible, others
+    return frames, sum(b is not None for b in boxes), visible, crowd, others
 
 
 def _no_partial(folder: Path) -> None:
@@ -161,7 +194,7 @@ def test_the_indexed_person_stays_visible_and_is_audited_before_the_output(
     result = job.result or {}
     assert result["Output"] == str(out) and out.is_file()
     _no_partial(tmp_path)
-    frames, shown, person, others = _who_is_visible(deployment, clip, out, reference)
+    frames, shown, person, _, others = _who_is_visible(deployment, clip, out, reference)
     assert frames == result["Frames"] >= 2 * 24 - 1 and shown == frames
     assert person >= frames - 2  # covered only until its track is confirmed and matched
     assert others == 0
@@ -189,7 +222,7 @@ def test_without_a_collection_every_face_is_covered(
     out = tmp_path / "all.mp4"
     job = _run(deployment, caller, {"Input": str(clip), "Output": str(out)})
     assert job.status == SUCCEEDED, job.status_message
-    frames, shown, person, others = _who_is_visible(deployment, clip, out, reference)
+    frames, shown, person, _, others = _who_is_visible(deployment, clip, out, reference)
     assert frames >= 24 and shown == frames and person == others == 0
     assert not _audited(deployment, source="job")  # nothing compared, nothing spared
 
@@ -289,20 +322,21 @@ def test_in_the_crowd_the_indexed_person_is_spared_and_the_others_covered(
     shared_data: Path, tmp_path: Path, deployment: Deployment
 ) -> None:
     source = _source(shared_data, CROWD)
-    clip = clips.cut(source, 1.5, tmp_path / "crowd.mp4")
-    _, reference = _enrol(deployment, "officers", _frame(source, 20))  # the largest face
+    clip = clips.cut(source, 1, tmp_path / "crowd.mp4")
+    _, reference = _enrol(deployment, "officers", _frame(source, 20))
+    for frame in (4, 12):  # two more views of the same person, from earlier in the clip
+        _enrol_again(deployment, "officers", _frame(source, frame), reference)
     caller = _principal(deployment, "agency", "Admin")
     out = tmp_path / "released.mp4"
     request = {"Input": str(clip), "Output": str(out), "CollectionId": "officers"}
     job = _run(deployment, caller, request | {"CheckLeaks": True})
     assert job.status == SUCCEEDED, job.status_message
-    frames, shown, person, others = _who_is_visible(deployment, clip, out, reference)
-    _, _, _, crowd = _who_is_visible(deployment, clip, clip, reference)
+    frames, shown, person, crowd, others = _who_is_visible(deployment, clip, out, reference)
     assert crowd == frames  # other people's faces in every frame of the source
-    # measured 2026-12-04 on the first 1.5 s (37 frames): the person was left visible in 23
-    # frames where the detector found them in the source in 26 (their track matched at 99 from
-    # its 4th frame and, after a break in continuity, again), and some other face was still
-    # found in 1 frame; the bounds record that, they are not goals
+    # measured 2026-12-04 on the first second (25 frames, the person enrolled from 3 frames):
+    # their track was spared from its 4th frame on (22 frames), the detector found their face
+    # in 19 frames of the output, and another face in 1 (a small one, missed in the source
+    # frame); the bounds record that, they are not goals
     assert person >= shown // 2
     assert others <= frames // 10
     assert (job.result or {})["FramesWhereAFaceIsStillFound"] <= frames // 10
