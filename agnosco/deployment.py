@@ -40,6 +40,7 @@ from agnosco.settings import Settings
 from agnosco.storage import SQLITE_FILE, open_store, store_backend
 from agnosco.storage.data_dir import prepare_data_dir
 from agnosco.storage.database import POSTGRESQL, Database, open_database
+from agnosco.streams.store import StreamStore
 
 if TYPE_CHECKING:  # what only the whole deployment needs: imported by open_deployment, so that
     # commands that change governance alone start without the operations and their models
@@ -97,6 +98,8 @@ class Deployment:
     jobs: JobStore
     #: Where job completion notifications go (SNS topic ARN -> HTTP endpoint).
     notifications: NotificationEndpoints
+    #: Stream processors, video sources and data sinks (a server's stream runtime runs them).
+    streams: StreamStore
     #: The database the parts above share (closed after them).
     database: Database
 
@@ -110,6 +113,7 @@ class Deployment:
             self.audit,
             self.jobs,
             self.notifications,
+            self.streams,
         ):
             part.close()
         self.database.close()
@@ -209,6 +213,7 @@ def open_deployment(settings: Settings) -> Deployment:
             store = open_store(settings.store_url, settings.data_dir, database=parts.database)
             jobs = JobStore(parts.database)
             notifications = NotificationEndpoints(parts.database)
+            streams = StreamStore(parts.database)
         except BaseException:
             keys.close()
             raise
@@ -222,6 +227,7 @@ def open_deployment(settings: Settings) -> Deployment:
         store=store,
         jobs=jobs,
         notifications=notifications,
+        streams=streams,
         region=settings.region,
         account_id=settings.account_id,
         # Pagination tokens are signed with a key derived from the master key, so they stay
@@ -249,6 +255,7 @@ def open_deployment(settings: Settings) -> Deployment:
         gate,
         jobs,
         notifications,
+        streams,
         parts.database,
     )
 

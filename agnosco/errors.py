@@ -85,6 +85,10 @@ class ResourceAlreadyExistsException(ServiceError):
     """A collection with this id exists."""
 
 
+class ResourceInUseException(ServiceError):
+    """The resource is in use (a stream processor that is running, or a name that is taken)."""
+
+
 class ConflictException(ServiceError):
     """The resource's state forbids this change."""
 

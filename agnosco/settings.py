@@ -80,6 +80,13 @@ class Settings:
     #: A job whose worker has not renewed its lease for this long (its server was killed) is
     #: claimed again by another worker.
     job_lease_seconds: float = 60.0
+    #: Stream processors a server runs at once (each is a decoder and an analysis thread).
+    stream_workers: int = 4
+    #: How long a dropped video source is retried before its processor is FAILED.
+    stream_reconnect_seconds: float = 60.0
+    #: A running processor whose server stopped renewing its lease this long (it was killed)
+    #: is resumed by another server.
+    stream_lease_seconds: float = 30.0
     rate_limit: float | None = None
     rate_burst: float | None = None
     body_timeout: float = BODY_TIMEOUT_SECONDS

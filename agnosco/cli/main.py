@@ -41,6 +41,7 @@ from agnosco.cli import (
     redact,
     review,
     serve,
+    streams,
 )
 from agnosco.cli.common import CliError
 from agnosco.errors import ServiceError
@@ -56,6 +57,7 @@ COMMAND_GROUPS = [
     purge,
     notifications,
     jobs,
+    streams,
     evaluate,
     bulk,
     faces,

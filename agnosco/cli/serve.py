@@ -95,6 +95,30 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "up by another worker (default: 60)",
     )
     serve.add_argument(
+        "--stream-workers",
+        type=int,
+        default=None,
+        help="stream processors this server runs at once (default: 4)",
+    )
+    serve.add_argument(
+        "--stream-reconnect",
+        dest="stream_reconnect_seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long a dropped video source is retried before its stream processor FAILS "
+        "(default: 60)",
+    )
+    serve.add_argument(
+        "--stream-lease",
+        dest="stream_lease_seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="a running stream processor whose server stopped renewing its lease this long (it "
+        "was killed) is resumed by another server (default: 30)",
+    )
+    serve.add_argument(
         "--model-queue",
         type=int,
         default=None,

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agnosco.operations import REGISTRY, traits_of
-from agnosco.operations.traits import Resource
+from agnosco.operations import FACE_MATCH, REGISTRY, traits_of
+from agnosco.operations.traits import Resource, Threshold
 
 SERVICE_PREFIX = "rekognition"
 #: Every match-threshold member an operation can have (the ``rekognition:*`` condition keys).
@@ -33,14 +33,26 @@ THRESHOLD_MEMBERS = frozenset(
 
 
 def is_identification(operation: str, request: Mapping[str, Any] | None = None) -> bool:
-    """Does the call compare faces with faces (and so fall under identification rules)?  An
-    operation that compares faces only when asked to (``Traits.compares_faces_with``) does when
-    ``request`` asks."""
+    """Does the call compare faces with faces (and so fall under identification rules)?  A
+    stream processor call does when its governed view names a collection to search; an
+    operation that compares faces only when asked to (``Traits.compares_faces_with``: Agnosco's
+    redaction) does when ``request`` asks."""
     traits = traits_of(operation)
+    given = request or {}
     asked = traits.compares_faces_with
     return traits.compares_faces or bool(
-        asked and request is not None and request.get(asked) is not None
+        (traits.face_search_settings and given.get("CollectionId"))
+        or (asked and given.get(asked) is not None)
     )
+
+
+def threshold_member(operation: str, request: dict[str, Any]) -> Threshold | None:
+    traits = traits_of(operation)
+    if traits.threshold is not None:
+        return traits.threshold
+    if traits.face_search_settings and request.get("CollectionId"):
+        return FACE_MATCH
+    return None
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,9 @@ def resource_arn(operation: str, request: dict[str, Any], region: str, account: 
     resource = traits_of(operation).resource
     if resource is Resource.TAGGED:
         return str(request.get("ResourceArn", "*"))
+    if resource is Resource.STREAM_PROCESSOR:
+        name = request.get("Name")
+        return f"arn:aws:rekognition:{region}:{account}:streamprocessor/{name}" if name else "*"
     collection = request.get("CollectionId")
     if resource is Resource.NONE or collection is None:
         return "*"
@@ -75,7 +90,7 @@ def resource_arn(operation: str, request: dict[str, Any], region: str, account: 
 
 def threshold_of(operation: str, request: dict[str, Any]) -> float | None:
     """The effective match threshold of the call (None when the operation has none)."""
-    threshold = traits_of(operation).threshold
+    threshold = threshold_member(operation, request)
     if threshold is None:
         return None
     return float(request.get(threshold.member, threshold.default))
@@ -110,8 +125,11 @@ def request_context(
     }
     threshold = threshold_of(operation, request)
     if threshold is not None:
-        member = traits_of(operation).threshold.member  # type: ignore[union-attr]
+        member = threshold_member(operation, request).member  # type: ignore[union-attr]
         context[f"rekognition:{member}"] = threshold
         if is_identification(operation, request):
             context["agnosco:MatchThreshold"] = threshold
+    context["agnosco:RealTimeIdentification"] = traits_of(
+        operation
+    ).face_search_settings and is_identification(operation, request)
     return context

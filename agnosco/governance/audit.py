@@ -105,8 +105,9 @@ class AuditEntry(TypedDict, total=False):
     resource: str
     parameters: dict[str, Any]
     images: list[dict[str, Any]]
-    #: ``"intent"`` for the record written before a change (its outcome record follows).
-    phase: Literal["intent"]
+    #: ``"intent"`` for the record written before a change (its outcome record follows);
+    #: ``"match"`` and ``"end"`` for a running stream processor's matches and its session's end.
+    phase: Literal["intent", "match", "end"]
     error: str
     message: str
     result: dict[str, Any]

@@ -39,14 +39,21 @@ from agnosco.governance.actions import (
     is_identification,
     request_context,
     resource_arn,
+    threshold_member,
     threshold_of,
 )
 from agnosco.governance.audit import AuditEntry, AuditLog
 from agnosco.governance.policy import Decision, Policy, evaluate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
-from agnosco.operations import Response, run_validated, traits_of, validate_request
-from agnosco.operations.context import OperationContext
+from agnosco.operations import (
+    Response,
+    governed_request,
+    run_validated,
+    traits_of,
+    validate_request,
+)
+from agnosco.operations.context import OperationContext, Requester
 
 THRESHOLD_MODES = ("refuse", "clamp")
 
@@ -65,6 +72,7 @@ _THRESHOLD_KEYS_LOWER = frozenset(k.lower() for k in _THRESHOLD_KEYS)
 _IMAGE_MEMBERS = ("Image", "SourceImage", "TargetImage")
 _AUDITED_PARAMETERS = (
     "CollectionId",
+    "Name",
     "UserId",
     "FaceId",
     "FaceIds",
@@ -146,11 +154,14 @@ class Gate:
         principal, policies = self.store.resolve(caller.principal)
         purpose = caller.purpose or (principal.default_purpose if principal else None)
         action = action_name(operation)
-        resource = resource_arn(operation, request, caller.region, context.account_id)
+        # What policies decide on: the request, with what a stream processor call acts on (its
+        # collection and threshold, from the request's Settings or the stored processor).
+        view = governed_request(operation, request, context)
+        resource = resource_arn(operation, view, caller.region, context.account_id)
         base = request_context(
-            operation, request, caller, principal.attributes() if principal else {}, purpose, now
+            operation, view, caller, principal.attributes() if principal else {}, purpose, now
         )
-        plan = self._plan(operation, request, policies, action, resource, base)
+        plan = self._plan(operation, view, policies, action, resource, base)
         record: AuditEntry = {
             "time": now,
             "request_id": caller.request_id,
@@ -161,9 +172,9 @@ class Gate:
             "operation": operation,
             "purpose": purpose,
             "consent_reference": caller.consent_reference,
-            "collection": request.get("CollectionId"),
+            "collection": view.get("CollectionId"),
             "resource": resource,
-            "parameters": _parameters(operation, request, plan),
+            "parameters": _parameters(operation, view, plan),
             "images": _images(request),
             "decision": "Allow" if plan.decision.allowed else "Deny",
             "reason": plan.decision.reason,
@@ -182,16 +193,23 @@ class Gate:
             )
         traits = traits_of(operation)
         if plan.clamped:
-            request = dict(request, **{traits.threshold.member: plan.threshold})  # type: ignore[union-attr]
+            request = _with_threshold(operation, request, view, plan.threshold)
+        context = dataclasses.replace(
+            context,
+            requester=Requester(
+                caller.principal,
+                caller.access_key_id,
+                purpose,
+                caller.request_id,
+                reviewers=plan.reviewers,
+                threshold=plan.threshold if plan.clamped else None,
+                consent_reference=caller.consent_reference,
+            ),
+        )
         if traits.changes_state:
             # Written before the change: if it cannot be, nothing changes; if the process dies
             # after the change, the intent is there (the outcome record follows it).
             self._append(record | {"phase": "intent"})
-        # The operation learns who it runs for (a job records it, and audits its later matches
-        # as that principal's).
-        context = dataclasses.replace(
-            context, principal=caller.principal, access_key_id=caller.access_key_id
-        )
         try:
             response = run_validated(operation, request, context)
         except ServiceError as error:
@@ -200,7 +218,10 @@ class Gate:
         result = CallResult(response)
         if plan.clamped:
             result.headers["x-agnosco-threshold-applied"] = f"{plan.threshold:g}"
-        if plan.reviewers:
+        if plan.reviewers and traits.defers_matches:
+            # The matches come later (stream records): the session withholds each of them.
+            record["review"] = {"reviewers": plan.reviewers, "deferred": True}
+        elif plan.reviewers:
             result = self._hold_for_review(operation, request, caller, purpose, plan, result)
             record["review"] = {
                 "review_id": result.headers["x-agnosco-review-id"],
@@ -236,6 +257,26 @@ class Gate:
         }
         self._append(refused)
 
+    def plan(
+        self,
+        operation: str,
+        request: dict[str, Any],
+        policies: list[Policy],
+        action: str,
+        resource: str,
+        base: dict[str, Any],
+    ) -> Plan:
+        """The least intrusive way ``policies`` allow the call (see the module docstring), or
+        their refusal: what :meth:`call` decides on, for work that runs after its call (a
+        stream processor's session is decided again while it runs)."""
+        return self._plan(operation, request, policies, action, resource, base)
+
+    def append(self, record: AuditEntry) -> None:
+        """Append ``record`` to the audit log.
+
+        :raises InternalServerError: it could not be written (nothing may go on without it)."""
+        self._append(record)
+
     def _append(self, record: AuditEntry) -> None:
         try:
             self.audit.append(record)
@@ -259,7 +300,8 @@ class Gate:
             thresholds += _policy_thresholds_above(policies, requested)
         # Review is offered only where matches can be withheld; an identification that cannot
         # be held back (AssociateFaces) is refused by a policy that requires review.
-        reviewable = traits_of(operation).withheld is not None
+        traits = traits_of(operation)
+        reviewable = traits.withheld is not None or traits.defers_matches
         reviews = [(False, 0), (True, 1), (True, 2)] if reviewable else [(False, 0)]
         first: Decision | None = None
         for threshold in thresholds:
@@ -372,10 +414,26 @@ def _raw_parameters(request: dict[str, Any]) -> dict[str, Any]:
 
 def _parameters(operation: str, request: dict[str, Any], plan: Plan) -> dict[str, Any]:
     out = {k: request[k] for k in _AUDITED_PARAMETERS if k in request}
-    threshold = traits_of(operation).threshold
+    threshold = threshold_member(operation, request)
     if plan.threshold is not None and threshold is not None:
         out[threshold.member] = plan.threshold
     return out
+
+
+def _with_threshold(
+    operation: str, request: dict[str, Any], view: dict[str, Any], threshold: float | None
+) -> dict[str, Any]:
+    """The request with the threshold the gate clamped it to (in its Settings.FaceSearch for a
+    stream processor definition; a StartStreamProcessor carries it in its Requester)."""
+    member = threshold_member(operation, view)
+    assert member is not None and threshold is not None  # only a call with a threshold clamps
+    if traits_of(operation).face_search_settings:
+        settings = request.get("Settings")
+        if isinstance(settings, dict) and isinstance(settings.get("FaceSearch"), dict):
+            face_search = dict(settings["FaceSearch"], **{member.member: threshold})
+            return dict(request, Settings=dict(settings, FaceSearch=face_search))
+        return request
+    return dict(request, **{member.member: threshold})
 
 
 def _images(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -441,6 +499,9 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
             }
             for p in response["Persons"]
         ]
+    for member in ("StreamProcessorArn", "SessionId", "Status"):
+        if member in response:  # a stream processor created, started or described
+            summary[member] = response[member]
     if "JobId" in response:  # a video job started, or read
         summary["JobId"] = response["JobId"]
         if "JobStatus" in response:

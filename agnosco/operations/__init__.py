@@ -33,11 +33,14 @@ from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD
 from agnosco.operations.compare_faces import DEFAULT_SIMILARITY_THRESHOLD, compare_faces
 from agnosco.operations.context import FaceContext, OperationContext
 from agnosco.operations.create_collection import create_collection
+from agnosco.operations.create_stream_processor import create_stream_processor
 from agnosco.operations.create_user import create_user
 from agnosco.operations.delete_collection import delete_collection
 from agnosco.operations.delete_faces import delete_faces
+from agnosco.operations.delete_stream_processor import delete_stream_processor
 from agnosco.operations.delete_user import delete_user
 from agnosco.operations.describe_collection import describe_collection
+from agnosco.operations.describe_stream_processor import describe_stream_processor
 from agnosco.operations.detect_faces import detect_faces
 from agnosco.operations.disassociate_faces import disassociate_faces
 from agnosco.operations.face_detection_job import face_detection_runner
@@ -48,6 +51,7 @@ from agnosco.operations.get_face_search import get_face_search
 from agnosco.operations.index_faces import index_faces
 from agnosco.operations.list_collections import list_collections
 from agnosco.operations.list_faces import list_faces
+from agnosco.operations.list_stream_processors import list_stream_processors
 from agnosco.operations.list_users import list_users
 from agnosco.operations.search_faces import search_faces
 from agnosco.operations.search_faces_by_image import search_faces_by_image
@@ -61,9 +65,15 @@ from agnosco.operations.start_face_redaction import (
     start_face_redaction,
 )
 from agnosco.operations.start_face_search import start_face_search
+from agnosco.operations.start_stream_processor import start_stream_processor
+from agnosco.operations.stop_stream_processor import stop_stream_processor
+from agnosco.operations.stream_face_search import face_search_analysis
+from agnosco.operations.stream_processors import governed_view
 from agnosco.operations.tag_resource import list_tags_for_resource, tag_resource, untag_resource
 from agnosco.operations.traits import CHANGE, READ, Resource, Threshold, Traits
+from agnosco.operations.update_stream_processor import update_stream_processor
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
+from agnosco.streams.runtime import AnalysisFactory
 
 #: A response as the layers above see it: members of the operation's output shape.
 Response = Mapping[str, Any]
@@ -92,6 +102,11 @@ FACE_MATCH = Threshold("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD)
 USER_MATCH = Threshold("UserMatchThreshold", DEFAULT_USER_MATCH_THRESHOLD)
 _USER_CHANGE = Traits(Resource.USER, changes_state=True)
 _GLOBAL = Traits(Resource.NONE)
+#: Defining or starting a stream processor: identification when it searches a collection.
+_STREAM_SEARCH = Traits(
+    Resource.STREAM_PROCESSOR, changes_state=True, face_search_settings=True, defers_matches=True
+)
+_STREAM_CHANGE = Traits(Resource.STREAM_PROCESSOR, changes_state=True)
 
 REGISTRY: dict[str, Operation] = {
     "AssociateFaces": Operation(
@@ -114,11 +129,16 @@ REGISTRY: dict[str, Operation] = {
         ),
     ),
     "CreateCollection": Operation(create_collection, CHANGE),
+    "CreateStreamProcessor": Operation(create_stream_processor, _STREAM_SEARCH),
     "CreateUser": Operation(create_user, _USER_CHANGE),
     "DeleteCollection": Operation(delete_collection, CHANGE),
     "DeleteFaces": Operation(delete_faces, CHANGE),
+    "DeleteStreamProcessor": Operation(delete_stream_processor, _STREAM_CHANGE),
     "DeleteUser": Operation(delete_user, _USER_CHANGE),
     "DescribeCollection": Operation(describe_collection, READ),
+    "DescribeStreamProcessor": Operation(
+        describe_stream_processor, Traits(Resource.STREAM_PROCESSOR)
+    ),
     "DetectFaces": Operation(detect_faces, Traits(Resource.NONE, analyses_images=True)),
     "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
     "GetFaceDetection": Operation(get_face_detection, _GLOBAL),
@@ -133,6 +153,7 @@ REGISTRY: dict[str, Operation] = {
     "ListFaces": Operation(
         list_faces, Traits(Resource.USER)
     ),  # the user ARN when filtered by UserId
+    "ListStreamProcessors": Operation(list_stream_processors, _GLOBAL),
     "ListTagsForResource": Operation(list_tags_for_resource, Traits(Resource.TAGGED)),
     "ListUsers": Operation(list_users, READ),
     "SearchFaces": Operation(
@@ -180,8 +201,11 @@ REGISTRY: dict[str, Operation] = {
         start_face_search,
         Traits(Resource.COLLECTION, changes_state=True, compares_faces=True, threshold=FACE_MATCH),
     ),
+    "StartStreamProcessor": Operation(start_stream_processor, _STREAM_SEARCH),
+    "StopStreamProcessor": Operation(stop_stream_processor, _STREAM_CHANGE),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
     "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),
+    "UpdateStreamProcessor": Operation(update_stream_processor, _STREAM_CHANGE),
 }
 #: operation -> handler
 OPERATIONS: dict[str, Handler] = {name: op.handler for name, op in REGISTRY.items()}
@@ -212,6 +236,22 @@ JOB_RUNNERS: dict[str, Callable[[OperationContext], Runner]] = {
 def job_runners(context: OperationContext) -> dict[str, Runner]:
     """Every job kind's runner, working with ``context`` (the server's job runtime runs them)."""
     return {kind: make(context) for kind, make in JOB_RUNNERS.items()}
+
+
+#: What a FaceSearch stream processor does with each frame (the server's stream runtime runs it).
+STREAM_ANALYSIS: Callable[[OperationContext], AnalysisFactory] = face_search_analysis
+
+
+def governed_request(
+    operation: str, request: Mapping[str, Any], context: OperationContext
+) -> dict[str, Any]:
+    """What governance decides a call on: the request itself, or for a call that defines or
+    starts a stream processor, the request with the collection and threshold the processor
+    searches with (:func:`agnosco.operations.stream_processors.governed_view`)."""
+    known = REGISTRY.get(operation)
+    if known is not None and known.traits.face_search_settings:
+        return governed_view(request, context)
+    return dict(request)
 
 
 def handler_for(operation: str) -> Handler:

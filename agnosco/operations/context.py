@@ -16,6 +16,7 @@ from agnosco.operations.images import ImageSource
 from agnosco.operations.videos import VideoSource
 from agnosco.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.storage.base import Store
+from agnosco.streams.store import StreamStore
 from agnosco.vision.embedding import DESCRIPTOR, DescriptorModel
 from agnosco.vision.image import DecodedImage
 from agnosco.vision.pipeline import FaceAnalyzer
@@ -36,6 +37,24 @@ class FaceModel:
 FACE_MODEL = FaceModel("1.0", DESCRIPTOR)
 
 
+@dataclass(frozen=True)
+class Requester:
+    """Who makes the call being run, as the governance gate established it, and what its
+    policies oblige: what an operation that starts lasting work (a stream processor's session)
+    keeps, so that the work stays the caller's, under the caller's obligations."""
+
+    principal: str | None
+    access_key_id: str | None
+    purpose: str | None
+    request_id: str | None
+    #: Reviewers a policy requires before this call's matches may be seen (0: none).
+    reviewers: int = 0
+    #: The match threshold the gate raised the call's to (clamp mode), if it did.
+    threshold: float | None = None
+    #: The consent or authorisation reference the caller declared (x-agnosco-consent-ref).
+    consent_reference: str | None = None
+
+
 @dataclass
 class OperationContext:
     analyzer: FaceAnalyzer = field(default_factory=FaceAnalyzer)
@@ -49,13 +68,14 @@ class OperationContext:
     jobs: JobStore | None = None
     #: SNS topic ARNs a Start call's NotificationChannel may name (None: none may be named).
     notifications: NotificationEndpoints | None = None
+    #: Stream processors, and the video sources and data sinks their ARNs stand for.
+    streams: StreamStore | None = None
+    #: The caller of the operation being run (set by the gate for each call).
+    requester: Requester | None = None
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT
     #: The consent reference the caller declared for this request (x-agnosco-consent-ref).
     consent_reference: str | None = None
-    #: Who the call is for and with which key (the gate sets them; a job records them).
-    principal: str | None = None
-    access_key_id: str | None = None
     #: Appends a record to the deployment's audit log: what a job that identifies records
     #: of the matches it makes after its Start was audited (None: no log, such jobs refuse).
     audit: Callable[[dict[str, Any]], object] | None = None
@@ -75,6 +95,14 @@ class OperationContext:
         if self.jobs is None:
             raise InternalServerError("This operation needs a job store; none is configured.")
         return self.jobs
+
+    def require_streams(self) -> StreamStore:
+        if self.streams is None:
+            raise InternalServerError("This operation needs a stream store; none is configured.")
+        return self.streams
+
+    def stream_processor_arn(self, name: str) -> str:
+        return f"arn:aws:rekognition:{self.region}:{self.account_id}:streamprocessor/{name}"
 
     def collection_arn(self, collection_id: str) -> str:
         return f"arn:aws:rekognition:{self.region}:{self.account_id}:collection/{collection_id}"

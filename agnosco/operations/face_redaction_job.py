@@ -125,6 +125,7 @@ def _audit(context: OperationContext, job: JobRun, persons: list[dict[str, Any]]
             "principal": job.job.principal,
             "access_key_id": job.job.access_key_id,
             "source": "job",
+            "phase": "match",
             "decision": "Allow",
             "reason": "faces spared by a redaction job, recorded before its output is written",
             "collection": request["CollectionId"],

@@ -106,7 +106,11 @@ def start_face_redaction(
         raise InvalidParameterException("FaceMatchThreshold needs a CollectionId to spare.")
     if collection_id is not None:
         require_face_model(context, context.require_store().get_collection(collection_id))
+    requester = context.requester  # who the job is for: its matches are audited as theirs
     job = context.require_jobs().submit(
-        KIND, dict(request), principal=context.principal, access_key_id=context.access_key_id
+        KIND,
+        dict(request),
+        principal=requester.principal if requester else None,
+        access_key_id=requester.access_key_id if requester else None,
     )
     return {"JobId": job.job_id}

@@ -28,6 +28,7 @@ class Resource(enum.Enum):
     COLLECTION = "collection"  # arn:...:collection/C
     USER = "user"  # arn:...:collection/C/user/U (collection/C* covers a collection and its users)
     TAGGED = "tagged"  # the request's ResourceArn
+    STREAM_PROCESSOR = "streamprocessor"  # arn:...:streamprocessor/NAME (the request's Name)
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,20 @@ class Traits:
     #: operation whose result cannot be held back (it changes state), which review cannot
     #: govern: a policy that requires review refuses it.
     withheld: str | None = None
+    #: The call defines or starts a stream processor: it is identification exactly when the
+    #: processor searches a collection (``Settings.FaceSearch``), with that collection and
+    #: FaceMatchThreshold, which the gate reads from the request's Settings or the stored
+    #: processor (``agnosco.operations.stream_processors.governed_view``).
+    face_search_settings: bool = False
+    #: The call's matches come later, outside its response (a stream processor's records): a
+    #: review obligation is carried into the work it starts instead of withholding a member.
+    defers_matches: bool = False
 
     def __post_init__(self) -> None:
         if self.withheld and not (self.compares_faces or self.compares_faces_with):
             raise ValueError("only an operation that compares faces has matches to withhold")
+        if self.defers_matches and not self.face_search_settings:
+            raise ValueError("only a call that starts a face search defers its matches")
 
 
 READ = Traits(Resource.COLLECTION)

@@ -13,11 +13,9 @@ from pathlib import Path
 from agnosco.auth.keys import NewKey
 from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
 from agnosco.governance.retention import purge
-from agnosco.jobs.notifications import Notifier
-from agnosco.jobs.runtime import JobRuntime
-from agnosco.operations import job_runners
 from agnosco.server.app import RekognitionApp
 from agnosco.server.http_protocol import with_header_timeout
+from agnosco.server.runtimes import start_runtimes
 from agnosco.settings import Settings
 
 log = logging.getLogger("agnosco.retention")
@@ -73,14 +71,7 @@ def serve(settings: Settings) -> None:
         rate_burst=settings.rate_burst,
         body_timeout=settings.body_timeout,
     )
-    runtime = JobRuntime(
-        deployment.jobs,
-        job_runners(deployment.context),
-        workers=settings.job_workers,
-        lease_seconds=settings.job_lease_seconds,
-        listeners=[Notifier(deployment.notifications)],
-    )
-    runtime.start()
+    runtimes = start_runtimes(deployment, settings)
     stop = threading.Event()
     purger = threading.Thread(
         target=_purge_periodically,
@@ -112,7 +103,7 @@ def serve(settings: Settings) -> None:
         )
     finally:
         stop.set()
-        runtime.stop()  # a job a worker holds is handed back, for the next start
+        runtimes.stop()  # jobs and running processors are handed back, for the next start
         if purger.is_alive():
             purger.join(timeout=30)
         deployment.close()

@@ -93,9 +93,12 @@ def test_state_changes_are_marked(operation):
 
 @pytest.mark.parametrize("operation", IMPLEMENTED)
 def test_the_resource_follows_the_input_shape(operation):
-    inputs = set(spec.service_model().operation_model(operation).input_shape.members)
+    shape = spec.service_model().operation_model(operation).input_shape
+    inputs = set(shape.members)
     if "ResourceArn" in inputs:
         expected = Resource.TAGGED
+    elif "Name" in inputs and shape.members["Name"].name == "StreamProcessorName":
+        expected = Resource.STREAM_PROCESSOR
     elif "CollectionId" not in inputs:
         expected = Resource.NONE
     elif "UserId" in inputs:
@@ -103,6 +106,36 @@ def test_the_resource_follows_the_input_shape(operation):
     else:
         expected = Resource.COLLECTION
     assert traits_of(operation).resource is expected
+
+
+def _shapes(shape, seen=None) -> set[str]:  # type: ignore[no-untyped-def]
+    """Every shape name reachable from ``shape``."""
+    seen = set() if seen is None else seen
+    if shape is None or shape.name in seen:
+        return seen
+    seen.add(shape.name)
+    if shape.type_name == "structure":
+        for member in shape.members.values():
+            _shapes(member, seen)
+    elif shape.type_name == "list":
+        _shapes(shape.member, seen)
+    elif shape.type_name == "map":
+        _shapes(shape.value, seen)
+    return seen
+
+
+@pytest.mark.parametrize("operation", IMPLEMENTED)
+def test_calls_that_define_or_start_a_face_search_are_governed_by_its_settings(operation):
+    """A stream processor searches a collection (identification) when its Settings.FaceSearch
+    says so: the call that defines it (its input holds FaceSearchSettings) and the call that
+    starts it are governed with that collection and threshold; a call that starts a processor
+    defers its matches (review holds the stream's records, not the response)."""
+    shape = spec.service_model().operation_model(operation).input_shape
+    defines = "FaceSearchSettings" in _shapes(shape)
+    starts = operation.startswith("Start") and "Name" in shape.members
+    traits = traits_of(operation)
+    assert traits.face_search_settings is (defines or starts)
+    assert traits.defers_matches is (defines or starts)
 
 
 def test_review_withholds_a_member_of_the_output():

@@ -26,10 +26,8 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 
 from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
-from agnosco.jobs.notifications import Notifier
-from agnosco.jobs.runtime import JobRuntime
-from agnosco.operations import job_runners
 from agnosco.server.app import RekognitionApp
+from agnosco.server.runtimes import start_runtimes
 from agnosco.settings import Settings
 
 #: The endpoint the clients name; nothing listens there, the app answers in process.
@@ -58,12 +56,7 @@ class InProcessServer:
         self.app = RekognitionApp(
             self.deployment.context, self.deployment.keys, self.deployment.gate
         )
-        self.jobs = JobRuntime(
-            self.deployment.jobs,
-            job_runners(self.deployment.context),
-            listeners=[Notifier(self.deployment.notifications)],
-        )
-        self.jobs.start()
+        self.runtimes = start_runtimes(self.deployment, self.settings)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="agnosco-in-process", daemon=True
@@ -161,5 +154,5 @@ class InProcessServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
-        self.jobs.stop()
+        self.runtimes.stop()
         self.deployment.close()

