@@ -340,3 +340,44 @@ def test_in_the_crowd_the_indexed_person_is_spared_and_the_others_covered(
     assert person >= shown // 2
     assert others <= frames // 10
     assert (job.result or {})["FramesWhereAFaceIsStillFound"] <= frames // 10
+
+
+def test_a_failure_midway_leaves_no_partial_output(
+    shared_data: Path, tmp_path: Path, deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The video fails after frames were written (here the detector, on its 10th frame): the
+    temporary file is removed and the previous output stays as it was."""
+    clip = clips.cut(_source(shared_data, FRANCK), 1, tmp_path / "franck-1s.mp4")
+    detector = deployment.context.analyzer.detector
+    calls: list[int] = []
+    seen_partial: list[bool] = []
+
+    def failing(pixels: np.ndarray) -> list[Detection]:
+        calls.append(1)
+        if len(calls) == 10:
+            seen_partial.append(any(p.name.endswith(".partial") for p in tmp_path.iterdir()))
+            raise InvalidParameterException("The video is corrupt: a frame could not be decoded.")
+        return detector.detect(pixels)
+
+    monkeypatch.setattr(deployment.context.analyzer, "detector", _Detector(failing))
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"the previous release")
+    job = _run(
+        deployment,
+        _principal(deployment, "clerk", "Admin"),
+        {"Input": str(clip), "Output": str(out)},
+    )
+    assert (job.status, job.status_message) == (
+        FAILED,
+        "The video is corrupt: a frame could not be decoded.",
+    )
+    assert seen_partial == [True]  # frames had been written to the temporary file
+    assert out.read_bytes() == b"the previous release"
+    _no_partial(tmp_path)
+
+
+class _Detector:
+    name = "failing"
+
+    def __init__(self, detect: Any) -> None:
+        self.detect = detect
