@@ -282,6 +282,7 @@ def open_deployment(settings: Settings) -> Deployment:
         # Pagination tokens are signed with a key derived from the master key, so they stay
         # valid across restarts and across servers sharing the master key.
         token_key=parts.master.derive(TOKEN_KEY_PURPOSE),
+        audit=parts.audit.append,
     )
     evaluations = EvaluationIndex(
         settings.data_dir, context.face_model.version, calibration.version

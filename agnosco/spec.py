@@ -51,7 +51,24 @@ def validate(params: dict[str, Any], shape_name: str, service: str = SERVICE) ->
     :raises InvalidParameterException: listing the violations (the first ten), worded as AWS words them.
     :raises ValidationError: the same, for an STS shape (STS's code for it).
     """
-    errors = violations(params, shape(shape_name, service))
+    validate_shape(params, shape(shape_name, service), service)
+
+
+@cache
+def extended_shape(name: str, shapes_json: str) -> Shape:
+    """Shape ``name`` of ``shapes_json`` (botocore's JSON form of shapes), which may refer to the
+    model's own shapes by name: the input shape of an Agnosco operation beyond the model."""
+    import json
+
+    from botocore.model import ShapeResolver
+
+    data = botocore.session.get_session().get_service_data(SERVICE)
+    return ShapeResolver({**data["shapes"], **json.loads(shapes_json)}).get_shape_by_name(name)
+
+
+def validate_shape(params: dict[str, Any], checked: Shape, service: str = SERVICE) -> None:
+    """:func:`validate` against a shape already resolved (:func:`extended_shape`)."""
+    errors = violations(params, checked)
     if errors and service == SERVICE and all(getattr(e, "too_large", False) for e in errors):
         raise ImageTooLargeException("; ".join(errors))
     if errors:

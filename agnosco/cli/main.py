@@ -12,7 +12,8 @@
     agnosco evaluate DATASET [--pairs P.csv] [--distinct] | --list;  agnosco calibrate DATASET
     agnosco index-folder DIR --collection C [--workers N | --ray-address ADDR];  agnosco index-s3 s3://B/P ...
     agnosco detect-faces IMAGE [--attributes ALL]
-    agnosco redact VIDEO --out OUT.mp4 [--check]
+    agnosco redact VIDEO --out OUT.mp4 [--check] [--spare-collection C --principal P] [--job]
+    agnosco jobs list [--kind K] [--status S] | show ID
     agnosco compare-faces SOURCE TARGET [--similarity-threshold 80] [--quality-filter NONE]
 
 Each command group is a module of this package with a ``register(commands)`` function; a
@@ -38,6 +39,7 @@ from agnosco.cli import (
     bulk,
     evaluate,
     faces,
+    jobs,
     keys,
     notifications,
     policies,
@@ -65,6 +67,7 @@ COMMAND_GROUPS = [
     audit,
     purge,
     notifications,
+    jobs,
     streams,
     evaluate,
     bulk,

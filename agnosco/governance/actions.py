@@ -9,7 +9,8 @@ AssociateFaces, DisassociateFaces, and SearchUsers and ListFaces by UserId) on
 operations on their ResourceArn; DetectFaces, CompareFaces and ListCollections on ``*``.
 
 Identification is every operation that compares faces with faces (searches, CompareFaces,
-AssociateFaces: ``agnosco.operations.traits``).  Thresholds enter the context with their
+AssociateFaces: ``agnosco.operations.traits``), and Agnosco's redaction when it spares a
+collection's faces (``Traits.compares_faces_with``).  Thresholds enter the context with their
 *effective* value (the Rekognition default when the request leaves them out), so omitting a
 threshold can never slip past a condition on it.
 """
@@ -17,6 +18,7 @@ threshold can never slip past a condition on it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +32,17 @@ THRESHOLD_MEMBERS = frozenset(
 )
 
 
-def is_identification(operation: str, request: dict[str, Any] | None = None) -> bool:
+def is_identification(operation: str, request: Mapping[str, Any] | None = None) -> bool:
     """Does the call compare faces with faces (and so fall under identification rules)?  A
-    stream processor call does when its governed view names a collection to search."""
+    stream processor call does when its governed view names a collection to search; an
+    operation that compares faces only when asked to (``Traits.compares_faces_with``: Agnosco's
+    redaction) does when ``request`` asks."""
     traits = traits_of(operation)
-    return traits.compares_faces or (
-        traits.face_search_settings and bool((request or {}).get("CollectionId"))
+    given = request or {}
+    asked = traits.compares_faces_with
+    return traits.compares_faces or bool(
+        (traits.face_search_settings and given.get("CollectionId"))
+        or (asked and given.get(asked) is not None)
     )
 
 

@@ -91,6 +91,8 @@ _AUDITED_PARAMETERS = (
     "Filters",
     "ResourceArn",
     "TagKeys",
+    "Input",  # Agnosco's redaction: the files it reads and writes
+    "Output",
 )
 
 

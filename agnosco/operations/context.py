@@ -87,6 +87,9 @@ class OperationContext:
     account_id: str = DEFAULT_ACCOUNT
     #: The consent reference the caller declared for this request (x-agnosco-consent-ref).
     consent_reference: str | None = None
+    #: Appends a record to the deployment's audit log: what a job that identifies records
+    #: of the matches it makes after its Start was audited (None: no log, such jobs refuse).
+    audit: Callable[[dict[str, Any]], object] | None = None
     clock: Callable[[], float] = time.time
     #: Signs pagination tokens; the server derives a stable one so tokens survive restarts.
     token_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))

@@ -67,7 +67,7 @@ from agnosco.governance.actions import Caller, CallerSession
 from agnosco.governance.gate import CallResult, Gate
 from agnosco.governance.sts import OPERATIONS as STS_OPERATIONS
 from agnosco.governance.sts import SecurityTokenService, action_of
-from agnosco.operations import invoke, traits_of
+from agnosco.operations import handler_for, invoke, traits_of
 from agnosco.operations.context import OperationContext
 from agnosco.protocol import query as query_protocol
 from agnosco.protocol.codec import decode_request, encode_response
@@ -190,7 +190,10 @@ class RekognitionApp:
                         f"this endpoint's region is '{self.context.region}'."
                     )
                 operation = _operation(headers)
-                traits = traits_of(operation)  # unknown or unimplemented: refuse before decoding
+                # Unknown or unimplemented (Agnosco's own operations are not on this wire: they
+                # name the server's files): refuse before decoding.
+                handler_for(operation)
+                traits = traits_of(operation)
                 # Admission before the body is decoded (megabytes of base64 for an image call).
                 if self._limiter is not None and not self._limiter.allow(
                     identity.access_key_id, time.monotonic()
