@@ -1,6 +1,7 @@
 """The composition root: a deployment built from its :class:`~agnosco.settings.Settings`, in one
 place — the database, the face store, access keys, governance (principals and policies, reviews,
-the audit log, the gate) and the operations' context with its models.
+the audit log, the gate), temporary credentials and roles (the STS operations), and the
+operations' context with its models.
 
 Where state lives follows the store URL (``--store``, :func:`agnosco.storage.open_store`): with
 SQLite (the default) everything is in the data directory (``agnosco.db``, ``audit.db``); with
@@ -24,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agnosco.auth.keys import KeyStore, MasterKey, NewKey, check_master_key
-from agnosco.auth.sessions import SessionStore
+from agnosco.auth.sessions import Credentials, SessionStore
+from agnosco.console.sessions import ConsoleSessions
 from agnosco.errors import ResourceNotFoundException
 from agnosco.governance.audit import (
     AUDIT_DATABASE,
@@ -35,9 +37,11 @@ from agnosco.governance.audit import (
 )
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
+from agnosco.governance.roles import RoleStore
+from agnosco.governance.sts import SecurityTokenService
 from agnosco.jobs.notifications import NotificationEndpoints
 from agnosco.jobs.store import JobStore
-from agnosco.settings import Settings
+from agnosco.settings import LEGACY_DATA_DIR, Settings
 from agnosco.storage import SQLITE_FILE, open_store, store_backend
 from agnosco.storage.data_dir import prepare_data_dir
 from agnosco.storage.database import POSTGRESQL, Database, open_database
@@ -79,6 +83,8 @@ class Governance:
     master: MasterKey
     #: The database the parts share (closed after them).
     database: Database
+    #: Whether this opening made the deployment (it had no admin principal yet).
+    new: bool = False
 
     def close(self) -> None:
         for part in (self.governance, self.reviews, self.audit):
@@ -101,23 +107,32 @@ class Deployment:
     notifications: NotificationEndpoints
     #: Stream processors, video sources and data sinks (a server's stream runtime runs them).
     streams: StreamStore
-    #: The web console's sign-in sessions.
-    sessions: SessionStore
     #: The database the parts above share (closed after them).
     database: Database
+    #: Temporary credentials, roles, and the STS operations that make them.
+    sessions: SessionStore
+    roles: RoleStore
+    credentials: Credentials
+    sts: SecurityTokenService
+    #: The web console's sign-in sessions (browsers', not STS's: :mod:`agnosco.console.sessions`).
+    console_sessions: ConsoleSessions
+    #: Whether this opening made the deployment (it had no admin principal yet).
+    new: bool = False
 
     def close(self) -> None:
         if self.context.store is not None:
             self.context.store.close()
         for part in (
             self.keys,
+            self.sessions,
+            self.roles,
             self.governance,
             self.reviews,
             self.audit,
             self.jobs,
             self.notifications,
             self.streams,
-            self.sessions,
+            self.console_sessions,
         ):
             part.close()
         self.database.close()
@@ -139,7 +154,7 @@ def open_governance(settings: Settings) -> Governance:
         check_master_key(database, master.fernet(), master.source)
         governance = GovernanceStore(database)
         parts.append(governance)
-        ensure_admin_principal(governance)
+        new = ensure_admin_principal(governance)
         reviews = ReviewQueue(database)
         parts.append(reviews)
         where = database if database.dialect == POSTGRESQL else settings.data_dir / AUDIT_DATABASE
@@ -149,16 +164,42 @@ def open_governance(settings: Settings) -> Governance:
             part.close()
         database.close()
         raise
-    return Governance(governance, reviews, audit, master, database)
+    return Governance(governance, reviews, audit, master, database, new)
 
 
-def ensure_admin_principal(governance: GovernanceStore) -> None:
-    """The ``admin`` principal, with the Admin policy, in a new data directory."""
+def ensure_admin_principal(governance: GovernanceStore) -> bool:
+    """The ``admin`` principal, with the Admin policy, in a new deployment; true when it was
+    made here (the deployment is new)."""
     try:
         governance.principal("admin")
+        return False
     except ResourceNotFoundException:
         governance.ensure_principal("admin")
         governance.attach("Admin", "admin")
+        return True
+
+
+def deployment_location(settings: Settings) -> str:
+    """Where a deployment's state is, for messages (never a store URL's password)."""
+    if store_backend(settings.store_url) == "sqlite":
+        return str(settings.data_dir.absolute())
+    return "the PostgreSQL database of --store"
+
+
+def new_deployment_notice(settings: Settings) -> str:
+    """What a command says when it has just made a new deployment (its own master key and admin
+    principal): where, and how to name another."""
+    text = (
+        f"note: made a new deployment in {deployment_location(settings)} (its own master key "
+        "and admin); name another with --data-dir or $AGNOSCO_DATA_DIR"
+    )
+    legacy = LEGACY_DATA_DIR / SQLITE_FILE
+    if settings.data_dir_is_default and legacy.is_file():
+        text += (
+            f"; ./{LEGACY_DATA_DIR} holds a deployment of an older Agnosco: "
+            f"--data-dir {LEGACY_DATA_DIR} uses it"
+        )
+    return text
 
 
 def open_keys(settings: Settings) -> KeyStore:
@@ -200,6 +241,7 @@ def open_deployment(settings: Settings) -> Deployment:
     from agnosco.governance.gate import Gate
     from agnosco.operations.context import OperationContext
     from agnosco.operations.images import ImageSource
+    from agnosco.operations.video_analysis import VideoCluster
     from agnosco.operations.videos import VideoSource
 
     prepare_data_dir(settings.data_dir)
@@ -214,11 +256,15 @@ def open_deployment(settings: Settings) -> Deployment:
     try:
         keys = KeyStore(parts.master, parts.database)
         try:
+            sessions = SessionStore(parts.master, parts.database)
+            roles = RoleStore(parts.database, parts.governance)
             store = open_store(settings.store_url, settings.data_dir, database=parts.database)
             jobs = JobStore(parts.database)
             notifications = NotificationEndpoints(parts.database)
             streams = StreamStore(parts.database)
-            sessions = SessionStore(parts.database, lifetime=settings.console_session_hours * 3600)
+            console_sessions = ConsoleSessions(
+                parts.database, lifetime=settings.console_session_hours * 3600
+            )
         except BaseException:
             keys.close()
             raise
@@ -233,11 +279,17 @@ def open_deployment(settings: Settings) -> Deployment:
         jobs=jobs,
         notifications=notifications,
         streams=streams,
+        video_cluster=(
+            None
+            if settings.ray_address is None
+            else VideoCluster(settings.ray_address, settings.ray_chunk_seconds)
+        ),
         region=settings.region,
         account_id=settings.account_id,
         # Pagination tokens are signed with a key derived from the master key, so they stay
         # valid across restarts and across servers sharing the master key.
         token_key=parts.master.derive(TOKEN_KEY_PURPOSE),
+        audit=parts.audit.append,
     )
     evaluations = EvaluationIndex(
         settings.data_dir, context.face_model.version, calibration.version
@@ -260,8 +312,13 @@ def open_deployment(settings: Settings) -> Deployment:
         jobs,
         notifications,
         streams,
-        sessions,
         parts.database,
+        sessions=sessions,
+        roles=roles,
+        credentials=Credentials(keys, sessions, roles.role_id_of),
+        sts=SecurityTokenService(sessions, roles, settings.account_id),
+        console_sessions=console_sessions,
+        new=parts.new,
     )
 
 

@@ -24,8 +24,9 @@ Tree::
     ├── ProvisionedThroughputExceededException   an access key over its request-rate limit
     ├── protocol errors: SerializationException, UnknownOperationException,
     │   MissingAuthenticationTokenException, IncompleteSignatureException,
-    │   InvalidSignatureException, UnrecognizedClientException, NotImplementedException,
-    │   RequestTimeoutException
+    │   InvalidSignatureException, UnrecognizedClientException, ExpiredTokenException,
+    │   NotImplementedException, RequestTimeoutException
+    ├── ValidationError, InvalidAction       STS requests (Query protocol) only
     ├── ThrottlingException                the model queue is full (a fault: retry)
     └── InternalServerError                Agnosco's own fault
 
@@ -137,6 +138,18 @@ class InvalidSignatureException(ServiceError):
 
 class UnrecognizedClientException(ServiceError):
     """The access key is unknown or revoked."""
+
+
+class ExpiredTokenException(ServiceError):
+    """The temporary credentials' session has expired."""
+
+
+class ValidationError(ServiceError):
+    """An STS request parameter breaks a constraint (STS's code for it)."""
+
+
+class InvalidAction(ServiceError):
+    """An STS request names no operation Agnosco serves (or the wrong API version)."""
 
 
 class NotImplementedException(ServiceError):

@@ -22,6 +22,8 @@ if ! /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')"
         >/dev/null 2>&1 || echo "note: could not install GStreamer's RTSP server; the RTSP test will skip" >&2
 fi
 pip install -q -e '.[test]'
+# DetectText's models (pyproject.toml lists what it needs): without its opencv-python-headless.
+pip install -q --no-deps rapidocr==3.10.0
 python -m ruff check   # zero findings with the project's configuration (pyproject.toml)
 python -m ruff format --check   # every file as ruff formats it
 python -m mypy         # --strict on the package (pyproject.toml), zero findings

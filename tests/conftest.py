@@ -37,6 +37,19 @@ def _require(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_real_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test writes into the user's data directory (the default of ``--data-dir``): for the
+    whole session ``$AGNOSCO_DATA_DIR`` and ``$XDG_DATA_HOME`` name temporary folders, in this
+    process and every ``agnosco`` process a test starts; a test of the default itself removes
+    ``$AGNOSCO_DATA_DIR`` from its process's environment.  Yields the default data directory."""
+    root = tmp_path_factory.mktemp("user-data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AGNOSCO_DATA_DIR", str(root / "agnosco-data-dir"))
+        patch.setenv("XDG_DATA_HOME", str(root / "xdg"))
+        yield root / "agnosco-data-dir"
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared real data folder; skips the test when it is missing."""

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agnosco.cli.common import CliError, add_state, opening_state, print_json
+from agnosco.cli.common import CliError, add_state, opening_state, print_json, saying_if_new
 
 OPERATION = "agnosco:IndexFolder"
 QUALITY_FILTERS = ["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
@@ -80,13 +80,22 @@ def _open_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _index(args: argparse.Namespace, source: Any) -> None:
-    from agnosco.bulk.indexer import BulkIndexingError, Coordinator, Counts, IndexingOptions
-    from agnosco.cli.governed import audit_cli
-    from agnosco.errors import ServiceError
+    from agnosco.bulk.indexer import IndexingOptions
 
     runner = _runner(args)
     options = IndexingOptions(args.collection, args.quality_filter, args.max_faces)
     service = _open_service(args)
+    with saying_if_new(args.settings, service.new):  # never a fresh deployment unsaid
+        _index_into(args, source, runner, options, service)
+
+
+def _index_into(
+    args: argparse.Namespace, source: Any, runner: Any, options: Any, service: Any
+) -> None:
+    from agnosco.bulk.indexer import BulkIndexingError, Coordinator, Counts
+    from agnosco.cli.governed import audit_cli
+    from agnosco.errors import ServiceError
+
     run_id = str(uuid.uuid4())
     common = {"RunId": run_id, "CollectionId": args.collection, "Source": source.description}
 

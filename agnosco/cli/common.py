@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from agnosco.settings import DEFAULT_DATA_DIR
+from agnosco.settings import DEFAULT_DATA_DIR_TEXT, Settings
 
 
 class CliError(Exception):
@@ -34,7 +34,9 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=None,
-        help=f"where Agnosco keeps its state (default: $AGNOSCO_DATA_DIR, else {DEFAULT_DATA_DIR})",
+        metavar="DIR",
+        help="where the deployment keeps its state; every command names the same one with it "
+        f"(default: $AGNOSCO_DATA_DIR, else the user's data directory: {DEFAULT_DATA_DIR_TEXT})",
     )
 
 
@@ -59,15 +61,36 @@ def add_state(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
+def saying_if_new(settings: Settings, new: bool) -> Iterator[None]:
+    """Around a command's work on a deployment it has just made (``new``): say so, on stderr,
+    once the command has done its work; when it fails, in its one error line.  Never a fresh
+    deployment without saying so."""
+    from agnosco.deployment import new_deployment_notice
+    from agnosco.errors import ServiceError
+
+    try:
+        yield
+    except (ServiceError, CliError) as exc:
+        if new:
+            raise CliError(f"{exc} ({new_deployment_notice(settings)})") from exc
+        raise
+    if new:
+        print(new_deployment_notice(settings), file=sys.stderr)
+
+
+@contextmanager
 def opening_state() -> Iterator[None]:
     """Turn what can go wrong opening the state (a bad ``--store`` URL, an unreachable database,
     a wrong master key) into one-line errors."""
     from agnosco.auth.keys import MasterKeyError
     from agnosco.storage import StoreURLError
+    from agnosco.storage.data_dir import DataDirError
     from agnosco.storage.database import SchemaError
 
     try:
         yield
+    except DataDirError as exc:
+        raise CliError(str(exc)) from exc
     except StoreURLError as exc:
         raise CliError(f"--store: {exc}") from exc
     except (MasterKeyError, SchemaError) as exc:

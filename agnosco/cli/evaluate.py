@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agnosco.cli.common import CliError, add_data_dir, print_json
+from agnosco.storage.data_dir import prepare_data_dir
 
 if TYPE_CHECKING:  # the evaluation modules import numpy: only when a command runs
     from agnosco.evaluation.metrics import Rate
@@ -64,6 +65,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from agnosco.evaluation.report_html import render_html
 
     dataset = _dataset(args)
+    prepare_data_dir(args.settings.data_dir)  # a file or an unwritable one: refused before the work
     calibration = load_calibration(args.settings.data_dir)
     progress = None if not args.no_progress else False
     if args.endpoint:
@@ -131,6 +133,7 @@ def _calibrate(args: argparse.Namespace) -> None:
     from agnosco.evaluation.evaluate import pair_scores
 
     dataset = _dataset(args)
+    prepare_data_dir(args.settings.data_dir)  # a file or an unwritable one: refused before the work
     scores = describe_in_process(
         dataset,
         load_calibration(args.settings.data_dir),
@@ -180,7 +183,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
             action="store_true",
             help="every image without an identity is a different person (impostor pairs)",
         )
-        p.add_argument("--no-progress", action="store_true")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
         add_data_dir(p)
 
     e = commands.add_parser("evaluate", help="measure error rates, per group, into an HTML report")

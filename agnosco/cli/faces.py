@@ -52,6 +52,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="minimum Similarity (0-100) of a match (default 80)",
     )
     compare.add_argument(
-        "--quality-filter", default="NONE", choices=["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
+        "--quality-filter",
+        default="NONE",
+        choices=["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"],
+        help="faces of lower quality are not compared (default NONE: every face is)",
     )
     compare.set_defaults(run=_compare_faces)

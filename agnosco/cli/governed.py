@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from agnosco.cli.common import opening_state
+from agnosco.cli.common import opening_state, saying_if_new
 
 if TYPE_CHECKING:  # the deployment is imported when a command runs, not to print --help
     from agnosco.deployment import Governance
@@ -25,7 +25,8 @@ def governance(args: argparse.Namespace) -> Iterator[Governance]:
     with opening_state():
         parts = open_governance(args.settings)
     try:
-        yield parts
+        with saying_if_new(args.settings, parts.new):
+            yield parts
     finally:
         parts.close()
 

@@ -47,10 +47,13 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "endpoint, which then receives the job's completion message as an SNS HTTP subscription "
         "would (a POST with x-amz-sns-message-type: Notification).",
     )
-    p.add_argument("action", choices=["add", "list", "remove"])
-    p.add_argument(
-        "topic_arn", nargs="?", metavar="TOPIC_ARN", help="arn:aws:sns:REGION:ACCOUNT:NAME"
-    )
-    p.add_argument("url", nargs="?", metavar="URL", help="http:// or https:// endpoint (add)")
-    add_state(p)
-    p.set_defaults(run=_notifications)
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="send the jobs notifying TOPIC_ARN to URL")
+    add.add_argument("topic_arn", metavar="TOPIC_ARN", help="arn:aws:sns:REGION:ACCOUNT:NAME")
+    add.add_argument("url", metavar="URL", help="http:// or https:// endpoint")
+    listing = actions.add_parser("list", help="list the endpoints as JSON")
+    remove = actions.add_parser("remove", help="stop sending TOPIC_ARN's notifications")
+    remove.add_argument("topic_arn", metavar="TOPIC_ARN", help="arn:aws:sns:REGION:ACCOUNT:NAME")
+    for action in (add, listing, remove):
+        add_state(action)
+        action.set_defaults(run=_notifications, topic_arn=None, url=None)

@@ -43,10 +43,28 @@ def _policies(args: argparse.Namespace) -> None:
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = commands.add_parser("policies", help="manage IAM-style policies")
-    p.add_argument("action", choices=["put", "attach", "detach", "list", "show"])
-    p.add_argument("name", nargs="?", help="policy name")
-    p.add_argument("file", nargs="?", help="for put: the policy document (JSON)")
-    p.add_argument("--principal", help="for attach/detach")
-    add_state(p)
-    p.set_defaults(run=_policies)
+    p = commands.add_parser(
+        "policies",
+        help="manage IAM-style policies",
+        description="IAM-style policies: nothing is allowed unless a policy attached to the "
+        "caller's principal allows it (docs/responsible-use.md).",
+    )
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    put = actions.add_parser(
+        "put", help="store a policy document under a name (replacing one of that name)"
+    )
+    put.add_argument("name", metavar="NAME", help="policy name")
+    put.add_argument("file", metavar="FILE.json", help="the policy document (IAM JSON)")
+    attach = actions.add_parser("attach", help="attach a policy to a principal")
+    detach = actions.add_parser("detach", help="detach a policy from a principal")
+    for action in (attach, detach):
+        action.add_argument("name", metavar="NAME", help="policy name")
+        action.add_argument(
+            "--principal", required=True, metavar="PRINCIPAL", help="the principal it applies to"
+        )
+    listing = actions.add_parser("list", help="list the policy names (shipped and stored)")
+    show = actions.add_parser("show", help="print a policy document")
+    show.add_argument("name", metavar="NAME", help="policy name")
+    for action in (put, attach, detach, listing, show):
+        add_state(action)
+        action.set_defaults(run=_policies, name=None, file=None, principal=None)

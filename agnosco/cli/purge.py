@@ -30,8 +30,10 @@ def _purge(args: argparse.Namespace) -> None:
     from agnosco.deployment import open_audit
     from agnosco.governance.retention import purge
     from agnosco.storage import open_store
+    from agnosco.storage.data_dir import prepare_data_dir
 
     with opening_state():
+        prepare_data_dir(args.settings.data_dir)  # a file or an unwritable one: one line
         store = open_store(args.settings.store_url, args.settings.data_dir)
         try:
             audit = open_audit(args.settings)  # the receipt goes where the faces were

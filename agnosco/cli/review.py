@@ -50,15 +50,36 @@ def _review(args: argparse.Namespace) -> None:
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = commands.add_parser(
-        "review", help="review identification results held for a human decision"
+        "review",
+        help="review identification results held for a human decision",
+        description="Identification results a policy holds for human review: list them, show "
+        "one, and confirm or reject it (each decision is audited).",
     )
-    p.add_argument("action", choices=["list", "show", "decide"])
-    p.add_argument("review_id", nargs="?")
-    p.add_argument(
-        "--status", default="PENDING", choices=["PENDING", "CONFIRMED", "REJECTED", "ALL"]
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list reviews (pending ones unless --status)")
+    listing.add_argument(
+        "--status",
+        default="PENDING",
+        choices=["PENDING", "CONFIRMED", "REJECTED", "ALL"],
+        help="which reviews (default PENDING)",
     )
-    p.add_argument("--reviewer", help="for decide: who decides")
-    p.add_argument("--decision", choices=["confirm", "reject"])
-    p.add_argument("--reason", help="for decide: why (recorded in the audit log)")
-    add_state(p)
-    p.set_defaults(run=_review)
+    show = actions.add_parser("show", help="show one review as JSON")
+    show.add_argument("review_id", metavar="REVIEW_ID")
+    decide = actions.add_parser(
+        "decide",
+        help="confirm or reject a review's candidates",
+        description="Record a reviewer's decision on a review; with enough confirmations the "
+        "held matches are released to the caller who asked.",
+    )
+    decide.add_argument("review_id", metavar="REVIEW_ID")
+    decide.add_argument("--reviewer", required=True, help="who decides")
+    decide.add_argument(
+        "--decision",
+        required=True,
+        choices=["confirm", "reject"],
+        help="confirm: the candidates are the person; reject: they are not",
+    )
+    decide.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+    for action in (listing, show, decide):
+        add_state(action)
+        action.set_defaults(run=_review, review_id=None, status="PENDING")

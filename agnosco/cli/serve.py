@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agnosco.cli.common import add_state, opening_state
+from agnosco.cli.common import CliError, add_state, opening_state
+from agnosco.cli.logs import add_logging
 from agnosco.settings import Settings
 
 #: What each setting is when neither a flag nor the environment gives it (for the help texts).
@@ -13,22 +14,49 @@ DEFAULTS = Settings()
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from agnosco.server.run import serve
+    from agnosco.server.run import ListenError, serve
 
-    with opening_state():  # a bad --store, an unreachable database or a wrong master key: one line
-        serve(args.settings)
+    settings: Settings = args.settings
+    if settings.ray_chunk_seconds <= 0:
+        raise CliError("--ray-chunk-seconds must be more than 0")
+    if settings.ray_address is not None:
+        from agnosco.operations.video_analysis import check_cluster_address
+
+        try:
+            check_cluster_address(settings.ray_address)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+    try:
+        with opening_state():  # a bad --store, an unreachable database, a wrong master key...
+            serve(args.settings)
+    except ListenError as exc:  # the port is taken, the host is not this machine's: one line
+        raise CliError(str(exc)) from None
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     # Every default is None here: Settings.load fills in the environment's, then its own.
-    serve = commands.add_parser("serve", help="run the Rekognition-compatible HTTP server")
-    serve.add_argument(
-        "--host", default=None, help=f"the address to listen on (default {DEFAULTS.host})"
+    serve = commands.add_parser(
+        "serve",
+        help="run the Rekognition-compatible HTTP server",
+        description="Serve the Rekognition API (AWS JSON 1.1, SigV4) over HTTP on HOST:PORT, for "
+        "boto3 and the AWS CLI with endpoint_url / --endpoint-url. The first start of a new "
+        "deployment makes an admin access key and writes it to DATA_DIR/admin-key.json. "
+        "Every flag and environment variable: docs/configuration.md.",
     )
     serve.add_argument(
-        "--port", type=int, default=None, help=f"the port to listen on (default {DEFAULTS.port})"
+        "--host",
+        default=None,
+        help="the address to listen on: 127.0.0.1 for this machine alone, 0.0.0.0 for every "
+        f"interface (default {DEFAULTS.host})",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"the TCP port to listen on, 1-65535, or 0 for any free one (default {DEFAULTS.port})",
     )
     add_state(serve)
+    add_logging(serve, argparse.SUPPRESS)
     serve.add_argument(
         "--s3-dir",
         type=Path,
@@ -117,6 +145,21 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         metavar="SECONDS",
         help="a running stream processor whose server stopped renewing its lease this long (it "
         "was killed) is resumed by another server (default: 30)",
+    )
+    serve.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="analyse long stored videos in chunks on this Ray cluster: auto, HOST:PORT or "
+        "ray://HOST:PORT (default: $AGNOSCO_RAY_ADDRESS, else none: in the job's worker)",
+    )
+    serve.add_argument(
+        "--ray-chunk-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --ray-address, a video longer than this is cut into chunks of this length, "
+        f"each a Ray task (default {DEFAULTS.ray_chunk_seconds:g})",
     )
     serve.add_argument(
         "--model-queue",

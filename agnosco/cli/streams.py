@@ -87,15 +87,17 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "source this server reads: rtsp:// or http(s):// (what FFmpeg reads: RTSP cameras, "
         "MJPEG, HLS, MPEG-TS), a video file (played at its own pace), or a camera device.",
     )
-    p.add_argument("action", choices=["add", "list", "remove"])
-    p.add_argument(
-        "arn", nargs="?", metavar="ARN", help="arn:aws:kinesisvideo:REGION:ACCOUNT:stream/NAME/..."
-    )
-    p.add_argument(
-        "url", nargs="?", metavar="URL", help="rtsp://, http(s)://, a file or /dev/videoN (add)"
-    )
-    add_state(p)
-    p.set_defaults(run=_video_sources)
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    arn_help = "arn:aws:kinesisvideo:REGION:ACCOUNT:stream/NAME/..."
+    add = actions.add_parser("add", help="read ARN's video from URL")
+    add.add_argument("arn", metavar="ARN", help=arn_help)
+    add.add_argument("url", metavar="URL", help="rtsp://, http(s)://, a file or /dev/videoN")
+    listing = actions.add_parser("list", help="list the video sources as JSON")
+    remove = actions.add_parser("remove", help="forget ARN's video source")
+    remove.add_argument("arn", metavar="ARN", help=arn_help)
+    for action in (add, listing, remove):
+        add_state(action)
+        action.set_defaults(run=_video_sources, arn=None, url=None)
 
     p = commands.add_parser(
         "data-sinks",
@@ -103,11 +105,15 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         description="Map the Kinesis data stream ARN a stream processor's Output names to a "
         "JSON Lines file (one record a line) or an HTTP(S) endpoint (a POST a record).",
     )
-    p.add_argument("action", choices=["add", "list", "remove"])
-    p.add_argument(
-        "arn", nargs="?", metavar="ARN", help="arn:aws:kinesis:REGION:ACCOUNT:stream/NAME"
-    )
-    p.add_argument("--jsonl", metavar="PATH", help="append each record to this file (add)")
-    p.add_argument("--webhook", metavar="URL", help="POST each record to this URL (add)")
-    add_state(p)
-    p.set_defaults(run=_data_sinks)
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    arn_help = "arn:aws:kinesis:REGION:ACCOUNT:stream/NAME"
+    add = actions.add_parser("add", help="write ARN's records to a file (--jsonl) or a URL")
+    add.add_argument("arn", metavar="ARN", help=arn_help)
+    add.add_argument("--jsonl", metavar="PATH", help="append each record to this file")
+    add.add_argument("--webhook", metavar="URL", help="POST each record to this URL")
+    listing = actions.add_parser("list", help="list the data sinks as JSON")
+    remove = actions.add_parser("remove", help="forget ARN's data sink")
+    remove.add_argument("arn", metavar="ARN", help=arn_help)
+    for action in (add, listing, remove):
+        add_state(action)
+        action.set_defaults(run=_data_sinks, arn=None, jsonl=None, webhook=None)

@@ -39,8 +39,8 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 
 from agnosco.auth.keys import KeyOwner, KeyStore, NewKey
-from agnosco.auth.sessions import Session, SessionStore, verify_secret
 from agnosco.console.http import FormError, Request, Response, Upload, redirect
+from agnosco.console.sessions import ConsoleSessions, Session, verify_secret
 from agnosco.errors import (
     AccessDeniedException,
     InternalServerError,
@@ -122,7 +122,7 @@ class Console:
         context: OperationContext,
         keys: KeyStore,
         gate: Gate,
-        sessions: SessionStore,
+        sessions: ConsoleSessions,
         *,
         evaluations: Path | None = None,
         sign_in_failures: int = SIGN_IN_FAILURES,

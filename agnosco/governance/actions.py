@@ -9,7 +9,8 @@ AssociateFaces, DisassociateFaces, and SearchUsers and ListFaces by UserId) on
 operations on their ResourceArn; DetectFaces, CompareFaces and ListCollections on ``*``.
 
 Identification is every operation that compares faces with faces (searches, CompareFaces,
-AssociateFaces: ``agnosco.operations.traits``).  Thresholds enter the context with their
+AssociateFaces: ``agnosco.operations.traits``), and Agnosco's redaction when it spares a
+collection's faces (``Traits.compares_faces_with``).  Thresholds enter the context with their
 *effective* value (the Rekognition default when the request leaves them out), so omitting a
 threshold can never slip past a condition on it.
 """
@@ -17,6 +18,7 @@ threshold can never slip past a condition on it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +32,17 @@ THRESHOLD_MEMBERS = frozenset(
 )
 
 
-def is_identification(operation: str, request: dict[str, Any] | None = None) -> bool:
+def is_identification(operation: str, request: Mapping[str, Any] | None = None) -> bool:
     """Does the call compare faces with faces (and so fall under identification rules)?  A
-    stream processor call does when its governed view names a collection to search."""
+    stream processor call does when its governed view names a collection to search; an
+    operation that compares faces only when asked to (``Traits.compares_faces_with``: Agnosco's
+    redaction) does when ``request`` asks."""
     traits = traits_of(operation)
-    return traits.compares_faces or (
-        traits.face_search_settings and bool((request or {}).get("CollectionId"))
+    given = request or {}
+    asked = traits.compares_faces_with
+    return traits.compares_faces or bool(
+        (traits.face_search_settings and given.get("CollectionId"))
+        or (asked and given.get(asked) is not None)
     )
 
 
@@ -46,6 +53,37 @@ def threshold_member(operation: str, request: dict[str, Any]) -> Threshold | Non
     if traits.face_search_settings and request.get("CollectionId"):
         return FACE_MATCH
     return None
+
+
+@dataclass(frozen=True)
+class CallerSession:
+    """The temporary credentials a call is signed with (:mod:`agnosco.auth.sessions`)."""
+
+    #: ``"AssumedRole"`` or ``"SessionToken"``.
+    kind: str
+    #: The long-term access key the credentials descend from.
+    source_access_key_id: str
+    expires_at: float
+    #: Who assumed the role (for AssumedRole), the role, its unique id, the session's name.
+    assumed_by: str | None = None
+    role: str | None = None
+    role_id: str | None = None
+    session_name: str | None = None
+    source_identity: str | None = None
+    #: Made with temporary credentials (role chaining).
+    chained: bool = False
+
+    def audited(self) -> dict[str, Any]:
+        """What the audit log keeps of it: who assumed which role, as which session."""
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "source_access_key_id": self.source_access_key_id,
+            "expires_at": self.expires_at,
+        }
+        for name in ("assumed_by", "role", "session_name", "source_identity"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
 
 
 @dataclass(frozen=True)
@@ -62,6 +100,8 @@ class Caller:
     #: Where the call came in: ``"api"`` (a signed request) or ``"console"`` (a console page,
     #: signed in with an access key); records of console calls say so (``channel``).
     channel: str = "api"
+    #: The temporary credentials the call is signed with; None for a long-term access key.
+    session: CallerSession | None = None
 
 
 def action_name(operation: str) -> str:
@@ -104,6 +144,8 @@ def caller_context(
         "aws:RequestedRegion": caller.region,
         "aws:SecureTransport": "false",
         "aws:username": caller.principal,
+        # who assumed the role a session speaks for (None for a long-term key's own calls)
+        "agnosco:AssumedBy": caller.session.assumed_by if caller.session else None,
         "agnosco:Principal": caller.principal,
         "agnosco:Organization": attributes.get("organization"),
         "agnosco:OrganizationType": attributes.get("organization_type"),

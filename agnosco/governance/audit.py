@@ -114,6 +114,9 @@ class AuditEntry(TypedDict, total=False):
     message: str
     result: dict[str, Any]
     review: dict[str, Any]
+    #: The temporary credentials a call was signed with: their kind, the long-term key they
+    #: descend from, and for a role's session the role, who assumed it and the session's name.
+    session: dict[str, Any]
 
 
 #: The audit database's file name inside a data directory.

@@ -36,12 +36,14 @@ import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from agnosco import spec
 from agnosco.errors import AccessDeniedException, InternalServerError, ServiceError
 from agnosco.governance.actions import (
     THRESHOLD_MEMBERS,
     Caller,
+    CallerSession,
     action_name,
     caller_context,
     is_identification,
@@ -62,6 +64,9 @@ from agnosco.operations import (
     validate_request,
 )
 from agnosco.operations.context import OperationContext, Requester
+
+if TYPE_CHECKING:
+    from agnosco.governance.sts import SecurityTokenService
 
 THRESHOLD_MODES = ("refuse", "clamp")
 T = TypeVar("T")
@@ -92,8 +97,11 @@ _AUDITED_PARAMETERS = (
     "QualityFilter",
     "Attributes",
     "DetectionAttributes",
+    "Filters",
     "ResourceArn",
     "TagKeys",
+    "Input",  # Agnosco's redaction: the files it reads and writes
+    "Output",
 )
 
 
@@ -156,9 +164,7 @@ class Gate:
                 "error": error.code,
                 "message": bounded(error.message),
             }
-            if caller.channel != "api":
-                refused["channel"] = caller.channel
-            self._append(refused)
+            self._append(_with_caller(refused, caller))
             raise
         principal, policies = self.store.resolve(caller.principal)
         purpose = caller.purpose or (principal.default_purpose if principal else None)
@@ -188,8 +194,7 @@ class Gate:
             "decision": "Allow" if plan.decision.allowed else "Deny",
             "reason": plan.decision.reason,
         }
-        if caller.channel != "api":
-            record["channel"] = caller.channel
+        record = _with_caller(record, caller)
         if not plan.decision.allowed:
             self._append(record | {"error": "AccessDeniedException"})
             # Worded as AWS words it: which policy and statement refused is in the audit record,
@@ -199,8 +204,15 @@ class Gate:
                 if plan.decision.denied_by
                 else f"because no identity-based policy allows the {action} action"
             )
+            who = caller.principal
+            if caller.session is not None and caller.session.role is not None:
+                # as AWS names a role's session: its assumed-role ARN
+                who = (
+                    f"arn:aws:sts::{context.account_id}:assumed-role/"
+                    f"{caller.session.role}/{caller.session.session_name}"
+                )
             raise AccessDeniedException(
-                f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} {why}"
+                f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
             )
         traits = traits_of(operation)
         if plan.clamped:
@@ -304,8 +316,7 @@ class Gate:
             "decision": "Allow" if decision.allowed else "Deny",
             "reason": decision.reason,
         }
-        if caller.channel != "api":
-            record["channel"] = caller.channel
+        record = _with_caller(record, caller)
         if not decision.allowed:
             self._append(record | {"error": "AccessDeniedException"})
             why = (
@@ -336,6 +347,55 @@ class Gate:
         context = caller_context(caller, principal.attributes() if principal else {}, purpose, now)
         return evaluate(policies, action, resource, context), purpose
 
+    def call_sts(
+        self,
+        operation: str,
+        request: dict[str, Any],
+        caller: Caller,
+        sts: SecurityTokenService,
+        now: float,
+    ) -> dict[str, Any]:
+        """Validate, run and audit one STS call (:mod:`agnosco.governance.sts`): the temporary
+        credentials it issues are recorded by key id and expiry, never their secret or token.
+
+        :raises ServiceError: ValidationError, AccessDenied (after they are audited).
+        """
+        from agnosco.governance.sts import action_of, summary
+
+        record: AuditEntry = {
+            "time": now,
+            "request_id": caller.request_id,
+            "principal": caller.principal,
+            "access_key_id": caller.access_key_id,
+            "source": caller.source_ip,
+            "region": caller.region,
+            "operation": action_of(operation),
+            "resource": bounded(sts.resource(operation, request)),
+            "parameters": bounded(
+                {k: v for k, v in request.items() if k not in ("Policy", "TokenCode")}
+            ),
+            "decision": "Allow",
+            "reason": "STS: " + _STS_REASONS[operation],
+        }
+        record = _with_caller(record, caller)
+        try:
+            spec.validate(request, spec.input_shape_name(operation, spec.STS), spec.STS)
+            response = sts.call(operation, request, caller, now)
+        except ServiceError as error:
+            denied = isinstance(error, AccessDeniedException)
+            self._append(
+                record
+                | {
+                    "decision": "Deny",
+                    "reason": "STS: refused" if denied else "STS: invalid request",
+                    "error": error.code,
+                    "message": bounded(error.message),
+                }
+            )
+            raise
+        self._append(record | {"result": summary(operation, response)})
+        return response
+
     def record_refusal(
         self,
         operation: str,
@@ -345,6 +405,7 @@ class Gate:
         request_id: str,
         error: ServiceError,
         now: float,
+        session: CallerSession | None = None,
     ) -> None:
         """Audit a call refused after its signature was verified but before it reached the gate
         (e.g. an unsigned x-agnosco-purpose header, an unknown operation, an undecodable body)."""
@@ -360,6 +421,8 @@ class Gate:
             "error": error.code,
             "message": bounded(error.message),
         }
+        if session is not None:
+            refused["session"] = session.audited()
         self._append(refused)
 
     def plan(
@@ -457,6 +520,25 @@ class Gate:
             "x-agnosco-review-reviewers": str(plan.reviewers),
         }
         return CallResult({**result.response, member: []}, headers)
+
+
+_STS_REASONS = {
+    "GetCallerIdentity": "no permission is needed to learn one's own identity",
+    "GetSessionToken": "a principal's temporary credentials for itself",
+    "AssumeRole": "the role's trust list names the caller",
+}
+
+
+def _with_caller(record: AuditEntry, caller: Caller) -> AuditEntry:
+    """The record, naming the role, who assumed it and the session when the call is signed with
+    temporary credentials, and the channel when it did not come in through the API (a console
+    page)."""
+    out: AuditEntry = record
+    if caller.session is not None:
+        out = out | {"session": caller.session.audited()}
+    if caller.channel != "api":
+        out = out | {"channel": caller.channel}
+    return out
 
 
 def _policy_thresholds_above(policies: list[Policy], requested: float) -> list[float]:
@@ -561,7 +643,8 @@ def _images(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _summary(operation: str, response: Response) -> dict[str, Any]:
-    """Face ids, user ids and similarities a response revealed or changed; never pixels."""
+    """Face ids, user ids and similarities a response revealed or changed; never pixels, and
+    of text read in an image only how many lines and words (not what they say)."""
     summary: dict[str, Any] = {}
     for member in ("FaceMatches", "UserMatches"):
         if member in response:
@@ -578,6 +661,9 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
         summary["UnindexedFaces"] = len(response.get("UnindexedFaces", []))
     if "FaceDetails" in response:
         summary["FaceCount"] = len(response["FaceDetails"])
+    if "TextDetections" in response:  # how much text was read, never the text itself
+        types = [d.get("Type") for d in response["TextDetections"]]
+        summary["TextLines"], summary["TextWords"] = types.count("LINE"), types.count("WORD")
     for member in ("DeletedFaces",):
         if member in response:
             summary[member] = response[member]

@@ -119,6 +119,13 @@ class GovernanceStore(Tables):
             )
         self._cache.clear()
 
+    def delete_principal(self, name: str) -> None:
+        """Delete a principal and its attachments (a role's, when the role is deleted)."""
+        with self._db.write() as tx:
+            tx.execute("DELETE FROM attachments WHERE principal = ?", (name,))
+            tx.execute("DELETE FROM principals WHERE name = ?", (name,))
+        self._cache.clear()
+
     def principal(self, name: str) -> Principal:
         with self._db.read() as tx:
             row = tx.execute(

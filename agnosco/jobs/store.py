@@ -221,21 +221,27 @@ class JobStore(Tables):
 
     # working ------------------------------------------------------------------------------------
 
-    def claim(self, owner: str, lease_seconds: float, kinds: Sequence[str]) -> Job | None:
+    def claim(
+        self, owner: str, lease_seconds: float, kinds: Sequence[str], *, job_id: str | None = None
+    ) -> Job | None:
         """The oldest ``IN_PROGRESS`` job of ``kinds`` nobody holds (never leased, or its lease
         ran out), now leased to ``owner``; None if there is none.  A job claimed
-        :data:`MAX_ATTEMPTS` times already is failed instead, and the next one is looked at."""
+        :data:`MAX_ATTEMPTS` times already is failed instead, and the next one is looked at.
+        With ``job_id``, that job only (the command line runs the job it just submitted)."""
         if not kinds:
             return None
         marks = ", ".join("?" for _ in kinds)
+        only = " AND job_id = ?" if job_id is not None else ""
         while True:
             now = self._clock()
             with self._db.write() as tx:
                 row = tx.execute(
                     f"SELECT {_COLUMNS} FROM jobs WHERE status = ? AND kind IN ({marks})"
                     " AND (lease_expires IS NULL OR lease_expires < ?)"
-                    " ORDER BY created_at, job_id LIMIT 1" + tx.locking("UPDATE SKIP LOCKED"),
-                    (IN_PROGRESS, *kinds, now),
+                    + only
+                    + " ORDER BY created_at, job_id LIMIT 1"
+                    + tx.locking("UPDATE SKIP LOCKED"),
+                    (IN_PROGRESS, *kinds, now, *([job_id] if job_id is not None else [])),
                 ).fetchone()
                 if row is None:
                     return None
@@ -350,6 +356,24 @@ class JobStore(Tables):
         if job is None or (kind is not None and job.kind != kind) or self._expired(job):
             raise ResourceNotFoundException(f"The job {job_id[:64]} does not exist.")
         return job
+
+    def list_jobs(
+        self, *, kind: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[Job]:
+        """The latest ``limit`` jobs (of ``kind``, in ``status``), newest first, expired ones
+        left out."""
+        where, params = ["1 = 1"], []
+        for column, value in (("kind", kind), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        with self._db.read() as tx:
+            rows = tx.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE {' AND '.join(where)}"
+                " ORDER BY created_at DESC, job_id LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [job for job in map(Job._from_row, rows) if not self._expired(job)]
 
     def items(
         self, job_id: str, after: int | None, limit: int, *, by_key: bool = False

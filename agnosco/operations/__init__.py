@@ -42,11 +42,14 @@ from agnosco.operations.delete_user import delete_user
 from agnosco.operations.describe_collection import describe_collection
 from agnosco.operations.describe_stream_processor import describe_stream_processor
 from agnosco.operations.detect_faces import detect_faces
+from agnosco.operations.detect_text import detect_text
 from agnosco.operations.disassociate_faces import disassociate_faces
 from agnosco.operations.face_detection_job import face_detection_runner
+from agnosco.operations.face_redaction_job import face_redaction_runner
 from agnosco.operations.face_search_job import face_search_runner
 from agnosco.operations.get_face_detection import get_face_detection
 from agnosco.operations.get_face_search import get_face_search
+from agnosco.operations.get_segment_detection import get_segment_detection
 from agnosco.operations.index_faces import index_faces
 from agnosco.operations.list_collections import list_collections
 from agnosco.operations.list_faces import list_faces
@@ -56,8 +59,16 @@ from agnosco.operations.search_faces import search_faces
 from agnosco.operations.search_faces_by_image import search_faces_by_image
 from agnosco.operations.search_users import search_users
 from agnosco.operations.search_users_by_image import search_users_by_image
+from agnosco.operations.segment_detection_job import segment_detection_runner
 from agnosco.operations.start_face_detection import start_face_detection
+from agnosco.operations.start_face_redaction import (
+    DEFAULT_SPARE_THRESHOLD,
+    INPUT_SHAPE,
+    INPUT_SHAPES,
+    start_face_redaction,
+)
 from agnosco.operations.start_face_search import start_face_search
+from agnosco.operations.start_segment_detection import start_segment_detection
 from agnosco.operations.start_stream_processor import start_stream_processor
 from agnosco.operations.stop_stream_processor import stop_stream_processor
 from agnosco.operations.stream_face_search import face_search_analysis
@@ -79,6 +90,16 @@ Handler = Callable[[Any, OperationContext], Response]
 class Operation:
     handler: Handler
     traits: Traits
+
+
+@dataclass(frozen=True)
+class Extension(Operation):
+    """An Agnosco operation beyond Rekognition's model: governed by the same gate, validated
+    against its own input shape (botocore's JSON form, on the model's member shapes), and not
+    on the Rekognition wire (the server answers it UnknownOperationException)."""
+
+    #: (name, shapes JSON) of its input shape (:func:`agnosco.spec.extended_shape`).
+    input_shape: tuple[str, str] = ("", "{}")
 
 
 FACE_MATCH = Threshold("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD)
@@ -123,12 +144,14 @@ REGISTRY: dict[str, Operation] = {
         describe_stream_processor, Traits(Resource.STREAM_PROCESSOR)
     ),
     "DetectFaces": Operation(detect_faces, Traits(Resource.NONE, analyses_images=True)),
+    "DetectText": Operation(detect_text, Traits(Resource.NONE, analyses_images=True)),
     "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
     "GetFaceDetection": Operation(get_face_detection, _GLOBAL),
     "GetFaceSearch": Operation(
         get_face_search,
         Traits(Resource.NONE, compares_faces=True, withheld="Persons"),
     ),
+    "GetSegmentDetection": Operation(get_segment_detection, _GLOBAL),
     "IndexFaces": Operation(
         index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)
     ),
@@ -184,6 +207,9 @@ REGISTRY: dict[str, Operation] = {
         start_face_search,
         Traits(Resource.COLLECTION, changes_state=True, compares_faces=True, threshold=FACE_MATCH),
     ),
+    "StartSegmentDetection": Operation(
+        start_segment_detection, Traits(Resource.NONE, changes_state=True)
+    ),
     "StartStreamProcessor": Operation(start_stream_processor, _STREAM_SEARCH),
     "StopStreamProcessor": Operation(stop_stream_processor, _STREAM_CHANGE),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
@@ -193,10 +219,27 @@ REGISTRY: dict[str, Operation] = {
 #: operation -> handler
 OPERATIONS: dict[str, Handler] = {name: op.handler for name, op in REGISTRY.items()}
 
+#: Agnosco's own operations, which the command line calls through the gate
+#: (:mod:`agnosco.operations.start_face_redaction` says why they are not on the wire).
+EXTENSIONS: dict[str, Extension] = {
+    "StartFaceRedaction": Extension(
+        start_face_redaction,
+        Traits(
+            Resource.COLLECTION,
+            changes_state=True,
+            compares_faces_with="CollectionId",
+            threshold=Threshold("FaceMatchThreshold", DEFAULT_SPARE_THRESHOLD),
+        ),
+        (INPUT_SHAPE, INPUT_SHAPES),
+    ),
+}
+
 #: Job kind (``Start<Kind>`` stores it, ``Get<Kind>`` reads it) -> its work, given the context.
 JOB_RUNNERS: dict[str, Callable[[OperationContext], Runner]] = {
     "FaceDetection": face_detection_runner,
     "FaceSearch": face_search_runner,
+    "SegmentDetection": segment_detection_runner,
+    "FaceRedaction": face_redaction_runner,
 }
 
 
@@ -235,19 +278,26 @@ def handler_for(operation: str) -> Handler:
 
 
 def traits_of(operation: str) -> Traits:
-    """What governance must know of an implemented operation.
+    """What governance must know of an implemented operation, Rekognition's or Agnosco's own
+    (:data:`EXTENSIONS`).
 
     :raises UnknownOperationException, NotImplementedException: as :func:`handler_for`.
     """
+    if operation in EXTENSIONS:
+        return EXTENSIONS[operation].traits
     handler_for(operation)
     return REGISTRY[operation].traits
 
 
 def validate_request(operation: str, request: dict[str, Any]) -> None:
-    """Check ``request`` against the operation's input shape in botocore's model.
+    """Check ``request`` against the operation's input shape in botocore's model (an
+    extension's against its own).
 
     :raises InvalidParameterException, ImageTooLargeException: worded as AWS words them.
     """
+    if operation in EXTENSIONS:
+        spec.validate_shape(request, spec.extended_shape(*EXTENSIONS[operation].input_shape))
+        return
     handler_for(operation)
     spec.validate(request, spec.input_shape_name(operation))
 
@@ -261,10 +311,13 @@ def invoke(operation: str, request: dict[str, Any], context: OperationContext) -
 def run_validated(operation: str, request: dict[str, Any], context: OperationContext) -> Response:
     """Run the operation on a request :func:`validate_request` has passed (the governance gate
     validates before it authorizes, so it does not validate twice)."""
+    if operation in EXTENSIONS:
+        return EXTENSIONS[operation].handler(request, context)
     return handler_for(operation)(request, context)
 
 
 __all__ = [
+    "EXTENSIONS",
     "JOB_RUNNERS",
     "OPERATIONS",
     "REGISTRY",

@@ -1,5 +1,10 @@
-"""What operations share: the face pipeline, Similarity calibration, images and videos,
-storage, jobs, and who is asking from where (region and account, for ARNs)."""
+"""What operations share: the face pipeline, the text reader, Similarity calibration, images and
+videos, storage, jobs, and who is asking from where (region and account, for ARNs).
+
+An operation decodes each image of its request once, with :meth:`OperationContext.load_image`,
+and hands that one :class:`~agnosco.vision.image.DecodedImage` to every model it runs; the
+models themselves are loaded once per process (:data:`agnosco.vision.models.MODELS`), however
+many contexts there are."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from agnosco.errors import InternalServerError
 from agnosco.jobs.notifications import NotificationEndpoints
 from agnosco.jobs.store import JobStore
 from agnosco.operations.images import ImageSource
+from agnosco.operations.video_analysis import VideoCluster
 from agnosco.operations.videos import VideoSource
 from agnosco.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.storage.base import Store
@@ -21,6 +27,7 @@ from agnosco.vision.embedding import DESCRIPTOR, DescriptorModel
 from agnosco.vision.image import DecodedImage
 from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
+from agnosco.vision.text import TextReader
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,8 @@ class OperationContext:
     #: The model ``analyzer`` is: what new collections are made with.
     face_model: FaceModel = FACE_MODEL
     calibration: SimilarityCalibration = field(default_factory=SimilarityCalibration.load)
+    #: Reads lines and words of text (DetectText).
+    text_reader: TextReader = field(default_factory=TextReader)
     images: ImageSource = field(default_factory=ImageSource)
     videos: VideoSource = field(default_factory=VideoSource)
     store: Store | None = None
@@ -72,10 +81,15 @@ class OperationContext:
     streams: StreamStore | None = None
     #: The caller of the operation being run (set by the gate for each call).
     requester: Requester | None = None
+    #: The Ray cluster long videos are analysed on (None: every video in the job's worker).
+    video_cluster: VideoCluster | None = None
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT
     #: The consent reference the caller declared for this request (x-agnosco-consent-ref).
     consent_reference: str | None = None
+    #: Appends a record to the deployment's audit log: what a job that identifies records
+    #: of the matches it makes after its Start was audited (None: no log, such jobs refuse).
+    audit: Callable[[dict[str, Any]], object] | None = None
     clock: Callable[[], float] = time.time
     #: Signs pagination tokens; the server derives a stable one so tokens survive restarts.
     token_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))

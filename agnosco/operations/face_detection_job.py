@@ -4,7 +4,8 @@ Each face found becomes a ``FaceDetection`` (``Timestamp`` in milliseconds from 
 the frame's presentation time, and ``Face``, a FaceDetail shaped as DetectFaces shapes it, with
 ``FaceAttributes=ALL`` the estimated attributes too); results are stored every
 :data:`BATCH_FRAMES` frames, so a long video never holds its results in memory, and the job's
-lease is renewed as it goes.
+lease is renewed as it goes.  A long video may be analysed on a Ray cluster
+(:mod:`agnosco.operations.video_analysis`); the results are the same.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from agnosco.jobs.runtime import JobRun, Runner
 from agnosco.jobs.store import Item
 from agnosco.operations.context import OperationContext
 from agnosco.operations.face_detail import face_detail, requested_attributes
-from agnosco.vision.video import probe_video, sample_frames
+from agnosco.operations.video_analysis import analysed_frames
+from agnosco.vision.video import probe_video
 
 #: Frames whose faces are stored together.
 BATCH_FRAMES = 25
@@ -29,10 +31,13 @@ def face_detection_runner(context: OperationContext) -> Runner:
         with context.videos.open(job.request["Video"]) as path:
             metadata = probe_video(path)
             batch: list[Item] = []
-            for n, frame in enumerate(sample_frames(path), start=1):
+            frames = analysed_frames(
+                context, path, metadata, job.check, attributes=bool(attributes)
+            )
+            for n, frame in enumerate(frames, start=1):
                 job.check()
                 at = frame.timestamp_ms
-                for face in context.analyzer.analyze(frame.image(), attributes=bool(attributes)):
+                for face in frame.faces:
                     batch.append(Item(at, {"Timestamp": at, "Face": face_detail(face, attributes)}))
                 if n % BATCH_FRAMES == 0:
                     job.emit(batch)

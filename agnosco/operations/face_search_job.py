@@ -5,12 +5,16 @@ A person appears at a frame's timestamp when one of its faces there matches the 
 (Similarity >= the job's FaceMatchThreshold, default 80): a ``PersonMatch`` with the person's
 index, box and FaceDetail, and its ``FaceMatches``.  A face seen in a single sampled frame is not
 a tracked person and is not reported (:mod:`agnosco.vision.tracking`).
+
+A long video's frames may be detected and described on a Ray cluster
+(:mod:`agnosco.operations.video_analysis`); tracking and search stay here, in time order, so
+the persons and their indices are the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from agnosco.jobs.runtime import JobRun, Runner
 from agnosco.jobs.store import Item
@@ -21,8 +25,10 @@ from agnosco.operations.collection_faces import (
 )
 from agnosco.operations.context import OperationContext
 from agnosco.operations.face_detail import bounding_box, face_detail
+from agnosco.operations.video_analysis import analysed_frames
+from agnosco.vision.pipeline import DescribedFace
 from agnosco.vision.tracking import FaceTracker
-from agnosco.vision.video import probe_video, sample_frames
+from agnosco.vision.video import probe_video
 
 #: Frames whose matches are stored together.
 BATCH_FRAMES = 25
@@ -38,9 +44,10 @@ def face_search_runner(context: OperationContext) -> Runner:
             metadata = probe_video(path)
             tracker = FaceTracker(min(metadata.frame_rate or 5.0, 5.0))
             batch: list[Item] = []
-            for n, frame in enumerate(sample_frames(path), start=1):
+            frames = analysed_frames(context, path, metadata, job.check, describe=True)
+            for n, frame in enumerate(frames, start=1):
                 job.check()
-                faces = context.analyzer.describe(frame.image())
+                faces = cast("tuple[DescribedFace, ...]", frame.faces)
                 people = tracker.update(
                     [f.box for f in faces], [f.confidence for f in faces], frame.width, frame.height
                 )

@@ -4,7 +4,8 @@ the view of a call governance decides on.
 A processor is defined by CreateStreamProcessor and kept as given (less what Rekognition
 changes: a ``FaceMatchThreshold`` below :data:`MIN_FACE_MATCH_THRESHOLD` is raised to it, and
 the default 80 is written in).  Only face search processors are built: ``Settings.FaceSearch``
-with a Kinesis video stream in and a Kinesis data stream out.  ``Settings.ConnectedHome``
+with a Kinesis video stream in, and out a Kinesis data stream, objects under the S3 mapping
+(``S3Destination``), or both.  ``Settings.ConnectedHome``
 (PERSON / PET / PACKAGE label detection) needs a detector of whole people, pets and parcels
 that this deployment's models are not: it is refused with a message saying so, rather than
 answered by a face detector pretending to see people.
@@ -22,6 +23,7 @@ from typing import Any
 from agnosco.errors import InvalidParameterException
 from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD, require_face_model
 from agnosco.operations.context import OperationContext
+from agnosco.streams.objects import ObjectError, ObjectWriter
 from agnosco.streams.store import StreamProcessor
 
 #: Rekognition raises a stream processor's FaceMatchThreshold to at least this.
@@ -69,22 +71,31 @@ def check_definition(definition: dict[str, Any], context: OperationContext) -> d
     video = (definition.get("Input") or {}).get("KinesisVideoStream")
     if not video or not video.get("Arn"):
         raise InvalidParameterException("Input.KinesisVideoStream.Arn is required.")
-    data = (definition.get("Output") or {}).get("KinesisDataStream")
-    if not data or not data.get("Arn"):
+    output = definition.get("Output") or {}
+    data = output.get("KinesisDataStream")
+    destination = output.get("S3Destination")
+    if not data and not destination:
         raise InvalidParameterException(
-            "A FaceSearch stream processor writes to Output.KinesisDataStream; its Arn is required."
+            "Output needs a KinesisDataStream (its Arn) or an S3Destination (its Bucket)."
         )
-    if (definition.get("Output") or {}).get("S3Destination"):
-        raise InvalidParameterException(
-            "Output.S3Destination is for ConnectedHome stream processors, not FaceSearch ones."
-        )
+    if data is not None and not data.get("Arn"):
+        raise InvalidParameterException("Output.KinesisDataStream.Arn is required.")
+    if destination is not None:
+        if not destination.get("Bucket"):
+            raise InvalidParameterException("Output.S3Destination.Bucket is required.")
+        try:
+            ObjectWriter(context.videos.s3_dir, context.videos.s3_client).check_bucket(
+                destination["Bucket"]
+            )
+        except ObjectError as exc:
+            raise InvalidParameterException(str(exc)) from exc
     streams = context.require_streams()
     if streams.video_source(video["Arn"]) is None:
         raise InvalidParameterException(
             f"No video source is mapped to {video['Arn']}: map it on the server with"
             " `agnosco video-sources add ARN URL`."
         )
-    if streams.data_sink(data["Arn"]) is None:
+    if data is not None and streams.data_sink(data["Arn"]) is None:
         raise InvalidParameterException(
             f"No data sink is mapped to {data['Arn']}: map it on the server with"
             " `agnosco data-sinks add ARN --jsonl PATH` or `--webhook URL`."

@@ -47,6 +47,10 @@ class Traits:
     changes_state: bool = False
     #: The response compares faces with faces (see the module docstring): identification.
     compares_faces: bool = False
+    #: For an operation that compares faces only when asked to, the request member that asks
+    #: (Agnosco's redaction compares faces only to spare a collection's: ``CollectionId``); the
+    #: call is identification whenever the member is given.
+    compares_faces_with: str | None = None
     threshold: Threshold | None = None
     #: The call decodes images and runs models on them (seconds of CPU, not milliseconds): the
     #: server runs it on its bounded model queue, apart from the cheap calls.
@@ -65,7 +69,7 @@ class Traits:
     defers_matches: bool = False
 
     def __post_init__(self) -> None:
-        if self.withheld and not self.compares_faces:
+        if self.withheld and not (self.compares_faces or self.compares_faces_with):
             raise ValueError("only an operation that compares faces has matches to withhold")
         if self.defers_matches and not self.face_search_settings:
             raise ValueError("only a call that starts a face search defers its matches")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+
+import uvicorn
 
 from agnosco.auth.keys import NewKey
 from agnosco.console.app import Console
-from agnosco.deployment import Deployment, ensure_admin_key, open_deployment
+from agnosco.deployment import Deployment, ensure_admin_key, new_deployment_notice, open_deployment
 from agnosco.governance.retention import purge
 from agnosco.server.app import RekognitionApp
 from agnosco.server.http_protocol import with_header_timeout
@@ -29,6 +34,55 @@ KEEP_ALIVE_SECONDS = 75
 MAX_CONNECTIONS = 512
 
 
+class ListenError(Exception):
+    """The server cannot listen where it is told to (the port is taken, the address is not this
+    machine's...): one line saying so and what to do."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (not listening yet: connections are refused until the
+    server runs), so that a port in use is found before anything else is opened.
+
+    :raises ListenError: it cannot be bound.
+    """
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ListenError(
+            f"cannot listen on {where}: --host {host!r} is not an address "
+            f"({getattr(exc, 'strerror', None) or exc}); give an IP address such as 127.0.0.1 "
+            "or 0.0.0.0"
+        ) from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            message = (
+                f"cannot listen on {where}: the port is already in use (another agnosco serve, "
+                "or another program?): stop it, or choose a free port with --port"
+            )
+        elif exc.errno == errno.EACCES:
+            message = (
+                f"cannot listen on {where}: this user may not use port {port}; "
+                "choose one above 1023 with --port"
+            )
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            message = (
+                f"cannot listen on {where}: {host} is not an address of this machine; "
+                "give one of its addresses (127.0.0.1, 0.0.0.0 for all) with --host"
+            )
+        else:
+            message = f"cannot listen on {where}: {exc.strerror or exc}"
+        raise ListenError(message) from None
+    return sock
+
+
 def serve(settings: Settings) -> None:
     """Run the server until it is stopped.
 
@@ -39,11 +93,19 @@ def serve(settings: Settings) -> None:
     threads analyse images (default: one per CPU), with at most ``model_queue`` such calls
     admitted at once; ``rate_limit`` (requests a second per access key, bursts of
     ``rate_burst``) is off unless set.
-    """
-    import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    deployment = open_deployment(settings)
+    The port is bound first (a port in use is a :class:`ListenError` before anything is
+    opened), and the line saying where the server serves is printed once it accepts
+    connections.  Logging is the caller's to configure (the command line does).
+    """
+    sock = listen(settings.host, settings.port)
+    try:
+        deployment = open_deployment(settings)
+    except BaseException:
+        sock.close()
+        raise
+    if deployment.new:  # never a fresh deployment without saying so
+        print(new_deployment_notice(settings), flush=True)
     created = ensure_admin_key(deployment.keys, settings)
     if created is not None:
         path = write_admin_key(settings.data_dir, created)
@@ -57,15 +119,12 @@ def serve(settings: Settings) -> None:
     store = (
         "sqlite" if settings.store_url is None else settings.store_url.split(":", 1)[0]
     )  # no password
-    print(
-        f"Agnosco serving the Rekognition API on http://{settings.host}:{settings.port} (region "
-        f"{settings.region}; data: {settings.data_dir}, store: {store})"
-        + (
-            f"; the console is at http://{settings.host}:{settings.port}/console"
-            if settings.console
-            else ""
-        ),
-        flush=True,
+    host, port = sock.getsockname()[:2]  # the port chosen, for --port 0
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    banner = (
+        f"Agnosco serving the Rekognition API on {url} (region {settings.region}; "
+        f"data: {settings.data_dir.absolute()}, store: {store})"
+        + (f"; the console is at {url}/console" if settings.console else "")
     )
     app = RekognitionApp(
         deployment.context,
@@ -76,12 +135,14 @@ def serve(settings: Settings) -> None:
         rate_limit=settings.rate_limit,
         rate_burst=settings.rate_burst,
         body_timeout=settings.body_timeout,
+        credentials=deployment.credentials,
+        sts=deployment.sts,
         console=(
             Console(
                 deployment.context,
                 deployment.keys,
                 deployment.gate,
-                deployment.sessions,
+                deployment.console_sessions,
                 evaluations=settings.data_dir,
             )
             if settings.console
@@ -105,11 +166,12 @@ def serve(settings: Settings) -> None:
         # databases closed) instead of the process dying on the signal's default action.
         signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        uvicorn.run(
+        config = uvicorn.Config(
             app,
             host=settings.host,
-            port=settings.port,
-            log_level="warning",
+            port=port,
+            log_config=None,  # the command line configures logging (level, text or JSON)
+            log_level=None,
             access_log=False,
             lifespan="on",
             proxy_headers=bool(proxies),
@@ -118,13 +180,31 @@ def serve(settings: Settings) -> None:
             limit_concurrency=MAX_CONNECTIONS,
             http=with_header_timeout(settings.header_timeout),
         )
+        try:
+            _Server(config, lambda: print(banner, flush=True)).run(sockets=[sock])
+        except KeyboardInterrupt:  # Ctrl-C: uvicorn stopped gracefully, then re-raised it
+            pass
     finally:
+        sock.close()
         stop.set()
         runtimes.stop()  # jobs and running processors are handed back, for the next start
         if purger.is_alive():
             purger.join(timeout=30)
         deployment.close()
     sys.stdout.flush()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, calling ``started`` once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_started()
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

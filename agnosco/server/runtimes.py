@@ -12,6 +12,7 @@ from agnosco.jobs.notifications import Notifier
 from agnosco.jobs.runtime import JobRuntime
 from agnosco.operations import STREAM_ANALYSIS, job_runners
 from agnosco.settings import Settings
+from agnosco.streams.objects import ObjectWriter
 from agnosco.streams.runtime import StreamRuntime
 
 
@@ -42,6 +43,7 @@ def start_runtimes(deployment: Deployment, settings: Settings) -> Runtimes:
         workers=settings.stream_workers,
         lease_seconds=settings.stream_lease_seconds,
         reconnect_seconds=settings.stream_reconnect_seconds,
+        objects=ObjectWriter(deployment.context.videos.s3_dir, deployment.context.videos.s3_client),
     )
     jobs.start()
     streams.start()

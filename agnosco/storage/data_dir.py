@@ -20,20 +20,47 @@ FILE_MODE = 0o600
 UMASK = 0o077
 
 
+class DataDirError(Exception):
+    """The data directory cannot be used (a file, or not writable): one line saying which and
+    what to do."""
+
+
 def prepare_data_dir(data_dir: Path) -> Path:
     """Create ``data_dir`` if needed, make it and what Agnosco keeps in it private, and set the
-    process umask to :data:`UMASK`; returns ``data_dir``."""
+    process umask to :data:`UMASK`; returns ``data_dir``.
+
+    :raises DataDirError: ``data_dir`` (or a parent) is a file, or cannot be created or written.
+    """
     os.umask(UMASK)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    _restrict(data_dir, DIR_MODE)
-    for entry in data_dir.iterdir():
-        if entry.is_symlink():
-            continue  # a link the deployer made (e.g. to an S3 folder) is theirs to protect
-        if entry.is_file():
-            _restrict(entry, FILE_MODE)
-        elif entry.is_dir() and entry.name == "evaluations":
-            for path in [entry, *entry.rglob("*")]:
-                _restrict(path, DIR_MODE if path.is_dir() else FILE_MODE)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataDirError(
+            f"the data directory {data_dir} is a file, not a directory: "
+            "name a directory with --data-dir or $AGNOSCO_DATA_DIR"
+        )
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        _restrict(data_dir, DIR_MODE)
+        if not os.access(data_dir, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+        for entry in data_dir.iterdir():
+            if entry.is_symlink():
+                continue  # a link the deployer made (e.g. to an S3 folder) is theirs to protect
+            if entry.is_file():
+                _restrict(entry, FILE_MODE)
+            elif entry.is_dir() and entry.name == "evaluations":
+                for path in [entry, *entry.rglob("*")]:
+                    _restrict(path, DIR_MODE if path.is_dir() else FILE_MODE)
+    except (FileExistsError, NotADirectoryError) as exc:
+        blocker = next((p for p in data_dir.parents if p.exists() and not p.is_dir()), data_dir)
+        raise DataDirError(
+            f"cannot make the data directory {data_dir}: {blocker} is a file, not a directory; "
+            "name another with --data-dir or $AGNOSCO_DATA_DIR"
+        ) from exc
+    except OSError as exc:
+        raise DataDirError(
+            f"cannot use the data directory {data_dir}: {exc.strerror or exc}; make it writable "
+            "by this user, or name another with --data-dir or $AGNOSCO_DATA_DIR"
+        ) from exc
     return data_dir
 
 

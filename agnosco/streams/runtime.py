@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agnosco.errors import ServiceError
-from agnosco.streams.sinks import Sink, SinkError, open_sink
+from agnosco.streams.objects import ObjectWriter
+from agnosco.streams.sinks import FanOut, ObjectSink, Sink, SinkError, open_sink
 from agnosco.streams.store import FAILED, STOPPED, STOPPING, StreamProcessor, StreamStore
 from agnosco.vision.live import LiveFrame, LiveSource, SourceEnded, SourceError, is_file
 
@@ -93,6 +94,7 @@ class StreamRuntime:
         reconnect_seconds: float = RECONNECT_SECONDS,
         clock: Callable[[], float] = time.time,
         source_urls: Callable[[str], str | None] | None = None,
+        objects: ObjectWriter | None = None,
     ) -> None:
         self.store = store
         self.analysis = analysis
@@ -103,6 +105,8 @@ class StreamRuntime:
         self.poll_seconds = poll_seconds
         self.reconnect_seconds = reconnect_seconds
         self.clock = clock
+        #: Where an S3Destination's objects are written (None: nowhere).
+        self.objects = objects
         self._source_urls = source_urls or (
             lambda arn: m.url if (m := store.video_source(arn)) else None
         )
@@ -208,22 +212,52 @@ class StreamRuntime:
             analyse = self.analysis(processor)
         except ServiceError as error:
             return FAILED, error.message
-        sink_arn = definition["Output"]["KinesisDataStream"]["Arn"]
-        mapping = self.store.data_sink(sink_arn)
-        if mapping is None:
-            return FAILED, f"No data sink is mapped to {sink_arn} (agnosco data-sinks add)."
         try:
-            sink = open_sink(mapping)
+            sink = self._open_sinks(processor)
         except SinkError as error:
             return FAILED, str(error)
         stats = self.stats[processor.name] = {"frames": 0, "dropped": 0, "records": 0}
         lease = _Lease(self, processor.name)
         try:
-            return self._read(
+            ended = self._read(
                 processor, url, analyse, sink, lease, stats, session.stop_at if session else None
             )
         finally:
-            sink.close()
+            try:
+                sink.close()  # the last records are delivered before the session's end is told
+            except SinkError as error:
+                ended = (FAILED, str(error))
+        return ended
+
+    def _open_sinks(self, processor: StreamProcessor) -> Sink:
+        """Where the processor's records go: its Kinesis data stream's mapped sink, and its
+        S3Destination's objects (one or both).
+
+        :raises SinkError: a sink is not mapped or cannot be opened."""
+        output = processor.definition["Output"]
+        sinks: list[Sink] = []
+        try:
+            if "KinesisDataStream" in output:
+                arn = output["KinesisDataStream"]["Arn"]
+                mapping = self.store.data_sink(arn)
+                if mapping is None:
+                    raise SinkError(f"No data sink is mapped to {arn} (agnosco data-sinks add).")
+                sinks.append(open_sink(mapping))
+            if "S3Destination" in output:
+                if self.objects is None:
+                    raise SinkError("This server writes no S3 objects.")
+                destination = output["S3Destination"]
+                session = processor.session
+                prefix = (
+                    f"{destination.get('KeyPrefix', '')}{processor.name}/"
+                    f"{session.session_id if session else 'session'}/"
+                )
+                sinks.append(ObjectSink(self.objects, destination["Bucket"], prefix))
+        except SinkError:
+            for sink in sinks:
+                sink.close()
+            raise
+        return sinks[0] if len(sinks) == 1 else FanOut(sinks)
 
     def _read(
         self,

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agnosco.vision.models import LazyModel, ModelUnavailableError, dlib_weights
+from agnosco.vision.models import MODELS, LazyModel, ModelUnavailableError, dlib_weights
 
 if TYPE_CHECKING:
     import onnx
@@ -527,16 +527,17 @@ class DlibResNet:
     """dlib's face descriptor on onnxruntime.
 
     Construction is free; the first :meth:`describe` parses the ``.dat`` (default: the one the
-    wheel ships), builds the graph and opens the session, once per instance (~0.2 s, and
-    ~0.9 s to import onnx the first time).
+    wheel ships), builds the graph and opens the session (~0.2 s, and ~0.9 s to import onnx the
+    first time), once per process for each weights file and thread count (the session is in
+    :data:`~agnosco.vision.models.MODELS`, so instances of the same weights share it).
     ``threads`` is onnxruntime's intra-op thread count for each run.
     """
 
     def __init__(self, weights: Path | None = None, *, threads: int = DEFAULT_THREADS) -> None:
-        self._weights = weights
-        self._threads = threads
-        self._session: LazyModel[onnxruntime.InferenceSession] = LazyModel(
-            f"{FILENAME} (onnxruntime)", self._open
+        source = "wheel" if weights is None else str(weights)
+        self._session: LazyModel[onnxruntime.InferenceSession] = MODELS.register(
+            f"dlib-resnet-v1 ({FILENAME} from {source}, onnxruntime, {threads} threads)",
+            lambda: _open(weights, threads),
         )
 
     def describe(self, chips: np.ndarray) -> np.ndarray:
@@ -557,13 +558,14 @@ class DlibResNet:
         descriptors: np.ndarray = session.run([_OUTPUT], {_INPUT: np.ascontiguousarray(chips)})[0]
         return descriptors
 
-    def _open(self) -> onnxruntime.InferenceSession:
-        import onnxruntime
 
-        weights = read_weights(self._weights or dlib_weights(FILENAME))
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self._threads
-        options.inter_op_num_threads = 1
-        return onnxruntime.InferenceSession(
-            onnx_model(weights).SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
+def _open(path: Path | None, threads: int) -> onnxruntime.InferenceSession:
+    import onnxruntime
+
+    weights = read_weights(path or dlib_weights(FILENAME))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(
+        onnx_model(weights).SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )

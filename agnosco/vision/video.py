@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,8 @@ class VideoMetadata:
     frame_width: int
     frame_height: int
     color_range: str  # "FULL" or "LIMITED"
+    #: The exact average frame rate (``frame_rate`` is its float), for frame-accurate timecodes.
+    rate: Fraction = field(default=Fraction(0), compare=False)
 
     def to_shape(self) -> dict[str, Any]:
         """The model's ``VideoMetadata`` structure."""
@@ -136,6 +138,7 @@ def _metadata(container: Any) -> VideoMetadata:
         # AVCOL_RANGE_JPEG (2) is full range; MPEG (1) and unspecified (0) are limited, as
         # H.264 and H.265 video is unless it says otherwise.
         color_range="FULL" if int(context.color_range or 0) == 2 else "LIMITED",
+        rate=Fraction(rate),
     )
 
 
@@ -159,12 +162,143 @@ def probe_video(path: Path) -> VideoMetadata:
     return metadata
 
 
-def sample_frames(path: Path, fps: float = SAMPLE_FPS) -> Iterator[VideoFrame]:
+@dataclass(frozen=True)
+class AudioMetadata:
+    """An audio stream of a stored video as Rekognition's ``AudioMetadata`` describes it."""
+
+    codec: str
+    duration_ms: int
+    sample_rate: int
+    channels: int
+
+    def to_shape(self) -> dict[str, Any]:
+        """The model's ``AudioMetadata`` structure."""
+        return {
+            "Codec": self.codec,
+            "DurationMillis": self.duration_ms,
+            "SampleRate": self.sample_rate,
+            "NumberOfChannels": self.channels,
+        }
+
+
+def probe_audio(path: Path) -> list[AudioMetadata]:
+    """The video's audio streams (none: an empty list), read from its container.
+
+    :raises InvalidParameterException, VideoTooLargeException: as :func:`probe_video`."""
+    probe_video(path)
+    container = _open(path)
+    try:
+        found = []
+        for stream in container.streams.audio:
+            context = stream.codec_context
+            if stream.duration is not None and stream.time_base is not None:
+                duration_ms = int(stream.duration * stream.time_base * 1000)
+            elif container.duration is not None:
+                duration_ms = int(container.duration / 1000)
+            else:
+                duration_ms = 0
+            found.append(
+                AudioMetadata(
+                    codec=context.name if context is not None else "unknown",
+                    duration_ms=max(0, duration_ms),
+                    sample_rate=int(stream.rate or 0),
+                    channels=int(context.channels) if context is not None else 0,
+                )
+            )
+        return found
+    finally:
+        container.close()
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """A frame as FFmpeg decoded it (full size, its own pixel format), with its place in the
+    stream and when it is shown (None: the frame has no presentation time)."""
+
+    index: int
+    timestamp_ms: int | None
+    frame: Any  # av.VideoFrame
+    #: How long the frame is shown, in milliseconds (None: the stream does not say).
+    duration_ms: float | None
+
+
+def decode_frames(path: Path) -> Iterator[DecodedFrame]:
+    """Every frame of the video, in presentation order (``index`` counts them from 0).
+
+    :raises InvalidParameterException, VideoTooLargeException: as :func:`probe_video`, or the
+        stream turns out corrupt while decoding (after the frames before the damage)."""
+    probe_video(path)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame and slice threads: both cores on one stream
+        time_base = stream.time_base
+        index = -1
+        last_ms = 0
+        try:
+            for frame in container.decode(stream):
+                index += 1
+                at = None
+                duration = None
+                if frame.pts is not None and time_base is not None:
+                    at = math.floor(frame.pts * time_base * 1000)
+                    last_ms = max(last_ms, at)
+                    if frame.duration:
+                        duration = float(frame.duration * time_base * 1000)
+                yield DecodedFrame(index, at, frame, duration)
+        except av.FFmpegError as exc:
+            raise InvalidParameterException(
+                f"The video is corrupt after {last_ms / 1000:.1f} s: {exc.strerror or exc}"
+            ) from exc
+    finally:
+        container.close()
+
+
+def sample_frames(
+    path: Path, fps: float = SAMPLE_FPS, *, start_ms: float = 0.0, end_ms: float | None = None
+) -> Iterator[VideoFrame]:
     """The video's frames at ``fps`` a second (see the module docstring), in time order.
+
+    With ``start_ms`` / ``end_ms`` (a multiple of ``1000 / fps``: a sampling boundary), only the
+    sampled frames shown in ``[start_ms, end_ms)``: the very frames, with the same timestamps,
+    that sampling the whole video gives in that span (the sampled frame is the first of each
+    ``1000 / fps`` span, so it does not depend on earlier ones).  Decoding starts at the key
+    frame before ``start_ms`` (from the start, should the seek land after it), which is how a
+    long video is analysed in pieces (:mod:`agnosco.operations.video_analysis`).  ``index`` is
+    then the frame's place after that key frame.
 
     :raises InvalidParameterException, VideoTooLargeException: as :func:`probe_video`, or the
         stream turns out corrupt while decoding (after the frames before the damage)."""
     metadata = probe_video(path)
+    step = 1000.0 / fps
+    if start_ms > 0:
+        frames = _sample(path, metadata, step, start_ms, end_ms, seek=True)
+        try:
+            first = next(frames)
+        except StopIteration:  # no frame in the span
+            return
+        except _SeekedPast:
+            frames = _sample(path, metadata, step, start_ms, end_ms, seek=False)
+        else:
+            yield first
+        yield from frames
+    else:
+        yield from _sample(path, metadata, step, 0.0, end_ms, seek=False)
+
+
+class _SeekedPast(Exception):
+    """The seek landed after the span's start: frames of the span could have been skipped."""
+
+
+def _sample(
+    path: Path,
+    metadata: VideoMetadata,
+    step: float,
+    start_ms: float,
+    end_ms: float | None,
+    *,
+    seek: bool,
+) -> Iterator[VideoFrame]:
     container = _open(path)
     try:
         stream = container.streams.video[0]
@@ -172,17 +306,26 @@ def sample_frames(path: Path, fps: float = SAMPLE_FPS) -> Iterator[VideoFrame]:
         width, height = metadata.frame_width, metadata.frame_height
         scale = min(1.0, WORKING_MAX_SIDE / max(width, height))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        step = 1000.0 / fps
-        next_ms = 0.0
+        next_ms = start_ms
         last_ms = -1
         time_base = stream.time_base
         index = -1
+        first = True
+        if seek and time_base is not None:
+            # backward: the key frame at or before the point, whose frames decode from it
+            target = int(Fraction(start_ms) / 1000 / time_base)
+            container.seek(target, stream=stream, backward=True)
         try:
             for frame in container.decode(stream):
                 index += 1
                 if frame.pts is None or time_base is None:
                     continue
                 at = math.floor(frame.pts * time_base * 1000)
+                if seek and first and at > start_ms:
+                    raise _SeekedPast
+                first = False
+                if end_ms is not None and at >= end_ms:
+                    break
                 if at < next_ms or at <= last_ms:
                     continue
                 next_ms = (math.floor(at / step) + 1) * step
@@ -193,7 +336,7 @@ def sample_frames(path: Path, fps: float = SAMPLE_FPS) -> Iterator[VideoFrame]:
                 yield VideoFrame(at, index, pixels, width, height)
         except av.FFmpegError as exc:
             raise InvalidParameterException(
-                f"The video is corrupt after {max(last_ms, 0) / 1000:.1f} s: {exc.strerror or exc}"
+                f"The video is corrupt after {max(last_ms, start_ms, 0) / 1000:.1f} s: {exc.strerror or exc}"
             ) from exc
     finally:
         container.close()

@@ -822,9 +822,14 @@ BUILTIN_FILES = sorted(POLICIES_DIR.glob("*.json"))
 
 def test_the_builtin_policies_are_the_shipped_files():
     assert {p.stem for p in BUILTIN_FILES} == set(builtin_policies())
-    assert {"Admin", "ReadOnly", "Indexer", "Identifier", "PoliceMoratorium2020"} <= set(
-        builtin_policies()
-    )
+    assert {
+        "Admin",
+        "ReadOnly",
+        "Indexer",
+        "Identifier",
+        "ImageAnalyst",
+        "PoliceMoratorium2020",
+    } <= set(builtin_policies())
 
 
 @pytest.mark.parametrize("path", BUILTIN_FILES, ids=[p.stem for p in BUILTIN_FILES])
@@ -847,6 +852,24 @@ def test_builtin_read_only_and_indexer():
     assert not evaluate(_builtin("Indexer"), "rekognition:SearchFaces", "*", {}).allowed
     assert not evaluate(_builtin("Indexer"), "rekognition:DeleteCollection", "*", {}).allowed
     assert evaluate(_builtin("Admin"), "rekognition:DeleteCollection", ARN.format("x"), {}).allowed
+
+
+def test_builtin_image_analyst_reads_images_without_identifying():
+    """DetectText is allowed where images are analysed without identification: by the
+    ImageAnalyst policy (with DetectFaces) and Admin, not by the face roles, whose work needs
+    no text read (a sign, a name badge, a number plate are personal data of their own)."""
+    analyst = _builtin("ImageAnalyst")
+    for action in ("DetectFaces", "DetectText"):
+        assert evaluate(analyst, f"rekognition:{action}", "*", {}).allowed
+    for action in ("SearchFacesByImage", "CompareFaces", "IndexFaces", "ListCollections"):
+        assert not evaluate(analyst, f"rekognition:{action}", ARN.format("c"), {}).allowed
+    for role in ("ReadOnly", "Indexer", "Identifier"):
+        assert not evaluate(_builtin(role), "rekognition:DetectText", "*", {}).allowed
+    assert evaluate(_builtin("Admin"), "rekognition:DetectText", "*", {}).allowed
+    # the moratorium is about identification: it leaves reading text to the police
+    police = _builtin("ImageAnalyst", "PoliceMoratorium2020")
+    context = {"agnosco:Identification": False, "agnosco:OrganizationType": "law_enforcement"}
+    assert evaluate(police, "rekognition:DetectText", "*", context).allowed
 
 
 def _police(**context: Any) -> dict[str, Any]:

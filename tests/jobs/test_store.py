@@ -186,3 +186,24 @@ def test_results_expire_after_seven_days_and_purge_removes_them(
     assert jobs.purge(older_than_days=7) == 1  # a retention limit reaches it
     with pytest.raises(ResourceNotFoundException):
         jobs.get(running.job_id)
+
+
+def test_a_claim_can_name_its_job_and_jobs_are_listed_newest_first(
+    jobs: JobStore, clock: Clock
+) -> None:
+    older = jobs.submit("FaceRedaction", {"Input": "/a.mp4", "Output": "/o1.mp4"})
+    clock.now += 1
+    newer = jobs.submit("FaceRedaction", {"Input": "/b.mp4", "Output": "/o2.mp4"})
+    clock.now += 1
+    other = jobs.submit("FaceDetection", VIDEO)
+    claimed = jobs.claim("cli", 60, ["FaceRedaction"], job_id=newer.job_id)  # not the oldest
+    assert claimed is not None and claimed.job_id == newer.job_id
+    assert jobs.claim("cli", 60, ["FaceRedaction"], job_id=newer.job_id) is None  # held
+    assert jobs.claim("cli", 60, ["FaceDetection"], job_id=older.job_id) is None  # another kind
+    assert jobs.complete(newer.job_id, "cli", FAILED, "broken")
+    assert [j.job_id for j in jobs.list_jobs()] == [other.job_id, newer.job_id, older.job_id]
+    assert [j.job_id for j in jobs.list_jobs(kind="FaceRedaction", status=IN_PROGRESS)] == [
+        older.job_id
+    ]
+    assert [j.job_id for j in jobs.list_jobs(status=FAILED)] == [newer.job_id]
+    assert len(jobs.list_jobs(limit=2)) == 2

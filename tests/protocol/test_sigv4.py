@@ -50,8 +50,13 @@ def signed(
     return {"method": "POST", "path": "/", "query": "", "headers": headers, "body": body}
 
 
+def long_term(key_id: str, session_token: str | None) -> str | None:
+    """Long-term keys alone: a session token with one is one nobody issued."""
+    return KEYS.get(key_id) if session_token is None else None
+
+
 def check(req: dict[str, object], now: dt.datetime = NOW):  # type: ignore[no-untyped-def]
-    return verify(**req, secret_for=KEYS.get, now=now)  # type: ignore[arg-type]
+    return verify(**req, secret_for=long_term, now=now)  # type: ignore[arg-type]
 
 
 def test_botocore_signed_request_verifies() -> None:
@@ -189,7 +194,122 @@ def test_a_signed_payload_hash_must_be_the_bodys() -> None:
         check(signed(body, extra={"X-Amz-Content-SHA256": "0" * 64}))
 
 
-def test_a_session_token_is_refused() -> None:
-    """Agnosco issues no temporary credentials: any token is one it did not issue."""
+def test_a_session_token_with_a_long_term_key_is_refused() -> None:
+    """A long-term key signs alone: a token with it is one nobody issued (AWS refuses it too)."""
     with pytest.raises(UnrecognizedClientException, match="security token"):
         check(signed(extra={"X-Amz-Security-Token": "garbage"}))
+
+
+# --- presigned requests (SigV4 in the query string) -------------------------------------------
+
+
+def presigned(
+    body: bytes = b"",
+    *,
+    expires: int = 300,
+    when: dt.datetime = NOW,
+    key: str = "AKIDEXAMPLE",
+    token: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """A request presigned by botocore's SigV4QueryAuth (the body's hash in a signed header, as
+    the query form moves a body it can read into the query string)."""
+    import hashlib
+
+    from botocore.auth import SigV4QueryAuth
+
+    request = AWSRequest(
+        method="POST",
+        url="http://localhost:8080/",
+        data=b"",
+        headers={
+            "X-Amz-Target": "RekognitionService.CreateCollection",
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest(),
+            **(extra or {}),
+        },
+    )
+    with mock.patch("botocore.auth.get_current_datetime", return_value=when.replace(tzinfo=None)):
+        SigV4QueryAuth(
+            Credentials(key, KEYS.get(key, "x"), token), "rekognition", "eu-west-1", expires=expires
+        ).add_auth(request)
+    headers: dict[str, list[str]] = {"host": ["localhost:8080"]}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    query = request.url.split("?", 1)[1]
+    return {"method": "POST", "path": "/", "query": query, "headers": headers, "body": body}
+
+
+def test_a_presigned_request_verifies() -> None:
+    req = presigned(b'{"CollectionId":"c"}')
+    assert "authorization" not in req["headers"]  # type: ignore[operator]
+    identity = check(req, NOW + dt.timedelta(seconds=299))
+    assert identity.presigned and identity.access_key_id == "AKIDEXAMPLE"
+    assert {"host", "x-amz-target", "x-amz-content-sha256"} <= identity.signed_headers
+
+
+def test_a_tampered_presigned_request_is_refused() -> None:
+    req = presigned(b'{"CollectionId":"c"}')
+    with pytest.raises(InvalidSignatureException, match="does not match what was computed"):
+        check({**req, "body": b'{"CollectionId":"d"}'})
+    query = str(req["query"]).replace("X-Amz-Expires=300", "X-Amz-Expires=600")
+    with pytest.raises(InvalidSignatureException, match="signature we calculated does not match"):
+        check({**req, "query": query})
+    headers = dict(req["headers"])  # type: ignore[call-overload]
+    headers["x-amz-target"] = ["RekognitionService.DeleteCollection"]
+    with pytest.raises(InvalidSignatureException, match="signature we calculated does not match"):
+        check({**req, "headers": headers})
+
+
+def test_a_presigned_request_expires_after_x_amz_expires() -> None:
+    req = presigned(b"{}", expires=60)
+    check(req, NOW + dt.timedelta(seconds=60))
+    with pytest.raises(InvalidSignatureException, match="Signature expired: 20261122T120000Z"):
+        check(req, NOW + dt.timedelta(seconds=61))
+    # one presigned for a week is good for a week, unlike a header signature's 15 minutes
+    week = presigned(b"{}", expires=604800)
+    check(week, NOW + dt.timedelta(days=6))
+    with pytest.raises(InvalidSignatureException, match="Signature expired"):
+        check(week, NOW + dt.timedelta(days=7, seconds=1))
+    with pytest.raises(InvalidSignatureException, match="not yet current"):
+        check(req, NOW - dt.timedelta(minutes=16))
+
+
+@pytest.mark.parametrize(
+    ("expires", "words"),
+    [(0, "must be non-negative"), (604801, "less than a week"), (-5, "should be a number")],
+)
+def test_x_amz_expires_must_be_one_second_to_a_week(expires: int, words: str) -> None:
+    req = presigned(b"{}")
+    query = str(req["query"]).replace("X-Amz-Expires=300", f"X-Amz-Expires={expires}")
+    with pytest.raises(IncompleteSignatureException, match=words):
+        check({**req, "query": query})
+
+
+def test_a_presigned_request_needs_every_auth_parameter() -> None:
+    req = presigned(b"{}")
+    query = "&".join(p for p in str(req["query"]).split("&") if not p.startswith("X-Amz-Expires="))
+    with pytest.raises(IncompleteSignatureException, match="'X-Amz-Expires'"):
+        check({**req, "query": query})
+
+
+def test_header_and_query_signatures_together_are_refused() -> None:
+    req = presigned(b"{}")
+    headers = dict(signed()["headers"])  # type: ignore[call-overload]
+    with pytest.raises(IncompleteSignatureException, match="Only one auth mechanism"):
+        check({**req, "headers": headers})
+
+
+def test_a_presigned_session_token_is_signed_and_checked() -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def temporary(key_id: str, token: str | None) -> str | None:
+        seen.append((key_id, token))
+        return KEYS["AKIDEXAMPLE"] if token == "the-token" else None
+
+    req = presigned(b"{}", token="the-token")
+    assert "X-Amz-Security-Token=the-token" in str(req["query"])
+    verify(**req, secret_for=temporary, now=NOW)  # type: ignore[arg-type]
+    assert seen == [("AKIDEXAMPLE", "the-token")]
+    with pytest.raises(UnrecognizedClientException):
+        check(req)  # long-term keys alone: the token is refused

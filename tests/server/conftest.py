@@ -21,7 +21,7 @@ from botocore.config import Config
 from tests.server.in_process import InProcessServer
 
 ACCESS_KEY_ID = "AKIAAGNOSCOTESTADMIN"
-SECRET_ACCESS_KEY = "test-secret-for-the-admin-key"
+SECRET_ACCESS_KEY = "testSecretForTheAdminKeyOfAgnoscoServers"  # 40 characters, as AWS forms one
 REGION = "eu-west-1"
 #: How the test servers are configured: the admin key above, in region REGION.
 ADMIN_ENVIRONMENT = {

@@ -14,9 +14,10 @@ code either way.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,7 +49,12 @@ class _RawBody(io.BytesIO):
 class InProcessServer:
     """A deployment in ``data_dir`` served by its ASGI app in this process."""
 
-    def __init__(self, data_dir: Path, environ: dict[str, str]) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        environ: dict[str, str],
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self.url = ENDPOINT
         self.data_dir = data_dir
         self.settings = Settings.load({"data_dir": str(data_dir)}, environ)
@@ -58,13 +64,16 @@ class InProcessServer:
             self.deployment.context,
             self.deployment.keys,
             self.deployment.gate,
+            credentials=self.deployment.credentials,
+            sts=self.deployment.sts,
             console=Console(
                 self.deployment.context,
                 self.deployment.keys,
                 self.deployment.gate,
-                self.deployment.sessions,
+                self.deployment.console_sessions,
                 evaluations=self.settings.data_dir,
             ),
+            **({"now": now} if now is not None else {}),
         )
         self.runtimes = start_runtimes(self.deployment, self.settings)
         self._loop = asyncio.new_event_loop()
@@ -73,17 +82,33 @@ class InProcessServer:
         )
         self._thread.start()
 
-    def client(self, key_id: str, secret: str, region: str | None = None, **config: Any) -> Any:
+    def client(
+        self,
+        key_id: str,
+        secret: str,
+        region: str | None = None,
+        *,
+        service: str = "rekognition",
+        session_token: str | None = None,
+        **config: Any,
+    ) -> Any:
+        """A boto3 client of ``service`` (``rekognition`` or ``sts``), signing with the key (and
+        the temporary credentials' ``session_token``)."""
         client = boto3.client(
-            "rekognition",
+            service,
             endpoint_url=ENDPOINT,
             region_name=region or self.settings.region,
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,
+            aws_session_token=session_token,
             config=Config(retries={"max_attempts": 1}, **config),
         )
-        client.meta.events.register("before-send.rekognition", self._send)
+        client.meta.events.register(f"before-send.{service}", self._send)
         return client
+
+    def send(self, request: AWSPreparedRequest) -> AWSResponse:
+        """Answer a request prepared by hand (e.g. presigned with botocore's signer)."""
+        return self._send(request)
 
     def _send(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
         """Answer one prepared request with the app (botocore sends nothing when a before-send

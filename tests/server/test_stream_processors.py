@@ -313,6 +313,30 @@ def test_records_can_go_to_a_webhook(
         endpoint.server_close()
 
 
+def test_records_can_go_to_s3_objects(
+    app_server: InProcessServer, rekognition, people: str, mapped: Mapped
+) -> None:  # type: ignore[no-untyped-def]
+    """Output.S3Destination: the records as whole JSON Lines objects under the S3 mapping, with
+    or beside the Kinesis data stream's sink; a bucket that is not there refused at Create."""
+    bucket = app_server.data_dir / "s3" / "stream-out"
+    definition = mapped.definition("to-s3")
+    definition["Output"] = dict(
+        mapped.output, S3Destination={"Bucket": "stream-out", "KeyPrefix": "faces/"}
+    )
+    with pytest.raises(ClientError) as excinfo:
+        rekognition.create_stream_processor(**definition)
+    assert code(excinfo) == "InvalidParameterException"
+    assert "stream-out" in excinfo.value.response["Error"]["Message"]
+    bucket.mkdir(parents=True)
+    rekognition.create_stream_processor(**definition)
+    session = rekognition.start_stream_processor(Name="to-s3")["SessionId"]
+    assert wait_for(rekognition, "to-s3", "STOPPED", "FAILED")["Status"] == "STOPPED"
+    objects = sorted((bucket / "faces" / "to-s3" / session).iterdir())
+    assert [o.name for o in objects] == ["0000000000.jsonl"]  # under 100 records: one object
+    stored = [json.loads(line) for line in objects[0].read_text().splitlines()]
+    assert stored == mapped.records() and len(stored) >= 10  # the same records as the stream's
+
+
 def test_a_source_that_is_gone_ends_failed(
     app_server: InProcessServer, rekognition, people: str, tmp_path: Path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]

@@ -1,10 +1,17 @@
-"""PixelBox geometry and non-maximum suppression on hand-computed cases."""
+"""PixelBox geometry, non-maximum suppression and polygon clipping on hand-computed cases."""
 
 from __future__ import annotations
 
 import pytest
 
-from agnosco.vision.geometry import Box, PixelBox, non_max_suppression
+from agnosco.vision.geometry import (
+    Box,
+    PixelBox,
+    clip_to_convex,
+    non_max_suppression,
+    point_in_polygon,
+    polygon_area,
+)
 
 
 def test_box_sizes_and_conversions():
@@ -81,3 +88,32 @@ def test_nms_threshold_one_keeps_everything_but_duplicates_are_still_kept():
     boxes = [PixelBox(0, 0, 10, 10)] * 3
     assert non_max_suppression(boxes, [0.1, 0.3, 0.2], 1.0) == [1, 2, 0]
     assert non_max_suppression(boxes, [0.1, 0.3, 0.2], 0.99) == [1]
+
+
+SQUARE = [(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0)]
+
+
+@pytest.mark.parametrize("winding", [1, -1])
+def test_clipping_to_a_convex_polygon_of_either_winding(winding: int):
+    window = SQUARE[::winding]
+    assert polygon_area(window) == 4.0
+    shifted = [(x + 1, y + 1) for x, y in SQUARE]  # overlaps the window in a 1 x 1 square
+    assert polygon_area(clip_to_convex(shifted, window)) == pytest.approx(1.0)
+    assert polygon_area(clip_to_convex(SQUARE, window)) == pytest.approx(4.0)
+    far = [(x + 5, y) for x, y in SQUARE]
+    assert clip_to_convex(far, window) == []
+
+
+def test_a_concave_subject_is_clipped_to_its_exact_area():
+    # a U: the 3 x 2 block minus the notch x in (1, 2), y in (0, 1.5)
+    u = [(0, 0), (1, 0), (1, 1.5), (2, 1.5), (2, 0), (3, 0), (3, 2), (0, 2)]
+    assert polygon_area(u) == pytest.approx(6 - 1.5)
+    window = [(0.5, 0.0), (2.5, 0.0), (2.5, 2.0), (0.5, 2.0)]  # spans the notch
+    # inside the window: 2 x 2 minus the notch's 1 x 1.5
+    assert polygon_area(clip_to_convex(u, window)) == pytest.approx(4 - 1.5)
+
+
+def test_point_in_polygon():
+    u = [(0, 0), (1, 0), (1, 1.5), (2, 1.5), (2, 0), (3, 0), (3, 2), (0, 2)]
+    assert point_in_polygon((0.5, 0.5), u) and point_in_polygon((1.5, 1.8), u)
+    assert not point_in_polygon((1.5, 0.5), u) and not point_in_polygon((4, 1), u)

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agnosco.errors import InvalidParameterException, ServiceError
-from agnosco.vision.video import SAMPLE_FPS, probe_video, sample_frames
+from agnosco.vision.video import SAMPLE_FPS, probe_audio, probe_video, sample_frames
 
 
 @pytest.fixture(scope="session")
@@ -189,3 +189,77 @@ def test_mutated_videos_give_frames_or_clear_errors(
             assert frame.pixels.ndim == 3 and frame.pixels.shape[2] == 3
     except ServiceError as error:
         assert error.message
+
+
+def test_audio_streams_are_described(tmp_path: Path, crowd: Path) -> None:
+    """AudioMetadata of each audio stream; a video without sound has none."""
+    (audio,) = probe_audio(crowd)
+    assert (audio.codec, audio.sample_rate, audio.channels) == ("aac", 48000, 2)
+    assert 4000 <= audio.duration_ms <= 4400
+    assert audio.to_shape() == {
+        "Codec": "aac",
+        "DurationMillis": audio.duration_ms,
+        "SampleRate": 48000,
+        "NumberOfChannels": 2,
+    }
+    path = tmp_path / "both.mp4"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=12)
+        video.width = video.height = 64
+        video.pix_fmt = "yuv420p"
+        sound = out.add_stream("aac", rate=8000, layout="mono")
+        for _ in range(12):
+            pixels = np.zeros((64, 64, 3), np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                out.mux(packet)
+        for n in range(8):
+            frame = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+            )
+            frame.sample_rate, frame.pts = 8000, n * 1024
+            for packet in sound.encode(frame):
+                out.mux(packet)
+        for packet in [*video.encode(None), *sound.encode(None)]:
+            out.mux(packet)
+    (mono,) = probe_audio(path)
+    assert (mono.codec, mono.sample_rate, mono.channels) == ("aac", 8000, 1)
+    assert probe_audio(_encode(tmp_path / "silent.mp4", "libx264")) == []
+
+
+def _spans(path: Path, span_ms: float, end_ms: float) -> list[tuple[int, np.ndarray]]:
+    frames = []
+    start = 0.0
+    while start < end_ms:
+        stop = start + span_ms
+        span = sample_frames(path, start_ms=start, end_ms=None if stop >= end_ms else stop)
+        frames += [(f.timestamp_ms, f.pixels) for f in span]
+        start = stop
+    return frames
+
+
+def test_spans_sampled_from_their_seek_points_are_the_whole_videos_frames(
+    franck: Path, tmp_path: Path
+) -> None:
+    """What the chunks of a long video on a cluster see: the frames, timestamps and pixels of
+    sampling the whole video.  franck.mp4 has key frames every 10.4 s, so spans start before,
+    on and after one; the synthetic clip has one every 6 frames, B-frames between."""
+    from tests import clips
+
+    cut = clips.cut(franck, 24, tmp_path / "franck-24s.mp4")
+    gop = tmp_path / "gop.mp4"
+    with av.open(str(gop), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"g": "6", "bf": "2"})
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for n in range(120):
+            pixels = np.zeros((64, 96, 3), np.uint8)
+            pixels[:, (n % 96) :] = 200
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    for path, span in ((cut, 4000.0), (gop, 600.0)):
+        whole = [(f.timestamp_ms, f.pixels) for f in sample_frames(path)]
+        pieces = _spans(path, span, probe_video(path).duration_ms)
+        assert [t for t, _ in pieces] == [t for t, _ in whole]
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(pieces, whole, strict=True))
+    assert list(sample_frames(cut, start_ms=30_000)) == []  # a span past the end: no frame

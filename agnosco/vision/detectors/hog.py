@@ -8,7 +8,7 @@ import numpy as np
 
 from agnosco.vision.detectors.base import Detection, downscale
 from agnosco.vision.geometry import PixelBox
-from agnosco.vision.models import LazyModel
+from agnosco.vision.models import MODELS
 
 
 def _load():  # type: ignore[no-untyped-def]
@@ -17,7 +17,7 @@ def _load():  # type: ignore[no-untyped-def]
     return dlib.get_frontal_face_detector()
 
 
-_HOG = LazyModel("dlib-hog", _load)
+_HOG = MODELS.register("dlib-hog", _load)
 
 
 class HogDetector:

