@@ -12,16 +12,9 @@ from agnosco.auth.sessions import SESSION_TOKEN, SessionStore
 from agnosco.console.sessions import MIGRATIONS, ConsoleSessions, verify_secret
 from agnosco.settings import Settings
 from agnosco.storage.database import open_database
+from tests.clock import Clock
 
 NOW = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_session_lasts_until_it_expires_or_ends(tmp_path: Path, store_url: str | None) -> None:

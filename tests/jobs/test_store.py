@@ -12,16 +12,9 @@ import pytest
 from agnosco.errors import IdempotentParameterMismatchException, ResourceNotFoundException
 from agnosco.jobs.store import FAILED, IN_PROGRESS, MAX_ATTEMPTS, SUCCEEDED, Item, JobStore
 from agnosco.storage.database import open_database
+from tests.clock import Clock
 
 VIDEO = {"Video": {"S3Object": {"Bucket": "b", "Name": "clip.mp4"}}}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

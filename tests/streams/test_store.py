@@ -26,18 +26,11 @@ from agnosco.streams.store import (
     Session,
     StreamStore,
 )
+from tests.clock import Clock
 
 VIDEO_ARN = "arn:aws:kinesisvideo:us-east-1:123456789012:stream/cam/1"
 DATA_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/out"
 DEFINITION = {"Settings": {"FaceSearch": {"CollectionId": "c", "FaceMatchThreshold": 80.0}}}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
