@@ -113,6 +113,17 @@ class Plan:
     clamped: bool
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A call as the gate decided it: what it decided on, and how."""
+
+    #: The request with what a stream processor call acts on (governed_request).
+    view: dict[str, Any]
+    resource: str
+    purpose: str | None
+    plan: Plan
+
+
 @dataclass
 class CallResult:
     response: Response
@@ -164,19 +175,16 @@ class Gate:
                 "error": error.code,
                 "message": bounded(error.message),
             }
-            self._append(_with_caller(refused, caller))
+            self.append(_with_caller(refused, caller))
             raise
-        principal, policies = self.store.resolve(caller.principal)
-        purpose = caller.purpose or (principal.default_purpose if principal else None)
-        action = action_name(operation)
-        # What policies decide on: the request, with what a stream processor call acts on (its
-        # collection and threshold, from the request's Settings or the stored processor).
-        view = governed_request(operation, request, context)
-        resource = resource_arn(operation, view, caller.region, context.account_id)
-        base = request_context(
-            operation, view, caller, principal.attributes() if principal else {}, purpose, now
+        decided = self.decide(operation, request, caller, context, now)
+        view, resource, purpose, plan = (
+            decided.view,
+            decided.resource,
+            decided.purpose,
+            decided.plan,
         )
-        plan = self._plan(operation, view, policies, action, resource, base)
+        action = action_name(operation)
         record: AuditEntry = {
             "time": now,
             "request_id": caller.request_id,
@@ -196,7 +204,7 @@ class Gate:
         }
         record = _with_caller(record, caller)
         if not plan.decision.allowed:
-            self._append(record | {"error": "AccessDeniedException"})
+            self.append(record | {"error": "AccessDeniedException"})
             # Worded as AWS words it: which policy and statement refused is in the audit record,
             # not told to a caller who may be probing the policies.
             why = (
@@ -232,11 +240,11 @@ class Gate:
         if traits.changes_state:
             # Written before the change: if it cannot be, nothing changes; if the process dies
             # after the change, the intent is there (the outcome record follows it).
-            self._append(record | {"phase": "intent"})
+            self.append(record | {"phase": "intent"})
         try:
             response = run_validated(operation, request, context)
         except ServiceError as error:
-            self._append(record | {"error": error.code, "message": error.message})
+            self.append(record | {"error": error.code, "message": error.message})
             raise
         result = CallResult(response)
         if plan.clamped:
@@ -251,7 +259,7 @@ class Gate:
                 "reviewers": plan.reviewers,
             }
         record["result"] = _summary(operation, response)
-        self._append(record)
+        self.append(record)
         return result
 
     def permits(
@@ -260,8 +268,23 @@ class Gate:
         """Would the caller's policies allow this call (with review, if they require it)?
         Nothing runs and nothing is recorded: for a page deciding which forms to show.  The
         call itself is decided again by :meth:`call`."""
+        return self.decide(operation, request, caller, context).plan.decision.allowed
+
+    def decide(
+        self,
+        operation: str,
+        request: dict[str, Any],
+        caller: Caller,
+        context: OperationContext,
+        now: float | None = None,
+    ) -> Decided:
+        """How the caller's policies decide the (validated) call, without running or recording
+        it: what :meth:`call` and :meth:`permits` decide on, and what a running stream
+        processor's session is decided on again."""
         principal, policies = self.store.resolve(caller.principal)
         purpose = caller.purpose or (principal.default_purpose if principal else None)
+        # What policies decide on: the request, with what a stream processor call acts on (its
+        # collection and threshold, from the request's Settings or the stored processor).
         view = governed_request(operation, request, context)
         resource = resource_arn(operation, view, caller.region, context.account_id)
         base = request_context(
@@ -270,10 +293,10 @@ class Gate:
             caller,
             principal.attributes() if principal else {},
             purpose,
-            context.clock(),
+            context.clock() if now is None else now,
         )
-        action = action_name(operation)
-        return self._plan(operation, view, policies, action, resource, base).decision.allowed
+        plan = self._plan(operation, view, policies, action_name(operation), resource, base)
+        return Decided(view, resource, purpose, plan)
 
     def permits_action(self, action: str, resource: str, caller: Caller, now: float) -> bool:
         """As :meth:`permits`, for a governance action (``agnosco:DecideReview``...)."""
@@ -318,7 +341,7 @@ class Gate:
         }
         record = _with_caller(record, caller)
         if not decision.allowed:
-            self._append(record | {"error": "AccessDeniedException"})
+            self.append(record | {"error": "AccessDeniedException"})
             why = (
                 "with an explicit deny in an identity-based policy"
                 if decision.denied_by
@@ -328,15 +351,15 @@ class Gate:
                 f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} {why}"
             )
         if changes_state:
-            self._append(record | {"phase": "intent"})
+            self.append(record | {"phase": "intent"})
         try:
             value = run()
         except ServiceError as error:
-            self._append(record | {"error": error.code, "message": bounded(error.message)})
+            self.append(record | {"error": error.code, "message": bounded(error.message)})
             raise
         if result is not None:
             record["result"] = result(value)
-        self._append(record)
+        self.append(record)
         return value
 
     def _decide_action(
@@ -383,7 +406,7 @@ class Gate:
             response = sts.call(operation, request, caller, now)
         except ServiceError as error:
             denied = isinstance(error, AccessDeniedException)
-            self._append(
+            self.append(
                 record
                 | {
                     "decision": "Deny",
@@ -393,7 +416,7 @@ class Gate:
                 }
             )
             raise
-        self._append(record | {"result": summary(operation, response)})
+        self.append(record | {"result": summary(operation, response)})
         return response
 
     def record_refusal(
@@ -423,29 +446,12 @@ class Gate:
         }
         if session is not None:
             refused["session"] = session.audited()
-        self._append(refused)
-
-    def plan(
-        self,
-        operation: str,
-        request: dict[str, Any],
-        policies: list[Policy],
-        action: str,
-        resource: str,
-        base: dict[str, Any],
-    ) -> Plan:
-        """The least intrusive way ``policies`` allow the call (see the module docstring), or
-        their refusal: what :meth:`call` decides on, for work that runs after its call (a
-        stream processor's session is decided again while it runs)."""
-        return self._plan(operation, request, policies, action, resource, base)
+        self.append(refused)
 
     def append(self, record: AuditEntry) -> None:
         """Append ``record`` to the audit log.
 
         :raises InternalServerError: it could not be written (nothing may go on without it)."""
-        self._append(record)
-
-    def _append(self, record: AuditEntry) -> None:
         try:
             self.audit.append(record)
         except Exception as exc:  # no acknowledged call without its record

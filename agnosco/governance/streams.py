@@ -25,12 +25,9 @@ from typing import Any
 from agnosco.governance.actions import (
     Caller,
     action_name,
-    request_context,
-    resource_arn,
 )
 from agnosco.governance.audit import AuditEntry
 from agnosco.governance.gate import Gate
-from agnosco.operations import governed_request
 from agnosco.operations.context import OperationContext
 from agnosco.streams.runtime import AnalysedFrame
 from agnosco.streams.store import StreamProcessor
@@ -50,20 +47,11 @@ class StreamGovernor:
         session = processor.session
         if session is None or session.principal is None:
             return "The stream processor has no session started through the API."
-        view = governed_request(OPERATION, {"Name": processor.name}, self.context)
-        caller = self._caller(processor)
-        principal, policies = self.gate.store.resolve(session.principal)
-        resource = resource_arn(OPERATION, view, caller.region, self.context.account_id)
         now = self.context.clock()
-        base = request_context(
-            OPERATION,
-            view,
-            caller,
-            principal.attributes() if principal else {},
-            session.purpose,
-            now,
+        decided = self.gate.decide(
+            OPERATION, {"Name": processor.name}, self._caller(processor), self.context, now
         )
-        plan = self.gate.plan(OPERATION, view, policies, action_name(OPERATION), resource, base)
+        plan, resource = decided.plan, decided.resource
         allowed = plan.decision.allowed and plan.reviewers <= session.reviewers
         if allowed:
             return None
