@@ -295,8 +295,31 @@ class Credentials:
             session.token_sha256, token_digest(session_token)
         ):
             return None
+        return session if self._ended(session) is None else None
+
+    def standing(self, access_key_id: str, now: float) -> str | None:
+        """Why a key that was verified once no longer speaks for anyone at ``now`` (revoked,
+        expired, its role gone), or None while it does: for work that outlives the request
+        that started it, such as a running stream processor's session."""
+        if not access_key_id.startswith("ASIA"):
+            if self.keys.owner(access_key_id) is None:
+                return f"the access key {access_key_id} was revoked"
+            return None
+        session = self.sessions.get(access_key_id)
+        if session is None:
+            return f"the temporary credentials {access_key_id} are unknown"
+        if now >= session.expires_at:
+            return f"the temporary credentials {access_key_id} expired"
+        return self._ended(session)
+
+    def _ended(self, session: Session) -> str | None:
+        """Why a session ended before its expiry, or None."""
         if self.keys.owner(session.source_access_key_id) is None:
-            return None  # the long-term key it descends from was revoked
+            return (
+                f"the access key {session.source_access_key_id} that the temporary credentials"
+                f" {session.access_key_id} descend from was revoked"
+            )
         if session.role is not None and self._role_id_of(session.role) != session.role_id:
-            return None  # the role is gone (or is another role of the same name)
-        return session
+            # the role is gone (or is another role of the same name)
+            return f"the role {session.role} of the temporary credentials no longer exists"
+        return None

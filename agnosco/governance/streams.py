@@ -4,9 +4,11 @@ A session was allowed when it started (StartStreamProcessor passed the gate, whi
 its principal, purpose, threshold and review obligation in the session).  While it runs:
 
 * **It stays allowed, or it ends.**  Every :data:`~agnosco.streams.runtime.PERMIT_SECONDS` the
-  principal's policies are evaluated again for StartStreamProcessor on the processor, exactly
-  as the gate would (a policy detached, a moratorium attached, a principal removed): a session
-  they no longer allow is ended ``FAILED`` with a message saying so, and the refusal audited.
+  access key that started it must still speak for its principal (not revoked; temporary
+  credentials not expired, their source key and role still there), and the principal's policies
+  are evaluated again for StartStreamProcessor on the processor, exactly as the gate would (a
+  policy detached, a moratorium attached, a principal removed): a session they no longer allow
+  is ended ``FAILED`` with a message saying so, and the refusal audited.
 * **Every match is audited** before its record leaves: one audit record per frame with
   matches (operation ``StartStreamProcessor``, phase ``match``), naming the session, the
   frame's offset and producer time, and each matched FaceId with its Similarity.  If the audit
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agnosco.auth.sessions import Credentials
 from agnosco.governance.actions import (
     Caller,
     action_name,
@@ -37,9 +40,10 @@ OPERATION = "StartStreamProcessor"
 
 
 class StreamGovernor:
-    def __init__(self, gate: Gate, context: OperationContext) -> None:
+    def __init__(self, gate: Gate, context: OperationContext, credentials: Credentials) -> None:
         self.gate = gate
         self.context = context
+        self.credentials = credentials
         #: (session, person) -> the review holding that person's matches.
         self._reviews: dict[tuple[str, int], str] = {}
 
@@ -48,6 +52,10 @@ class StreamGovernor:
         if session is None or session.principal is None:
             return "The stream processor has no session started through the API."
         now = self.context.clock()
+        if session.access_key_id is not None:
+            ended = self.credentials.standing(session.access_key_id, now)
+            if ended is not None:
+                return self._refuse(processor, now, ended, f"The session was ended: {ended}.")
         decided = self.gate.decide(
             OPERATION, {"Name": processor.name}, self._caller(processor), self.context, now
         )
@@ -60,6 +68,16 @@ class StreamGovernor:
             if not plan.decision.allowed
             else f"policies now require {plan.reviewers} reviewers"
         )
+        return self._refuse(
+            processor,
+            now,
+            reason,
+            f"The policies of {session.principal} no longer allow {action_name(OPERATION)} on"
+            f" {resource}; the session was ended.",
+        )
+
+    def _refuse(self, processor: StreamProcessor, now: float, reason: str, message: str) -> str:
+        """Audit that the running session is no longer allowed, and say why to its status."""
         self.gate.append(
             self._entry(processor, now)
             | {
@@ -68,10 +86,7 @@ class StreamGovernor:
                 "error": "AccessDeniedException",
             }
         )
-        return (
-            f"The policies of {session.principal} no longer allow {action_name(OPERATION)} on"
-            f" {resource}; the session was ended."
-        )
+        return message
 
     def release(
         self, processor: StreamProcessor, frame: LiveFrame, result: AnalysedFrame

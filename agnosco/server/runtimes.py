@@ -39,7 +39,7 @@ def start_runtimes(deployment: Deployment, settings: Settings) -> Runtimes:
     streams = StreamRuntime(
         deployment.streams,
         STREAM_ANALYSIS(deployment.context),
-        StreamGovernor(deployment.gate, deployment.context),
+        StreamGovernor(deployment.gate, deployment.context, deployment.credentials),
         workers=settings.stream_workers,
         lease_seconds=settings.stream_lease_seconds,
         reconnect_seconds=settings.stream_reconnect_seconds,

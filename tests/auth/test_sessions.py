@@ -234,3 +234,47 @@ def test_a_long_term_key_of_a_role_signs_nothing(state: State) -> None:
     state.roles.delete("Finders")
     state.roles._ids.clear()
     assert state.credentials.secret_for(key.access_key_id, None) == key.secret_access_key
+
+
+def test_standing_says_why_a_verified_key_no_longer_speaks(state: State) -> None:
+    """For work that outlives its request (a running stream processor): the key that started it
+    is asked again, without its token, whether it still speaks for its principal."""
+    state.roles.governance.create_principal("finder")
+    key = state.keys.create("finder")
+    assert state.credentials.standing(key.access_key_id, NOW) is None
+    temporary = state.sessions.issue(
+        kind=SESSION_TOKEN,
+        principal="finder",
+        source_access_key_id=key.access_key_id,
+        issued_at=NOW,
+        duration=900,
+    ).session
+    role = state.roles.create("Finders", ["finder"])
+    assumed = state.sessions.issue(
+        kind=ASSUMED_ROLE,
+        principal="Finders",
+        source_access_key_id=key.access_key_id,
+        issued_at=NOW,
+        duration=900,
+        assumed_by="finder",
+        role="Finders",
+        role_id=role.role_id,
+        session_name="s",
+    ).session
+    assert state.credentials.standing(temporary.access_key_id, NOW + 899) is None
+    assert state.credentials.standing(assumed.access_key_id, NOW + 899) is None
+    expired = state.credentials.standing(temporary.access_key_id, NOW + 900)
+    assert expired == f"the temporary credentials {temporary.access_key_id} expired"
+    unknown = state.credentials.standing("ASIANOSUCHKEY0000000", NOW)
+    assert unknown is not None and "unknown" in unknown
+
+    state.roles.delete("Finders")
+    state.roles._ids.clear()  # the one-second cache, as a second later
+    gone = state.credentials.standing(assumed.access_key_id, NOW)
+    assert gone == "the role Finders of the temporary credentials no longer exists"
+
+    state.keys.revoke(key.access_key_id)
+    revoked = state.credentials.standing(key.access_key_id, NOW)
+    assert revoked == f"the access key {key.access_key_id} was revoked"
+    descended = state.credentials.standing(temporary.access_key_id, NOW)
+    assert descended is not None and f"{key.access_key_id} that the temporary" in descended

@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from agnosco.auth.sessions import SESSION_TOKEN
 from agnosco.vision.video import sample_frames
 from tests import clips
 from tests.server.in_process import InProcessServer
@@ -502,6 +503,82 @@ def test_a_session_ends_when_its_policy_is_detached(
         and "no longer allowed" in r.get("reason", "")
         for r in app_server.deployment.audit.records()
     )
+
+
+def _ends_failed(app_server: InProcessServer, name: str) -> str:
+    """Wait for the running processor ``name`` to end; its StatusMessage (it must be FAILED)."""
+    described = app_server.deployment.streams.get(name)
+    deadline = time.monotonic() + 90
+    while described.status in ("STARTING", "RUNNING"):
+        assert time.monotonic() < deadline, "the session went on"
+        time.sleep(0.2)
+        described = app_server.deployment.streams.get(name)
+    assert described.status == "FAILED"
+    return described.status_message or ""
+
+
+def test_a_session_ends_when_the_key_that_started_it_is_revoked(
+    app_server: InProcessServer, people: str, long_clip: Path, tmp_path: Path
+) -> None:
+    app_server.deployment.governance.put_policy(
+        "StreamAndSearchRevoked",
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action":'
+        ' "rekognition:*", "Resource": "*"}]}',
+    )
+    governance = app_server.deployment.governance
+    governance.create_principal("stream-revoked")
+    governance.attach("StreamAndSearchRevoked", "stream-revoked")
+    key = app_server.deployment.keys.create("stream-revoked")
+    operator = app_server.client(key.access_key_id, key.secret_access_key)
+    revoked = Mapped(app_server, "revoked", str(long_clip), tmp_path / "r.jsonl")
+    operator.create_stream_processor(**revoked.definition("revoked"))
+    operator.start_stream_processor(Name="revoked")
+    wait_for(operator, "revoked", "RUNNING")
+    app_server.deployment.keys.revoke(key.access_key_id)
+    message = _ends_failed(app_server, "revoked")
+    assert f"the access key {key.access_key_id} was revoked" in message
+    assert any(
+        r.get("principal") == "stream-revoked"
+        and r.get("error") == "AccessDeniedException"
+        and "was revoked" in r.get("reason", "")
+        for r in app_server.deployment.audit.records()
+    )
+
+
+def test_a_session_started_with_temporary_credentials_ends_when_they_expire(
+    app_server: InProcessServer, people: str, long_clip: Path, tmp_path: Path
+) -> None:
+    """Temporary credentials lasting 20 s start a processor: it runs while they last, and is
+    ended, FAILED and audited, once they expire (checked with the policies, every 10 s)."""
+    app_server.deployment.governance.put_policy(
+        "StreamAndSearchTemporary",
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action":'
+        ' "rekognition:*", "Resource": "*"}]}',
+    )
+    governance = app_server.deployment.governance
+    governance.create_principal("stream-temporary")
+    governance.attach("StreamAndSearchTemporary", "stream-temporary")
+    key = app_server.deployment.keys.create("stream-temporary")
+    new = app_server.deployment.credentials.sessions.issue(
+        kind=SESSION_TOKEN,
+        principal="stream-temporary",
+        source_access_key_id=key.access_key_id,
+        issued_at=time.time(),
+        duration=20,
+    )
+    temporary = new.session
+    operator = app_server.client(
+        temporary.access_key_id, temporary.secret, session_token=new.session_token
+    )
+    expiring = Mapped(app_server, "expiring", str(long_clip), tmp_path / "r.jsonl")
+    operator.create_stream_processor(**expiring.definition("expiring"))
+    operator.start_stream_processor(Name="expiring")
+    started = app_server.deployment.streams.get("expiring")
+    assert started.session is not None
+    assert started.session.access_key_id == temporary.access_key_id
+    message = _ends_failed(app_server, "expiring")
+    assert time.time() >= temporary.expires_at  # not before they expired
+    assert f"the temporary credentials {temporary.access_key_id} expired" in message
 
 
 @pytest.mark.slow
