@@ -430,14 +430,15 @@ def taxonomy(path: Path = TABLE) -> Taxonomy:
     """The generated table (``tools/imagenet_labels.py``)."""
     table = json.loads(path.read_text(encoding="utf-8"))
     labels = table["labels"]
-    index = {label["wnid"]: i for i, label in enumerate(labels)}
-    by_name = {label["name"]: i for i, label in enumerate(labels)}
     wnids = tuple(table["classes"])
+    # the first 1000 labels are the classes, in the network's output order
+    if [label["wnids"] for label in labels[: len(wnids)]] != [[w] for w in wnids]:
+        raise ValueError(f"{path}: the first labels are not the classes in order")
+    by_name = {label["name"]: i for i, label in enumerate(labels)}
     beneath = np.zeros((len(labels), len(wnids)), dtype=np.float64)
-    for c, wnid in enumerate(wnids):
-        node = labels[index[wnid]]
-        beneath[index[wnid], c] = 1.0
-        for parent in node["parents"]:
+    for c in range(len(wnids)):
+        beneath[c, c] = 1.0
+        for parent in labels[c]["parents"]:
             beneath[by_name[parent], c] = 1.0
     return Taxonomy(
         wnids=wnids,
