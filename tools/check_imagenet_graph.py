@@ -31,8 +31,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agnosco.vision import imagenet  # noqa: E402
-from tests.conftest import SHARED_DATA  # noqa: E402
+from agnosco.vision import imagenet
+from tests.conftest import SHARED_DATA
 
 FIXTURE = ROOT / "tests" / "vision" / "data" / "imagenet-reference.json"
 #: Shared images with one obvious object, a person, and a group (paths under ../shared/data).
@@ -121,7 +121,9 @@ def main() -> None:
     import torch
 
     net = torch_mobilenet_v2()
-    ours = imagenet.session(imagenet.build_graph(imagenet.read_torch_weights(imagenet.weights_path())))
+    ours = imagenet.session(
+        imagenet.build_graph(imagenet.read_torch_weights(imagenet.weights_path()))
+    )
     table = imagenet.taxonomy() if imagenet.TABLE.is_file() else None
     fixture = []
     worst = 0.0

@@ -274,7 +274,10 @@ def generate(data_noun: Path = WORDNET / "data.noun", synsets: Path = SYNSETS) -
             raise SystemExit(f"override {offset} -> {stand_in}: not the same word")
     classes = read_classes(synsets, wordnet)
     genera = {
-        lemma[len("genus_") :] for s in wordnet.values() for lemma in s.lemmas if lemma.startswith("genus_")
+        lemma[len("genus_") :]
+        for s in wordnet.values()
+        for lemma in s.lemmas
+        if lemma.startswith("genus_")
     }
 
     def hierarchy(offset: str) -> list[str]:

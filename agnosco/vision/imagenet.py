@@ -91,7 +91,7 @@ FIRST_CHANNELS, LAST_CHANNELS, CLASSES = 32, 1280, 1000
 # -- reading a torch state dict without torch ---------------------------------------------------
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-_STORAGE_DTYPES = {
+_STORAGE_DTYPES: dict[str, np.dtype[Any]] = {
     "FloatStorage": np.dtype("<f4"),
     "DoubleStorage": np.dtype("<f8"),
     "HalfStorage": np.dtype("<f2"),
@@ -133,7 +133,7 @@ class _TensorRef:
 
 class _StorageType:
     def __init__(self, name: str) -> None:
-        self.dtype = _STORAGE_DTYPES[name]
+        self.dtype: np.dtype[Any] = _STORAGE_DTYPES[name]
 
 
 def _rebuild_tensor_v2(
@@ -179,14 +179,14 @@ def read_torch_weights(path: Path) -> dict[str, np.ndarray]:
     :raises ValueError: the file is not such a state dict."""
     storages: dict[str, _Storage] = {}
     with path.open("rb") as file:
-        if pickle.load(file) != _LEGACY_MAGIC:  # noqa: S301 (ints only: find_class is not reached)
+        if pickle.load(file) != _LEGACY_MAGIC:  # an int: nothing to build
             raise ValueError(f"{path} is not a legacy torch file")
-        pickle.load(file)  # noqa: S301  protocol version
-        sys_info = pickle.load(file)  # noqa: S301  a dict of ints and bools
+        pickle.load(file)  # the protocol version
+        sys_info = pickle.load(file)  # a dict of ints and bools
         if not isinstance(sys_info, dict) or not sys_info.get("little_endian", False):
             raise ValueError(f"{path} was not saved on a little-endian machine")
-        state = _WeightsUnpickler(file, storages).load()  # type: ignore[arg-type]
-        keys = _WeightsUnpickler(file, storages).load()  # type: ignore[arg-type]
+        state = _WeightsUnpickler(file, storages).load()
+        keys = _WeightsUnpickler(file, storages).load()
         for key in keys:
             storage = storages[key]
             (numel,) = struct.unpack("<q", file.read(8))
@@ -197,7 +197,7 @@ def read_torch_weights(path: Path) -> dict[str, np.ndarray]:
                 raise ValueError(f"{path} is truncated")
             storage.data = np.frombuffer(raw, dtype=storage.dtype)
     if not isinstance(state, OrderedDict):
-        raise ValueError(f"{path} holds no state dict")
+        raise ValueError(f"{path} holds no state dict")  # noqa: TRY004 (a bad file, not a bad call)
     return {name: ref.array() for name, ref in state.items() if isinstance(ref, _TensorRef)}
 
 
@@ -238,7 +238,7 @@ def _folded(weights: dict[str, np.ndarray], conv: str, bn: str) -> tuple[np.ndar
     return folded_w.astype(np.float32), folded_b.astype(np.float32)
 
 
-def _layers(weights: dict[str, np.ndarray]) -> Iterator[tuple[str, Any]]:
+def _layers(weights: dict[str, np.ndarray]) -> Iterator[tuple[Any, ...]]:
     """torchvision's MobileNetV2 as a sequence of steps: ("conv", name, w, b, stride, groups,
     relu6), ("save",) and ("add",) around a residual block, ("pool",), ("linear", w, b)."""
     yield ("conv", "features.0", *_folded(weights, "features.0.0", "features.0.1"), 2, 1, True)
