@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from agnosco.errors import InvalidImageFormatException
 from agnosco.vision import imagenet
 from agnosco.vision.image import DecodedImage, decode_image, sniff_format
 from agnosco.vision.imagenet import FLOOR_PERCENT, ImageNetLabels, labels_from_probabilities
@@ -330,3 +331,12 @@ def _png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def test_a_corrupt_image_never_reaches_the_model(source: ImageNetLabels) -> None:
+    """Truncated bytes are Rekognition's InvalidImageFormatException at decoding; the image that
+    decodes after it is labelled as before (nothing about the model was disturbed)."""
+    data = shared("no-faces/images/coffee.png").read_bytes()
+    with pytest.raises(InvalidImageFormatException):
+        source.labels(decode_image(data[: len(data) // 2]))
+    assert by_name(source.labels(decode_image(data)))["Espresso"].confidence > 90
