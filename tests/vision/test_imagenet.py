@@ -32,7 +32,8 @@ REKOGNITION_CATEGORIES = {
     "Furniture and Furnishings", "Hobbies and Interests", "Home Appliances", "Kitchen and Dining",
     "Materials", "Medical", "Nature and Outdoors", "Person Description", "Plants and Flowers",
     "Sports", "Symbols and Flags", "Technology and Computing", "Text and Documents",
-    "Tools and Machinery", "Toys and Gaming", "Vehicles and Automotive", "Weapons and Military",
+    "Tools and Machinery", "Toys and Gaming", "Transport and Logistics", "Vehicles and Automotive",
+    "Weapons and Military",
 }  # fmt: skip
 
 
