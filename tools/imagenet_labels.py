@@ -381,7 +381,14 @@ def generate(data_noun: Path = WORDNET / "data.noun", synsets: Path = SYNSETS) -
 
 
 def render(table: dict[str, object]) -> str:
-    return json.dumps(table, indent=1, ensure_ascii=False) + "\n"
+    """The table as JSON, one label a line (readable diffs when WordNet or a rule changes)."""
+    head = {k: v for k, v in table.items() if k != "labels"}
+    lines = [json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ","]
+    labels = table["labels"]
+    assert isinstance(labels, list)
+    rows = [json.dumps(label, ensure_ascii=False) for label in labels]
+    lines.append(' "labels": [\n  ' + ",\n  ".join(rows) + "\n ]\n}")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
