@@ -16,7 +16,11 @@
    such words (precision); beside it the same for rapidocr's own word output
    (``word_results``, every word, since its per-word scores are not the words').
 
-    python bench/analysis.py [--calls 5]
+3. **General labels** (``general_labels``): per image, ``ImageNetLabels().labels(image)``
+   (preprocessing, the network, the softmax and the WordNet parents) beside the bare
+   onnxruntime ``session.run`` on the same preprocessed input, interleaved call by call.
+
+    python bench/analysis.py [--calls 5] [--labels-only]
 """
 
 from __future__ import annotations
@@ -86,7 +90,11 @@ def median_ms(times: list[tuple[float, float]], i: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=5, help="timed calls per image and side")
+    parser.add_argument("--labels-only", action="store_true", help="only the general labels")
     args = parser.parse_args()
+    if args.labels_only:
+        general_labels(args.calls)
+        return
     if not SHARED_DATA.is_dir():
         sys.exit(f"{SHARED_DATA} is absent: the labelled images are in ../shared/data")
     labels = json.loads(LABELS.read_text())["images"]
@@ -163,6 +171,58 @@ def main() -> None:
         f"{'all':40} {n:8} {read:10} {found / n:7.1%} {found / max(read, 1):9.1%}"
         f" {r_read:20} {r_found / n:7.1%} {r_found / max(r_read, 1):9.1%}"
     )
+    print()
+    general_labels(args.calls)
+
+
+#: Shared images for the general labels: objects, a portrait, a group, a 1 MP landscape.
+LABEL_IMAGES = [
+    "no-faces/images/coffee.png",
+    "no-faces/images/motorcycle_left.png",
+    "deepface-pairs/images/img1.jpg",
+    "crowds/volleyball-team.jpg",
+    "no-faces/images/meadow_view_a.jpg",
+]
+
+
+def general_labels(calls: int) -> None:
+    """DetectLabels' general labels: ImageNetLabels().labels beside the bare session.run."""
+    from agnosco.vision import imagenet
+
+    if not SHARED_DATA.is_dir():
+        sys.exit(f"{SHARED_DATA} is absent: the images are in ../shared/data")
+    source = imagenet.ImageNetLabels()
+    session = imagenet._MODEL.get()  # the registry's session, as labels() runs it
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print("General labels per image: ImageNetLabels().labels(image) (resize + crop, network,")
+    print("softmax, WordNet parents) vs the bare onnxruntime session.run on the same")
+    print(f"preprocessed 224x224 input; medians of {calls}, wall-clock and CPU ms")
+    print(
+        f"{'image':40} {'size':>10} {'labels ms':>9} {'bare ms':>7} {'ratio':>5} "
+        f"{'labels CPU':>10} {'bare CPU':>8} {'ratio':>5} {'top class':>24}"
+    )
+    for name in LABEL_IMAGES:
+        decoded = decode_image((SHARED_DATA / name).read_bytes(), max_bytes=15 * 2**20)
+        x = imagenet.preprocess(decoded.pixels)
+        found: list[Any] = []
+
+        def labelled(decoded: Any = decoded, found: list[Any] = found) -> None:
+            found[:] = source.labels(decoded)
+
+        def bare(x: np.ndarray = x) -> None:
+            session.run(["logits"], {"pixels": x})
+
+        a, b = interleaved(labelled, bare, calls)
+        classes = set(imagenet.taxonomy().names[:1000])
+        top = max((lb for lb in found if lb.name in classes), key=lambda lb: lb.confidence)
+        size = f"{decoded.width}x{decoded.height}"
+        print(
+            f"{name:40} {size:>10} {median_ms(a, 0):9.1f} {median_ms(b, 0):7.1f} "
+            f"{median_ms(a, 0) / median_ms(b, 0):5.2f} {median_ms(a, 1):10.1f} "
+            f"{median_ms(b, 1):8.1f} {median_ms(a, 1) / median_ms(b, 1):5.2f} "
+            f"{top.name[:18]:>18} {top.confidence:5.1f}"
+        )
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
