@@ -670,6 +670,9 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
     if "TextDetections" in response:  # how much text was read, never the text itself
         types = [d.get("Type") for d in response["TextDetections"]]
         summary["TextLines"], summary["TextWords"] = types.count("LINE"), types.count("WORD")
+    if "Labels" in response and "LabelModelVersion" in response:  # counts, never the names
+        summary["LabelCount"] = len(response["Labels"])
+        summary["LabelInstances"] = sum(len(x.get("Instances", [])) for x in response["Labels"])
     for member in ("DeletedFaces",):
         if member in response:
             summary[member] = response[member]
