@@ -166,8 +166,8 @@ def simplified_color(rgb: tuple[int, int, int]) -> str:
     """One of :data:`SIMPLIFIED_COLORS` for ``rgb``, from its CIELAB lightness L*, chroma C* and
     hue angle h: under :data:`ACHROMATIC_CHROMA` of chroma, black (L* < 25), white (L* > 90) or
     grey; otherwise the colour whose prototype hue is nearest h (see ``_HUE_PROTOTYPES``), except
-    that a red, orange or yellow that is dark (L* < 50) or dull (C* < 30) is brown, and a light
-    red (L* > 70) is pink."""
+    that a dark (L* < 50) orange or yellow, or a dull (C* < 30) red, orange or yellow, is brown,
+    and a light red (L* > 70) is pink."""
     lightness, a, b = (float(v) for v in _to_lab(np.array([rgb], dtype=np.uint8))[0])
     chroma = float(np.hypot(a, b))
     if chroma < ACHROMATIC_CHROMA:
@@ -176,7 +176,9 @@ def simplified_color(rgb: tuple[int, int, int]) -> str:
     name = min(_hues().items(), key=lambda item: min(abs(hue - item[1]), 360 - abs(hue - item[1])))[
         0
     ]
-    if name in ("red", "orange", "yellow") and (lightness < 50 or chroma < 30):
+    if (name in ("orange", "yellow") and lightness < 50) or (
+        name in ("red", "orange", "yellow") and chroma < 30
+    ):
         return "brown"
     if name == "red" and lightness > 70:
         return "pink"
