@@ -17,7 +17,8 @@ on the size the image was sent at.  Nothing here is learnt; every figure is a fo
   edge-rich one near 100; the shared photos score 47-100, and 0-3 blurred by a 2 px Gaussian.
 * **Dominant colours**: k-means (Lloyd's, at most :data:`MAX_CLUSTERS` centres, deterministic
   farthest-point seeding) of the region's pixels in CIELAB, a perceptual space, on a copy of at
-  most :data:`COLOUR_SIDE` pixels on its long side; centres closer than :data:`MERGE_DELTA_E`
+  most :data:`COLOUR_SIDE` pixels on its long side, the pixels binned by the top five bits of
+  each channel first (weighted by their counts; each bin's colour is its pixels' mean); centres closer than :data:`MERGE_DELTA_E`
   (CIE76 delta E) are merged, since a person would not tell them apart.  Each colour reports
   the mean sRGB of its pixels, its hex code (``#rrggbb``), the nearest CSS named colour (CIE76 in
   CIELAB, among Pillow's table of the CSS3 named colours, ``PIL.ImageColor.colormap``; of names
@@ -196,32 +197,53 @@ def _resize(pixels: np.ndarray, side: int, *, enlarge: bool) -> np.ndarray:
 
 
 def dominant_colors(rgb: np.ndarray, limit: int) -> tuple[DominantColor, ...]:
-    """The at most ``limit`` dominant colours of ``rgb`` (N x 3 uint8 pixels), by share."""
+    """The at most ``limit`` dominant colours of ``rgb`` (N x 3 uint8 pixels), by share.
+
+    The pixels are first binned by their top 5 bits per channel (each bin keeps its pixel count
+    and the sum of its pixels' values, so nothing is approximated but the clustering's input):
+    k-means runs on the bins, weighted by their counts."""
     if limit <= 0 or len(rgb) == 0:
         return ()
-    lab = _to_lab(rgb)
-    centres = [lab.mean(axis=0)]
-    nearest = ((lab - centres[0]) ** 2).sum(axis=1)
+    rgb = rgb.reshape(-1, 3)
+    key = (rgb[:, 0].astype(np.int32) >> 3) << 10 | (rgb[:, 1].astype(np.int32) >> 3) << 5
+    key |= rgb[:, 2].astype(np.int32) >> 3
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    sums = np.stack(
+        [np.bincount(inverse, weights=rgb[:, c], minlength=len(counts)) for c in range(3)], axis=1
+    )
+    means = np.clip(np.rint(sums / counts[:, None]), 0, 255).astype(np.uint8)
+    lab = _to_lab(means).astype(np.float64)
+    weights = counts.astype(np.float64)
+    first = (lab * weights[:, None]).sum(axis=0) / weights.sum()
+    centres = [first]
+    nearest = ((lab - first) ** 2).sum(axis=1)
     while len(centres) < MAX_CLUSTERS:
         far = int(np.argmax(nearest))
         if nearest[far] < MERGE_DELTA_E**2:
             break
         centres.append(lab[far])
         nearest = np.minimum(nearest, ((lab - lab[far]) ** 2).sum(axis=1))
-    centre = np.array(centres, dtype=np.float32)
+    centre = np.array(centres)
     for _ in range(KMEANS_ITERATIONS):
         assign = _assign(lab, centre)
-        counts = np.bincount(assign, minlength=len(centre))
-        keep = counts > 0
-        sums = np.zeros_like(centre)
-        np.add.at(sums, assign, lab)
-        centre = (sums[keep] / counts[keep, None]).astype(np.float32)
+        mass = np.bincount(assign, weights=weights, minlength=len(centre))
+        keep = mass > 0
+        moments = np.stack(
+            [
+                np.bincount(assign, weights=weights * lab[:, c], minlength=len(centre))
+                for c in range(3)
+            ],
+            axis=1,
+        )
+        centre = moments[keep] / mass[keep, None]
     assign = _assign(lab, centre)
-    groups = _merge(lab, assign, centre)
-    total = len(rgb)
+    total = float(weights.sum())
     colours = []
-    for members in sorted(groups, key=len, reverse=True)[:limit]:
-        mean = rgb[members].astype(np.float64).mean(axis=0)
+    groups = _merge(assign, centre, weights)
+    for members in sorted(groups, key=lambda m: -float(weights[m].sum()))[:limit]:
+        count = float(weights[members].sum())
+        mean = sums[members].sum(axis=0) / count
         red, green, blue = (int(v) for v in np.clip(np.rint(mean), 0, 255))
         colours.append(
             DominantColor(
@@ -231,22 +253,22 @@ def dominant_colors(rgb: np.ndarray, limit: int) -> tuple[DominantColor, ...]:
                 hex_code=f"#{red:02x}{green:02x}{blue:02x}",
                 css_color=css_color((red, green, blue)),
                 simplified_color=simplified_color((red, green, blue)),
-                pixel_percent=100.0 * len(members) / total,
+                pixel_percent=100.0 * count / total,
             )
         )
     return tuple(colours)
 
 
 def _assign(lab: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    distances = (lab**2).sum(axis=1)[:, None] - 2 * lab @ centre.T + (centre**2).sum(axis=1)
+    distances = ((lab[:, None, :] - centre[None, :, :]) ** 2).sum(axis=2)
     return np.asarray(np.argmin(distances, axis=1))
 
 
-def _merge(lab: np.ndarray, assign: np.ndarray, centre: np.ndarray) -> list[np.ndarray]:
-    """Pixel indices of each colour, clusters whose centres are within MERGE_DELTA_E joined
-    (largest first, each absorbing the smaller ones near it)."""
+def _merge(assign: np.ndarray, centre: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
+    """Bin indices of each colour, clusters whose centres are within MERGE_DELTA_E joined
+    (heaviest first, each absorbing the lighter ones near it)."""
     members = [np.flatnonzero(assign == k) for k in range(len(centre))]
-    order = sorted(range(len(centre)), key=lambda k: len(members[k]), reverse=True)
+    order = sorted(range(len(centre)), key=lambda k: -float(weights[members[k]].sum()))
     groups: list[list[int]] = []
     for k in order:
         if len(members[k]) == 0:
