@@ -102,6 +102,9 @@ _AUDITED_PARAMETERS = (
     "TagKeys",
     "Input",  # Agnosco's redaction: the files it reads and writes
     "Output",
+    "Features",  # DetectLabels: what was asked for, and how many labels at what confidence
+    "MaxLabels",
+    "MinConfidence",
 )
 
 

@@ -257,7 +257,7 @@ def test_a_principal_without_policy_is_refused_and_audited(  # type: ignore[no-u
     deployment.governance.attach("ImageAnalyst", "labels-analyst")
     analyst_key = deployment.keys.create("labels-analyst")
     analyst = app_server.client(analyst_key.access_key_id, analyst_key.secret_access_key)
-    labels = analyst.detect_labels(Image=image)["Labels"]
+    labels = analyst.detect_labels(Image=image, MinConfidence=60.0)["Labels"]
     assert [label["Name"] for label in labels] == PERSON_LABELS
     records = {
         r["principal"]: r
@@ -270,6 +270,7 @@ def test_a_principal_without_policy_is_refused_and_audited(  # type: ignore[no-u
     allowed = records["labels-analyst"]
     assert allowed["decision"] == "Allow"
     assert allowed["result"] == {"LabelCount": 3, "LabelInstances": len(labels[0]["Instances"])}
+    assert allowed["parameters"] == {"MinConfidence": 60.0}
     assert len(allowed["images"]) == 1 and "sha256" in allowed["images"][0]
     recorded = json.dumps(allowed)
     assert not any(name in recorded for name in PERSON_LABELS)
