@@ -14,7 +14,8 @@ on the size the image was sent at.  Nothing here is learnt; every figure is a fo
 * **Sharpness** (0-100): the variance of the Laplacian (OpenCV's 3x3 aperture) of the luma over
   the region, mapped by ``100 * (1 - exp(-variance / 500))`` (the form of the face quality of
   ``vision/quality.py``, scaled for a whole 256 px image): a uniform region is 0, a crisp
-  edge-rich one near 100; the shared photos score 47-100, and 0-3 blurred by a 2 px Gaussian.
+  edge-rich one near 100 (13 photos of ``../shared/data``: 47-100; 0-3 after a 2 px Gaussian
+  blur).
 * **Dominant colours**: k-means (Lloyd's, at most :data:`MAX_CLUSTERS` centres, deterministic
   farthest-point seeding) of the region's pixels in CIELAB, a perceptual space, on a copy of at
   most :data:`COLOUR_SIDE` pixels on its long side, the pixels binned by the top five bits of
@@ -139,13 +140,11 @@ def _to_lab(rgb: np.ndarray) -> np.ndarray:
 @cache
 def _css_table() -> tuple[tuple[str, ...], np.ndarray]:
     """The CSS named colours (one name per colour: the alphabetically first) and their CIELAB."""
-    by_colour: dict[str, str] = {}
-    for name in sorted(ImageColor.colormap):
-        value = ImageColor.colormap[name]
-        if isinstance(value, str):
-            by_colour.setdefault(value.lower(), name)
+    by_colour: dict[tuple[int, ...], str] = {}
+    for name in sorted(ImageColor.colormap):  # (getrgb caches its answers in the table itself)
+        by_colour.setdefault(ImageColor.getrgb(name)[:3], name)
     names = tuple(by_colour.values())
-    rgb = np.array([ImageColor.getrgb(hex_code)[:3] for hex_code in by_colour], dtype=np.uint8)
+    rgb = np.array(list(by_colour), dtype=np.uint8)
     return names, _to_lab(rgb)
 
 

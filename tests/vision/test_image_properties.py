@@ -161,3 +161,12 @@ def test_a_small_image_is_measured_at_the_working_size() -> None:
     quality = ip.analyse(_image(small), 2).whole.quality
     assert quality.brightness == pytest.approx(50.0, abs=0.5)
     assert quality.contrast == pytest.approx(100.0, abs=1.0)
+
+
+def test_the_css_table_survives_pillows_cache() -> None:
+    """Pillow's getrgb caches its answers in the colour table itself (tuples for names)."""
+    from PIL import ImageColor
+
+    ImageColor.getrgb("white"), ImageColor.getrgb("gray")
+    ip._css_table.cache_clear()
+    assert ip.css_color((255, 255, 255)) == "white" and ip.css_color((128, 128, 128)) == "gray"
