@@ -22,7 +22,10 @@ from tests.server.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from tests.server.in_process import InProcessServer
 from tests.text_images import png
 
+#: What the face engine's evidence gives; other label sources (the image classifier) may add
+#: labels of their own, so the tests below hold whatever the deployment composes beside it.
 PERSON_LABELS = ["Person", "Head", "Face"]
+PERSON_DESCRIPTION = {"Name": "Person Description"}
 
 
 def _valid(response: dict[str, Any]) -> dict[str, Any]:
@@ -62,10 +65,10 @@ def test_group_photos_give_one_person_instance_per_face(  # type: ignore[no-unty
     labels = {label["Name"]: label for label in body["Labels"]}
     assert PERSON_LABELS == [n for n in _names(body) if n in PERSON_LABELS]
     person = labels["Person"]
-    assert person["Categories"] == [{"Name": "Person Description"}]
-    assert person["Aliases"] == [{"Name": "Human"}] and person["Parents"] == []
-    assert labels["Face"]["Parents"] == [{"Name": "Head"}, {"Name": "Person"}]
-    assert labels["Head"]["Parents"] == [{"Name": "Person"}]
+    assert all(PERSON_DESCRIPTION in labels[name]["Categories"] for name in PERSON_LABELS)
+    assert {"Name": "Human"} in person["Aliases"]
+    assert labels["Face"]["Parents"][:2] == [{"Name": "Head"}, {"Name": "Person"}]
+    assert labels["Head"]["Parents"][:1] == [{"Name": "Person"}]
     assert labels["Face"]["Instances"] == [] and labels["Head"]["Instances"] == []
     # one Person per face DetectFaces finds (the same detector), each face inside its Person
     faces = rekognition.detect_faces(Image=image)["FaceDetails"]
@@ -92,20 +95,37 @@ def test_filters_and_limits(rekognition, app_server: InProcessServer, read_image
     def general(**filters: list[str]) -> list[str]:
         return names(Settings={"GeneralLabels": filters})
 
-    assert names() == PERSON_LABELS
+    everything = _valid(rekognition.detect_labels(Image=image))["Labels"]
+    every = [label["Name"] for label in everything]
+    assert PERSON_LABELS == [n for n in every if n in PERSON_LABELS]
+    described = [n["Name"] for n in everything if PERSON_DESCRIPTION in n["Categories"]]
     assert general(LabelInclusionFilters=["Face"]) == ["Face"]
     assert general(LabelInclusionFilters=["face"]) == []  # exact names
-    assert general(LabelExclusionFilters=["Face", "Head"]) == ["Person"]
-    assert general(LabelCategoryInclusionFilters=["Person Description"]) == PERSON_LABELS
-    assert general(LabelCategoryInclusionFilters=["Animals and Pets"]) == []
-    assert general(LabelCategoryExclusionFilters=["Person Description"]) == []
+    assert general(LabelExclusionFilters=["Face", "Head"]) == [
+        n for n in every if n not in ("Face", "Head")
+    ]
+    assert general(LabelCategoryInclusionFilters=["Person Description"]) == described
+    assert set(PERSON_LABELS) <= set(described)
+    assert general(LabelCategoryExclusionFilters=["Person Description"]) == [
+        n for n in every if n not in described
+    ]
+    assert general(LabelCategoryInclusionFilters=["No Such Category"]) == []
     assert general(LabelInclusionFilters=["Person"], LabelExclusionFilters=["Person"]) == []
-    assert names(MaxLabels=1) == ["Person"]
+    assert (
+        general(
+            LabelInclusionFilters=["Face"], LabelCategoryInclusionFilters=["Person Description"]
+        )
+        == described
+    )  # either inclusion keeps a label
+    assert names(MaxLabels=1) == every[:1]
     assert names(MaxLabels=0) == []
-    confidence = rekognition.detect_labels(Image=image)["Labels"][0]["Confidence"]
-    assert names(MinConfidence=confidence) == PERSON_LABELS
-    if confidence < 100:
-        assert names(MinConfidence=min(100.0, confidence + 1e-3)) == []
+    person = next(label["Confidence"] for label in everything if label["Name"] == "Person")
+    kept = names(MinConfidence=person)
+    assert "Person" in kept
+    assert kept == [n["Name"] for n in everything if n["Confidence"] >= person]
+    if person < 100:
+        above = names(MinConfidence=min(100.0, person + 1e-3))
+        assert not set(PERSON_LABELS) & set(above)
     # what botocore's client refuses itself, the server refuses too
     unchecked = app_server.client(ACCESS_KEY_ID, SECRET_ACCESS_KEY, parameter_validation=False)
     for bad in (
@@ -171,8 +191,9 @@ def test_both_features_give_the_colours_of_each_person(rekognition, read_image) 
             Settings={"ImageProperties": {"MaxDominantColors": 3}},
         )
     )
-    assert _names(body) == PERSON_LABELS
-    for instance in body["Labels"][0]["Instances"]:
+    person = next(label for label in body["Labels"] if label["Name"] == "Person")
+    assert len(person["Instances"]) >= 2
+    for instance in person["Instances"]:
         assert 1 <= len(instance["DominantColors"]) <= 3
         assert sum(c["PixelPercent"] for c in instance["DominantColors"]) <= 100 + 1e-6
     assert len(body["ImageProperties"]["DominantColors"]) == 3
@@ -180,7 +201,8 @@ def test_both_features_give_the_colours_of_each_person(rekognition, read_image) 
 
 def test_a_photo_without_people_has_no_person(rekognition, no_faces_dir) -> None:  # type: ignore[no-untyped-def]
     data = (no_faces_dir / "images" / "coffee.png").read_bytes()
-    assert _valid(rekognition.detect_labels(Image={"Bytes": data}))["Labels"] == []
+    names = _names(_valid(rekognition.detect_labels(Image={"Bytes": data})))
+    assert not set(PERSON_LABELS) & set(names)
 
 
 def test_detect_labels_from_an_s3_object(rekognition, app_server: InProcessServer) -> None:  # type: ignore[no-untyped-def]
@@ -258,7 +280,7 @@ def test_a_principal_without_policy_is_refused_and_audited(  # type: ignore[no-u
     analyst_key = deployment.keys.create("labels-analyst")
     analyst = app_server.client(analyst_key.access_key_id, analyst_key.secret_access_key)
     labels = analyst.detect_labels(Image=image, MinConfidence=60.0)["Labels"]
-    assert [label["Name"] for label in labels] == PERSON_LABELS
+    assert set(PERSON_LABELS) <= {label["Name"] for label in labels}
     records = {
         r["principal"]: r
         for r in deployment.audit.records()
@@ -269,8 +291,11 @@ def test_a_principal_without_policy_is_refused_and_audited(  # type: ignore[no-u
     assert records["labels-nobody"]["error"] == "AccessDeniedException"
     allowed = records["labels-analyst"]
     assert allowed["decision"] == "Allow"
-    assert allowed["result"] == {"LabelCount": 3, "LabelInstances": len(labels[0]["Instances"])}
+    assert allowed["result"] == {
+        "LabelCount": len(labels),
+        "LabelInstances": sum(len(label["Instances"]) for label in labels),
+    }
     assert allowed["parameters"] == {"MinConfidence": 60.0}
     assert len(allowed["images"]) == 1 and "sha256" in allowed["images"][0]
     recorded = json.dumps(allowed)
-    assert not any(name in recorded for name in PERSON_LABELS)
+    assert not any(f'"{label["Name"]}"' in recorded for label in labels)
