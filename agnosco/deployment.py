@@ -51,6 +51,8 @@ if TYPE_CHECKING:  # what only the whole deployment needs: imported by open_depl
     # commands that change governance alone start without the operations and their models
     from agnosco.governance.gate import Gate
     from agnosco.operations.context import OperationContext
+    from agnosco.vision.labels import LabelSource
+    from agnosco.vision.pipeline import FaceAnalyzer
     from agnosco.vision.similarity import SimilarityCalibration
 
 log = logging.getLogger("agnosco.server")
@@ -66,6 +68,14 @@ def load_calibration(data_dir: Path) -> SimilarityCalibration:
 
     path = data_dir / CALIBRATION
     return SimilarityCalibration.load(path if path.is_file() else None)
+
+
+def label_sources(analyzer: FaceAnalyzer) -> tuple[LabelSource, ...]:
+    """What DetectLabels sees labels with: the face engine's Person, Head and Face evidence
+    (from ``analyzer``, the deployment's face pipeline), and the general labels' sources."""
+    from agnosco.vision.person_labels import PersonLabels
+
+    return (PersonLabels(analyzer),)
 
 
 def master_key(settings: Settings) -> MasterKey:
@@ -243,6 +253,7 @@ def open_deployment(settings: Settings) -> Deployment:
     from agnosco.operations.images import ImageSource
     from agnosco.operations.video_analysis import VideoCluster
     from agnosco.operations.videos import VideoSource
+    from agnosco.vision.pipeline import FaceAnalyzer
 
     prepare_data_dir(settings.data_dir)
     s3_client = None
@@ -271,7 +282,10 @@ def open_deployment(settings: Settings) -> Deployment:
     except BaseException:
         parts.close()
         raise
+    analyzer = FaceAnalyzer()
     context = OperationContext(
+        analyzer=analyzer,
+        label_sources=label_sources(analyzer),
         calibration=calibration,
         images=ImageSource(s3_dir=s3_dir, s3_client=s3_client),
         videos=VideoSource(s3_dir=s3_dir, s3_client=s3_client),

@@ -21,6 +21,14 @@
    onnxruntime ``session.run`` on the same preprocessed input, interleaved call by call.
 
     python bench/analysis.py [--calls 5] [--labels-only]
+
+4. **DetectLabels.**  For each image, DetectLabels with ``Features`` GENERAL_LABELS and
+   IMAGE_PROPERTIES through the API beside the bare calls it makes on the same decoded image
+   (each label source's ``labels``, ``image_properties.box_colors`` of the instances and
+   ``image_properties.analyse``), and IMAGE_PROPERTIES
+   alone beside the bare ``analyse``, interleaved as above.
+
+    python bench/analysis.py [--calls 5]
 """
 
 from __future__ import annotations
@@ -51,6 +59,50 @@ from tests.vision.test_text import LABELS, word_accuracy
 
 #: Images timed besides the labelled ones: a 1 MP photo without text, and a 1 MP drawn page.
 EXTRA = ["no-faces/images/meadow_view_a.jpg"]
+#: Images DetectLabels is timed on: two group photos and a 1 MP photo without people.
+LABEL_IMAGES = [
+    "deepface-pairs/images/couple.jpg",
+    "crowds/volleyball-team.jpg",
+    "no-faces/images/meadow_view_a.jpg",
+]
+
+
+def labels_latency(server: InProcessServer, client: Any, calls: int) -> None:
+    """DetectLabels through the API beside the bare calls it makes, on each of LABEL_IMAGES."""
+    from agnosco.vision import image_properties
+
+    sources = server.deployment.context.labelling()
+    print()
+    print("DetectLabels per image: through the API vs the bare calls on the same decoded image")
+    print("(label sources, instance colours, image_properties.analyse()), medians of", calls)
+    print(
+        f"{'image':40} {'features':>18} {'MP':>5} {'API ms':>7} {'bare ms':>7} "
+        f"{'ratio':>5} {'API CPU':>7} {'bare CPU':>8} {'ratio':>5} {'API CPU ms/MP':>13}"
+    )
+    for name in LABEL_IMAGES:
+        data = (SHARED_DATA / name).read_bytes()
+        decoded = decode_image(data)
+        mp = decoded.width * decoded.height / 1e6
+        for features in (["GENERAL_LABELS", "IMAGE_PROPERTIES"], ["IMAGE_PROPERTIES"]):
+
+            def api(data: bytes = data, features: list[str] = features) -> None:
+                client.detect_labels(Image={"Bytes": data}, Features=features)
+
+            def bare(decoded: Any = decoded, features: list[str] = features) -> None:
+                if "GENERAL_LABELS" in features:  # and the colours of each instance's box
+                    boxes = [i.box for s in sources for x in s.labels(decoded) for i in x.instances]
+                    image_properties.box_colors(decoded, boxes, 10)
+                image_properties.analyse(decoded, 10)
+
+            a, b = interleaved(api, bare, calls)
+            api_ms, bare_ms = median_ms(a, 0), median_ms(b, 0)
+            api_cpu, bare_cpu = median_ms(a, 1), median_ms(b, 1)
+            label = "+".join("LABELS" if f == "GENERAL_LABELS" else "PROPERTIES" for f in features)
+            print(
+                f"{name:40} {label:>18} {mp:5.2f} {api_ms:7.0f} {bare_ms:7.0f} "
+                f"{api_ms / bare_ms:5.2f} {api_cpu:7.0f} {bare_cpu:8.0f} "
+                f"{api_cpu / bare_cpu:5.2f} {api_cpu / mp:13.0f}"
+            )
 
 
 def drawn_page() -> bytes:
@@ -141,6 +193,7 @@ def main() -> None:
                     f"{api_ms / bare_ms:5.2f} {api_cpu:7.0f} {bare_cpu:8.0f} "
                     f"{api_cpu / bare_cpu:5.2f} {api_cpu / mp:13.0f}"
                 )
+            labels_latency(server, client, args.calls)
             print(f"load average at the end {os.getloadavg()[0]:.1f}")
         finally:
             server.close()

@@ -102,6 +102,9 @@ _AUDITED_PARAMETERS = (
     "TagKeys",
     "Input",  # Agnosco's redaction: the files it reads and writes
     "Output",
+    "Features",  # DetectLabels: what was asked for, and how many labels at what confidence
+    "MaxLabels",
+    "MinConfidence",
 )
 
 
@@ -670,6 +673,9 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
     if "TextDetections" in response:  # how much text was read, never the text itself
         types = [d.get("Type") for d in response["TextDetections"]]
         summary["TextLines"], summary["TextWords"] = types.count("LINE"), types.count("WORD")
+    if "Labels" in response and "LabelModelVersion" in response:  # counts, never the names
+        summary["LabelCount"] = len(response["Labels"])
+        summary["LabelInstances"] = sum(len(x.get("Instances", [])) for x in response["Labels"])
     for member in ("DeletedFaces",):
         if member in response:
             summary[member] = response[member]

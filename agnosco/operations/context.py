@@ -1,5 +1,5 @@
-"""What operations share: the face pipeline, the text reader, Similarity calibration, images and
-videos, storage, jobs, and who is asking from where (region and account, for ARNs).
+"""What operations share: the face pipeline, the text reader, the label sources, Similarity
+calibration, images and videos, storage, jobs, and who is asking from where (region and account, for ARNs).
 
 An operation decodes each image of its request once, with :meth:`OperationContext.load_image`,
 and hands that one :class:`~agnosco.vision.image.DecodedImage` to every model it runs; the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,8 @@ from agnosco.storage.base import Store
 from agnosco.streams.store import StreamStore
 from agnosco.vision.embedding import DESCRIPTOR, DescriptorModel
 from agnosco.vision.image import DecodedImage
+from agnosco.vision.labels import LabelSource
+from agnosco.vision.person_labels import PersonLabels
 from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
 from agnosco.vision.text import TextReader
@@ -70,6 +72,9 @@ class OperationContext:
     calibration: SimilarityCalibration = field(default_factory=SimilarityCalibration.load)
     #: Reads lines and words of text (DetectText).
     text_reader: TextReader = field(default_factory=TextReader)
+    #: What sees labels (DetectLabels), merged by name; None: the face engine's Person labels
+    #: from ``analyzer`` alone (the deployment composes the full list: ``label_sources``).
+    label_sources: Sequence[LabelSource] | None = None
     images: ImageSource = field(default_factory=ImageSource)
     videos: VideoSource = field(default_factory=VideoSource)
     store: Store | None = None
@@ -96,6 +101,12 @@ class OperationContext:
 
     def load_image(self, image: Mapping[str, Any]) -> DecodedImage:
         return self.images.load(image)
+
+    def labelling(self) -> Sequence[LabelSource]:
+        """The label sources DetectLabels runs (see :attr:`label_sources`)."""
+        if self.label_sources is None:
+            return (PersonLabels(self.analyzer),)
+        return self.label_sources
 
     def require_store(self) -> Store:
         if self.store is None:

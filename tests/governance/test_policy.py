@@ -859,7 +859,7 @@ def test_builtin_image_analyst_reads_images_without_identifying():
     ImageAnalyst policy (with DetectFaces) and Admin, not by the face roles, whose work needs
     no text read (a sign, a name badge, a number plate are personal data of their own)."""
     analyst = _builtin("ImageAnalyst")
-    for action in ("DetectFaces", "DetectText"):
+    for action in ("DetectFaces", "DetectText", "DetectLabels"):
         assert evaluate(analyst, f"rekognition:{action}", "*", {}).allowed
     for action in ("SearchFacesByImage", "CompareFaces", "IndexFaces", "ListCollections"):
         assert not evaluate(analyst, f"rekognition:{action}", ARN.format("c"), {}).allowed

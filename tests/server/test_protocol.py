@@ -130,7 +130,9 @@ def test_every_response_carries_a_request_id(server):
             )
         ),
         _send(_request(server, "ListCollections", sign=False)),  # 403
-        _send(_request(server, "DetectLabels", b'{"Image": {"Bytes": "AAAA"}}')),  # 501
+        _send(
+            _request(server, "DetectProtectiveEquipment", b'{"Image": {"Bytes": "AAAA"}}')
+        ),  # 501
         _send(_request(server, "Frobnicate")),
     ]
     assert [r.status for r in replies] == [200, 400, 403, 501, 400]
@@ -318,10 +320,10 @@ def test_missing_target(server):
 
 def test_unimplemented_operation(server, rekognition, read_image):
     with pytest.raises(ClientError) as excinfo:
-        rekognition.detect_labels(Image={"Bytes": read_image("img12.jpg")})
+        rekognition.detect_protective_equipment(Image={"Bytes": read_image("img12.jpg")})
     code, status, message = _client_error(excinfo)
     assert (code, status) == ("NotImplementedException", 501)
-    assert "DetectLabels" in message
+    assert "DetectProtectiveEquipment" in message
 
 
 @pytest.mark.parametrize(
