@@ -73,9 +73,10 @@ def load_calibration(data_dir: Path) -> SimilarityCalibration:
 def label_sources(analyzer: FaceAnalyzer) -> tuple[LabelSource, ...]:
     """What DetectLabels sees labels with: the face engine's Person, Head and Face evidence
     (from ``analyzer``, the deployment's face pipeline), and the general labels' sources."""
+    from agnosco.vision.imagenet import ImageNetLabels
     from agnosco.vision.person_labels import PersonLabels
 
-    return (PersonLabels(analyzer),)
+    return (PersonLabels(analyzer), ImageNetLabels())
 
 
 def master_key(settings: Settings) -> MasterKey:

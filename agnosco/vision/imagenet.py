@@ -464,9 +464,20 @@ def taxonomy(path: Path = TABLE) -> Taxonomy:
     )
 
 
+#: Classes never reported, nor counted in their parents: ``Groom`` is a person named by a
+#: gendered role (WordNet: "a man participating in his own wedding"), and a label must not tell a
+#: person's gender.  (``Ballplayer`` and ``Scuba Diver`` name what a person does.)
+WITHHELD = frozenset({"Groom"})
+
+
 def labels_from_probabilities(probabilities: np.ndarray, table: Taxonomy) -> list[Label]:
     """The labels of a softmax over the classes: each class and ancestor whose probability (an
-    ancestor's: the sum over the classes beneath it) is at least :data:`FLOOR_PERCENT`."""
+    ancestor's: the sum over the classes beneath it) is at least :data:`FLOOR_PERCENT`; the
+    :data:`WITHHELD` classes count for nothing."""
+    withheld = [c for c, name in enumerate(table.names[: len(table.wnids)]) if name in WITHHELD]
+    if withheld:
+        probabilities = probabilities.copy()
+        probabilities[..., withheld] = 0.0
     confidence = table.confidences(probabilities)
     return [
         Label(

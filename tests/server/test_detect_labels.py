@@ -205,6 +205,36 @@ def test_a_photo_without_people_has_no_person(rekognition, no_faces_dir) -> None
     assert not set(PERSON_LABELS) & set(names)
 
 
+def test_the_general_labels_name_the_object_with_its_taxonomy(rekognition, no_faces_dir) -> None:  # type: ignore[no-untyped-def]
+    """The image classifier the deployment composes beside the face engine: an espresso is an
+    Espresso, with its WordNet parents reported as labels of their own and its category; the
+    category filters select by it."""
+    data = (no_faces_dir / "images" / "coffee.png").read_bytes()
+    body = _valid(rekognition.detect_labels(Image={"Bytes": data}))
+    labels = {label["Name"]: label for label in body["Labels"]}
+    espresso = labels["Espresso"]
+    assert espresso["Confidence"] > 90 and espresso["Instances"] == []
+    parents = [parent["Name"] for parent in espresso["Parents"]]
+    assert {"Coffee", "Beverage"} <= set(parents) and set(parents) <= set(labels)
+    assert espresso["Categories"] == [{"Name": "Food and Beverage"}]
+    assert all(labels[p]["Confidence"] >= espresso["Confidence"] - 1e-3 for p in parents)
+    food = _valid(
+        rekognition.detect_labels(
+            Image={"Bytes": data},
+            Settings={"GeneralLabels": {"LabelCategoryInclusionFilters": ["Food and Beverage"]}},
+        )
+    )
+    assert "Espresso" in _names(food)
+    assert all({"Name": "Food and Beverage"} in label["Categories"] for label in food["Labels"])
+    without = _valid(
+        rekognition.detect_labels(
+            Image={"Bytes": data},
+            Settings={"GeneralLabels": {"LabelCategoryExclusionFilters": ["Food and Beverage"]}},
+        )
+    )
+    assert "Espresso" not in _names(without)
+
+
 def test_detect_labels_from_an_s3_object(rekognition, app_server: InProcessServer) -> None:  # type: ignore[no-untyped-def]
     bucket = f"labels-{uuid.uuid4().hex[:8]}"
     path = app_server.data_dir / "s3" / bucket / "swatch.png"

@@ -212,6 +212,22 @@ def test_the_classes_that_name_people_are_named_as_wordnet_names_them() -> None:
     assert not any(gendered & set(label["parents"]) for label in table.values())
 
 
+def test_a_class_naming_a_persons_gender_is_never_reported() -> None:
+    """``Groom`` names a man by his role: withheld, and not counted in its parents either."""
+    table = imagenet.taxonomy()
+    groom = table.names.index("Groom")
+    probabilities = np.zeros(len(table.wnids), dtype=np.float32)
+    probabilities[groom] = 0.9
+    probabilities[table.names.index("Ballplayer")] = 0.1
+    labels = {
+        label.name: label.confidence
+        for label in imagenet.labels_from_probabilities(probabilities, table)
+    }
+    assert "Groom" not in labels
+    assert labels["Ballplayer"] == pytest.approx(10.0, abs=1e-3)
+    assert labels["Person"] == pytest.approx(10.0, abs=1e-3)  # the ballplayer's alone
+
+
 @pytest.mark.skipif(
     not DATA_NOUN.is_file(),
     reason="Debian's wordnet-base is not installed (/usr/share/wordnet/data.noun): the table "
