@@ -668,7 +668,9 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
     if "FaceDetails" in response:
         summary["FaceCount"] = len(response["FaceDetails"])
     if "TextDetections" in response:  # how much text was read, never the text itself
-        types = [d.get("Type") for d in response["TextDetections"]]
+        types = [  # a video job's detections are each in a TextDetectionResult
+            d.get("TextDetection", d).get("Type") for d in response["TextDetections"]
+        ]
         summary["TextLines"], summary["TextWords"] = types.count("LINE"), types.count("WORD")
     for member in ("DeletedFaces",):
         if member in response:
