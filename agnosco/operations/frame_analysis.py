@@ -16,6 +16,12 @@ model version) for the Get.  A video that is not one, or breaks off corrupt, fai
 a ``StatusMessage`` (the frames before the damage are kept, as for every job).  The Get side is
 :func:`agnosco.operations.video_jobs.job_results`.
 
+Results are stored and answered in time order (within a frame, in the analyser's order).  A
+Get that orders otherwise — GetLabelDetection's ``SortBy=NAME`` or ``AggregateBy=SEGMENTS``,
+GetCelebrityRecognition's ``SortBy=ID`` — needs more than this: a sort key on each item (the
+store's ``Item.sort_key``, which FaceSearch's ``SortBy=INDEX`` uses; :func:`emit_frames`
+stores 0) or an aggregation of consecutive frames, which is that kind's to add.
+
 These jobs run in the job's worker (a Ray cluster, ``--ray-address``, analyses only the face
 jobs' frames: :mod:`agnosco.operations.video_analysis`).
 
