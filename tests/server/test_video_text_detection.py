@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import av
+import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
@@ -218,6 +220,24 @@ def test_a_broken_video_fails_its_job_with_a_message(rekognition, videos, conten
     assert failed["JobStatus"] == "FAILED"
     assert failed["StatusMessage"] and "Traceback" not in failed["StatusMessage"]
     assert failed["TextDetections"] == []
+
+
+def test_an_unsupported_codec_fails_its_job_saying_so(rekognition, videos, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An MP4 of MPEG-4 Part 2 video (not H.264 or H.265, which Rekognition takes)."""
+    path = tmp_path / "mpeg4.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        for _ in range(10):
+            frame = av.VideoFrame.from_ndarray(np.zeros((96, 160, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    job_id = rekognition.start_text_detection(Video=videos("mpeg4.mp4", path))["JobId"]
+    failed = _wait(rekognition, job_id)
+    assert failed["JobStatus"] == "FAILED"
+    assert "Rekognition takes H.264 and H.265" in failed["StatusMessage"]
 
 
 def test_an_unknown_job_is_not_found(rekognition) -> None:  # type: ignore[no-untyped-def]
