@@ -10,8 +10,9 @@ an image.
 
 Sampling.  Rekognition does not document the rate at which it reads text in stored video.  One
 frame a second: text on screen (captions, signs, titles) stays up for seconds, and the reader
-takes about a second of one core per frame (``bench/video.py``), so five frames a second, the
-face jobs' rate, would take five times as long to read the same text again.
+takes about a third of a CPU second on a 640x360 frame with two lines, more with more text
+(``bench/video.py``), so five frames a second, the face jobs' rate, would take five times as
+long to read the same text again.
 """
 
 from __future__ import annotations
