@@ -17,6 +17,11 @@ clips at the same sampling rate (5 frames a second).
 5. With ``--ray`` (``local``: a 2-CPU Ray instance started here; or a cluster's address), the
    same FaceSearch jobs in a second server started with ``--ray-address`` (chunks of
    ``--ray-chunk-seconds``), beside the local path's.
+6. TextDetection on a 640x360 video captioned with OpenCV's ``putText`` (two lines, changed
+   every 2 s; ``tests/text_video.py``): the job against a plain loop of DetectText's reader
+   (``TextReader.read``) over the same frames, sampled as the job samples them (once a
+   second): seconds of video read per second, each side's CPU ms a frame, and their ratio.
+   ``--text-only`` runs this part alone (a minute).
 
 Printed: frames analysed per second of each and their ratio, the CPU time a frame costs each
 (this process's, the server process's; on a shared machine the steadier figure) and their
@@ -24,7 +29,7 @@ ratio, video seconds per second, and the server's peak memory (its VmHWM).  Mode
 a first short job).  A few minutes on 2 cores.
 
     PYTHONPATH=. python bench/video.py [--clip PATH] [--crowd PATH] [--seconds 20]
-        [--ray local|ADDRESS] [--ray-chunk-seconds 10]
+        [--ray local|ADDRESS] [--ray-chunk-seconds 10] [--text-only] [--text-seconds 30]
 """
 
 from __future__ import annotations
@@ -48,11 +53,14 @@ import av
 import numpy as np
 from PIL import Image
 
+from agnosco.operations.text_detection_job import SAMPLE_FPS as TEXT_FPS
 from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
+from agnosco.vision.text import TextReader
 from agnosco.vision.video import SAMPLE_FPS, probe_video, sample_frames
 from tests import clips
 from tests.server.conftest import Server, start_server
+from tests.text_video import Caption, text_video
 
 BUCKET = "bench"
 COLLECTION = "bench-people"
@@ -87,6 +95,73 @@ def loop_search(analyzer: FaceAnalyzer, path: Path, known: np.ndarray) -> tuple[
         frames += 1
     cpu_ms = (time.process_time() - cpu) * 1000 / frames
     return frames / (time.perf_counter() - start), cpu_ms, matched
+
+
+def captioned_video(seconds: float, target: Path) -> Path:
+    """``seconds`` of 640x360 video, two lines of text changed every 2 s (none in the first)."""
+    words = ["NEWS", "Main", "Street", "OPENING", "NIGHT", "Weather", "Sport", "42", "Live"]
+    captions = [
+        Caption(
+            float(start),
+            float(start + 2),
+            (
+                f"{words[start % 9]} {words[(start + 3) % 9]} {start}",
+                f"{words[(start + 5) % 9]} {start * 7}",
+            ),
+        )
+        for start in range(2, int(seconds), 2)
+    ]
+    return text_video(target, captions, seconds)
+
+
+def loop_text(reader: TextReader, path: Path) -> tuple[float, float, int, int]:
+    """Seconds of wall time and CPU ms a frame of the plain loop of DetectText's reader over
+    the frames sampled as the TextDetection job samples them; frames and words read."""
+    start, cpu = time.perf_counter(), time.process_time()
+    frames = words = 0
+    for frame in sample_frames(path, TEXT_FPS):
+        words += sum(len(line.words) for line in reader.read(frame.image()))
+        frames += 1
+    wall = time.perf_counter() - start
+    return wall, (time.process_time() - cpu) * 1000 / frames, frames, words
+
+
+def text_bench(server: Server, video: Path, reader: TextReader) -> None:
+    """Part 6: the TextDetection job against the plain loop of the reader, same frames."""
+    duration = probe_video(video).duration_ms / 1000
+    loop_wall, loop_cpu, frames, loop_words = loop_text(reader, video)
+    client = server.client()
+    cpu = cpu_seconds(server.process.pid)
+    start = time.perf_counter()
+    job_id = client.start_text_detection(
+        Video={"S3Object": {"Bucket": BUCKET, "Name": video.name}},
+        Filters={"WordFilter": {"MinConfidence": 0.0}},  # every word, as the loop counts them
+    )["JobId"]
+    done = _wait(client, "get_text_detection", job_id)
+    wall = time.perf_counter() - start
+    job_cpu = (cpu_seconds(server.process.pid) - cpu) * 1000 / frames
+    token, job_words = done.get("NextToken"), 0
+    while True:
+        job_words += sum(1 for d in done["TextDetections"] if d["TextDetection"]["Type"] == "WORD")
+        if token is None:
+            break
+        done = client.get_text_detection(JobId=job_id, NextToken=token)
+        token = done.get("NextToken")
+    print(
+        f"text: {video.name}, {duration:.1f} s of 640x360, {frames} frames at {TEXT_FPS:g} a "
+        "second (Start to SUCCEEDED through boto3, against the reader's plain loop):"
+    )
+    print(
+        f"  {'plain loop of TextReader.read':<34} {duration / loop_wall:6.2f} s of video/s, "
+        f"{loop_cpu:5.0f} CPU ms/frame ({loop_words} words)"
+    )
+    print(
+        f"  {'TextDetection job':<34} {duration / wall:6.2f} s of video/s, "
+        f"{job_cpu:5.0f} CPU ms/frame ({job_words} words)"
+    )
+    print(
+        f"  ratio job / plain loop: {loop_wall / wall:.2f} (wall)   {loop_cpu / job_cpu:.2f} (CPU)"
+    )
 
 
 def make_live_video(source: Path, seconds: float, target: Path) -> Path:
@@ -192,7 +267,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="the clip's first seconds")
     parser.add_argument("--ray", metavar="local|ADDRESS", help="also run the jobs on Ray")
     parser.add_argument("--ray-chunk-seconds", type=float, default=10.0)
+    parser.add_argument("--text-only", action="store_true", help="only part 6 (TextDetection)")
+    parser.add_argument("--text-seconds", type=float, default=30.0, help="the captioned video's")
     args = parser.parse_args()
+    if args.text_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            _text_only(Path(tmp), args.text_seconds)
+        return
     for path in (args.clip, args.crowd):
         if not path.is_file():
             sys.exit(f"{path} is absent (the shared data: ../shared/data/video)")
@@ -203,6 +284,7 @@ def main() -> None:
         live = make_live_video(args.clip, args.seconds, work / "live.mp4")
         warm = clips.cut(args.clip, 1.0, work / "warm.mp4")
         names = {"clip": clip, "crowd": crowd, "live": live, "warm": warm}
+        captions = captioned_video(args.text_seconds, work / "captions.mp4")
         frames = {name: _frames(path) for name, path in names.items()}
         for name, path in names.items():
             m = probe_video(path)
@@ -232,8 +314,10 @@ def main() -> None:
 
         data = work / "data"
         (data / "s3" / BUCKET).mkdir(parents=True)
-        for path in names.values():
+        for path in [*names.values(), captions]:
             shutil.copyfile(path, data / "s3" / BUCKET / path.name)
+        reader = TextReader()
+        loop_text(reader, warm)  # the text models loaded before timing
         served: dict[str, float] = {}
         served_cpu: dict[str, float] = {}
         server = start_server(data, work / "server.log")
@@ -242,6 +326,7 @@ def main() -> None:
             client.create_collection(CollectionId=COLLECTION)
             client.index_faces(CollectionId=COLLECTION, Image={"Bytes": _jpeg(person.pixels)})
             job(server, "FaceSearch", warm.name)  # the server's models loaded before timing
+            _wait(client, "get_text_detection", _start_text(client, warm.name))
             print("in the server (Start to SUCCEEDED through boto3):")
             seconds, cpu, _ = job(server, "FaceDetection", clip.name)
             served["detect clip"] = _row("FaceDetection job, clip", frames["clip"], seconds, cpu)
@@ -256,6 +341,7 @@ def main() -> None:
                     live_seconds = seconds
                 print(f"  {'':<34} {len(done['Persons'])} person matches")
             peak = peak_mib(server)
+            text_bench(server, captions, reader)
         finally:
             server.stop()
 
@@ -321,6 +407,29 @@ def main() -> None:
                     server.stop()
                 chunked = (work / "ray-server.log").read_text().count("on the Ray cluster")
                 print(f"  jobs that went to the cluster: {chunked} of 2")
+
+
+def _start_text(client: Any, name: str) -> str:
+    video = {"S3Object": {"Bucket": BUCKET, "Name": name}}
+    return str(client.start_text_detection(Video=video)["JobId"])
+
+
+def _text_only(work: Path, seconds: float) -> None:
+    """Part 6 alone: its own server, models loaded on both sides before timing."""
+    captions = captioned_video(seconds, work / "captions.mp4")
+    warm = captioned_video(3.0, work / "warm.mp4")
+    data = work / "data"
+    (data / "s3" / BUCKET).mkdir(parents=True)
+    for path in (captions, warm):
+        shutil.copyfile(path, data / "s3" / BUCKET / path.name)
+    reader = TextReader()
+    loop_text(reader, warm)
+    server = start_server(data, work / "server.log")
+    try:
+        _wait(server.client(), "get_text_detection", _start_text(server.client(), warm.name))
+        text_bench(server, captions, reader)
+    finally:
+        server.stop()
 
 
 def _streams_bench() -> Any:

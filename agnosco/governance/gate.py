@@ -671,7 +671,9 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
     if "FaceDetails" in response:
         summary["FaceCount"] = len(response["FaceDetails"])
     if "TextDetections" in response:  # how much text was read, never the text itself
-        types = [d.get("Type") for d in response["TextDetections"]]
+        types = [  # a video job's detections are each in a TextDetectionResult
+            d.get("TextDetection", d).get("Type") for d in response["TextDetections"]
+        ]
         summary["TextLines"], summary["TextWords"] = types.count("LINE"), types.count("WORD")
     if "Labels" in response and "LabelModelVersion" in response:  # counts, never the names
         summary["LabelCount"] = len(response["Labels"])

@@ -51,6 +51,7 @@ from agnosco.operations.face_search_job import face_search_runner
 from agnosco.operations.get_face_detection import get_face_detection
 from agnosco.operations.get_face_search import get_face_search
 from agnosco.operations.get_segment_detection import get_segment_detection
+from agnosco.operations.get_text_detection import get_text_detection
 from agnosco.operations.index_faces import index_faces
 from agnosco.operations.list_collections import list_collections
 from agnosco.operations.list_faces import list_faces
@@ -71,10 +72,12 @@ from agnosco.operations.start_face_redaction import (
 from agnosco.operations.start_face_search import start_face_search
 from agnosco.operations.start_segment_detection import start_segment_detection
 from agnosco.operations.start_stream_processor import start_stream_processor
+from agnosco.operations.start_text_detection import start_text_detection
 from agnosco.operations.stop_stream_processor import stop_stream_processor
 from agnosco.operations.stream_face_search import face_search_analysis
 from agnosco.operations.stream_processors import governed_view
 from agnosco.operations.tag_resource import list_tags_for_resource, tag_resource, untag_resource
+from agnosco.operations.text_detection_job import text_detection_runner
 from agnosco.operations.traits import CHANGE, READ, Resource, Threshold, Traits
 from agnosco.operations.update_stream_processor import update_stream_processor
 from agnosco.operations.users import DEFAULT_USER_MATCH_THRESHOLD
@@ -154,6 +157,7 @@ REGISTRY: dict[str, Operation] = {
         Traits(Resource.NONE, compares_faces=True, withheld="Persons"),
     ),
     "GetSegmentDetection": Operation(get_segment_detection, _GLOBAL),
+    "GetTextDetection": Operation(get_text_detection, _GLOBAL),
     "IndexFaces": Operation(
         index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)
     ),
@@ -213,6 +217,9 @@ REGISTRY: dict[str, Operation] = {
         start_segment_detection, Traits(Resource.NONE, changes_state=True)
     ),
     "StartStreamProcessor": Operation(start_stream_processor, _STREAM_SEARCH),
+    "StartTextDetection": Operation(
+        start_text_detection, Traits(Resource.NONE, changes_state=True)
+    ),
     "StopStreamProcessor": Operation(stop_stream_processor, _STREAM_CHANGE),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
     "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),
@@ -242,6 +249,7 @@ JOB_RUNNERS: dict[str, Callable[[OperationContext], Runner]] = {
     "FaceSearch": face_search_runner,
     "SegmentDetection": segment_detection_runner,
     "FaceRedaction": face_redaction_runner,
+    "TextDetection": text_detection_runner,
 }
 
 

@@ -62,25 +62,37 @@ class DetectTextResponse(TypedDict, total=False):
 def detect_text(request: DetectTextRequestTypeDef, context: OperationContext) -> DetectTextResponse:
     """:raises InvalidParameterException: a region of interest that is not one.
     :raises ServiceError: an invalid image (see :func:`~agnosco.vision.image.decode_image`)."""
-    filters: Mapping[str, Any] = request.get("Filters") or {}
-    word_filter: Mapping[str, Any] = filters.get("WordFilter") or {}
-    regions = [region_polygon(r) for r in filters.get("RegionsOfInterest") or []]
+    keep = word_filter(request.get("Filters"))
     image = context.load_image(request["Image"])
     lines = context.text_reader.read(image)
-
-    def keep(word: TextWord) -> bool:
-        box = word.box
-        return (
-            word.confidence >= word_filter.get("MinConfidence", DEFAULT_MIN_CONFIDENCE)
-            and box.height >= word_filter.get("MinBoundingBoxHeight", 0.0)
-            and box.width >= word_filter.get("MinBoundingBoxWidth", 0.0)
-            and (not regions or any(in_region(word, region) for region in regions))
-        )
-
     return {
         "TextDetections": text_detections(select(lines, keep)),
         "TextModelVersion": TEXT_MODEL_VERSION,
     }
+
+
+def word_filter(filters: Mapping[str, Any] | None) -> Callable[[TextWord], bool]:
+    """Which words a request's ``Filters`` keep (``WordFilter`` and ``RegionsOfInterest``, as
+    DetectText and StartTextDetection both take them; see the module docstring).
+
+    :raises InvalidParameterException: a region of interest that is not one."""
+    given: Mapping[str, Any] = filters or {}
+    words: Mapping[str, Any] = given.get("WordFilter") or {}
+    regions = [region_polygon(r) for r in given.get("RegionsOfInterest") or []]
+    min_confidence = words.get("MinConfidence", DEFAULT_MIN_CONFIDENCE)
+    min_height = words.get("MinBoundingBoxHeight", 0.0)
+    min_width = words.get("MinBoundingBoxWidth", 0.0)
+
+    def keep(word: TextWord) -> bool:
+        box = word.box
+        return (
+            word.confidence >= min_confidence
+            and box.height >= min_height
+            and box.width >= min_width
+            and (not regions or any(in_region(word, region) for region in regions))
+        )
+
+    return keep
 
 
 def select(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypedDict, cast
 
 from agnosco.operations.context import OperationContext
 from agnosco.operations.start_face_detection import KIND
-from agnosco.operations.video_jobs import add_job_members, get_job, result_page
+from agnosco.operations.video_jobs import job_results
 
 if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
     from types_boto3_rekognition.literals import VideoJobStatusType
@@ -34,13 +34,4 @@ def get_face_detection(
     request: GetFaceDetectionRequestTypeDef, context: OperationContext
 ) -> GetFaceDetectionResponse:
     """:raises ResourceNotFoundException, InvalidPaginationTokenException:"""
-    job = get_job(KIND, request["JobId"], context)
-    response: GetFaceDetectionResponse = {}
-    add_job_members(response, job)
-    if job.result is not None and "VideoMetadata" in job.result:
-        response["VideoMetadata"] = cast("VideoMetadataTypeDef", job.result["VideoMetadata"])
-    items, token = result_page(context, job, request)
-    response["Faces"] = [cast("FaceDetectionTypeDef", item.body) for item in items]
-    if token is not None:
-        response["NextToken"] = token
-    return response
+    return cast("GetFaceDetectionResponse", job_results(KIND, "Faces", request, context))

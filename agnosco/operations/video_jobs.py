@@ -88,3 +88,22 @@ def result_page(
     return items, make_token(
         context.token_key, listing, None if position is None else str(position)
     )
+
+
+def job_results(
+    kind: str, member: str, request: Mapping[str, Any], context: OperationContext
+) -> dict[str, Any]:
+    """A Get of a job whose results are one list answered in time order (FaceDetection and the
+    frame-analysis jobs, :mod:`agnosco.operations.frame_analysis`): the job's members, what its
+    runner returned (``VideoMetadata``, a model version), a page of its items as ``member``,
+    and the NextToken after it.  The Get casts it to its own response TypedDict.
+
+    :raises ResourceNotFoundException, InvalidPaginationTokenException:"""
+    job = get_job(kind, request["JobId"], context)
+    response: dict[str, Any] = dict(job.result or {})
+    add_job_members(cast("JobMembers", response), job)
+    items, token = result_page(context, job, request)
+    response[member] = [item.body for item in items]
+    if token is not None:
+        response["NextToken"] = token
+    return response

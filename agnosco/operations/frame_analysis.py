@@ -1,0 +1,103 @@
+"""Image analysis over a stored video's sampled frames: the one loop behind every job that runs
+an image operation's model on each frame and answers what it found per frame, with the frame's
+``Timestamp`` (TextDetection; the same shape fits LabelDetection, ContentModeration and
+CelebrityRecognition).
+
+A kind of job is a :data:`Prepare`: given the job's request (validated at Start), it returns the
+:data:`FrameAnalyser` that turns one frame — a :class:`~agnosco.vision.image.DecodedImage`,
+exactly what the image operation's model takes — into the *bodies* of that frame's results:
+each the Get's result element without its ``Timestamp`` (``{"TextDetection": {...}}``).
+:func:`frame_analysis_runner` does the rest: it opens and probes the video, samples it at the
+kind's ``fps`` (:func:`agnosco.vision.video.sample_frames`), calls the analyser on each frame,
+stamps each body with the frame's presentation time (milliseconds from the start), stores them
+every :data:`BATCH_FRAMES` frames (a long video never holds its results in memory), renews the
+job's lease as it goes, and returns ``VideoMetadata`` with the kind's own result members (a
+model version) for the Get.  A video that is not one, or breaks off corrupt, fails the job with
+a ``StatusMessage`` (the frames before the damage are kept, as for every job).  The Get side is
+:func:`agnosco.operations.video_jobs.job_results`.
+
+Results are stored and answered in time order (within a frame, in the analyser's order).  A
+Get that orders otherwise — GetLabelDetection's ``SortBy=NAME`` or ``AggregateBy=SEGMENTS``,
+GetCelebrityRecognition's ``SortBy=ID`` — needs more than this: a sort key on each item (the
+store's ``Item.sort_key``, which FaceSearch's ``SortBy=INDEX`` uses; :func:`emit_frames`
+stores 0) or an aggregation of consecutive frames, which is that kind's to add.
+
+These jobs run in the job's worker (a Ray cluster, ``--ray-address``, analyses only the face
+jobs' frames: :mod:`agnosco.operations.video_analysis`).
+
+Adding a kind (StartLabelDetection, say), with the image operation's model already built:
+
+1. ``label_detection_job.py``: ``def label_analysis(context, request) -> FrameAnalyser`` (read
+   the request's options once; the analyser runs the model on a frame and returns
+   ``[{"Label": label}, ...]``), and ``def label_detection_runner(context): return
+   frame_analysis_runner(context, partial(label_analysis, context), fps=..., result={...})``;
+2. ``start_label_detection.py``: ``start_job("LabelDetection", request, context)`` after checking
+   what the model cannot (as :mod:`~agnosco.operations.start_text_detection` checks regions);
+3. ``get_label_detection.py``: ``job_results("LabelDetection", "Labels", request, context)``
+   cast to its ``GetLabelDetectionResponse``;
+4. ``operations/__init__.py``: the two operations in ``REGISTRY``
+   (``Traits(Resource.NONE, changes_state=True)`` for Start, ``Traits(Resource.NONE)`` for
+   Get; celebrity recognition is identification: ``compares_faces=True`` on both) and
+   ``"LabelDetection": label_detection_runner`` in ``JOB_RUNNERS``; and what the audit keeps of
+   the Get's results in :func:`agnosco.governance.gate._summary`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from agnosco.jobs.runtime import JobRun, Runner
+from agnosco.jobs.store import Item
+from agnosco.operations.context import OperationContext
+from agnosco.vision.image import DecodedImage
+from agnosco.vision.video import probe_video, sample_frames
+
+#: Frames whose results are stored together.
+BATCH_FRAMES = 25
+
+#: One frame's results: the bodies of the Get's result elements, without ``Timestamp``.
+FrameAnalyser = Callable[[DecodedImage], Sequence[Mapping[str, Any]]]
+#: A kind of frame analysis: the job's request to what it does with each frame.
+Prepare = Callable[[Mapping[str, Any]], FrameAnalyser]
+
+
+def emit_frames(
+    job: JobRun,
+    frames: Iterable[tuple[int, Sequence[Mapping[str, Any]]]],
+    batch_frames: int = BATCH_FRAMES,
+) -> None:
+    """Store each frame's result bodies, stamped with its timestamp (ms), ``batch_frames``
+    frames at a time; the lease is renewed every frame.
+
+    :raises JobLost: the job is no longer this run's."""
+    batch: list[Item] = []
+    for n, (at, bodies) in enumerate(frames, start=1):
+        job.check()
+        batch.extend(Item(at, {"Timestamp": at, **body}) for body in bodies)
+        if n % batch_frames == 0:
+            job.emit(batch)
+            batch = []
+    job.emit(batch)
+
+
+def frame_analysis_runner(
+    context: OperationContext,
+    prepare: Prepare,
+    *,
+    fps: float,
+    result: Mapping[str, Any] | None = None,
+) -> Runner:
+    """The runner of a job kind that analyses the video's frames sampled at ``fps`` a second
+    with ``prepare(request)``; the Get answers ``VideoMetadata`` and ``result``'s members
+    besides the items."""
+
+    def run(job: JobRun) -> Mapping[str, Any]:
+        analyse = prepare(job.request)
+        with context.videos.open(job.request["Video"]) as path:
+            metadata = probe_video(path)
+            frames = sample_frames(path, fps)
+            emit_frames(job, ((f.timestamp_ms, analyse(f.image())) for f in frames))
+        return {"VideoMetadata": metadata.to_shape(), **(result or {})}
+
+    return run
