@@ -102,6 +102,9 @@ _AUDITED_PARAMETERS = (
     "TagKeys",
     "Input",  # Agnosco's redaction: the files it reads and writes
     "Output",
+    "MinConfidence",  # DetectModerationLabels
+    "HumanLoopConfig",
+    "ProjectVersion",
 )
 
 
@@ -670,6 +673,14 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
     if "TextDetections" in response:  # how much text was read, never the text itself
         types = [d.get("Type") for d in response["TextDetections"]]
         summary["TextLines"], summary["TextWords"] = types.count("LINE"), types.count("WORD")
+    if "ModerationLabels" in response:  # the labels reported; the image is its SHA-256 above
+        summary["ModerationLabels"] = [
+            {"Name": m.get("Name"), "Confidence": m.get("Confidence")}
+            for m in response["ModerationLabels"]
+        ]
+        loop = response.get("HumanLoopActivationOutput") or {}
+        if "HumanLoopArn" in loop:  # the review a person will decide
+            summary["HumanLoopArn"] = loop["HumanLoopArn"]
     for member in ("DeletedFaces",):
         if member in response:
             summary[member] = response[member]
