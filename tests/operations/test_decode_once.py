@@ -18,6 +18,7 @@ IMAGE = {"Bytes": png(draw_text(["no face here", "only text"]).image)}
 REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
     "CompareFaces": ({"SourceImage": IMAGE, "TargetImage": IMAGE}, 2),
     "DetectFaces": ({"Image": IMAGE, "Attributes": ["ALL"]}, 1),
+    "DetectModerationLabels": ({"Image": IMAGE}, 1),
     "DetectText": ({"Image": IMAGE}, 1),
     "IndexFaces": ({"CollectionId": "decode-once", "Image": IMAGE}, 1),
     "SearchFacesByImage": ({"CollectionId": "decode-once", "Image": IMAGE}, 1),
