@@ -158,3 +158,26 @@ def test_false_positives_on_every_benign_shared_photo(shared_data: Path) -> None
             ),
         )
         assert len(flagged) / len(scores) <= bound, (min_confidence, flagged)
+
+
+def test_a_video_frame_gets_the_labels_an_image_gets() -> None:
+    """frame_moderation_labels (for content moderation jobs) on decoded RGB pixels answers as
+    DetectModerationLabels does for the same pixels: the score as Explicit, cut at MinConfidence."""
+    from agnosco.operations import OperationContext
+    from agnosco.operations.detect_moderation_labels import frame_moderation_labels
+
+    context = OperationContext()
+    frame = _rng_image(7, (224, 172, 140), size=360)
+    score = context.moderation.score(frame)
+    for min_confidence in (0.0, score, score + 0.01):
+        assert frame_moderation_labels(frame, context, min_confidence) == moderation_labels(
+            explicit_labels(score), min_confidence
+        )
+
+    class Scored(ModerationClassifier):  # a frame the model would score 63
+        def score(self, pixels: np.ndarray) -> float:
+            return 63.0
+
+    scored = OperationContext(moderation=Scored())
+    assert [m["Confidence"] for m in frame_moderation_labels(frame, scored)] == [63.0]
+    assert frame_moderation_labels(frame, scored, 63.5) == []
