@@ -250,6 +250,7 @@ def open_deployment(settings: Settings) -> Deployment:
     operations' context (models, Similarity calibration, images, region)."""
     from agnosco.evaluation.records import EvaluationIndex
     from agnosco.governance.gate import Gate
+    from agnosco.governance.review import human_loops
     from agnosco.operations.context import OperationContext
     from agnosco.operations.images import ImageSource
     from agnosco.operations.video_analysis import VideoCluster
@@ -305,6 +306,8 @@ def open_deployment(settings: Settings) -> Deployment:
         # valid across restarts and across servers sharing the master key.
         token_key=parts.master.derive(TOKEN_KEY_PURPOSE),
         audit=parts.audit.append,
+        # DetectModerationLabels' HumanLoopConfig: a review a person decides, in the same queue
+        human_loops=human_loops(parts.reviews),
     )
     evaluations = EvaluationIndex(
         settings.data_dir, context.face_model.version, calibration.version

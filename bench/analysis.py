@@ -1,4 +1,5 @@
-"""Image analysis beyond faces, side by side with the bare model in one run: DetectText.
+"""Image analysis beyond faces, side by side with the bare model in one run: DetectText,
+DetectLabels (general labels and image properties) and DetectModerationLabels.
 
 1. **Latency.**  For each image, DetectText through the API (a real boto3 client, SigV4, the
    server's app, the governance gate and audit, the JSON codec: ``tests/server/in_process.py``,
@@ -29,6 +30,16 @@
    alone beside the bare ``analyse``, interleaved as above.
 
     python bench/analysis.py [--calls 5]
+
+5. **DetectModerationLabels.**  Latency through the API beside the bare model call on the same
+   decoded pixels (the reference preprocessing and one run of an onnxruntime session of its
+   own, configured as ``vision/moderation.py``'s), as for DetectText; and the false-positive
+   rate over every benign image of ``../shared/data`` (all of them ordinary photos, portraits,
+   face chips and objects: any label is a false positive), as count / total at the default
+   MinConfidence (50), at 80, and at the label's reporting threshold (20: what MinConfidence 0
+   returns), scored as the operation scores them.
+
+    python bench/analysis.py [--calls 5] [--moderation-only]
 """
 
 from __future__ import annotations
@@ -49,7 +60,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agnosco.vision import text
+from agnosco.errors import ServiceError
+from agnosco.vision import moderation, text
 from agnosco.vision.image import decode_image
 from tests.conftest import SHARED_DATA
 from tests.server.conftest import ACCESS_KEY_ID, ADMIN_ENVIRONMENT, SECRET_ACCESS_KEY
@@ -143,12 +155,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=5, help="timed calls per image and side")
     parser.add_argument("--labels-only", action="store_true", help="only the general labels")
+    parser.add_argument(
+        "--moderation-only", action="store_true", help="only DetectModerationLabels' figures"
+    )
     args = parser.parse_args()
     if args.labels_only:
         general_labels(args.calls)
         return
     if not SHARED_DATA.is_dir():
         sys.exit(f"{SHARED_DATA} is absent: the labelled images are in ../shared/data")
+    if args.moderation_only:
+        moderation_figures(args.calls)
+        return
     labels = json.loads(LABELS.read_text())["images"]
     images: dict[str, bytes] = {
         name: (SHARED_DATA / name).read_bytes() for name in [lb["file"] for lb in labels] + EXTRA
@@ -226,6 +244,8 @@ def main() -> None:
     )
     print()
     general_labels(args.calls)
+    print()
+    moderation_figures(args.calls)
 
 
 #: Shared images for the general labels: objects, a portrait, a group, a 1 MP landscape.
@@ -276,6 +296,101 @@ def general_labels(calls: int) -> None:
             f"{top.name[:18]:>18} {top.confidence:5.1f}"
         )
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+#: Images DetectModerationLabels is timed on: a 250 px LFW portrait, the team photo, a 1 MP
+#: photo, a 2.6 MP portrait (every image is scaled to 256 px for the model: the cost besides
+#: the model is decoding).
+MODERATION_TIMED = [
+    "lfw-dev/lfw/Aaron_Peirsol/Aaron_Peirsol_0004.jpg",
+    "crowds/volleyball-team.jpg",
+    "no-faces/images/meadow_view_a.jpg",
+    "deepface-pairs/images/img1.jpg",
+]
+
+
+def moderation_figures(calls: int) -> None:
+    bare_session = moderation._load()  # a session of its own, opened as vision/moderation.py's
+    name = bare_session.get_inputs()[0].name
+
+    def bare_score(pixels: np.ndarray) -> float:
+        batch = moderation.preprocess(pixels)[np.newaxis]
+        return 100.0 * float(bare_session.run(None, {name: batch})[0][0, 1])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = InProcessServer(Path(tmp) / "data", ADMIN_ENVIRONMENT)
+        try:
+            client = server.client(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+            print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+            print("DetectModerationLabels per image: through the API (boto3 -> app -> gate ->")
+            print("operation) vs the bare model call (preprocessing + onnxruntime run) on the same")
+            print(f"decoded pixels, medians of {calls}, wall-clock and CPU ms")
+            print(
+                f"{'image':50} {'size':>10} {'MP':>5} {'API ms':>7} {'bare ms':>7} "
+                f"{'ratio':>5} {'API CPU':>7} {'bare CPU':>8} {'ratio':>5}"
+            )
+            for image_name in MODERATION_TIMED:
+                data = (SHARED_DATA / image_name).read_bytes()
+                decoded = decode_image(data, max_bytes=15 * 2**20)
+
+                def api(data: bytes = data) -> None:
+                    client.detect_moderation_labels(Image={"Bytes": data})
+
+                def bare(pixels: np.ndarray = decoded.pixels) -> None:
+                    bare_score(pixels)
+
+                a, b = interleaved(api, bare, calls)
+                mp = decoded.width * decoded.height / 1e6
+                api_ms, bare_ms = median_ms(a, 0), median_ms(b, 0)
+                api_cpu, bare_cpu = median_ms(a, 1), median_ms(b, 1)
+                size = f"{decoded.width}x{decoded.height}"
+                print(
+                    f"{image_name:50} {size:>10} {mp:5.2f} {api_ms:7.0f} {bare_ms:7.0f} "
+                    f"{api_ms / bare_ms:5.2f} {api_cpu:7.0f} {bare_cpu:8.0f} "
+                    f"{api_cpu / bare_cpu:5.2f}"
+                )
+            print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        finally:
+            server.close()
+
+    print()
+    print("DetectModerationLabels false positives on every benign image of ../shared/data")
+    classifier = moderation.ModerationClassifier()
+    scores: dict[str, float] = {}
+    refused: list[str] = []
+    started = time.perf_counter()
+    for path in sorted(SHARED_DATA.rglob("*")):
+        if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+            continue
+        relative = str(path.relative_to(SHARED_DATA))
+        try:
+            decoded = decode_image(path.read_bytes(), max_bytes=15 * 2**20)
+        except ServiceError as error:  # an image the API refuses (WebP under a .jpg name)
+            refused.append(f"{relative} ({error.code})")
+            continue
+        scores[relative] = classifier.score(decoded.pixels)
+    elapsed = time.perf_counter() - started
+    print(
+        f"{len(scores)} images scored in {elapsed:.0f} s ({1000 * elapsed / len(scores):.0f} ms "
+        f"each, decoding included); refused by the API, not counted: {', '.join(refused) or '-'}"
+    )
+    folders = sorted({name.split("/")[0] for name in scores})
+    thresholds = [
+        ("default MinConfidence 50", 50.0),
+        ("MinConfidence 80", 80.0),
+        (f"reporting threshold {moderation.REPORTING_THRESHOLD:g}", moderation.REPORTING_THRESHOLD),
+    ]
+    print(f"{'labelled (Explicit) at':32} {'all':>16} " + " ".join(f"{f:>22}" for f in folders))
+    for label, threshold in thresholds:
+        cells = []
+        for folder in [None, *folders]:
+            inside = [s for n, s in scores.items() if folder is None or n.startswith(folder + "/")]
+            flagged = sum(s >= threshold for s in inside)
+            cells.append(f"{flagged}/{len(inside)} {flagged / len(inside):6.2%}")
+        print(f"{label:32} {cells[0]:>16} " + " ".join(f"{c:>22}" for c in cells[1:]))
+    print("highest scores:")
+    for image_name, score in sorted(scores.items(), key=lambda x: -x[1])[:10]:
+        print(f"  {score:6.2f}  {image_name}")
 
 
 if __name__ == "__main__":

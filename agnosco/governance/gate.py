@@ -104,7 +104,9 @@ _AUDITED_PARAMETERS = (
     "Output",
     "Features",  # DetectLabels: what was asked for, and how many labels at what confidence
     "MaxLabels",
-    "MinConfidence",
+    "MinConfidence",  # and DetectModerationLabels
+    "HumanLoopConfig",
+    "ProjectVersion",
 )
 
 
@@ -678,6 +680,14 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
     if "Labels" in response and "LabelModelVersion" in response:  # counts, never the names
         summary["LabelCount"] = len(response["Labels"])
         summary["LabelInstances"] = sum(len(x.get("Instances", [])) for x in response["Labels"])
+    if "ModerationLabels" in response:  # the labels reported; the image is its SHA-256 above
+        summary["ModerationLabels"] = [
+            {"Name": m.get("Name"), "Confidence": m.get("Confidence")}
+            for m in response["ModerationLabels"]
+        ]
+        loop = response.get("HumanLoopActivationOutput") or {}
+        if "HumanLoopArn" in loop:  # the review a person will decide
+            summary["HumanLoopArn"] = loop["HumanLoopArn"]
     for member in ("DeletedFaces",):
         if member in response:
             summary[member] = response[member]

@@ -1,4 +1,5 @@
-"""Human review of identification results.
+"""Human review of identification results, and of moderation results a caller asks a person to
+decide (DetectModerationLabels' HumanLoopConfig: :func:`human_loops`).
 
 When policy requires it, an identification's candidate matches are not returned to the
 caller: they are queued here as a *pending* review, and the caller gets an empty match list
@@ -20,10 +21,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agnosco.errors import ConflictException, InvalidParameterException, ResourceNotFoundException
 from agnosco.storage.database import Database, Tables
+
+if TYPE_CHECKING:  # the operations (and their models) are not imported by governance commands
+    from agnosco.operations.context import HumanLoopRequest, HumanLoops
 
 #: The ``reviews`` component's migrations (:meth:`Database.migrate`).  Version 1 adopts the table
 #: of data directories made before versions were recorded.
@@ -212,3 +216,51 @@ def _review(row: tuple) -> Review:  # type: ignore[type-arg]
         row[10],
         json.loads(row[11]),
     )
+
+
+def human_loops(queue: ReviewQueue) -> HumanLoops:
+    """DetectModerationLabels' HumanLoopConfig on this queue: each loop a review for one person
+    to confirm (the labels say what the image shows) or reject (they do not).  The review keeps
+    the labels, the loop's name, flow definition and content classifiers, and the image's
+    SHA-256 (and S3 location): never the image; the reviewer looks at it where the caller
+    keeps it."""
+
+    def start(loop: HumanLoopRequest) -> str:
+        requester = loop.requester
+        review = queue.submit(
+            principal=requester.principal if requester and requester.principal else "-",
+            access_key_id=requester.access_key_id if requester else None,
+            operation=loop.operation,
+            collection_id=None,
+            purpose=requester.purpose if requester else None,
+            threshold=loop.min_confidence,
+            required_reviewers=1,
+            candidates=[
+                {
+                    "HumanLoopName": loop.name,
+                    "FlowDefinitionArn": loop.flow_definition_arn,
+                    "ContentClassifiers": list(loop.content_classifiers),
+                    "Image": loop.image,
+                    "ModerationLabels": loop.labels,
+                }
+            ],
+        )
+        return review.review_id
+
+    return start
+
+
+def candidate_summary(candidate: dict[str, Any]) -> dict[str, Any]:
+    """What a decision's audit record keeps of a candidate: a match's face id, user id and
+    similarity; a moderation result's loop name, image SHA-256 and label names."""
+    if "ModerationLabels" in candidate:
+        return {
+            "HumanLoopName": candidate.get("HumanLoopName"),
+            "ImageSHA256": (candidate.get("Image") or {}).get("SHA256"),
+            "ModerationLabels": [m.get("Name") for m in candidate["ModerationLabels"]],
+        }
+    return {
+        "FaceId": candidate.get("Face", {}).get("FaceId"),
+        "UserId": candidate.get("User", {}).get("UserId"),
+        "Similarity": candidate.get("Similarity"),
+    }

@@ -43,6 +43,7 @@ from agnosco.operations.describe_collection import describe_collection
 from agnosco.operations.describe_stream_processor import describe_stream_processor
 from agnosco.operations.detect_faces import detect_faces
 from agnosco.operations.detect_labels import detect_labels
+from agnosco.operations.detect_moderation_labels import detect_moderation_labels
 from agnosco.operations.detect_text import detect_text
 from agnosco.operations.disassociate_faces import disassociate_faces
 from agnosco.operations.face_detection_job import face_detection_runner
@@ -149,6 +150,9 @@ REGISTRY: dict[str, Operation] = {
     ),
     "DetectFaces": Operation(detect_faces, Traits(Resource.NONE, analyses_images=True)),
     "DetectLabels": Operation(detect_labels, Traits(Resource.NONE, analyses_images=True)),
+    "DetectModerationLabels": Operation(
+        detect_moderation_labels, Traits(Resource.NONE, analyses_images=True)
+    ),
     "DetectText": Operation(detect_text, Traits(Resource.NONE, analyses_images=True)),
     "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
     "GetFaceDetection": Operation(get_face_detection, _GLOBAL),

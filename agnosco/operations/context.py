@@ -26,6 +26,7 @@ from agnosco.streams.store import StreamStore
 from agnosco.vision.embedding import DESCRIPTOR, DescriptorModel
 from agnosco.vision.image import DecodedImage
 from agnosco.vision.labels import LabelSource
+from agnosco.vision.moderation import ModerationClassifier
 from agnosco.vision.person_labels import PersonLabels
 from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
@@ -64,6 +65,30 @@ class Requester:
     consent_reference: str | None = None
 
 
+@dataclass(frozen=True)
+class HumanLoopRequest:
+    """A moderation result the caller asked a person to decide (DetectModerationLabels'
+    HumanLoopConfig): what the deployment's review queue keeps of it, never the image."""
+
+    operation: str
+    #: HumanLoopConfig as the caller gave it: the loop's name, the flow definition it names,
+    #: and the ContentClassifiers the caller declared of the image.
+    name: str
+    flow_definition_arn: str
+    content_classifiers: tuple[str, ...]
+    #: The image as the audit log identifies it: its SHA-256 and size, and its S3 location
+    #: when it was read from one.
+    image: dict[str, Any]
+    #: The labels reported (ModerationLabel shapes), and the MinConfidence they were cut at.
+    labels: list[dict[str, Any]]
+    min_confidence: float
+    requester: Requester | None
+
+
+#: Queues a human loop as a review for a person to decide; returns the review's id.
+HumanLoops = Callable[[HumanLoopRequest], str]
+
+
 @dataclass
 class OperationContext:
     analyzer: FaceAnalyzer = field(default_factory=FaceAnalyzer)
@@ -75,6 +100,11 @@ class OperationContext:
     #: What sees labels (DetectLabels), merged by name; None: the face engine's Person labels
     #: from ``analyzer`` alone (the deployment composes the full list: ``label_sources``).
     label_sources: Sequence[LabelSource] | None = None
+    #: Scores images for unsafe content (DetectModerationLabels).
+    moderation: ModerationClassifier = field(default_factory=ModerationClassifier)
+    #: Where a DetectModerationLabels HumanLoopConfig sends its result for a person to decide
+    #: (the deployment's review queue; None: none is configured, such calls fail).
+    human_loops: HumanLoops | None = None
     images: ImageSource = field(default_factory=ImageSource)
     videos: VideoSource = field(default_factory=VideoSource)
     store: Store | None = None

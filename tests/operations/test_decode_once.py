@@ -19,6 +19,7 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
     "CompareFaces": ({"SourceImage": IMAGE, "TargetImage": IMAGE}, 2),
     "DetectFaces": ({"Image": IMAGE, "Attributes": ["ALL"]}, 1),
     "DetectLabels": ({"Image": IMAGE, "Features": ["GENERAL_LABELS", "IMAGE_PROPERTIES"]}, 1),
+    "DetectModerationLabels": ({"Image": IMAGE}, 1),
     "DetectText": ({"Image": IMAGE}, 1),
     "IndexFaces": ({"CollectionId": "decode-once", "Image": IMAGE}, 1),
     "SearchFacesByImage": ({"CollectionId": "decode-once", "Image": IMAGE}, 1),

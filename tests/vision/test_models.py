@@ -61,7 +61,7 @@ def test_a_failed_load_is_not_kept() -> None:
 
 def test_every_model_of_the_process_is_in_the_one_registry() -> None:
     from agnosco.operations.context import OperationContext
-    from agnosco.vision import embedding, landmarks, text
+    from agnosco.vision import embedding, landmarks, moderation, text
     from agnosco.vision.detectors import hog, retinaface
 
     for lazy in (
@@ -70,6 +70,7 @@ def test_every_model_of_the_process_is_in_the_one_registry() -> None:
         landmarks._PREDICTOR,
         embedding._NET._session,
         text._OCR,
+        moderation._NSFW,
     ):
         assert MODELS[lazy.name] is lazy
     # contexts, analyzers and readers made again share the process's models
