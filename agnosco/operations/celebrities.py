@@ -1,0 +1,154 @@
+"""Recognizing the deployment's public figures in faces: what RecognizeCelebrities does to one
+image, and what a video's celebrity recognition does to each decoded frame.
+
+The faces of an image (the 64 largest, as Rekognition documents) are described by the face
+pipeline, and each face's descriptor is compared with every descriptor of every celebrity the
+deployer enrolled (:mod:`agnosco.storage.celebrities`) made by this deployment's face model.
+A face is the celebrity whose closest enrolled descriptor is the most similar, when that
+calibrated Similarity (``docs/similarity.md``) is at least :data:`CELEBRITY_MATCH_THRESHOLD`;
+``MatchConfidence`` is that Similarity.  Every other face is unrecognized.
+
+The threshold is the engine's, not the caller's: Rekognition's request has no threshold
+member.  It is 99, where the calibration promises a false-match rate of 1e-5 per pair of adults
+(measured 6.9e-7 on lfw-dev, 4.0e-5 on UTKFace's adults): a face is compared with every
+enrolled image, so its chance of being taken for *someone* grows with their number; at 99 and
+a thousand enrolled images about one face in a hundred (UTKFace's rate) to one in a thousand
+(lfw-dev's) would be named wrongly, where at 95 (1e-4) it would be ten times as many.  It is
+also the moratorium's floor for police identification.  The price is missed recognitions
+(``docs/analysis.md``): enrol several images of each person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+
+from agnosco.errors import InternalServerError
+from agnosco.operations.context import OperationContext
+from agnosco.operations.face_detail import compared_face
+from agnosco.storage.celebrities import CelebrityStore
+from agnosco.vision.image import DecodedImage
+from agnosco.vision.pipeline import DescribedFace
+
+if TYPE_CHECKING:  # the API's shapes, generated from botocore's model
+    from types_boto3_rekognition.literals import KnownGenderTypeType
+    from types_boto3_rekognition.type_defs import (
+        CelebrityTypeDef,
+        ComparedFaceTypeDef,
+        KnownGenderTypeDef,
+    )
+
+#: The Similarity a face must reach to be named a celebrity (see the module docstring).
+CELEBRITY_MATCH_THRESHOLD = 99.0
+#: RecognizeCelebrities returns the 64 largest faces of an image (the model's documentation).
+MAX_CELEBRITY_FACES = 64
+
+
+@dataclass(frozen=True)
+class CelebrityMatch:
+    """The celebrity one face is, and how similar it is to their closest enrolled face."""
+
+    celebrity_id: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Recognized:
+    """What RecognizeCelebrities answers for one image or frame: the recognized faces (best
+    match first) and the others (largest first)."""
+
+    celebrity_faces: list[CelebrityTypeDef]
+    unrecognized_faces: list[ComparedFaceTypeDef]
+
+
+def require_celebrities(context: OperationContext) -> CelebrityStore:
+    if context.celebrities is None:
+        raise InternalServerError("This operation needs the celebrity store; none is configured.")
+    return context.celebrities
+
+
+def match_faces(
+    faces: Sequence[DescribedFace],
+    context: OperationContext,
+    threshold: float = CELEBRITY_MATCH_THRESHOLD,
+) -> list[CelebrityMatch | None]:
+    """For each face, the celebrity it is (Similarity >= ``threshold``), else None."""
+    if not faces:
+        return []
+    model = context.face_model
+    enrolled = require_celebrities(context).descriptors(model.version, model.descriptor.size)
+    if not enrolled.owners:
+        return [None] * len(faces)
+    probes = np.stack([face.descriptor for face in faces]).astype(np.float32)
+    gallery = enrolled.vectors
+    # Euclidean distances of every face to every enrolled descriptor, without a faces x
+    # gallery x 128 array: |a|^2 + |b|^2 - 2ab.
+    squared = (
+        np.sum(probes**2, axis=1)[:, None]
+        + np.sum(gallery**2, axis=1)[None, :]
+        - 2.0 * probes @ gallery.T
+    )
+    distances = np.sqrt(np.maximum(squared, 0.0))
+    nearest = np.argmin(distances, axis=1)
+    similarities = context.calibration.similarity(distances[np.arange(len(faces)), nearest])
+    out: list[CelebrityMatch | None] = []
+    for index, similarity in zip(nearest, similarities, strict=True):
+        if float(similarity) >= threshold:
+            out.append(CelebrityMatch(enrolled.owners[int(index)], float(similarity)))
+        else:
+            out.append(None)
+    return out
+
+
+def celebrity_face(face: DescribedFace) -> ComparedFaceTypeDef:
+    """A face as RecognizeCelebrities reports it: CompareFaces' ComparedFace (box, detector
+    confidence, five landmarks, pose, quality) and the Smile the engine estimates.  No
+    Emotions: Agnosco reads no emotion (``docs/face-attributes.md``)."""
+    shape = compared_face(face)
+    if face.attributes is not None:
+        smile = face.attributes.smile
+        shape["Smile"] = {"Value": smile.value, "Confidence": smile.confidence}
+    return shape
+
+
+def known_gender(value: str | None) -> KnownGenderTypeDef | None:
+    """The deployer's statement as the model's KnownGender, or None when they stated none."""
+    return {"Type": cast("KnownGenderTypeType", value)} if value else None
+
+
+def recognize_faces(faces: Sequence[DescribedFace], context: OperationContext) -> Recognized:
+    """The celebrities among already described faces (a decoded frame's): what
+    :func:`recognize_image` answers once the faces are found."""
+    store = require_celebrities(context)
+    matches = match_faces(faces, context)
+    found: list[tuple[float, CelebrityTypeDef]] = []
+    unrecognized: list[ComparedFaceTypeDef] = []
+    people = store.find({m.celebrity_id for m in matches if m is not None})
+    for face, match in zip(faces, matches, strict=True):
+        person = people.get(match.celebrity_id) if match is not None else None
+        if match is None or person is None:  # None: removed since the descriptors were read
+            unrecognized.append(celebrity_face(face))
+            continue
+        celebrity: CelebrityTypeDef = {
+            "Urls": list(person.urls),
+            "Name": person.name,
+            "Id": person.celebrity_id,
+            "Face": celebrity_face(face),
+            "MatchConfidence": match.similarity,
+        }
+        gender = known_gender(person.known_gender)
+        if gender is not None:
+            celebrity["KnownGender"] = gender
+        found.append((match.similarity, celebrity))
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return Recognized([celebrity for _, celebrity in found], unrecognized)
+
+
+def recognize_image(image: DecodedImage, context: OperationContext) -> Recognized:
+    """The celebrities in one decoded image or video frame: its 64 largest faces, described
+    once, matched against the deployment's celebrities."""
+    faces = context.analyzer.describe(image, attributes=True, max_faces=MAX_CELEBRITY_FACES)
+    return recognize_faces(faces, context)
