@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from agnosco.errors import InternalServerError
+from agnosco.errors import InternalServerError, InvalidParameterException
 from agnosco.operations.context import OperationContext
 from agnosco.operations.face_detail import compared_face
 from agnosco.storage.celebrities import CelebrityStore
@@ -152,3 +152,17 @@ def recognize_image(image: DecodedImage, context: OperationContext) -> Recognize
     once, matched against the deployment's celebrities."""
     faces = context.analyzer.describe(image, attributes=True, max_faces=MAX_CELEBRITY_FACES)
     return recognize_faces(faces, context)
+
+
+def enrolment_descriptor(image: DecodedImage, context: OperationContext, label: str) -> np.ndarray:
+    """The descriptor of the one face of an image a celebrity is enrolled from.
+
+    :raises InvalidParameterException: the image shows no face, or more than one (whose would
+        it be?)."""
+    faces = context.analyzer.describe(image, max_faces=2)
+    if len(faces) != 1:
+        found = "no face" if not faces else "more than one face"
+        raise InvalidParameterException(
+            f"{label} shows {found}; each image of a celebrity must show exactly their face."
+        )
+    return faces[0].descriptor
