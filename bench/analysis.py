@@ -1,4 +1,5 @@
-"""Image analysis beyond faces, side by side with the bare model in one run: DetectText.
+"""Image analysis beyond faces, side by side with the bare model in one run: DetectText, and
+RecognizeCelebrities beside the bare detect + describe + search it is made of.
 
 1. **Latency.**  For each image, DetectText through the API (a real boto3 client, SigV4, the
    server's app, the governance gate and audit, the JSON codec: ``tests/server/in_process.py``,
@@ -83,6 +84,152 @@ def median_ms(times: list[tuple[float, float]], i: int) -> float:
     return 1000 * statistics.median(t[i] for t in times)
 
 
+#: RecognizeCelebrities: who is enrolled (deepface-pairs identities, as the tests enrol them),
+#: and the images timed (one face, two, a group selfie, a team of about 30).
+CELEBRITIES = {
+    "person01": ["img2.jpg", "img4.jpg"],
+    "person02": ["img3.jpg", "img56.jpg"],
+    "person10": ["img26.jpg"],
+}
+CELEBRITY_IMAGES = [
+    "deepface-pairs/images/img6.jpg",
+    "deepface-pairs/images/couple.jpg",
+    "deepface-pairs/images/selfie-many-people.jpg",
+    "crowds/volleyball-team.jpg",
+]
+
+
+def celebrity_latency(server: InProcessServer, client: Any, calls: int) -> None:
+    """RecognizeCelebrities through the API vs the bare detect + describe + search on the same
+    decoded pixels: the face pipeline's ``describe`` of the 64 largest faces with attributes,
+    then the nearest enrolled descriptor of each face (numpy, the gallery already in memory)."""
+    from agnosco.operations.celebrities import MAX_CELEBRITY_FACES, enrolment_descriptor
+
+    context = server.deployment.context
+    store = server.deployment.celebrities
+    assert store is not None
+    images_dir = SHARED_DATA / "deepface-pairs" / "images"
+    for name, files in CELEBRITIES.items():
+        descriptors = [
+            enrolment_descriptor(decode_image((images_dir / f).read_bytes()), context, f)
+            for f in files
+        ]
+        store.add(name, descriptors, context.face_model.version)
+    gallery = store.descriptors(context.face_model.version, context.face_model.descriptor.size)
+    print()
+    print(
+        f"RecognizeCelebrities per image ({len(CELEBRITIES)} people, {len(gallery.owners)} "
+        "images enrolled): through the API vs the bare detect + describe + search on the same "
+        f"decoded pixels, medians of {calls}"
+    )
+    print(
+        f"{'image':44} {'size':>10} {'faces':>5} {'known':>5} {'API ms':>7} {'bare ms':>7} "
+        f"{'ratio':>5} {'API CPU':>7} {'bare CPU':>8} {'ratio':>5} {'API ms/MP':>9}"
+    )
+    for name in CELEBRITY_IMAGES:
+        data = (SHARED_DATA / name).read_bytes()
+        decoded = decode_image(data)
+        answer: dict[str, Any] = {}
+
+        def api(data: bytes = data, answer: dict[str, Any] = answer) -> None:
+            answer.update(client.recognize_celebrities(Image={"Bytes": data}))
+
+        def bare(decoded: Any = decoded) -> None:
+            faces = context.analyzer.describe(
+                decoded, attributes=True, max_faces=MAX_CELEBRITY_FACES
+            )
+            for face in faces:
+                distances = np.linalg.norm(gallery.vectors - face.descriptor, axis=1)
+                context.calibration.similarity(float(distances.min()))
+
+        a, b = interleaved(api, bare, calls)
+        mp = decoded.width * decoded.height / 1e6
+        api_ms, bare_ms = median_ms(a, 0), median_ms(b, 0)
+        api_cpu, bare_cpu = median_ms(a, 1), median_ms(b, 1)
+        faces = len(answer["CelebrityFaces"]) + len(answer["UnrecognizedFaces"])
+        size = f"{decoded.width}x{decoded.height}"
+        print(
+            f"{name:44} {size:>10} {faces:5} {len(answer['CelebrityFaces']):5} {api_ms:7.0f} "
+            f"{bare_ms:7.0f} {api_ms / bare_ms:5.2f} {api_cpu:7.0f} {bare_cpu:8.0f} "
+            f"{api_cpu / bare_cpu:5.2f} {api_ms / mp:9.0f}"
+        )
+
+
+def celebrity_accuracy() -> None:
+    """RecognizeCelebrities' recognition on labelled people: every deepface-pairs identity with
+    at least three single-face JPEG images enrolled from its first two, each other image of it
+    a probe (recognized as them, as someone else, or not at all), and every adult UTKFace chip
+    (none of them enrolled) a probe that must be named no one; the same code the operation runs
+    (``match_faces``)."""
+    import csv
+
+    from agnosco.operations.celebrities import CELEBRITY_MATCH_THRESHOLD, match_faces
+    from agnosco.operations.context import OperationContext
+    from agnosco.storage.celebrities import CelebrityStore
+
+    root = SHARED_DATA / "deepface-pairs"
+    people: dict[str, list[str]] = {}
+    with (root / "identities.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            people.setdefault(row["identity"], []).append(row["file"])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = CelebrityStore(Path(tmp) / "celebrities.db")
+        context = OperationContext(celebrities=store)
+
+        def faces_of(path: Path) -> list[Any]:
+            try:
+                return context.analyzer.describe(decode_image(path.read_bytes()), max_faces=2)
+            except Exception:  # noqa: BLE001 - WebP data under a .jpg name: not an input
+                return []
+
+        probes: list[tuple[str, Any]] = []
+        enrolled = 0
+        for person, files in sorted(people.items()):
+            described = [(f, faces_of(root / "images" / f)) for f in files]
+            single = [faces[0] for _, faces in described if len(faces) == 1]
+            if len(single) < 3:
+                continue
+            store.add(person, [f.descriptor for f in single[:2]], context.face_model.version)
+            enrolled += 1
+            probes += [(person, face) for face in single[2:]]
+        ids = {c.celebrity_id: c.name for c in store.all()}
+        counts = {"recognized": 0, "someone else": 0, "unrecognized": 0}
+        for person, face in probes:
+            [match] = match_faces([face], context)
+            key = (
+                "unrecognized"
+                if match is None
+                else "recognized"
+                if ids[match.celebrity_id] == person
+                else "someone else"
+            )
+            counts[key] += 1
+        strangers: dict[str, list[int]] = {}
+        with (SHARED_DATA / "demographics-utkface" / "labels.csv").open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                if int(row["age"]) < 18:
+                    continue
+                faces = faces_of(SHARED_DATA / "demographics-utkface" / row["file"])
+                if faces:
+                    named = match_faces(faces[:1], context)[0] is not None
+                    strangers.setdefault(row["race"], []).append(int(named))
+        store.close()
+    print()
+    print(
+        f"RecognizeCelebrities at Similarity {CELEBRITY_MATCH_THRESHOLD:g}: {enrolled} deepface-pairs "
+        "people enrolled from 2 images each"
+    )
+    total = len(probes)
+    for key, n in counts.items():
+        print(f"  other images of them {key:>13}: {n:3} of {total} ({n / total:.1%})")
+    named = sum(sum(v) for v in strangers.values())
+    faces = sum(len(v) for v in strangers.values())
+    by_group = ", ".join(f"{g} {sum(v)}/{len(v)}" for g, v in sorted(strangers.items()))
+    print(
+        f"  UTKFace adults (never enrolled) named as one of them: {named} of {faces} ({by_group})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=5, help="timed calls per image and side")
@@ -133,6 +280,7 @@ def main() -> None:
                     f"{api_ms / bare_ms:5.2f} {api_cpu:7.0f} {bare_cpu:8.0f} "
                     f"{api_cpu / bare_cpu:5.2f} {api_cpu / mp:13.0f}"
                 )
+            celebrity_latency(server, client, args.calls)
             print(f"load average at the end {os.getloadavg()[0]:.1f}")
         finally:
             server.close()
@@ -163,6 +311,7 @@ def main() -> None:
         f"{'all':40} {n:8} {read:10} {found / n:7.1%} {found / max(read, 1):9.1%}"
         f" {r_read:20} {r_found / n:7.1%} {r_found / max(r_read, 1):9.1%}"
     )
+    celebrity_accuracy()
 
 
 if __name__ == "__main__":

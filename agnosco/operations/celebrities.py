@@ -12,8 +12,9 @@ The threshold is the engine's, not the caller's: Rekognition's request has no th
 member.  It is 99, where the calibration promises a false-match rate of 1e-5 per pair of adults
 (measured 6.9e-7 on lfw-dev, 4.0e-5 on UTKFace's adults): a face is compared with every
 enrolled image, so its chance of being taken for *someone* grows with their number; at 99 and
-a thousand enrolled images about one face in a hundred (UTKFace's rate) to one in a thousand
-(lfw-dev's) would be named wrongly, where at 95 (1e-4) it would be ten times as many.  It is
+a thousand enrolled images about one stranger's face in 25 (UTKFace's adults' rate) to one in
+1,500 (lfw-dev's) would be named as someone, where at 95 (1e-4) it would be one in six to one in
+ninety.  It is
 also the moratorium's floor for police identification.  The price is missed recognitions
 (``docs/analysis.md``): enrol several images of each person.
 """
