@@ -29,7 +29,6 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
 @pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperationContext]:
     from agnosco.storage import open_store
-
     from agnosco.storage.celebrities import CelebrityStore
 
     folder = Path(tmp_path_factory.mktemp("decode-once"))
