@@ -30,7 +30,7 @@ import numpy as np
 from agnosco.errors import InternalServerError, InvalidParameterException
 from agnosco.operations.context import OperationContext
 from agnosco.operations.face_detail import compared_face
-from agnosco.storage.celebrities import CelebrityStore
+from agnosco.storage.celebrities import CelebrityDescriptors, CelebrityStore
 from agnosco.vision.image import DecodedImage
 from agnosco.vision.pipeline import DescribedFace
 
@@ -71,16 +71,24 @@ def require_celebrities(context: OperationContext) -> CelebrityStore:
     return context.celebrities
 
 
+def enrolled_descriptors(context: OperationContext) -> CelebrityDescriptors:
+    """Every enrolled descriptor of this deployment's face model: what a video job reads once
+    and hands to :func:`match_faces` for each of its frames."""
+    model = context.face_model
+    return require_celebrities(context).descriptors(model.version, model.descriptor.size)
+
+
 def match_faces(
     faces: Sequence[DescribedFace],
     context: OperationContext,
     threshold: float = CELEBRITY_MATCH_THRESHOLD,
+    enrolled: CelebrityDescriptors | None = None,
 ) -> list[CelebrityMatch | None]:
-    """For each face, the celebrity it is (Similarity >= ``threshold``), else None."""
+    """For each face, the celebrity it is (Similarity >= ``threshold``), else None; against
+    ``enrolled`` when given (read once for many frames), else the store as it is now."""
     if not faces:
         return []
-    model = context.face_model
-    enrolled = require_celebrities(context).descriptors(model.version, model.descriptor.size)
+    enrolled = enrolled if enrolled is not None else enrolled_descriptors(context)
     if not enrolled.owners:
         return [None] * len(faces)
     probes = np.stack([face.descriptor for face in faces]).astype(np.float32)
@@ -120,11 +128,16 @@ def known_gender(value: str | None) -> KnownGenderTypeDef | None:
     return {"Type": cast("KnownGenderTypeType", value)} if value else None
 
 
-def recognize_faces(faces: Sequence[DescribedFace], context: OperationContext) -> Recognized:
+def recognize_faces(
+    faces: Sequence[DescribedFace],
+    context: OperationContext,
+    enrolled: CelebrityDescriptors | None = None,
+) -> Recognized:
     """The celebrities among already described faces (a decoded frame's): what
-    :func:`recognize_image` answers once the faces are found."""
+    :func:`recognize_image` answers once the faces are found (``enrolled``: as
+    :func:`match_faces`)."""
     store = require_celebrities(context)
-    matches = match_faces(faces, context)
+    matches = match_faces(faces, context, enrolled=enrolled)
     found: list[tuple[float, CelebrityTypeDef]] = []
     unrecognized: list[ComparedFaceTypeDef] = []
     people = store.find({m.celebrity_id for m in matches if m is not None})
