@@ -43,6 +43,7 @@ from agnosco.jobs.notifications import NotificationEndpoints
 from agnosco.jobs.store import JobStore
 from agnosco.settings import LEGACY_DATA_DIR, Settings
 from agnosco.storage import SQLITE_FILE, open_store, store_backend
+from agnosco.storage.celebrities import CelebrityStore
 from agnosco.storage.data_dir import prepare_data_dir
 from agnosco.storage.database import POSTGRESQL, Database, open_database
 from agnosco.streams.store import StreamStore
@@ -127,6 +128,8 @@ class Deployment:
     sts: SecurityTokenService
     #: The web console's sign-in sessions (browsers', not STS's: :mod:`agnosco.console.sessions`).
     console_sessions: ConsoleSessions
+    #: The public figures the deployer enrolled (``agnosco celebrities``).
+    celebrities: CelebrityStore | None = None
     #: Whether this opening made the deployment (it had no admin principal yet).
     new: bool = False
 
@@ -146,6 +149,8 @@ class Deployment:
             self.console_sessions,
         ):
             part.close()
+        if self.celebrities is not None:
+            self.celebrities.close()
         self.database.close()
 
 
@@ -275,6 +280,7 @@ def open_deployment(settings: Settings) -> Deployment:
             jobs = JobStore(parts.database)
             notifications = NotificationEndpoints(parts.database)
             streams = StreamStore(parts.database)
+            celebrities = CelebrityStore(parts.database)
             console_sessions = ConsoleSessions(
                 parts.database, lifetime=settings.console_session_hours * 3600
             )
@@ -295,6 +301,7 @@ def open_deployment(settings: Settings) -> Deployment:
         jobs=jobs,
         notifications=notifications,
         streams=streams,
+        celebrities=celebrities,
         video_cluster=(
             None
             if settings.ray_address is None
@@ -336,6 +343,7 @@ def open_deployment(settings: Settings) -> Deployment:
         credentials=Credentials(keys, sessions, roles.role_id_of),
         sts=SecurityTokenService(sessions, roles, settings.account_id),
         console_sessions=console_sessions,
+        celebrities=celebrities,
         new=parts.new,
     )
 

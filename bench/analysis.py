@@ -1,5 +1,6 @@
 """Image analysis beyond faces, side by side with the bare model in one run: DetectText,
-DetectLabels (general labels and image properties) and DetectModerationLabels.
+DetectLabels (general labels and image properties), DetectModerationLabels, and
+RecognizeCelebrities beside the bare detect + describe + search it is made of.
 
 1. **Latency.**  For each image, DetectText through the API (a real boto3 client, SigV4, the
    server's app, the governance gate and audit, the JSON codec: ``tests/server/in_process.py``,
@@ -151,6 +152,158 @@ def median_ms(times: list[tuple[float, float]], i: int) -> float:
     return 1000 * statistics.median(t[i] for t in times)
 
 
+#: RecognizeCelebrities: who is enrolled (deepface-pairs identities, as the tests enrol them),
+#: and the images timed (one face, two, a group selfie, a team of about 30).
+CELEBRITIES = {
+    "person01": ["img2.jpg", "img4.jpg"],
+    "person02": ["img3.jpg", "img56.jpg"],
+    "person10": ["img26.jpg"],
+}
+CELEBRITY_IMAGES = [
+    "deepface-pairs/images/img6.jpg",
+    "deepface-pairs/images/couple.jpg",
+    "deepface-pairs/images/selfie-many-people.jpg",
+    "crowds/volleyball-team.jpg",
+]
+
+
+def celebrity_latency(server: InProcessServer, client: Any, calls: int) -> None:
+    """RecognizeCelebrities through the API vs the bare detect + describe + search on the same
+    decoded pixels: the face pipeline's ``describe`` of the 64 largest faces with attributes,
+    then the nearest enrolled descriptor of each face (numpy, the gallery already in memory)."""
+    from agnosco.operations.celebrities import MAX_CELEBRITY_FACES, enrolment_descriptor
+
+    context = server.deployment.context
+    store = server.deployment.celebrities
+    assert store is not None
+    images_dir = SHARED_DATA / "deepface-pairs" / "images"
+    for name, files in CELEBRITIES.items():
+        descriptors = [
+            enrolment_descriptor(decode_image((images_dir / f).read_bytes()), context, f)
+            for f in files
+        ]
+        store.add(name, descriptors, context.face_model.version)
+    gallery = store.descriptors(context.face_model.version, context.face_model.descriptor.size)
+    print()
+    print(
+        f"RecognizeCelebrities per image ({len(CELEBRITIES)} people, {len(gallery.owners)} "
+        "images enrolled): through the API vs the bare detect + describe + search on the same "
+        f"decoded pixels, medians of {calls}"
+    )
+    print(
+        f"{'image':44} {'size':>10} {'faces':>5} {'known':>5} {'API ms':>7} {'bare ms':>7} "
+        f"{'ratio':>5} {'API CPU':>7} {'bare CPU':>8} {'ratio':>5} {'API CPU ms/MP':>13}"
+    )
+    for name in CELEBRITY_IMAGES:
+        data = (SHARED_DATA / name).read_bytes()
+        decoded = decode_image(data)
+        answer: dict[str, Any] = {}
+
+        def api(data: bytes = data, answer: dict[str, Any] = answer) -> None:
+            answer.update(client.recognize_celebrities(Image={"Bytes": data}))
+
+        def bare(decoded: Any = decoded) -> None:
+            faces = context.analyzer.describe(
+                decoded, attributes=True, max_faces=MAX_CELEBRITY_FACES
+            )
+            for face in faces:
+                distances = np.linalg.norm(gallery.vectors - face.descriptor, axis=1)
+                context.calibration.similarity(float(distances.min()))
+
+        a, b = interleaved(api, bare, calls)
+        mp = decoded.width * decoded.height / 1e6
+        api_ms, bare_ms = median_ms(a, 0), median_ms(b, 0)
+        api_cpu, bare_cpu = median_ms(a, 1), median_ms(b, 1)
+        faces = len(answer["CelebrityFaces"]) + len(answer["UnrecognizedFaces"])
+        size = f"{decoded.width}x{decoded.height}"
+        print(
+            f"{name:44} {size:>10} {faces:5} {len(answer['CelebrityFaces']):5} {api_ms:7.0f} "
+            f"{bare_ms:7.0f} {api_ms / bare_ms:5.2f} {api_cpu:7.0f} {bare_cpu:8.0f} "
+            f"{api_cpu / bare_cpu:5.2f} {api_cpu / mp:13.0f}"
+        )
+
+
+def celebrity_accuracy() -> None:
+    """RecognizeCelebrities' recognition on labelled people: every deepface-pairs identity with
+    at least three single-face JPEG images enrolled from its first two, each other image of it
+    a probe (recognized as them, as someone else, or not at all), and every adult UTKFace chip
+    (none of them enrolled) a probe that must be named no one; the same code the operation runs
+    (``match_faces``)."""
+    import csv
+
+    from agnosco.errors import ServiceError
+    from agnosco.operations.celebrities import CELEBRITY_MATCH_THRESHOLD, match_faces
+    from agnosco.operations.context import OperationContext
+    from agnosco.storage.celebrities import CelebrityStore
+
+    root = SHARED_DATA / "deepface-pairs"
+    people: dict[str, list[str]] = {}
+    with (root / "identities.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            people.setdefault(row["identity"], []).append(row["file"])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = CelebrityStore(Path(tmp) / "celebrities.db")
+        context = OperationContext(celebrities=store)
+
+        def faces_of(path: Path) -> list[Any]:
+            try:
+                return context.analyzer.describe(decode_image(path.read_bytes()), max_faces=2)
+            except ServiceError:  # img47: WebP data under a .jpg name, not an input
+                return []
+
+        probes: list[tuple[str, Any]] = []
+        enrolled = 0
+        for person, files in sorted(people.items()):
+            described = [(f, faces_of(root / "images" / f)) for f in files]
+            single = [faces[0] for _, faces in described if len(faces) == 1]
+            if len(single) < 3:
+                continue
+            store.add(person, [f.descriptor for f in single[:2]], context.face_model.version)
+            enrolled += 1
+            probes += [(person, face) for face in single[2:]]
+        ids = {c.celebrity_id: c.name for c in store.all()}
+        strangers: list[tuple[str, Any]] = []
+        with (SHARED_DATA / "demographics-utkface" / "labels.csv").open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                if int(row["age"]) >= 18:
+                    faces = faces_of(SHARED_DATA / "demographics-utkface" / row["file"])
+                    strangers += [(row["race"], faces[0])] if faces else []
+        print()
+        print(
+            f"RecognizeCelebrities: {enrolled} deepface-pairs people enrolled from 2 images each; "
+            f"{len(probes)} other images of them, {len(strangers)} UTKFace adults never enrolled"
+        )
+        print(
+            f"{'Similarity':>10} {'recognized':>10} {'as another':>10} {'unrecognized':>12}"
+            f" {'strangers named':>15}  by group"
+        )
+        # the shipped threshold, and two lower ones for comparison (the operation uses the first)
+        for threshold in (CELEBRITY_MATCH_THRESHOLD, 95.0, 90.0):
+            counts = {"recognized": 0, "someone else": 0, "unrecognized": 0}
+            matches = match_faces([face for _, face in probes], context, threshold)
+            for (person, _), match in zip(probes, matches, strict=True):
+                key = (
+                    "unrecognized"
+                    if match is None
+                    else "recognized"
+                    if ids[match.celebrity_id] == person
+                    else "someone else"
+                )
+                counts[key] += 1
+            named = match_faces([face for _, face in strangers], context, threshold)
+            groups: dict[str, list[int]] = {}
+            for (group, _), match in zip(strangers, named, strict=True):
+                groups.setdefault(group, []).append(int(match is not None))
+            by_group = ", ".join(f"{g} {sum(v)}/{len(v)}" for g, v in sorted(groups.items()))
+            total = len(probes)
+            print(
+                f"{threshold:10g} {counts['recognized'] / total:10.1%}"
+                f" {counts['someone else'] / total:10.1%} {counts['unrecognized'] / total:12.1%}"
+                f" {sum(m is not None for m in named):7} of {len(strangers)}  {by_group}"
+            )
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=5, help="timed calls per image and side")
@@ -212,6 +365,7 @@ def main() -> None:
                     f"{api_cpu / bare_cpu:5.2f} {api_cpu / mp:13.0f}"
                 )
             labels_latency(server, client, args.calls)
+            celebrity_latency(server, client, args.calls)
             print(f"load average at the end {os.getloadavg()[0]:.1f}")
         finally:
             server.close()
@@ -246,6 +400,8 @@ def main() -> None:
     general_labels(args.calls)
     print()
     moderation_figures(args.calls)
+    print()
+    celebrity_accuracy()
 
 
 #: Shared images for the general labels: objects, a portrait, a group, a 1 MP landscape.

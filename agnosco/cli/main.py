@@ -14,6 +14,7 @@
     agnosco detect-faces IMAGE [--attributes ALL]
     agnosco redact VIDEO --out OUT.mp4 [--check] [--spare-collection C --principal P] [--job]
     agnosco jobs list [--kind K] [--status S] | show ID
+    agnosco celebrities add NAME IMAGE... [--url URL] [--known-gender G] | list | remove ID
     agnosco compare-faces SOURCE TARGET [--similarity-threshold 80] [--quality-filter NONE]
 
 Each command group is a module of this package with a ``register(commands)`` function; a
@@ -37,6 +38,7 @@ from agnosco import __version__
 from agnosco.cli import (
     audit,
     bulk,
+    celebrities,
     evaluate,
     faces,
     jobs,
@@ -69,6 +71,7 @@ COMMAND_GROUPS = [
     notifications,
     jobs,
     streams,
+    celebrities,
     evaluate,
     bulk,
     faces,

@@ -128,7 +128,8 @@ def threshold_of(operation: str, request: dict[str, Any]) -> float | None:
     """The effective match threshold of the call (None when the operation has none)."""
     threshold = threshold_member(operation, request)
     if threshold is None:
-        return None
+        # an identification matching at the engine's threshold (RecognizeCelebrities)
+        return traits_of(operation).engine_threshold
     return float(request.get(threshold.member, threshold.default))
 
 
@@ -173,8 +174,9 @@ def request_context(
     }
     threshold = threshold_of(operation, request)
     if threshold is not None:
-        member = threshold_member(operation, request).member  # type: ignore[union-attr]
-        context[f"rekognition:{member}"] = threshold
+        member = threshold_member(operation, request)
+        if member is not None:  # None: the engine's threshold, no request member's
+            context[f"rekognition:{member.member}"] = threshold
         if is_identification(operation, request):
             context["agnosco:MatchThreshold"] = threshold
     context["agnosco:RealTimeIdentification"] = traits_of(

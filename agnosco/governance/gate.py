@@ -107,6 +107,7 @@ _AUDITED_PARAMETERS = (
     "MinConfidence",  # and DetectModerationLabels
     "HumanLoopConfig",
     "ProjectVersion",
+    "Id",  # GetCelebrityInfo: which celebrity was looked up
 )
 
 
@@ -475,7 +476,8 @@ class Gate:
     ) -> Plan:
         requested = threshold_of(operation, request)
         thresholds = [requested]
-        if requested is not None and self.threshold_mode == "clamp":
+        clampable = threshold_member(operation, request) is not None  # not the engine's own
+        if requested is not None and clampable and self.threshold_mode == "clamp":
             thresholds += _policy_thresholds_above(policies, requested)
         # Review is offered only where matches can be withheld; an identification that cannot
         # be held back (AssociateFaces) is refused by a policy that requires review.
@@ -615,6 +617,8 @@ def _parameters(operation: str, request: dict[str, Any], plan: Plan) -> dict[str
     threshold = threshold_member(operation, request)
     if plan.threshold is not None and threshold is not None:
         out[threshold.member] = plan.threshold
+    elif plan.threshold is not None:  # the engine's threshold (RecognizeCelebrities)
+        out["MatchThreshold"] = plan.threshold
     return out
 
 
@@ -700,6 +704,12 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
                 {k: f[k] for k in ("FaceId", "UserId", "Reasons", "Confidence") if k in f}
                 for f in response[member]
             ]
+    if "CelebrityFaces" in response:  # who was recognized, and how surely
+        summary["CelebrityFaces"] = [
+            {"Id": c.get("Id"), "MatchConfidence": c.get("MatchConfidence")}
+            for c in response["CelebrityFaces"]
+        ]
+        summary["UnrecognizedFaces"] = len(response.get("UnrecognizedFaces", []))
     if "UnmatchedFaces" in response:
         summary["UnmatchedFaces"] = len(response["UnmatchedFaces"])
     if "Persons" in response:  # a video face search's matches, per frame and person

@@ -29,6 +29,7 @@ from agnosco import spec
 from agnosco.errors import NotImplementedException, UnknownOperationException
 from agnosco.jobs.runtime import Runner
 from agnosco.operations.associate_faces import DEFAULT_ASSOCIATE_THRESHOLD, associate_faces
+from agnosco.operations.celebrities import CELEBRITY_MATCH_THRESHOLD
 from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD
 from agnosco.operations.compare_faces import DEFAULT_SIMILARITY_THRESHOLD, compare_faces
 from agnosco.operations.context import FaceContext, OperationContext
@@ -49,6 +50,7 @@ from agnosco.operations.disassociate_faces import disassociate_faces
 from agnosco.operations.face_detection_job import face_detection_runner
 from agnosco.operations.face_redaction_job import face_redaction_runner
 from agnosco.operations.face_search_job import face_search_runner
+from agnosco.operations.get_celebrity_info import get_celebrity_info
 from agnosco.operations.get_face_detection import get_face_detection
 from agnosco.operations.get_face_search import get_face_search
 from agnosco.operations.get_segment_detection import get_segment_detection
@@ -58,6 +60,7 @@ from agnosco.operations.list_collections import list_collections
 from agnosco.operations.list_faces import list_faces
 from agnosco.operations.list_stream_processors import list_stream_processors
 from agnosco.operations.list_users import list_users
+from agnosco.operations.recognize_celebrities import recognize_celebrities
 from agnosco.operations.search_faces import search_faces
 from agnosco.operations.search_faces_by_image import search_faces_by_image
 from agnosco.operations.search_users import search_users
@@ -155,6 +158,7 @@ REGISTRY: dict[str, Operation] = {
     ),
     "DetectText": Operation(detect_text, Traits(Resource.NONE, analyses_images=True)),
     "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
+    "GetCelebrityInfo": Operation(get_celebrity_info, _GLOBAL),
     "GetFaceDetection": Operation(get_face_detection, _GLOBAL),
     "GetFaceSearch": Operation(
         get_face_search,
@@ -172,6 +176,16 @@ REGISTRY: dict[str, Operation] = {
     "ListStreamProcessors": Operation(list_stream_processors, _GLOBAL),
     "ListTagsForResource": Operation(list_tags_for_resource, Traits(Resource.TAGGED)),
     "ListUsers": Operation(list_users, READ),
+    "RecognizeCelebrities": Operation(
+        recognize_celebrities,
+        Traits(
+            Resource.NONE,
+            compares_faces=True,
+            withheld="CelebrityFaces",
+            analyses_images=True,
+            engine_threshold=CELEBRITY_MATCH_THRESHOLD,
+        ),
+    ),
     "SearchFaces": Operation(
         search_faces,
         Traits(

@@ -22,6 +22,7 @@ from agnosco.operations.video_analysis import VideoCluster
 from agnosco.operations.videos import VideoSource
 from agnosco.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from agnosco.storage.base import Store
+from agnosco.storage.celebrities import CelebrityStore
 from agnosco.streams.store import StreamStore
 from agnosco.vision.embedding import DESCRIPTOR, DescriptorModel
 from agnosco.vision.image import DecodedImage
@@ -114,6 +115,8 @@ class OperationContext:
     notifications: NotificationEndpoints | None = None
     #: Stream processors, and the video sources and data sinks their ARNs stand for.
     streams: StreamStore | None = None
+    #: The public figures the deployer enrolled (RecognizeCelebrities, GetCelebrityInfo).
+    celebrities: CelebrityStore | None = None
     #: The caller of the operation being run (set by the gate for each call).
     requester: Requester | None = None
     #: The Ray cluster long videos are analysed on (None: every video in the job's worker).

@@ -67,12 +67,18 @@ class Traits:
     #: The call's matches come later, outside its response (a stream processor's records): a
     #: review obligation is carried into the work it starts instead of withholding a member.
     defers_matches: bool = False
+    #: For an identification whose request has no threshold member (RecognizeCelebrities), the
+    #: Similarity the engine itself matches at: the call's ``agnosco:MatchThreshold``, which a
+    #: policy's floor is checked against (it cannot be clamped: the caller cannot change it).
+    engine_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.withheld and not (self.compares_faces or self.compares_faces_with):
             raise ValueError("only an operation that compares faces has matches to withhold")
         if self.defers_matches and not self.face_search_settings:
             raise ValueError("only a call that starts a face search defers its matches")
+        if self.engine_threshold is not None and (self.threshold or not self.compares_faces):
+            raise ValueError("an engine threshold is for an identification without one of its own")
 
 
 READ = Traits(Resource.COLLECTION)

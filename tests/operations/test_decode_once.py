@@ -22,6 +22,7 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
     "DetectModerationLabels": ({"Image": IMAGE}, 1),
     "DetectText": ({"Image": IMAGE}, 1),
     "IndexFaces": ({"CollectionId": "decode-once", "Image": IMAGE}, 1),
+    "RecognizeCelebrities": ({"Image": IMAGE}, 1),
     "SearchFacesByImage": ({"CollectionId": "decode-once", "Image": IMAGE}, 1),
     "SearchUsersByImage": ({"CollectionId": "decode-once", "Image": IMAGE}, 1),
 }
@@ -30,12 +31,16 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
 @pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperationContext]:
     from agnosco.storage import open_store
+    from agnosco.storage.celebrities import CelebrityStore
 
-    store = open_store(None, Path(tmp_path_factory.mktemp("decode-once")))
-    context = OperationContext(store=store)
+    folder = Path(tmp_path_factory.mktemp("decode-once"))
+    store = open_store(None, folder)
+    celebrities = CelebrityStore(folder / "celebrities.db")
+    context = OperationContext(store=store, celebrities=celebrities)
     invoke("CreateCollection", {"CollectionId": "decode-once"}, context)
     yield context
     store.close()
+    celebrities.close()
 
 
 def test_every_image_operation_is_covered() -> None:

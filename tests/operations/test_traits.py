@@ -54,14 +54,16 @@ def test_every_implemented_operation_has_traits():
 
 @pytest.mark.parametrize("operation", IMPLEMENTED)
 def test_an_operation_that_compares_faces_is_marked_so(operation):
-    """A similarity in the output, or a match threshold in the input, means the caller learns
+    """A similarity in the output (RecognizeCelebrities' MatchConfidence is one: the face's
+    Similarity to a named person), or a match threshold in the input, means the caller learns
     how alike faces are: identification (agnosco.operations.traits)."""
     model = spec.service_model().operation_model(operation)
     inputs = set(model.input_shape.members)
     thresholds = sorted(
         m for m in inputs if m.endswith("Threshold") and ("Match" in m or "Similarity" in m)
     )
-    reveals = "Similarity" in _members(model.output_shape) or bool(thresholds)
+    outputs = _members(model.output_shape)
+    reveals = "Similarity" in outputs or "MatchConfidence" in outputs or bool(thresholds)
     traits = traits_of(operation)
     assert traits.compares_faces is reveals
     assert (traits.threshold.member if traits.threshold else None) == (
@@ -136,6 +138,15 @@ def test_calls_that_define_or_start_a_face_search_are_governed_by_its_settings(o
     traits = traits_of(operation)
     assert traits.face_search_settings is (defines or starts)
     assert traits.defers_matches is (defines or starts)
+
+
+def test_an_engine_threshold_is_only_for_identification_without_a_threshold_member():
+    """RecognizeCelebrities' request has no threshold: the engine's own is what policies see
+    (agnosco:MatchThreshold), at least the moratorium's 99."""
+    for name, op in REGISTRY.items():
+        if op.traits.engine_threshold is not None:
+            assert op.traits.compares_faces and op.traits.threshold is None, name
+    assert traits_of("RecognizeCelebrities").engine_threshold >= 99
 
 
 def test_review_withholds_a_member_of_the_output():
