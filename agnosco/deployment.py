@@ -50,6 +50,7 @@ from agnosco.streams.store import StreamStore
 if TYPE_CHECKING:  # what only the whole deployment needs: imported by open_deployment, so that
     # commands that change governance alone start without the operations and their models
     from agnosco.governance.gate import Gate
+    from agnosco.governance.usage import Quotas, UsageMeter
     from agnosco.operations.context import OperationContext
     from agnosco.vision.similarity import SimilarityCalibration
 
@@ -265,6 +266,7 @@ def open_deployment(settings: Settings) -> Deployment:
             console_sessions = ConsoleSessions(
                 parts.database, lifetime=settings.console_session_hours * 3600
             )
+            quotas = Quotas(parts.database)
         except BaseException:
             keys.close()
             raise
@@ -300,6 +302,11 @@ def open_deployment(settings: Settings) -> Deployment:
         parts.reviews,
         threshold_mode=settings.threshold_mode,
         evaluations=evaluations,
+        # Images metered by the audit log (its database), faces by the store's intervals, video
+        # by the jobs' successes; on the context's clock, which tests move.
+        usage=UsageMeter(
+            parts.audit.database, quotas, store=store, jobs=jobs, clock=lambda: context.clock()
+        ),
     )
     return Deployment(
         settings,
