@@ -50,7 +50,6 @@ from agnosco.streams.store import StreamStore
 if TYPE_CHECKING:  # what only the whole deployment needs: imported by open_deployment, so that
     # commands that change governance alone start without the operations and their models
     from agnosco.governance.gate import Gate
-    from agnosco.governance.usage import Quotas, UsageMeter
     from agnosco.operations.context import OperationContext
     from agnosco.vision.similarity import SimilarityCalibration
 
@@ -240,6 +239,7 @@ def open_deployment(settings: Settings) -> Deployment:
     operations' context (models, Similarity calibration, images, region)."""
     from agnosco.evaluation.records import EvaluationIndex
     from agnosco.governance.gate import Gate
+    from agnosco.governance.usage import Quotas, UsageMeter
     from agnosco.operations.context import OperationContext
     from agnosco.operations.images import ImageSource
     from agnosco.operations.video_analysis import VideoCluster

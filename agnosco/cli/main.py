@@ -50,6 +50,7 @@ from agnosco.cli import (
     roles,
     serve,
     streams,
+    usage,
 )
 from agnosco.cli.common import CliError
 from agnosco.cli.logs import add_logging, configure_logging
@@ -73,6 +74,7 @@ COMMAND_GROUPS = [
     bulk,
     faces,
     redact,
+    usage,
 ]
 
 

@@ -44,7 +44,6 @@ from typing import Any
 from agnosco.errors import InvalidParameterException, LimitExceededException, ServiceError
 from agnosco.storage.database import Database, Migrations, Tables, Transaction
 
-
 #: A reservation left by a process that died before the call's outcome was recorded stops
 #: counting against the quota after this long (no call runs longer).
 RESERVATION_SECONDS = 3600.0

@@ -193,10 +193,12 @@ def _intervals_of_stored_faces(tx: Transaction) -> None:
 #: is deleted (usage is metered from them; ``agnosco.governance.usage``).
 USAGE_MIGRATIONS: Migrations = [
     [
-        "CREATE TABLE face_intervals ("
-        " collection_id TEXT NOT NULL, face_id TEXT NOT NULL, principal TEXT,"
-        " stored_at REAL NOT NULL, deleted_at REAL,"
-        " PRIMARY KEY (collection_id, face_id, stored_at))",
+        (
+            "CREATE TABLE face_intervals ("
+            " collection_id TEXT NOT NULL, face_id TEXT NOT NULL, principal TEXT,"
+            " stored_at REAL NOT NULL, deleted_at REAL,"
+            " PRIMARY KEY (collection_id, face_id, stored_at))"
+        ),
         "CREATE INDEX face_intervals_live ON face_intervals (principal, deleted_at)",
         "CREATE INDEX face_intervals_by_time ON face_intervals (stored_at, deleted_at)",
         _intervals_of_stored_faces,
