@@ -328,16 +328,16 @@ class UsageMeter:
 
     @staticmethod
     def _used(tx: Transaction, principal: str, month: str, now: float) -> int:
-        (metered,) = tx.execute(
-            "SELECT COALESCE(SUM(images), 0) FROM usage_images WHERE month = ? AND principal = ?",
-            (month, principal),
+        # One statement, so one snapshot even under READ COMMITTED: an outcome committed
+        # between two reads (metered +n, reservation -n) would be missed by both.
+        (used,) = tx.execute(
+            "SELECT (SELECT COALESCE(SUM(images), 0) FROM usage_images"
+            "        WHERE month = ? AND principal = ?)"
+            " + (SELECT COALESCE(SUM(images), 0) FROM usage_reservations"
+            "    WHERE month = ? AND principal = ? AND created_at > ?)",
+            (month, principal, month, principal, now - RESERVATION_SECONDS),
         ).fetchone()
-        (reserved,) = tx.execute(
-            "SELECT COALESCE(SUM(images), 0) FROM usage_reservations"
-            " WHERE month = ? AND principal = ? AND created_at > ?",
-            (month, principal, now - RESERVATION_SECONDS),
-        ).fetchone()
-        return int(metered) + int(reserved)
+        return int(used)
 
     def reserve_images(self, principal: str, images: int, limit: int, now: float) -> str:
         """Reserve ``images`` of the principal's monthly quota for a call about to run; returns
