@@ -85,12 +85,15 @@ def table(report: UsageReport) -> str:
 
 def _usage(args: argparse.Namespace) -> None:
     from agnosco.errors import InvalidParameterException
+    from agnosco.governance.usage import month_span
 
-    with _meter(args) as (meter, audit):
+    if args.month is not None:  # before anything is opened (or made)
         try:
-            report = meter.report(args.month, args.principal)
+            month_span(args.month)
         except InvalidParameterException as exc:
             raise CliError(exc.message) from None
+    with _meter(args) as (meter, audit):
+        report = meter.report(args.month, args.principal)
         audit_cli(
             audit,  # type: ignore[arg-type]
             "agnosco:ReadUsage",
