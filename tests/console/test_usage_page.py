@@ -37,7 +37,7 @@ def _metered(server: InProcessServer, principal: str, operation: str, images: in
 
 
 def _cells(page: str, principal: str) -> list[str]:
-    row = re.search(rf"<tr><td>{principal}</td>(.*?)</tr>", page, re.S)
+    row = re.search(rf"<tr><td>{principal}</td>(.*?)</tr>", page, re.DOTALL)
     assert row, page
     return re.findall(r"<td>([^<]*)</td>", row.group(1))
 
