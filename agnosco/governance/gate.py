@@ -229,7 +229,12 @@ class Gate:
                 f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
             )
         traits = traits_of(operation)
-        quota = self.usage.quota(caller.principal) if self.usage is not None else None
+        # Quotas bound images and the faces IndexFaces stores: only image calls read them.
+        quota = (
+            self.usage.quota(caller.principal)
+            if self.usage is not None and traits.analyses_images
+            else None
+        )
         release: Callable[[Transaction], None] | None = None
         if (
             self.usage is not None

@@ -115,24 +115,26 @@ def month_span(month: str) -> tuple[float, float]:
 def metered_images(record: Mapping[str, Any]) -> int:
     """The images an audit record meters: those of an allowed call, that succeeded, of an
     operation that analyses images (its outcome record; not its intent, not a refusal)."""
-    from agnosco.operations import traits_of
-
+    images = record.get("images")
     operation = record.get("operation")
     if (
-        record.get("decision") != "Allow"
+        not isinstance(images, list)
+        or not images
+        or record.get("decision") != "Allow"
         or "error" in record
         or "phase" in record
         or not isinstance(operation, str)
         or operation.startswith("agnosco:")
     ):
         return 0
+    from agnosco.operations import traits_of  # only for a record with images
+
     try:
         if not traits_of(operation).analyses_images:
             return 0
     except ServiceError:  # not an operation of this Agnosco
         return 0
-    images = record.get("images")
-    return len(images) if isinstance(images, list) else 0
+    return len(images)
 
 
 def meter_record(tx: Transaction, record: Mapping[str, Any]) -> None:
