@@ -256,6 +256,7 @@ def open_deployment(settings: Settings) -> Deployment:
     from agnosco.evaluation.records import EvaluationIndex
     from agnosco.governance.gate import Gate
     from agnosco.governance.review import human_loops
+    from agnosco.governance.usage import Quotas, UsageMeter
     from agnosco.operations.context import OperationContext
     from agnosco.operations.images import ImageSource
     from agnosco.operations.video_analysis import VideoCluster
@@ -284,6 +285,7 @@ def open_deployment(settings: Settings) -> Deployment:
             console_sessions = ConsoleSessions(
                 parts.database, lifetime=settings.console_session_hours * 3600
             )
+            quotas = Quotas(parts.database)
         except BaseException:
             keys.close()
             raise
@@ -325,6 +327,11 @@ def open_deployment(settings: Settings) -> Deployment:
         parts.reviews,
         threshold_mode=settings.threshold_mode,
         evaluations=evaluations,
+        # Images metered by the audit log (its database), faces by the store's intervals, video
+        # by the jobs' successes; on the context's clock, which tests move.
+        usage=UsageMeter(
+            parts.audit.database, quotas, store=store, jobs=jobs, clock=lambda: context.clock()
+        ),
     )
     return Deployment(
         settings,

@@ -18,7 +18,8 @@ Tree::
     ├── ConflictException                  user state forbids the change
     ├── IdempotentParameterMismatchException   token reused with other parameters
     ├── InvalidPaginationTokenException    NextToken not issued by this service for this call
-    ├── ServiceQuotaExceededException      a per-collection/user limit
+    ├── ServiceQuotaExceededException      a per-collection/user limit, a principal's face quota
+    ├── LimitExceededException             a principal's monthly image quota
     ├── AccessDeniedException              policy refused the call
     ├── MalformedPolicyDocumentException   a policy document is invalid
     ├── ProvisionedThroughputExceededException   an access key over its request-rate limit
@@ -104,6 +105,10 @@ class InvalidPaginationTokenException(ServiceError):
 
 class ServiceQuotaExceededException(ServiceError):
     """A quota would be exceeded."""
+
+
+class LimitExceededException(ServiceError):
+    """A service limit was exceeded (a principal's monthly image quota)."""
 
 
 class AccessDeniedException(ServiceError):

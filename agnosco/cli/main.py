@@ -52,6 +52,7 @@ from agnosco.cli import (
     roles,
     serve,
     streams,
+    usage,
 )
 from agnosco.cli.common import CliError
 from agnosco.cli.logs import add_logging, configure_logging
@@ -76,6 +77,7 @@ COMMAND_GROUPS = [
     bulk,
     faces,
     redact,
+    usage,
 ]
 
 

@@ -185,6 +185,7 @@ class Console:
             ("GET", re.compile(r"/audit"), self._audit),
             ("GET", re.compile(r"/audit/verify"), self._audit_verify),
             ("GET", re.compile(r"/audit/export"), self._audit_export),
+            ("GET", re.compile(r"/usage"), self._usage),
         ]
 
     # dispatch -------------------------------------------------------------------------------
@@ -516,6 +517,7 @@ class Console:
             ("keys", "Access keys", "agnosco:ListAccessKeys"),
             ("principals", "Principals and policies", "agnosco:ListPrincipals"),
             ("evaluations", "Evaluations", "agnosco:ListEvaluations"),
+            ("usage", "Usage", "agnosco:ReadUsage"),
         ):
             pages.append((slug, label, self.gate.permits_action(action, "*", visitor.caller, now)))
         allowed = [(slug, label) for slug, label, ok in pages if ok]
@@ -1226,6 +1228,64 @@ class Console:
                 ("x-agnosco-records", str(count)),
             ],
         )
+
+    # usage ----------------------------------------------------------------------------------
+    def _usage(self, request: Request, visitor: Visitor) -> Response:
+        """The month's usage by principal and collection, with images per day as a chart drawn
+        here (inline SVG, its figures also in a table)."""
+        from agnosco.governance.usage import month_of, month_span
+
+        month = request.arg("month").strip()[:16] or month_of(self.context.clock())
+        principal = request.arg("principal").strip()[:256] or None
+        try:
+            month_span(month)
+        except ServiceError as error:
+            raise FormError(error.message) from None
+        meter = self.gate.usage
+        if meter is None:
+            return self.error_page(404, "This deployment meters no usage.", visitor)
+        report = self.gate.govern(
+            "agnosco:ReadUsage",
+            "*",
+            visitor.caller,
+            {"Month": month, "Principal": principal},
+            lambda: meter.report(month, principal),
+            now=self.context.clock(),
+            changes_state=False,
+            result=lambda r: {"Rows": len(r.rows)},
+        )
+        return self.render(
+            "usage.html",
+            visitor,
+            report=report,
+            principal=principal or "",
+            chart=_usage_chart(report.images_by_day),
+        )
+
+
+def _usage_chart(images_by_day: dict[str, int]) -> dict[str, Any]:
+    """Bars of images per day, in the SVG's own units (the template draws them)."""
+    width, height, top = 620.0, 160.0, 10.0
+    days = sorted(images_by_day)
+    peak = max(images_by_day.values(), default=0)
+    step = width / max(len(days), 1)
+    bars = []
+    for i, day in enumerate(days):
+        value = images_by_day[day]
+        tall = 0.0 if peak == 0 else (height - top) * value / peak
+        bars.append(
+            {
+                "day": day,
+                "value": value,
+                "x": round(i * step + 1, 2),
+                "y": round(height - tall, 2),
+                "width": round(max(step - 2, 1), 2),
+                "height": round(tall, 2),
+                "label": day[-2:],
+                "labelled": i % 5 == 0 or i == len(days) - 1,
+            }
+        )
+    return {"bars": bars, "width": width, "height": height, "peak": peak, "axis": height + 14}
 
 
 def _safe_next(value: str) -> str:

@@ -81,6 +81,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Required, Self, TextIO, TypedDict
 
+from agnosco.governance.usage import IMAGE_MIGRATIONS, meter_record
 from agnosco.storage.database import Database, Tables, Transaction
 
 
@@ -235,7 +236,10 @@ class AuditLog(Tables):
         self._attach(
             database,
             owned,
-            lambda db: db.migrate("audit", [[self._create]]),
+            lambda db: (
+                db.migrate("audit", [[self._create]]),
+                db.migrate("usage", IMAGE_MIGRATIONS),
+            ),
             synchronous=SQLITE_SYNCHRONOUS,
         )
         #: The SQLite file, or None on PostgreSQL.
@@ -295,8 +299,22 @@ class AuditLog(Tables):
             return self._read_head(tx)
 
     # writing --------------------------------------------------------------------------------
-    def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
+    @property
+    def database(self) -> Database:
+        """The database the log is in (usage metered from it is there too)."""
+        return self._db
+
+    def append(
+        self,
+        record: Mapping[str, Any],
+        *,
+        then: Callable[[Transaction], None] | None = None,
+    ) -> dict[str, Any]:
         """Chain ``record`` to the log and return it as stored (with seq, time, prev_hash, hash).
+
+        In the same transaction the images a call's record shows it analysed are metered
+        (:func:`agnosco.governance.usage.meter_record`), and ``then`` runs (the gate removes the
+        call's quota reservation with it), so neither exists without the other.
 
         ``record`` is any JSON object (string keys; strings, numbers, lists, dicts, None) not
         containing ``seq``, ``prev_hash`` or ``hash``; ``time``, if present, must be a finite
@@ -356,6 +374,9 @@ class AuditLog(Tables):
                 ),
             )
             self._write_head(tx, seq, digest, float(stored["time"]))
+            meter_record(tx, stored)
+            if then is not None:
+                then(tx)
         result: dict[str, Any] = json.loads(body)
         result["hash"] = digest
         return result

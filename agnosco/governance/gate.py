@@ -56,6 +56,7 @@ from agnosco.governance.audit import AuditEntry, AuditLog
 from agnosco.governance.policy import Decision, Policy, evaluate
 from agnosco.governance.principals import GovernanceStore
 from agnosco.governance.review import ReviewQueue
+from agnosco.governance.usage import UsageMeter
 from agnosco.operations import (
     Response,
     governed_request,
@@ -64,6 +65,7 @@ from agnosco.operations import (
     validate_request,
 )
 from agnosco.operations.context import OperationContext, Requester
+from agnosco.storage.database import Transaction
 
 if TYPE_CHECKING:
     from agnosco.governance.sts import SecurityTokenService
@@ -145,12 +147,16 @@ class Gate:
         *,
         threshold_mode: str = "refuse",
         evaluations: WorstGroupFMR | None = None,
+        usage: UsageMeter | None = None,
     ) -> None:
         if threshold_mode not in THRESHOLD_MODES:
             raise ValueError(f"threshold_mode must be one of {THRESHOLD_MODES}")
         self.store, self.audit, self.reviews = store, audit, reviews
         self.threshold_mode = threshold_mode
         self.evaluations = evaluations
+        #: The usage meter and quotas (:mod:`.usage`): None for no quotas (images are metered
+        #: by the audit log either way).
+        self.usage = usage
 
     def call(
         self, operation: str, request: dict[str, Any], caller: Caller, context: OperationContext
@@ -229,6 +235,30 @@ class Gate:
                 f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
             )
         traits = traits_of(operation)
+        # Quotas bound images and the faces IndexFaces stores: only image calls read them.
+        quota = (
+            self.usage.quota(caller.principal)
+            if self.usage is not None and traits.analyses_images
+            else None
+        )
+        release: Callable[[Transaction], None] | None = None
+        if (
+            self.usage is not None
+            and quota is not None
+            and quota.images_per_month is not None
+            and traits.analyses_images
+            and caller.principal is not None
+        ):
+            # Before anything runs or changes: a call beyond the month's images is refused,
+            # audited, and leaves nothing behind.
+            try:
+                reservation = self.usage.reserve_images(
+                    caller.principal, len(record.get("images", [])), quota.images_per_month, now
+                )
+            except ServiceError as error:
+                self.append(record | {"error": error.code, "message": error.message})
+                raise
+            release = self.usage.releasing(reservation)
         if plan.clamped:
             request = _with_threshold(operation, request, view, plan.threshold)
         context = dataclasses.replace(
@@ -241,6 +271,7 @@ class Gate:
                 reviewers=plan.reviewers,
                 threshold=plan.threshold if plan.clamped else None,
                 consent_reference=caller.consent_reference,
+                face_quota=quota.faces if quota is not None else None,
             ),
         )
         if traits.changes_state:
@@ -250,7 +281,7 @@ class Gate:
         try:
             response = run_validated(operation, request, context)
         except ServiceError as error:
-            self.append(record | {"error": error.code, "message": error.message})
+            self.append(record | {"error": error.code, "message": error.message}, then=release)
             raise
         result = CallResult(response)
         if plan.clamped:
@@ -265,7 +296,7 @@ class Gate:
                 "reviewers": plan.reviewers,
             }
         record["result"] = _summary(operation, response)
-        self.append(record)
+        self.append(record, then=release)
         return result
 
     def permits(
@@ -454,12 +485,18 @@ class Gate:
             refused["session"] = session.audited()
         self.append(refused)
 
-    def append(self, record: AuditEntry) -> None:
-        """Append ``record`` to the audit log.
+    def append(
+        self, record: AuditEntry, *, then: Callable[[Transaction], None] | None = None
+    ) -> None:
+        """Append ``record`` to the audit log (and run ``then`` in its transaction: a quota
+        reservation's release).
 
         :raises InternalServerError: it could not be written (nothing may go on without it)."""
         try:
-            self.audit.append(record)
+            if then is None:
+                self.audit.append(record)
+            else:
+                self.audit.append(record, then=then)
         except Exception as exc:  # no acknowledged call without its record
             raise InternalServerError(
                 "The audit log could not be written; the call is not acknowledged."

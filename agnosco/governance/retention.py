@@ -106,7 +106,7 @@ def purge(
                         "parameters": {"FaceIds": result.deleted_faces},
                     }
                     audit.append(intent)
-                store.delete_faces(collection.collection_id, result.deleted_faces)
+                store.delete_faces(collection.collection_id, result.deleted_faces, when=now)
                 result.deleted_users = store.delete_empty_users(collection.collection_id, now)
                 _verify(store, collection.collection_id, expired, result)
             if expired:

@@ -75,6 +75,46 @@ MIGRATIONS = [
         "CREATE INDEX job_items_by_key ON job_items (job_id, sort_key, timestamp_ms, seq)",
     ],
 ]
+#: The ``job_usage`` component's migrations: the video each job that succeeded analysed, kept
+#: after the job expires (video minutes are metered from it; ``agnosco.governance.usage``).
+USAGE_MIGRATIONS = [
+    [
+        """CREATE TABLE job_usage (
+            job_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            principal TEXT,
+            collection_id TEXT,
+            completed_at REAL NOT NULL,
+            duration_ms INTEGER NOT NULL
+        )""",
+        "CREATE INDEX job_usage_by_time ON job_usage (completed_at)",
+    ],
+]
+
+
+@dataclass(frozen=True)
+class VideoUsage:
+    """Video a principal's jobs of one kind analysed (of one collection, if they searched one)."""
+
+    principal: str | None
+    kind: str
+    collection_id: str | None
+    jobs: int
+    duration_ms: int
+
+
+def video_duration_ms(result: dict[str, Any] | None) -> int:
+    """How long the analysed video is, from a job's ``VideoMetadata`` (one, or a list of them)."""
+    metadata = (result or {}).get("VideoMetadata")
+    shapes = metadata if isinstance(metadata, list) else [metadata]
+    durations = [
+        int(m["DurationMillis"])
+        for m in shapes
+        if isinstance(m, dict) and isinstance(m.get("DurationMillis"), int | float)
+    ]
+    return max(durations, default=0)
+
+
 _COLUMNS = (
     "job_id, kind, status, status_message, request, fingerprint, client_token, job_tag,"
     " principal, access_key_id, created_at, completed_at, lease_owner, lease_expires, attempts,"
@@ -137,7 +177,11 @@ class JobStore(Tables):
         owned: bool = False,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self._attach(database, owned, lambda db: db.migrate("jobs", MIGRATIONS))
+        self._attach(
+            database,
+            owned,
+            lambda db: (db.migrate("jobs", MIGRATIONS), db.migrate("job_usage", USAGE_MIGRATIONS)),
+        )
         self._clock = clock or time.time
         #: Called after each new job is stored (a runtime in this process wakes a worker).
         self.on_submit: list[Callable[[], None]] = []
@@ -345,6 +389,35 @@ class JobStore(Tables):
             " lease_owner = NULL, lease_expires = NULL WHERE job_id = ?",
             (status, message, json.dumps(result) if result is not None else None, now, job_id),
         )
+        if status == SUCCEEDED:  # metered in the transaction that records the success
+            row = tx.execute(
+                "SELECT kind, principal, request FROM jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+            collection = json.loads(row[2]).get("CollectionId")
+            tx.execute(
+                "INSERT INTO job_usage (job_id, kind, principal, collection_id, completed_at, duration_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
+                (
+                    job_id,
+                    row[0],
+                    row[1],
+                    collection if isinstance(collection, str) else None,
+                    now,
+                    video_duration_ms(result),
+                ),
+            )
+
+    def video_usage(self, since: float, until: float) -> list[VideoUsage]:
+        """Video analysed by the jobs that succeeded in ``[since, until)``, per principal, kind
+        and collection (expired jobs' included)."""
+        with self._db.read() as tx:
+            rows = tx.execute(
+                "SELECT principal, kind, collection_id, COUNT(*), SUM(duration_ms) FROM job_usage"
+                " WHERE completed_at >= ? AND completed_at < ?"
+                " GROUP BY principal, kind, collection_id ORDER BY principal, kind, collection_id",
+                (since, until),
+            ).fetchall()
+        return [VideoUsage(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
 
     # reading ------------------------------------------------------------------------------------
 

@@ -64,6 +64,9 @@ class Requester:
     threshold: float | None = None
     #: The consent or authorisation reference the caller declared (x-agnosco-consent-ref).
     consent_reference: str | None = None
+    #: The most faces the principal may have stored (its quota; None: no limit): IndexFaces
+    #: refuses, writing nothing, a call that would store more (ServiceQuotaExceededException).
+    face_quota: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,5 +18,5 @@ def delete_collection(
     request: DeleteCollectionRequestTypeDef, context: OperationContext
 ) -> DeleteCollectionResponse:
     """:raises ResourceNotFoundException: no such collection."""
-    context.require_store().delete_collection(request["CollectionId"])
+    context.require_store().delete_collection(request["CollectionId"], when=context.clock())
     return {"StatusCode": 200}

@@ -42,7 +42,9 @@ def delete_faces(
             )
         else:
             deletable.append(face_id)
-    deleted = store.delete_faces(collection_id, deletable) if deletable else []
+    deleted = (
+        store.delete_faces(collection_id, deletable, when=context.clock()) if deletable else []
+    )
     response: DeleteFacesResponse = {"DeletedFaces": deleted}
     if unsuccessful:
         response["UnsuccessfulFaceDeletions"] = unsuccessful

@@ -140,7 +140,13 @@ def index_analysis(
         records.append(record)
         new.append(record)
     if new:
-        store.add_faces(collection_id, new)
+        requester = context.requester
+        store.add_faces(
+            collection_id,
+            new,
+            principal=requester.principal if requester else None,
+            face_limit=requester.face_quota if requester else None,
+        )
     details = [face_detail(face, attributes) for face in kept]
     return {
         "FaceRecords": [

@@ -37,7 +37,17 @@ def start_job(kind: str, request: Mapping[str, Any], context: OperationContext) 
         if context.notifications is None:
             raise InvalidParameterException("This server sends no notifications.")
         context.notifications.require(channel)
-    return context.require_jobs().submit(kind, dict(request)).job_id
+    requester = context.requester  # whose job it is (usage is metered to it)
+    return (
+        context.require_jobs()
+        .submit(
+            kind,
+            dict(request),
+            principal=requester.principal if requester else None,
+            access_key_id=requester.access_key_id if requester else None,
+        )
+        .job_id
+    )
 
 
 def get_job(kind: str, job_id: str, context: OperationContext) -> Job:

@@ -9,7 +9,11 @@ Rules every backend keeps (the shared test suite in ``tests/storage`` checks the
 * listing is in a stable order and resumes after a key the backend returned (``Page.next_key``,
   an opaque string of at most 128 characters), so pagination tokens stay valid while other
   writes happen; collections are listed in creation order, faces by FaceId, users by UserId;
-* ``search`` sees every face committed before it started, in this process or another.
+* ``search`` sees every face committed before it started, in this process or another;
+* every face stored has an interval (stored, deleted) that outlives the face, written in the
+  transaction that stores or deletes it (usage is metered from them: ``face_storage``), and
+  ``add_faces`` with a ``face_limit`` refuses, atomically, to take a principal's stored faces
+  beyond it (:class:`ServiceQuotaExceededException`).
 """
 
 from __future__ import annotations
@@ -81,6 +85,18 @@ class RememberedRequest:
 
 
 @dataclass(frozen=True)
+class FaceStorage:
+    """Faces of a collection indexed by one principal, as stored over a span of time: their
+    face-seconds in it (each face's time stored within the span) and how many are stored at
+    its end."""
+
+    principal: str | None
+    collection_id: str
+    face_seconds: float
+    stored_at_end: int
+
+
+@dataclass(frozen=True)
 class SearchHit:
     face: FaceRecord
     distance: float
@@ -91,10 +107,17 @@ class Store(Protocol):
     def create_collection(self, collection: Collection, tags: Mapping[str, str]) -> None: ...
     def get_collection(self, collection_id: str) -> Collection: ...
     def list_collections(self, after: str | None, limit: int) -> Page[Collection]: ...
-    def delete_collection(self, collection_id: str) -> None: ...
+    def delete_collection(self, collection_id: str, *, when: float | None = None) -> None: ...
 
     # faces
-    def add_faces(self, collection_id: str, faces: list[FaceRecord]) -> None: ...
+    def add_faces(
+        self,
+        collection_id: str,
+        faces: list[FaceRecord],
+        *,
+        principal: str | None = None,
+        face_limit: int | None = None,
+    ) -> None: ...
     def get_faces(self, collection_id: str, face_ids: list[str]) -> list[FaceRecord]: ...
     def faces_of_image(self, collection_id: str, image_id: str) -> list[FaceRecord]: ...
     def list_faces(
@@ -105,7 +128,9 @@ class Store(Protocol):
         user_id: str | None = None,
         face_ids: Sequence[str] | None = None,
     ) -> Page[FaceRecord]: ...
-    def delete_faces(self, collection_id: str, face_ids: list[str]) -> list[str]: ...
+    def delete_faces(
+        self, collection_id: str, face_ids: list[str], *, when: float | None = None
+    ) -> list[str]: ...
     def touch_faces(self, collection_id: str, face_ids: list[str], when: float) -> None: ...
     def expired_faces(
         self, collection_id: str, indexed_before: float | None, unmatched_before: float | None
@@ -139,6 +164,10 @@ class Store(Protocol):
     def remember_request(
         self, scope: str, token: str, fingerprint: str, response_json: str
     ) -> None: ...
+
+    # usage metering: when each face was stored and deleted, by whom (agnosco.governance.usage)
+    def face_storage(self, since: float, until: float) -> list[FaceStorage]: ...
+    def faces_stored_by(self, principal: str) -> int: ...
 
     def compact(self) -> None:
         """Make deleted data unrecoverable from the backend's files (after a purge)."""

@@ -42,10 +42,12 @@ from agnosco.errors import (
     ConflictException,
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
+    ServiceQuotaExceededException,
 )
 from agnosco.storage.base import (
     Collection,
     FaceRecord,
+    FaceStorage,
     Page,
     RememberedRequest,
     SearchHit,
@@ -179,6 +181,31 @@ def _descriptor_size_per_collection(tx: Transaction) -> None:
 MIGRATIONS: Migrations = [[_create_or_adopt], [_descriptor_size_per_collection]]
 
 
+def _intervals_of_stored_faces(tx: Transaction) -> None:
+    """Faces stored before intervals were kept: stored since they were indexed, by no one known."""
+    tx.execute(
+        "INSERT INTO face_intervals (collection_id, face_id, principal, stored_at, deleted_at)"
+        " SELECT collection_id, face_id, NULL, indexed_at, NULL FROM faces"
+    )
+
+
+#: The ``face_usage`` component's migrations: each face's stored interval, kept after the face
+#: is deleted (usage is metered from them; ``agnosco.governance.usage``).
+USAGE_MIGRATIONS: Migrations = [
+    [
+        (
+            "CREATE TABLE face_intervals ("
+            " collection_id TEXT NOT NULL, face_id TEXT NOT NULL, principal TEXT,"
+            " stored_at REAL NOT NULL, deleted_at REAL,"
+            " PRIMARY KEY (collection_id, face_id, stored_at))"
+        ),
+        "CREATE INDEX face_intervals_live ON face_intervals (principal, deleted_at)",
+        "CREATE INDEX face_intervals_by_time ON face_intervals (stored_at, deleted_at)",
+        _intervals_of_stored_faces,
+    ]
+]
+
+
 def _face(row: Sequence[Any]) -> FaceRecord:
     stored = row[8]
     descriptor = (
@@ -237,6 +264,7 @@ class SQLStore:
         self._db, self._owned, self.neighbours = database, owned, neighbours
         try:
             database.migrate("store", MIGRATIONS)
+            database.migrate("face_usage", USAGE_MIGRATIONS)
         except BaseException:
             self.close()
             raise
@@ -355,9 +383,13 @@ class SQLStore:
         items = [Collection(*row[1:]) for row in rows[:limit]]
         return Page(items, _next_key(rows, limit, after, lambda row: row[0]))
 
-    def delete_collection(self, collection_id: str) -> None:
+    def delete_collection(self, collection_id: str, *, when: float | None = None) -> None:
         with self._db.write() as tx:
             self._require(tx, collection_id, "UPDATE")
+            tx.execute(
+                "UPDATE face_intervals SET deleted_at = ? WHERE collection_id = ? AND deleted_at IS NULL",
+                (float(time.time() if when is None else when), collection_id),
+            )
             (arn,) = tx.execute(
                 "SELECT arn FROM collections WHERE collection_id = ?", (collection_id,)
             ).fetchone()
@@ -375,11 +407,29 @@ class SQLStore:
         self.neighbours.forget(collection_id)
 
     # faces -------------------------------------------------------------------------------
-    def add_faces(self, collection_id: str, faces: list[FaceRecord]) -> None:
+    def add_faces(
+        self,
+        collection_id: str,
+        faces: list[FaceRecord],
+        *,
+        principal: str | None = None,
+        face_limit: int | None = None,
+    ) -> None:
         with self._db.write() as tx:
             head = self._require(tx, collection_id, "NO KEY UPDATE")
             if not faces:
                 return
+            if face_limit is not None:
+                # One principal's writers in turn (an advisory lock on PostgreSQL, SQLite's write
+                # lock), so no two of them, on any replica, both pass the count below.
+                tx.serialize(f"face_quota:{principal}")
+                stored = self._faces_stored_by(tx, principal)
+                if stored + len(faces) > face_limit:
+                    raise ServiceQuotaExceededException(
+                        f"The number of faces stored exceeds the allowed limit: principal "
+                        f"{principal} may store {face_limit} faces, stores {stored}, and this "
+                        f"request would add {len(faces)}."
+                    )
             for f in faces:
                 if np.size(f.descriptor) != head.descriptor_size:
                     raise ValueError(
@@ -408,8 +458,47 @@ class SQLStore:
                     for f in faces
                 ],
             )
+            tx.executemany(
+                "INSERT INTO face_intervals (collection_id, face_id, principal, stored_at)"
+                " VALUES (?, ?, ?, ?)",
+                [
+                    (collection_id, f.face_id, principal, float(f.indexed_at or time.time()))
+                    for f in faces
+                ],
+            )
             generation = self._bump(tx, collection_id, len(faces))
         self.neighbours.changed(collection_id, generation, added=faces)
+
+    @staticmethod
+    def _faces_stored_by(tx: Transaction, principal: str | None) -> int:
+        (count,) = tx.execute(
+            "SELECT COUNT(*) FROM face_intervals WHERE principal IS NOT DISTINCT FROM ?"
+            " AND deleted_at IS NULL"
+            if tx.dialect == POSTGRESQL
+            else "SELECT COUNT(*) FROM face_intervals WHERE principal IS ? AND deleted_at IS NULL",
+            (principal,),
+        ).fetchone()
+        return int(count)
+
+    def faces_stored_by(self, principal: str) -> int:
+        with self._db.read() as tx:
+            return self._faces_stored_by(tx, principal)
+
+    def face_storage(self, since: float, until: float) -> list[FaceStorage]:
+        """Per principal and collection, the face-seconds stored within ``[since, until)`` and
+        the faces stored at ``until``, from the faces' intervals (deleted faces' included)."""
+        with self._db.read() as tx:
+            rows = tx.execute(
+                "SELECT principal, collection_id,"
+                " SUM((CASE WHEN deleted_at IS NULL OR deleted_at > ? THEN ? ELSE deleted_at END)"
+                "     - (CASE WHEN stored_at < ? THEN ? ELSE stored_at END)),"
+                " SUM(CASE WHEN deleted_at IS NULL OR deleted_at > ? THEN 1 ELSE 0 END)"
+                " FROM face_intervals"
+                " WHERE stored_at < ? AND (deleted_at IS NULL OR deleted_at > ?)"
+                " GROUP BY principal, collection_id ORDER BY principal, collection_id",
+                (until, until, since, since, until, until, since),
+            ).fetchall()
+        return [FaceStorage(row[0], row[1], float(row[2]), int(row[3])) for row in rows]
 
     @staticmethod
     def _stored(tx: Transaction, descriptor: np.ndarray) -> object:
@@ -467,7 +556,9 @@ class SQLStore:
         items = [_face(row) for row in rows[:limit]]
         return Page(items, _next_key(rows, limit, after, lambda row: row[0]))
 
-    def delete_faces(self, collection_id: str, face_ids: list[str]) -> list[str]:
+    def delete_faces(
+        self, collection_id: str, face_ids: list[str], *, when: float | None = None
+    ) -> list[str]:
         with self._db.write() as tx:
             self._require(tx, collection_id, "NO KEY UPDATE")
             if not face_ids:
@@ -481,6 +572,11 @@ class SQLStore:
             )
             if not found:
                 return []
+            tx.execute(
+                "UPDATE face_intervals SET deleted_at = ? WHERE collection_id = ?"
+                f" AND face_id IN ({_marks(found)}) AND deleted_at IS NULL",
+                (float(time.time() if when is None else when), collection_id, *found),
+            )
             generation = self._bump(tx, collection_id, -len(found))
         self.neighbours.changed(collection_id, generation, removed=found)
         return found

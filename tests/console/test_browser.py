@@ -138,6 +138,7 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
         "/console/policies/Admin",
         "/console/evaluations",
         "/console/audit",
+        "/console/usage",
     ):
         driver.get(served.url + path)
         width = driver.execute_script(
