@@ -507,7 +507,7 @@ class Console:
             (
                 "try",
                 "Try an image",
-                self._permits("DetectFaces", {"Image": {"Bytes": b""}}, visitor),
+                any(op.probed and self._offers(op, visitor) for op in TRY_OPERATIONS.values()),
             ),
         ]
         for slug, label, action in (
@@ -690,103 +690,46 @@ class Console:
             collections = self._call("ListCollections", {"MaxResults": 1000}, visitor).get(
                 "CollectionIds", []
             )
+        offered = [op for op in TRY_OPERATIONS.values() if self._offers(op, visitor)]
         return self.render(
             "try.html",
             visitor,
             status=status,
             result=result,
             collections=collections,
-            can_detect=self._permits("DetectFaces", {"Image": {"Bytes": b""}}, visitor),
+            operations=offered,
+            refused=[op.name for op in TRY_OPERATIONS.values() if op not in offered],
             fmr=_fmr_words(self.context),
         )
 
+    def _offers(self, operation: TryOperation, visitor: Visitor) -> bool:
+        """Is ``operation``'s form shown to the visitor?"""
+        if not operation.probed:
+            return True
+        return self._permits(operation.name, {"Image": {"Bytes": b""}}, visitor)
+
     def _try(self, request: Request, visitor: Visitor) -> Response:
         fields, files = request.form()
-        operation = fields.get("operation", "DetectFaces")
-        if operation == "CompareFaces":
-            return self._try_compare(fields, files, visitor)
-        upload = files.get("image")
-        if upload is None or not upload.data:
-            raise FormError("Choose an image file to analyse.")
-        # The image goes to the operation and back into this page only: it is not stored.
-        image = {"Bytes": upload.data}
-        if operation == "SearchFacesByImage":
-            search: dict[str, Any] = {
-                "CollectionId": fields.get("collection_id", ""),
-                "Image": image,
-            }
-            _numbers(fields, search, ("FaceMatchThreshold", float), ("MaxFaces", int))
-            called = self._identify("SearchFacesByImage", search, fields, visitor)
-            response = dict(called.response)
-            box = response.get("SearchedFaceBoundingBox")
-            return self._render_try(
-                visitor,
-                {
-                    "operation": operation,
-                    "title": f"The largest face of {upload.filename}, searched in "
-                    f"{search['CollectionId']}",
-                    "figures": [
-                        _figure(upload, [("box", box, "The searched face")] if box else [])
-                    ],
-                    "matches": response.get("FaceMatches", []),
-                    "review": _review_headers(called.headers),
-                    "json": json.dumps(response, indent=2, default=str),
-                },
-            )
-        attributes = fields.get("attributes", "DEFAULT")
-        if attributes not in ("DEFAULT", "ALL"):
-            raise FormError("Attributes must be DEFAULT or ALL.")
-        response = self._call("DetectFaces", {"Image": image, "Attributes": [attributes]}, visitor)
-        faces = response.get("FaceDetails", [])
-        figure = _figure(
-            upload, [("box", f["BoundingBox"], f"Face {i}") for i, f in enumerate(faces, 1)]
+        operation = TRY_OPERATIONS.get(fields.get("operation", "DetectFaces"))
+        if operation is None:
+            raise FormError("The try page does not run this operation.")
+        uploads = [files.get(name) for name, _ in operation.uploads]
+        chosen = [u for u in uploads if u is not None and u.data]
+        if len(chosen) < len(uploads):
+            raise FormError(operation.missing)
+        # The images go to the operation and back into this page only: they are not stored.
+        called_with = operation.request(
+            _try_values(operation, fields), [{"Bytes": u.data} for u in chosen]
         )
-        figure["points"] = [p for f in faces for p in f.get("Landmarks", [])]
-        return self._render_try(
-            visitor,
-            {
-                "operation": operation,
-                "title": f"{len(faces)} face{'' if len(faces) == 1 else 's'} in {upload.filename}",
-                "figures": [figure],
-                "faces": faces,
-                "json": json.dumps(response, indent=2, default=str),
-            },
-        )
-
-    def _try_compare(
-        self, fields: dict[str, str], files: dict[str, Upload], visitor: Visitor
-    ) -> Response:
-        source, target = files.get("source"), files.get("target")
-        if source is None or not source.data or target is None or not target.data:
-            raise FormError("Choose a source image and a target image to compare.")
-        compare: dict[str, Any] = {
-            "SourceImage": {"Bytes": source.data},
-            "TargetImage": {"Bytes": target.data},
-        }
-        _numbers(fields, compare, ("SimilarityThreshold", float))
-        called = self._identify("CompareFaces", compare, fields, visitor)
+        called = self._identify(operation.name, called_with, fields, visitor)
         response = dict(called.response)
-        source_face = response.get("SourceImageFace", {}).get("BoundingBox")
-        matches = response.get("FaceMatches", [])
-        boxes = [("box", m["Face"]["BoundingBox"], f"Match {i}") for i, m in enumerate(matches, 1)]
-        boxes += [
-            ("box unmatched", f["BoundingBox"], "Not a match")
-            for f in response.get("UnmatchedFaces", [])
-        ]
+        shown = operation.show(called_with, response, chosen)
         return self._render_try(
             visitor,
             {
-                "operation": "CompareFaces",
-                "title": f"The largest face of {source.filename} compared with the faces of "
-                f"{target.filename}",
-                "figures": [
-                    _figure(
-                        source, [("box", source_face, "The source face")] if source_face else []
-                    ),
-                    _figure(target, boxes),
-                ],
-                "matches": matches,
-                "unmatched": len(response.get("UnmatchedFaces", [])),
+                **shown,
+                "operation": operation.name,
+                "answer": operation.answer,
                 "review": _review_headers(called.headers),
                 "json": json.dumps(response, indent=2, default=str),
             },
@@ -795,8 +738,8 @@ class Console:
     def _identify(
         self, operation: str, request: dict[str, Any], fields: dict[str, str], visitor: Visitor
     ) -> CallResult:
-        """An identification through the gate, with the purpose the form declares (as the
-        signed x-agnosco-purpose header does; else the key's or the principal's default)."""
+        """A call through the gate with the purpose the form declares (as the signed
+        x-agnosco-purpose header does; else the key's or the principal's default)."""
         purpose = fields.get("purpose", "").strip()[:256] or None
         caller = dataclasses.replace(visitor.caller, purpose=purpose or visitor.caller.purpose)
         context = dataclasses.replace(self.context, consent_reference=None)
@@ -1296,9 +1239,30 @@ def _numbers(fields: dict[str, str], request: dict[str, Any], *members: tuple[st
                 raise FormError(f"{member} must be a number, not {text!r}.") from None
 
 
-def _figure(upload: Upload, boxes: list[tuple[str, Any, str]]) -> dict[str, Any]:
-    """An uploaded image with boxes to draw over it: (CSS class, BoundingBox, title)."""
-    return {"image": _data_uri(upload), "filename": upload.filename, "boxes": boxes, "points": []}
+def _figure(
+    upload: Upload,
+    boxes: list[tuple[str, Any, str]],
+    *,
+    polygons: list[tuple[str, list[Any], str]] | None = None,
+    shows: str = "face boxes",
+    caption: str = "",
+) -> dict[str, Any]:
+    """An uploaded image with boxes to draw over it: (CSS class, BoundingBox, title); and
+    ``polygons`` (CSS class, Polygon's Points, title). ``shows`` names what is drawn, for its
+    label (``"3 face boxes on ..."``), and ``caption`` is added to the figure's caption."""
+    drawn = [
+        (kind, " ".join(f"{p['X']:.5f},{p['Y']:.5f}" for p in points), title)
+        for kind, points, title in polygons or []
+    ]
+    return {
+        "image": _data_uri(upload),
+        "filename": upload.filename,
+        "boxes": boxes,
+        "points": [],
+        "polygons": drawn,
+        "label": f"{len(boxes) + len(drawn)} {shows}",
+        "caption": caption,
+    }
 
 
 def _review_headers(headers: dict[str, str]) -> dict[str, str | None]:
@@ -1325,3 +1289,257 @@ def _fmr_band(similarity: float | None) -> str:
 
 #: The shipped calibration's anchors (Similarity, false-match rate): docs/similarity.md.
 SHIPPED_FMR = ((80.0, 1e-2), (90.0, 1e-3), (95.0, 1e-4), (99.0, 1e-5))
+
+
+# the try page -------------------------------------------------------------------------------
+#: What an image input of the try page accepts (the operations check the bytes themselves).
+_IMAGE_LABEL = "Image (JPEG or PNG, at most 5 MB)"
+
+
+@dataclass(frozen=True)
+class TryField:
+    """A control of a try-page form besides its images.
+
+    ``kind``: ``text``; ``int`` or ``float`` (a number, left out of the request when empty);
+    ``select`` (one of ``options``, (value, words) pairs; the first when none is sent);
+    ``collection`` (a list of the collections the visitor may list, else typed);
+    ``purpose`` (the purpose declared for the call, not a request member: see
+    :meth:`Console._identify`).
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    options: tuple[tuple[str, str], ...] = ()
+    size: int = 256
+
+
+@dataclass(frozen=True)
+class TryOperation:
+    """An operation the try page runs on uploaded images: its form, its call and its answer.
+
+    Adding one is an entry in :data:`TRY_OPERATIONS`: the form's images (``uploads``: field
+    name and label, in the order ``request`` gets them) and ``fields``; ``request`` makes the
+    operation's request from the fields' values (:func:`_try_values`) and the images
+    (``{"Bytes": ...}``); ``show`` makes what the page shows from the request, the response
+    and the uploads: ``title`` and ``figures`` (:func:`_figure`), and whatever the ``answer``
+    template (under ``templates/``) lists. The call goes through the gate as any other, and the
+    page adds the response JSON.
+    """
+
+    name: str
+    heading: str
+    button: str
+    request: Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]]
+    show: Callable[[dict[str, Any], dict[str, Any], list[Upload]], dict[str, Any]]
+    answer: str
+    uploads: tuple[tuple[str, str], ...] = (("image", _IMAGE_LABEL),)
+    fields: tuple[TryField, ...] = ()
+    help: str = ""
+    missing: str = "Choose an image file to analyse."
+    #: Shown only when policies permit the operation on an image; an identification's form is
+    #: always shown (the purpose it declares may be what policies require: the gate decides).
+    probed: bool = True
+
+
+def _try_values(operation: TryOperation, fields: dict[str, str]) -> dict[str, Any]:
+    """The values of ``operation``'s form fields that were given, checked and typed.
+
+    :raises FormError: a number that is not one, an option that is not offered.
+    """
+    values: dict[str, Any] = {}
+    for field in operation.fields:
+        if field.kind in ("int", "float"):
+            _numbers(fields, values, (field.name, int if field.kind == "int" else float))
+        elif field.kind == "select":
+            value = fields.get(field.name, field.options[0][0])
+            allowed = [v for v, _ in field.options]
+            if value not in allowed:
+                raise FormError(f"{field.label} must be {' or '.join(allowed)}.")
+            values[field.name] = value
+        elif text := fields.get(field.name, "").strip()[: field.size]:
+            values[field.name] = text
+    return values
+
+
+def _given(values: dict[str, Any], *members: str) -> dict[str, Any]:
+    return {m: values[m] for m in members if m in values}
+
+
+def _show_faces(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    faces = response.get("FaceDetails", [])
+    figure = _figure(
+        uploads[0], [("box", f["BoundingBox"], f"Face {i}") for i, f in enumerate(faces, 1)]
+    )
+    figure["points"] = [p for f in faces for p in f.get("Landmarks", [])]
+    return {
+        "title": f"{len(faces)} face{'' if len(faces) == 1 else 's'} in {uploads[0].filename}",
+        "figures": [figure],
+        "faces": faces,
+    }
+
+
+def _show_search(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    box = response.get("SearchedFaceBoundingBox")
+    return {
+        "title": f"The largest face of {uploads[0].filename}, searched in "
+        f"{request['CollectionId']}",
+        "figures": [_figure(uploads[0], [("box", box, "The searched face")] if box else [])],
+        "matches": response.get("FaceMatches", []),
+    }
+
+
+def _show_compare(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    source, target = uploads
+    source_face = response.get("SourceImageFace", {}).get("BoundingBox")
+    matches = response.get("FaceMatches", [])
+    boxes = [("box", m["Face"]["BoundingBox"], f"Match {i}") for i, m in enumerate(matches, 1)]
+    unmatched = response.get("UnmatchedFaces", [])
+    boxes += [("box unmatched", f["BoundingBox"], "Not a match") for f in unmatched]
+    return {
+        "title": f"The largest face of {source.filename} compared with the faces of "
+        f"{target.filename}",
+        "figures": [
+            _figure(source, [("box", source_face, "The source face")] if source_face else []),
+            _figure(target, boxes, caption="matches solid, faces that do not match dashed"),
+        ],
+        "matches": matches,
+        "unmatched": len(unmatched),
+    }
+
+
+def _show_text(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    detections = response.get("TextDetections", [])
+    lines = [dict(d, words=[]) for d in detections if d.get("Type") == "LINE"]
+    by_id = {line["Id"]: line for line in lines}
+    for word in detections:
+        if word.get("Type") == "WORD" and word.get("ParentId") in by_id:
+            by_id[word["ParentId"]]["words"].append(word)
+    figure = _figure(
+        uploads[0],
+        [],
+        polygons=[
+            ("line", line["Geometry"]["Polygon"], f"Line {line['Id']}: {line['DetectedText']}")
+            for line in lines
+        ],
+        shows="text lines",
+    )
+    words = sum(len(line["words"]) for line in lines)
+    return {
+        "title": f"{len(lines)} line{'' if len(lines) == 1 else 's'} and {words} "
+        f"word{'' if words == 1 else 's'} of text in {uploads[0].filename}",
+        "figures": [figure],
+        "lines": lines,
+    }
+
+
+_PURPOSE = TryField("purpose", "Purpose", "purpose")
+#: The try page's operations, in the order their forms are shown.
+TRY_OPERATIONS: dict[str, TryOperation] = {
+    op.name: op
+    for op in (
+        TryOperation(
+            "DetectFaces",
+            "Detect faces",
+            "Detect faces",
+            lambda values, images: {"Image": images[0], "Attributes": [values["attributes"]]},
+            _show_faces,
+            "try_faces.html",
+            fields=(
+                TryField(
+                    "attributes",
+                    "Attributes",
+                    "select",
+                    (
+                        ("DEFAULT", "DEFAULT: box, confidence, landmarks, pose, quality"),
+                        ("ALL", "ALL: every attribute Agnosco infers"),
+                    ),
+                ),
+            ),
+        ),
+        TryOperation(
+            "SearchFacesByImage",
+            "Search a collection",
+            "Search faces",
+            lambda values, images: {
+                "CollectionId": values.get("collection_id", ""),
+                "Image": images[0],
+                **_given(values, "FaceMatchThreshold", "MaxFaces"),
+            },
+            _show_search,
+            "try_matches.html",
+            fields=(
+                TryField("collection_id", "Collection", "collection", size=255),
+                TryField(
+                    "FaceMatchThreshold",
+                    "FaceMatchThreshold (Similarity 0 to 100; 80 if left empty)",
+                    "float",
+                    size=8,
+                ),
+                TryField("MaxFaces", "MaxFaces (1 to 4096; 80 if left empty)", "int", size=4),
+                _PURPOSE,
+            ),
+            help="Identification: your policies may refuse it, raise its threshold or hold its "
+            "matches for human review.",
+            probed=False,
+        ),
+        TryOperation(
+            "CompareFaces",
+            "Compare faces",
+            "Compare faces",
+            lambda values, images: {
+                "SourceImage": images[0],
+                "TargetImage": images[1],
+                **_given(values, "SimilarityThreshold"),
+            },
+            _show_compare,
+            "try_matches.html",
+            uploads=(
+                ("source", "Source image (its largest face is compared)"),
+                ("target", "Target image (every face in it)"),
+            ),
+            fields=(
+                TryField(
+                    "SimilarityThreshold",
+                    "SimilarityThreshold (0 to 100; 80 if left empty)",
+                    "float",
+                    size=8,
+                ),
+                _PURPOSE,
+            ),
+            missing="Choose a source image and a target image to compare.",
+            probed=False,
+        ),
+        TryOperation(
+            "DetectText",
+            "Detect text",
+            "Detect text",
+            lambda values, images: {
+                "Image": images[0],
+                **(
+                    {"Filters": {"WordFilter": _given(values, "MinConfidence")}}
+                    if "MinConfidence" in values
+                    else {}
+                ),
+            },
+            _show_text,
+            "try_text.html",
+            fields=(
+                TryField(
+                    "MinConfidence",
+                    "Words' MinConfidence (0 to 100; 80 if left empty)",
+                    "float",
+                    size=8,
+                ),
+            ),
+        ),
+    )
+}

@@ -107,8 +107,8 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
 
     driver.get(served.url + "/console/try")
     image = deepface_images / "couple.jpg"
-    driver.find_element(By.ID, "image").send_keys(str(image))
-    Select(driver.find_element(By.ID, "attributes")).select_by_value("DEFAULT")
+    driver.find_element(By.ID, "detectfaces-image").send_keys(str(image))
+    Select(driver.find_element(By.ID, "detectfaces-attributes")).select_by_value("DEFAULT")
     driver.find_element(By.XPATH, "//button[text()='Detect faces']").click()
     wait.until(until.presence_of_element_located((By.CSS_SELECTOR, "figure.overlay")))
     boxes = driver.find_elements(By.CSS_SELECTOR, "figure.overlay svg rect.box")
