@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
@@ -58,6 +58,7 @@ from agnosco.governance.review import PENDING
 from agnosco.operations.context import OperationContext
 
 log = logging.getLogger("agnosco.console")
+T = TypeVar("T")
 
 PREFIX = "/console"
 SESSION_COOKIE = "agnosco_session"
@@ -570,6 +571,31 @@ class Console:
         result = self.gate.call(operation, request, visitor.caller, context)
         return dict(result.response)
 
+    def _govern(
+        self,
+        action: str,
+        visitor: Visitor,
+        parameters: dict[str, Any],
+        run: Callable[[], T],
+        *,
+        changes: bool = False,
+        resource: str = "*",
+        result: Callable[[T], dict[str, Any]] | None = None,
+    ) -> T:
+        """A governance action (``agnosco:...``) on ``resource`` as the visitor, now, through
+        :meth:`Gate.govern`: decided by their policies and audited (before it runs, too, when
+        it ``changes`` anything)."""
+        return self.gate.govern(
+            action,
+            resource,
+            visitor.caller,
+            parameters,
+            run,
+            now=self.context.clock(),
+            changes_state=changes,
+            result=result,
+        )
+
     def _permits(self, operation: str, request: dict[str, Any], visitor: Visitor) -> bool:
         return self.gate.permits(operation, request, visitor.caller, self.context)
 
@@ -748,14 +774,11 @@ class Console:
 
     def _reviews(self, request: Request, visitor: Visitor) -> Response:
         now = self.context.clock()
-        reviews = self.gate.govern(
+        reviews = self._govern(
             "agnosco:ListReviews",
-            "*",
-            visitor.caller,
+            visitor,
             {"status": PENDING},
             lambda: self.gate.reviews.list(PENDING),
-            now=now,
-            changes_state=False,
             result=lambda found: {"Reviews": len(found)},
         )
         return self.render(
@@ -788,14 +811,13 @@ class Console:
         if not reason:
             raise FormError("A decision needs a reason; it is kept in the audit log.")
         review = self.gate.reviews.get(review_id)
-        decided = self.gate.govern(
+        decided = self._govern(
             "agnosco:DecideReview",
-            self._collection_arn(review.collection_id),
-            visitor.caller,
+            visitor,
             {"review_id": review_id, "decision": decision, "reason": reason},
             lambda: self.gate.reviews.decide(review_id, visitor.principal, decision, reason),
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
+            resource=self._collection_arn(review.collection_id),
             result=lambda r: {
                 "status": r.status,
                 "candidates": [
@@ -814,14 +836,11 @@ class Console:
         self, request: Request, visitor: Visitor, created: NewKey | None = None
     ) -> Response:
         now = self.context.clock()
-        keys = self.gate.govern(
+        keys = self._govern(
             "agnosco:ListAccessKeys",
-            "*",
-            visitor.caller,
+            visitor,
             {},
             self.keys.list,
-            now=now,
-            changes_state=False,
             result=lambda found: {"AccessKeys": len(found)},
         )
         return self.render(
@@ -848,14 +867,12 @@ class Console:
             self.gate.store.principal(principal)  # the owner must exist
             return self.keys.create(principal, default_purpose=purpose)
 
-        created = self.gate.govern(
+        created = self._govern(
             "agnosco:CreateAccessKey",
-            "*",
-            visitor.caller,
+            visitor,
             {"principal": principal, "default_purpose": purpose},
             create,
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
             # The id only: the secret is shown once, in this answer, and recorded nowhere.
             result=lambda new: {"AccessKeyId": new.access_key_id},
         )
@@ -867,14 +884,12 @@ class Console:
                 raise ResourceNotFoundException(f"There is no access key {access_key_id}.")
             return self.sessions.end_key(access_key_id)  # its console sessions end now
 
-        self.gate.govern(
+        self._govern(
             "agnosco:RevokeAccessKey",
-            "*",
-            visitor.caller,
+            visitor,
             {"access_key_id": access_key_id},
             revoke,
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
             result=lambda n: {"SessionsEnded": n},
         )
         if access_key_id == visitor.session.access_key_id:
@@ -892,14 +907,11 @@ class Console:
     ) -> Response:
         now = self.context.clock()
         store = self.gate.store
-        principals, policies = self.gate.govern(
+        principals, policies = self._govern(
             "agnosco:ListPrincipals",
-            "*",
-            visitor.caller,
+            visitor,
             {},
             lambda: (store.list_principals(), store.list_policies()),
-            now=now,
-            changes_state=False,
             result=lambda found: {"Principals": len(found[0]), "Policies": len(found[1])},
         )
 
@@ -934,28 +946,24 @@ class Console:
             raise FormError(
                 "A principal's name is 1 to 128 letters, digits or _ . @ + = , - characters."
             )
-        self.gate.govern(
+        self._govern(
             "agnosco:CreatePrincipal",
-            "*",
-            visitor.caller,
+            visitor,
             {"name": name, **attributes},
             lambda: self.gate.store.create_principal(name, **attributes),
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
         )
         return redirect(f"{PREFIX}/principals?done={quote(f'created principal {name}')}")
 
     def _attach_policy(self, request: Request, visitor: Visitor, principal: str) -> Response:
         fields, _ = request.form()
         policy = fields.get("policy", "")
-        self.gate.govern(
+        self._govern(
             "agnosco:AttachPolicy",
-            "*",
-            visitor.caller,
+            visitor,
             {"policy": policy, "principal": principal},
             lambda: self.gate.store.attach(policy, principal),
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
         )
         done = f"attached {policy} to {principal}"
         return redirect(f"{PREFIX}/principals?done={quote(done)}")
@@ -963,27 +971,22 @@ class Console:
     def _detach_policy(
         self, request: Request, visitor: Visitor, principal: str, policy: str
     ) -> Response:
-        self.gate.govern(
+        self._govern(
             "agnosco:DetachPolicy",
-            "*",
-            visitor.caller,
+            visitor,
             {"policy": policy, "principal": principal},
             lambda: self.gate.store.detach(policy, principal),
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
         )
         done = f"detached {policy} from {principal}"
         return redirect(f"{PREFIX}/principals?done={quote(done)}")
 
     def _policy(self, request: Request, visitor: Visitor, name: str) -> Response:
-        policy = self.gate.govern(
+        policy = self._govern(
             "agnosco:ListPrincipals",
-            "*",
-            visitor.caller,
+            visitor,
             {"policy": name},
             lambda: self.gate.store.get_policy(name),
-            now=self.context.clock(),
-            changes_state=False,
         )
         document = json.dumps(policy.document, indent=2)
         return self._principals(request, visitor, editing=(name, document))
@@ -997,14 +1000,12 @@ class Console:
                 "A policy's name is 1 to 128 letters, digits or _ + = , . @ - characters."
             )
         try:
-            self.gate.govern(
+            self._govern(
                 "agnosco:PutPolicy",
-                "*",
-                visitor.caller,
+                visitor,
                 {"name": name, "document": document},
                 lambda: self.gate.store.put_policy(name, document),
-                now=self.context.clock(),
-                changes_state=True,
+                changes=True,
             )
         except (MalformedPolicyDocumentException, InvalidParameterException) as error:
             # The editor again, with the document as sent and why the server refused it.
@@ -1022,14 +1023,11 @@ class Console:
             raise InternalServerError(f"A stored evaluation cannot be read: {error}") from error
 
     def _evaluations(self, request: Request, visitor: Visitor) -> Response:
-        records = self.gate.govern(
+        records = self._govern(
             "agnosco:ListEvaluations",
-            "*",
-            visitor.caller,
+            visitor,
             {},
             self._stored_evaluations,
-            now=self.context.clock(),
-            changes_state=False,
             result=lambda found: {"Evaluations": len(found)},
         )
         return self.render(
@@ -1046,15 +1044,7 @@ class Console:
                 raise ResourceNotFoundException(f"There is no stored evaluation {record_id}.")
             return (found[record_id].path / "report.html").read_bytes()
 
-        report = self.gate.govern(
-            "agnosco:ListEvaluations",
-            "*",
-            visitor.caller,
-            {"evaluation": record_id},
-            read,
-            now=self.context.clock(),
-            changes_state=False,
-        )
+        report = self._govern("agnosco:ListEvaluations", visitor, {"evaluation": record_id}, read)
         # The report as ``agnosco evaluate`` wrote it (inline CSS, plots as data: images), in a
         # sandbox: no script, nothing fetched, no form.
         return Response(
@@ -1102,16 +1092,13 @@ class Console:
         filters = self._audit_filters(request)
         before = request.arg("before")
         before_seq = int(before) if before.isdigit() else None
-        records = self.gate.govern(
+        records = self._govern(
             "agnosco:ReadAuditLog",
-            "*",
-            visitor.caller,
+            visitor,
             {**filters, "before": before_seq},
             lambda: self.gate.audit.search(
                 **self._audit_query(filters), before=before_seq, limit=AUDIT_PAGE
             ),
-            now=self.context.clock(),
-            changes_state=False,
             result=lambda found: {"Records": len(found)},
         )
         older = (
@@ -1133,14 +1120,11 @@ class Console:
         )
 
     def _audit_verify(self, request: Request, visitor: Visitor) -> Response:
-        report = self.gate.govern(
+        report = self._govern(
             "agnosco:VerifyAuditLog",
-            "*",
-            visitor.caller,
+            visitor,
             {},
             self.gate.audit.verify,
-            now=self.context.clock(),
-            changes_state=False,
             result=lambda r: {"ok": r.ok, "count": r.count, "problems": len(r.problems)},
         )
         return self.render(
@@ -1164,14 +1148,11 @@ class Console:
             up_to = audit.last_seq()
             return up_to, audit.count(**query, up_to=up_to)
 
-        up_to, count = self.gate.govern(
+        up_to, count = self._govern(
             "agnosco:ReadAuditLog",
-            "*",
-            visitor.caller,
+            visitor,
             {**filters, "export": "jsonl"},
             plan,
-            now=self.context.clock(),
-            changes_state=False,
             result=lambda planned: {"Records": planned[1]},
         )
         stamp = dt.datetime.fromtimestamp(self.context.clock(), dt.UTC).strftime("%Y%m%dT%H%M%SZ")
