@@ -21,7 +21,6 @@ import base64
 import dataclasses
 import datetime as dt
 import hmac
-import io
 import json
 import logging
 import math
@@ -30,10 +29,10 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
@@ -59,6 +58,7 @@ from agnosco.governance.review import PENDING, candidate_summary
 from agnosco.operations.context import OperationContext
 
 log = logging.getLogger("agnosco.console")
+T = TypeVar("T")
 
 PREFIX = "/console"
 SESSION_COOKIE = "agnosco_session"
@@ -72,6 +72,8 @@ SIGN_IN_WINDOW_SECONDS = 300.0
 AUDIT_PAGE = 100
 #: Faces listed per page.
 FACE_PAGE = 100
+#: About how many bytes of the audit export are sent at a time.
+EXPORT_CHUNK = 64 * 1024
 _STATIC = {"console.css": "text/css; charset=utf-8", "favicon.svg": "image/svg+xml"}
 _SECURITY_HEADERS = [
     # Nothing is fetched from elsewhere; images are the page's own upload (data: URIs).
@@ -508,7 +510,7 @@ class Console:
             (
                 "try",
                 "Try an image",
-                self._permits("DetectFaces", {"Image": {"Bytes": b""}}, visitor),
+                any(op.probed and self._offers(op, visitor) for op in TRY_OPERATIONS.values()),
             ),
         ]
         for slug, label, action in (
@@ -570,6 +572,31 @@ class Console:
         context = dataclasses.replace(self.context, consent_reference=None)
         result = self.gate.call(operation, request, visitor.caller, context)
         return dict(result.response)
+
+    def _govern(
+        self,
+        action: str,
+        visitor: Visitor,
+        parameters: dict[str, Any],
+        run: Callable[[], T],
+        *,
+        changes: bool = False,
+        resource: str = "*",
+        result: Callable[[T], dict[str, Any]] | None = None,
+    ) -> T:
+        """A governance action (``agnosco:...``) on ``resource`` as the visitor, now, through
+        :meth:`Gate.govern`: decided by their policies and audited (before it runs, too, when
+        it ``changes`` anything)."""
+        return self.gate.govern(
+            action,
+            resource,
+            visitor.caller,
+            parameters,
+            run,
+            now=self.context.clock(),
+            changes_state=changes,
+            result=result,
+        )
 
     def _permits(self, operation: str, request: dict[str, Any], visitor: Visitor) -> bool:
         return self.gate.permits(operation, request, visitor.caller, self.context)
@@ -692,103 +719,46 @@ class Console:
             collections = self._call("ListCollections", {"MaxResults": 1000}, visitor).get(
                 "CollectionIds", []
             )
+        offered = [op for op in TRY_OPERATIONS.values() if self._offers(op, visitor)]
         return self.render(
             "try.html",
             visitor,
             status=status,
             result=result,
             collections=collections,
-            can_detect=self._permits("DetectFaces", {"Image": {"Bytes": b""}}, visitor),
+            operations=offered,
+            refused=[op.name for op in TRY_OPERATIONS.values() if op not in offered],
             fmr=_fmr_words(self.context),
         )
 
+    def _offers(self, operation: TryOperation, visitor: Visitor) -> bool:
+        """Is ``operation``'s form shown to the visitor?"""
+        if not operation.probed:
+            return True
+        return self._permits(operation.name, {"Image": {"Bytes": b""}}, visitor)
+
     def _try(self, request: Request, visitor: Visitor) -> Response:
         fields, files = request.form()
-        operation = fields.get("operation", "DetectFaces")
-        if operation == "CompareFaces":
-            return self._try_compare(fields, files, visitor)
-        upload = files.get("image")
-        if upload is None or not upload.data:
-            raise FormError("Choose an image file to analyse.")
-        # The image goes to the operation and back into this page only: it is not stored.
-        image = {"Bytes": upload.data}
-        if operation == "SearchFacesByImage":
-            search: dict[str, Any] = {
-                "CollectionId": fields.get("collection_id", ""),
-                "Image": image,
-            }
-            _numbers(fields, search, ("FaceMatchThreshold", float), ("MaxFaces", int))
-            called = self._identify("SearchFacesByImage", search, fields, visitor)
-            response = dict(called.response)
-            box = response.get("SearchedFaceBoundingBox")
-            return self._render_try(
-                visitor,
-                {
-                    "operation": operation,
-                    "title": f"The largest face of {upload.filename}, searched in "
-                    f"{search['CollectionId']}",
-                    "figures": [
-                        _figure(upload, [("box", box, "The searched face")] if box else [])
-                    ],
-                    "matches": response.get("FaceMatches", []),
-                    "review": _review_headers(called.headers),
-                    "json": json.dumps(response, indent=2, default=str),
-                },
-            )
-        attributes = fields.get("attributes", "DEFAULT")
-        if attributes not in ("DEFAULT", "ALL"):
-            raise FormError("Attributes must be DEFAULT or ALL.")
-        response = self._call("DetectFaces", {"Image": image, "Attributes": [attributes]}, visitor)
-        faces = response.get("FaceDetails", [])
-        figure = _figure(
-            upload, [("box", f["BoundingBox"], f"Face {i}") for i, f in enumerate(faces, 1)]
+        operation = TRY_OPERATIONS.get(fields.get("operation", "DetectFaces"))
+        if operation is None:
+            raise FormError("The try page does not run this operation.")
+        uploads = [files.get(name) for name, _ in operation.uploads]
+        chosen = [u for u in uploads if u is not None and u.data]
+        if len(chosen) < len(uploads):
+            raise FormError(operation.missing)
+        # The images go to the operation and back into this page only: they are not stored.
+        called_with = operation.request(
+            _try_values(operation, fields), [{"Bytes": u.data} for u in chosen]
         )
-        figure["points"] = [p for f in faces for p in f.get("Landmarks", [])]
-        return self._render_try(
-            visitor,
-            {
-                "operation": operation,
-                "title": f"{len(faces)} face{'' if len(faces) == 1 else 's'} in {upload.filename}",
-                "figures": [figure],
-                "faces": faces,
-                "json": json.dumps(response, indent=2, default=str),
-            },
-        )
-
-    def _try_compare(
-        self, fields: dict[str, str], files: dict[str, Upload], visitor: Visitor
-    ) -> Response:
-        source, target = files.get("source"), files.get("target")
-        if source is None or not source.data or target is None or not target.data:
-            raise FormError("Choose a source image and a target image to compare.")
-        compare: dict[str, Any] = {
-            "SourceImage": {"Bytes": source.data},
-            "TargetImage": {"Bytes": target.data},
-        }
-        _numbers(fields, compare, ("SimilarityThreshold", float))
-        called = self._identify("CompareFaces", compare, fields, visitor)
+        called = self._identify(operation.name, called_with, fields, visitor)
         response = dict(called.response)
-        source_face = response.get("SourceImageFace", {}).get("BoundingBox")
-        matches = response.get("FaceMatches", [])
-        boxes = [("box", m["Face"]["BoundingBox"], f"Match {i}") for i, m in enumerate(matches, 1)]
-        boxes += [
-            ("box unmatched", f["BoundingBox"], "Not a match")
-            for f in response.get("UnmatchedFaces", [])
-        ]
+        shown = operation.show(called_with, response, chosen)
         return self._render_try(
             visitor,
             {
-                "operation": "CompareFaces",
-                "title": f"The largest face of {source.filename} compared with the faces of "
-                f"{target.filename}",
-                "figures": [
-                    _figure(
-                        source, [("box", source_face, "The source face")] if source_face else []
-                    ),
-                    _figure(target, boxes),
-                ],
-                "matches": matches,
-                "unmatched": len(response.get("UnmatchedFaces", [])),
+                **shown,
+                "operation": operation.name,
+                "answer": operation.answer,
                 "review": _review_headers(called.headers),
                 "json": json.dumps(response, indent=2, default=str),
             },
@@ -797,8 +767,8 @@ class Console:
     def _identify(
         self, operation: str, request: dict[str, Any], fields: dict[str, str], visitor: Visitor
     ) -> CallResult:
-        """An identification through the gate, with the purpose the form declares (as the
-        signed x-agnosco-purpose header does; else the key's or the principal's default)."""
+        """A call through the gate with the purpose the form declares (as the signed
+        x-agnosco-purpose header does; else the key's or the principal's default)."""
         purpose = fields.get("purpose", "").strip()[:256] or None
         caller = dataclasses.replace(visitor.caller, purpose=purpose or visitor.caller.purpose)
         context = dataclasses.replace(self.context, consent_reference=None)
@@ -806,14 +776,11 @@ class Console:
 
     def _reviews(self, request: Request, visitor: Visitor) -> Response:
         now = self.context.clock()
-        reviews = self.gate.govern(
+        reviews = self._govern(
             "agnosco:ListReviews",
-            "*",
-            visitor.caller,
+            visitor,
             {"status": PENDING},
             lambda: self.gate.reviews.list(PENDING),
-            now=now,
-            changes_state=False,
             result=lambda found: {"Reviews": len(found)},
         )
         return self.render(
@@ -846,14 +813,13 @@ class Console:
         if not reason:
             raise FormError("A decision needs a reason; it is kept in the audit log.")
         review = self.gate.reviews.get(review_id)
-        decided = self.gate.govern(
+        decided = self._govern(
             "agnosco:DecideReview",
-            self._collection_arn(review.collection_id),
-            visitor.caller,
+            visitor,
             {"review_id": review_id, "decision": decision, "reason": reason},
             lambda: self.gate.reviews.decide(review_id, visitor.principal, decision, reason),
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
+            resource=self._collection_arn(review.collection_id),
             result=lambda r: {
                 "status": r.status,
                 "candidates": [candidate_summary(c) for c in r.candidates],
@@ -865,14 +831,11 @@ class Console:
         self, request: Request, visitor: Visitor, created: NewKey | None = None
     ) -> Response:
         now = self.context.clock()
-        keys = self.gate.govern(
+        keys = self._govern(
             "agnosco:ListAccessKeys",
-            "*",
-            visitor.caller,
+            visitor,
             {},
             self.keys.list,
-            now=now,
-            changes_state=False,
             result=lambda found: {"AccessKeys": len(found)},
         )
         return self.render(
@@ -899,14 +862,12 @@ class Console:
             self.gate.store.principal(principal)  # the owner must exist
             return self.keys.create(principal, default_purpose=purpose)
 
-        created = self.gate.govern(
+        created = self._govern(
             "agnosco:CreateAccessKey",
-            "*",
-            visitor.caller,
+            visitor,
             {"principal": principal, "default_purpose": purpose},
             create,
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
             # The id only: the secret is shown once, in this answer, and recorded nowhere.
             result=lambda new: {"AccessKeyId": new.access_key_id},
         )
@@ -918,14 +879,12 @@ class Console:
                 raise ResourceNotFoundException(f"There is no access key {access_key_id}.")
             return self.sessions.end_key(access_key_id)  # its console sessions end now
 
-        self.gate.govern(
+        self._govern(
             "agnosco:RevokeAccessKey",
-            "*",
-            visitor.caller,
+            visitor,
             {"access_key_id": access_key_id},
             revoke,
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
             result=lambda n: {"SessionsEnded": n},
         )
         if access_key_id == visitor.session.access_key_id:
@@ -943,14 +902,11 @@ class Console:
     ) -> Response:
         now = self.context.clock()
         store = self.gate.store
-        principals, policies = self.gate.govern(
+        principals, policies = self._govern(
             "agnosco:ListPrincipals",
-            "*",
-            visitor.caller,
+            visitor,
             {},
             lambda: (store.list_principals(), store.list_policies()),
-            now=now,
-            changes_state=False,
             result=lambda found: {"Principals": len(found[0]), "Policies": len(found[1])},
         )
 
@@ -985,28 +941,24 @@ class Console:
             raise FormError(
                 "A principal's name is 1 to 128 letters, digits or _ . @ + = , - characters."
             )
-        self.gate.govern(
+        self._govern(
             "agnosco:CreatePrincipal",
-            "*",
-            visitor.caller,
+            visitor,
             {"name": name, **attributes},
             lambda: self.gate.store.create_principal(name, **attributes),
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
         )
         return redirect(f"{PREFIX}/principals?done={quote(f'created principal {name}')}")
 
     def _attach_policy(self, request: Request, visitor: Visitor, principal: str) -> Response:
         fields, _ = request.form()
         policy = fields.get("policy", "")
-        self.gate.govern(
+        self._govern(
             "agnosco:AttachPolicy",
-            "*",
-            visitor.caller,
+            visitor,
             {"policy": policy, "principal": principal},
             lambda: self.gate.store.attach(policy, principal),
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
         )
         done = f"attached {policy} to {principal}"
         return redirect(f"{PREFIX}/principals?done={quote(done)}")
@@ -1014,27 +966,22 @@ class Console:
     def _detach_policy(
         self, request: Request, visitor: Visitor, principal: str, policy: str
     ) -> Response:
-        self.gate.govern(
+        self._govern(
             "agnosco:DetachPolicy",
-            "*",
-            visitor.caller,
+            visitor,
             {"policy": policy, "principal": principal},
             lambda: self.gate.store.detach(policy, principal),
-            now=self.context.clock(),
-            changes_state=True,
+            changes=True,
         )
         done = f"detached {policy} from {principal}"
         return redirect(f"{PREFIX}/principals?done={quote(done)}")
 
     def _policy(self, request: Request, visitor: Visitor, name: str) -> Response:
-        policy = self.gate.govern(
+        policy = self._govern(
             "agnosco:ListPrincipals",
-            "*",
-            visitor.caller,
+            visitor,
             {"policy": name},
             lambda: self.gate.store.get_policy(name),
-            now=self.context.clock(),
-            changes_state=False,
         )
         document = json.dumps(policy.document, indent=2)
         return self._principals(request, visitor, editing=(name, document))
@@ -1048,14 +995,12 @@ class Console:
                 "A policy's name is 1 to 128 letters, digits or _ + = , . @ - characters."
             )
         try:
-            self.gate.govern(
+            self._govern(
                 "agnosco:PutPolicy",
-                "*",
-                visitor.caller,
+                visitor,
                 {"name": name, "document": document},
                 lambda: self.gate.store.put_policy(name, document),
-                now=self.context.clock(),
-                changes_state=True,
+                changes=True,
             )
         except (MalformedPolicyDocumentException, InvalidParameterException) as error:
             # The editor again, with the document as sent and why the server refused it.
@@ -1073,14 +1018,11 @@ class Console:
             raise InternalServerError(f"A stored evaluation cannot be read: {error}") from error
 
     def _evaluations(self, request: Request, visitor: Visitor) -> Response:
-        records = self.gate.govern(
+        records = self._govern(
             "agnosco:ListEvaluations",
-            "*",
-            visitor.caller,
+            visitor,
             {},
             self._stored_evaluations,
-            now=self.context.clock(),
-            changes_state=False,
             result=lambda found: {"Evaluations": len(found)},
         )
         return self.render(
@@ -1097,15 +1039,7 @@ class Console:
                 raise ResourceNotFoundException(f"There is no stored evaluation {record_id}.")
             return (found[record_id].path / "report.html").read_bytes()
 
-        report = self.gate.govern(
-            "agnosco:ListEvaluations",
-            "*",
-            visitor.caller,
-            {"evaluation": record_id},
-            read,
-            now=self.context.clock(),
-            changes_state=False,
-        )
+        report = self._govern("agnosco:ListEvaluations", visitor, {"evaluation": record_id}, read)
         # The report as ``agnosco evaluate`` wrote it (inline CSS, plots as data: images), in a
         # sandbox: no script, nothing fetched, no form.
         return Response(
@@ -1153,16 +1087,13 @@ class Console:
         filters = self._audit_filters(request)
         before = request.arg("before")
         before_seq = int(before) if before.isdigit() else None
-        records = self.gate.govern(
+        records = self._govern(
             "agnosco:ReadAuditLog",
-            "*",
-            visitor.caller,
+            visitor,
             {**filters, "before": before_seq},
             lambda: self.gate.audit.search(
                 **self._audit_query(filters), before=before_seq, limit=AUDIT_PAGE
             ),
-            now=self.context.clock(),
-            changes_state=False,
             result=lambda found: {"Records": len(found)},
         )
         older = (
@@ -1184,14 +1115,11 @@ class Console:
         )
 
     def _audit_verify(self, request: Request, visitor: Visitor) -> Response:
-        report = self.gate.govern(
+        report = self._govern(
             "agnosco:VerifyAuditLog",
-            "*",
-            visitor.caller,
+            visitor,
             {},
             self.gate.audit.verify,
-            now=self.context.clock(),
-            changes_state=False,
             result=lambda r: {"ok": r.ok, "count": r.count, "problems": len(r.problems)},
         )
         return self.render(
@@ -1207,26 +1135,32 @@ class Console:
 
     def _audit_export(self, request: Request, visitor: Visitor) -> Response:
         filters = self._audit_filters(request)
-        out = io.StringIO()
-        count = self.gate.govern(
+        query = self._audit_query(filters)
+        audit = self.gate.audit
+
+        def plan() -> tuple[int, int]:
+            """What is exported: the records up to the last one now, and how many match."""
+            up_to = audit.last_seq()
+            return up_to, audit.count(**query, up_to=up_to)
+
+        up_to, count = self._govern(
             "agnosco:ReadAuditLog",
-            "*",
-            visitor.caller,
+            visitor,
             {**filters, "export": "jsonl"},
-            lambda: self.gate.audit.export(out, **self._audit_query(filters)),
-            now=self.context.clock(),
-            changes_state=False,
-            result=lambda n: {"Records": n},
+            plan,
+            result=lambda planned: {"Records": planned[1]},
         )
         stamp = dt.datetime.fromtimestamp(self.context.clock(), dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         return Response(
             200,
-            out.getvalue().encode("utf-8"),
+            b"",
             content_type="application/x-ndjson; charset=utf-8",
             headers=[
                 ("content-disposition", f'attachment; filename="agnosco-audit-{stamp}.jsonl"'),
                 ("x-agnosco-records", str(count)),
             ],
+            # Streamed: a large log is never held in memory whole.
+            stream=_chunks(audit.export_lines(**query, up_to=up_to)),
         )
 
     # usage ----------------------------------------------------------------------------------
@@ -1305,6 +1239,21 @@ def _same_origin(request: Request) -> bool:
     return origin in (f"http://{host}", f"https://{host}")
 
 
+def _chunks(lines: Iterator[str], size: int = EXPORT_CHUNK) -> Generator[bytes, None, None]:
+    """``lines`` as UTF-8, gathered into chunks of about ``size`` bytes."""
+    chunk: list[bytes] = []
+    held = 0
+    for line in lines:
+        data = line.encode("utf-8")
+        chunk.append(data)
+        held += len(data)
+        if held >= size:
+            yield b"".join(chunk)
+            chunk, held = [], 0
+    if chunk:
+        yield b"".join(chunk)
+
+
 def _data_uri(upload: Upload) -> str | None:
     """The uploaded image, to show it back in the page it was sent from (never stored)."""
     if upload.data.startswith(b"\xff\xd8"):
@@ -1349,9 +1298,30 @@ def _numbers(fields: dict[str, str], request: dict[str, Any], *members: tuple[st
                 raise FormError(f"{member} must be a number, not {text!r}.") from None
 
 
-def _figure(upload: Upload, boxes: list[tuple[str, Any, str]]) -> dict[str, Any]:
-    """An uploaded image with boxes to draw over it: (CSS class, BoundingBox, title)."""
-    return {"image": _data_uri(upload), "filename": upload.filename, "boxes": boxes, "points": []}
+def _figure(
+    upload: Upload,
+    boxes: list[tuple[str, Any, str]],
+    *,
+    polygons: list[tuple[str, list[Any], str]] | None = None,
+    shows: str = "face boxes",
+    caption: str = "",
+) -> dict[str, Any]:
+    """An uploaded image with boxes to draw over it: (CSS class, BoundingBox, title); and
+    ``polygons`` (CSS class, Polygon's Points, title). ``shows`` names what is drawn, for its
+    label (``"3 face boxes on ..."``), and ``caption`` is added to the figure's caption."""
+    drawn = [
+        (kind, " ".join(f"{p['X']:.5f},{p['Y']:.5f}" for p in points), title)
+        for kind, points, title in polygons or []
+    ]
+    return {
+        "image": _data_uri(upload),
+        "filename": upload.filename,
+        "boxes": boxes,
+        "points": [],
+        "polygons": drawn,
+        "label": f"{len(boxes) + len(drawn)} {shows}",
+        "caption": caption,
+    }
 
 
 def _review_headers(headers: dict[str, str]) -> dict[str, str | None]:
@@ -1378,3 +1348,257 @@ def _fmr_band(similarity: float | None) -> str:
 
 #: The shipped calibration's anchors (Similarity, false-match rate): docs/similarity.md.
 SHIPPED_FMR = ((80.0, 1e-2), (90.0, 1e-3), (95.0, 1e-4), (99.0, 1e-5))
+
+
+# the try page -------------------------------------------------------------------------------
+#: What an image input of the try page accepts (the operations check the bytes themselves).
+_IMAGE_LABEL = "Image (JPEG or PNG, at most 5 MB)"
+
+
+@dataclass(frozen=True)
+class TryField:
+    """A control of a try-page form besides its images.
+
+    ``kind``: ``text``; ``int`` or ``float`` (a number, left out of the request when empty);
+    ``select`` (one of ``options``, (value, words) pairs; the first when none is sent);
+    ``collection`` (a list of the collections the visitor may list, else typed);
+    ``purpose`` (the purpose declared for the call, not a request member: see
+    :meth:`Console._identify`).
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    options: tuple[tuple[str, str], ...] = ()
+    size: int = 256
+
+
+@dataclass(frozen=True)
+class TryOperation:
+    """An operation the try page runs on uploaded images: its form, its call and its answer.
+
+    Adding one is an entry in :data:`TRY_OPERATIONS`: the form's images (``uploads``: field
+    name and label, in the order ``request`` gets them) and ``fields``; ``request`` makes the
+    operation's request from the fields' values (:func:`_try_values`) and the images
+    (``{"Bytes": ...}``); ``show`` makes what the page shows from the request, the response
+    and the uploads: ``title`` and ``figures`` (:func:`_figure`), and whatever the ``answer``
+    template (under ``templates/``) lists. The call goes through the gate as any other, and the
+    page adds the response JSON.
+    """
+
+    name: str
+    heading: str
+    button: str
+    request: Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]]
+    show: Callable[[dict[str, Any], dict[str, Any], list[Upload]], dict[str, Any]]
+    answer: str
+    uploads: tuple[tuple[str, str], ...] = (("image", _IMAGE_LABEL),)
+    fields: tuple[TryField, ...] = ()
+    help: str = ""
+    missing: str = "Choose an image file to analyse."
+    #: Shown only when policies permit the operation on an image; an identification's form is
+    #: always shown (the purpose it declares may be what policies require: the gate decides).
+    probed: bool = True
+
+
+def _try_values(operation: TryOperation, fields: dict[str, str]) -> dict[str, Any]:
+    """The values of ``operation``'s form fields that were given, checked and typed.
+
+    :raises FormError: a number that is not one, an option that is not offered.
+    """
+    values: dict[str, Any] = {}
+    for field in operation.fields:
+        if field.kind in ("int", "float"):
+            _numbers(fields, values, (field.name, int if field.kind == "int" else float))
+        elif field.kind == "select":
+            value = fields.get(field.name, field.options[0][0])
+            allowed = [v for v, _ in field.options]
+            if value not in allowed:
+                raise FormError(f"{field.label} must be {' or '.join(allowed)}.")
+            values[field.name] = value
+        elif text := fields.get(field.name, "").strip()[: field.size]:
+            values[field.name] = text
+    return values
+
+
+def _given(values: dict[str, Any], *members: str) -> dict[str, Any]:
+    return {m: values[m] for m in members if m in values}
+
+
+def _show_faces(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    faces = response.get("FaceDetails", [])
+    figure = _figure(
+        uploads[0], [("box", f["BoundingBox"], f"Face {i}") for i, f in enumerate(faces, 1)]
+    )
+    figure["points"] = [p for f in faces for p in f.get("Landmarks", [])]
+    return {
+        "title": f"{len(faces)} face{'' if len(faces) == 1 else 's'} in {uploads[0].filename}",
+        "figures": [figure],
+        "faces": faces,
+    }
+
+
+def _show_search(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    box = response.get("SearchedFaceBoundingBox")
+    return {
+        "title": f"The largest face of {uploads[0].filename}, searched in "
+        f"{request['CollectionId']}",
+        "figures": [_figure(uploads[0], [("box", box, "The searched face")] if box else [])],
+        "matches": response.get("FaceMatches", []),
+    }
+
+
+def _show_compare(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    source, target = uploads
+    source_face = response.get("SourceImageFace", {}).get("BoundingBox")
+    matches = response.get("FaceMatches", [])
+    boxes = [("box", m["Face"]["BoundingBox"], f"Match {i}") for i, m in enumerate(matches, 1)]
+    unmatched = response.get("UnmatchedFaces", [])
+    boxes += [("box unmatched", f["BoundingBox"], "Not a match") for f in unmatched]
+    return {
+        "title": f"The largest face of {source.filename} compared with the faces of "
+        f"{target.filename}",
+        "figures": [
+            _figure(source, [("box", source_face, "The source face")] if source_face else []),
+            _figure(target, boxes, caption="matches solid, faces that do not match dashed"),
+        ],
+        "matches": matches,
+        "unmatched": len(unmatched),
+    }
+
+
+def _show_text(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    detections = response.get("TextDetections", [])
+    lines = [dict(d, words=[]) for d in detections if d.get("Type") == "LINE"]
+    by_id = {line["Id"]: line for line in lines}
+    for word in detections:
+        if word.get("Type") == "WORD" and word.get("ParentId") in by_id:
+            by_id[word["ParentId"]]["words"].append(word)
+    figure = _figure(
+        uploads[0],
+        [],
+        polygons=[
+            ("line", line["Geometry"]["Polygon"], f"Line {line['Id']}: {line['DetectedText']}")
+            for line in lines
+        ],
+        shows="text lines",
+    )
+    words = sum(len(line["words"]) for line in lines)
+    return {
+        "title": f"{len(lines)} line{'' if len(lines) == 1 else 's'} and {words} "
+        f"word{'' if words == 1 else 's'} of text in {uploads[0].filename}",
+        "figures": [figure],
+        "lines": lines,
+    }
+
+
+_PURPOSE = TryField("purpose", "Purpose", "purpose")
+#: The try page's operations, in the order their forms are shown.
+TRY_OPERATIONS: dict[str, TryOperation] = {
+    op.name: op
+    for op in (
+        TryOperation(
+            "DetectFaces",
+            "Detect faces",
+            "Detect faces",
+            lambda values, images: {"Image": images[0], "Attributes": [values["attributes"]]},
+            _show_faces,
+            "try_faces.html",
+            fields=(
+                TryField(
+                    "attributes",
+                    "Attributes",
+                    "select",
+                    (
+                        ("DEFAULT", "DEFAULT: box, confidence, landmarks, pose, quality"),
+                        ("ALL", "ALL: every attribute Agnosco infers"),
+                    ),
+                ),
+            ),
+        ),
+        TryOperation(
+            "SearchFacesByImage",
+            "Search a collection",
+            "Search faces",
+            lambda values, images: {
+                "CollectionId": values.get("collection_id", ""),
+                "Image": images[0],
+                **_given(values, "FaceMatchThreshold", "MaxFaces"),
+            },
+            _show_search,
+            "try_matches.html",
+            fields=(
+                TryField("collection_id", "Collection", "collection", size=255),
+                TryField(
+                    "FaceMatchThreshold",
+                    "FaceMatchThreshold (Similarity 0 to 100; 80 if left empty)",
+                    "float",
+                    size=8,
+                ),
+                TryField("MaxFaces", "MaxFaces (1 to 4096; 80 if left empty)", "int", size=4),
+                _PURPOSE,
+            ),
+            help="Identification: your policies may refuse it, raise its threshold or hold its "
+            "matches for human review.",
+            probed=False,
+        ),
+        TryOperation(
+            "CompareFaces",
+            "Compare faces",
+            "Compare faces",
+            lambda values, images: {
+                "SourceImage": images[0],
+                "TargetImage": images[1],
+                **_given(values, "SimilarityThreshold"),
+            },
+            _show_compare,
+            "try_matches.html",
+            uploads=(
+                ("source", "Source image (its largest face is compared)"),
+                ("target", "Target image (every face in it)"),
+            ),
+            fields=(
+                TryField(
+                    "SimilarityThreshold",
+                    "SimilarityThreshold (0 to 100; 80 if left empty)",
+                    "float",
+                    size=8,
+                ),
+                _PURPOSE,
+            ),
+            missing="Choose a source image and a target image to compare.",
+            probed=False,
+        ),
+        TryOperation(
+            "DetectText",
+            "Detect text",
+            "Detect text",
+            lambda values, images: {
+                "Image": images[0],
+                **(
+                    {"Filters": {"WordFilter": _given(values, "MinConfidence")}}
+                    if "MinConfidence" in values
+                    else {}
+                ),
+            },
+            _show_text,
+            "try_text.html",
+            fields=(
+                TryField(
+                    "MinConfidence",
+                    "Words' MinConfidence (0 to 100; 80 if left empty)",
+                    "float",
+                    size=8,
+                ),
+            ),
+        ),
+    )
+}

@@ -8,6 +8,7 @@ strictly: a malformed body is :class:`FormError`, which the console answers in w
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
@@ -83,6 +84,10 @@ class Response:
     body: bytes
     content_type: str = "text/html; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
+    #: A body sent as it is made, chunk by chunk (``body`` is then empty): the server takes
+    #: each chunk in a worker thread, with no Content-Length; a failure while it is sent cuts
+    #: the response short, so it is never mistaken for a whole one.
+    stream: Generator[bytes, None, None] | None = None
 
 
 def redirect(location: str, *cookies: str) -> Response:

@@ -410,20 +410,97 @@ class AuditLog(Tables):
     ) -> int:
         """Write every record (those of ``principal``, ``operation`` and ``collection``, timed
         in ``[since, until)``, when given) as one line of canonical JSON (JSON Lines), in seq
-        order, from one consistent snapshot; return how many were written."""
-        where, params = _filters(principal, operation, since, until)
+        order, up to the last record when it starts (:meth:`export_lines`); return how many
+        were written."""
         count = 0
-        with self._db.snapshot() as tx:
-            for body, digest in tx.stream(
-                f"SELECT body, hash FROM audit_records{where} ORDER BY seq", params
-            ):
+        for line in self.export_lines(
+            principal=principal,
+            operation=operation,
+            collection=collection,
+            since=since,
+            until=until,
+        ):
+            fh.write(line)
+            count += 1
+        return count
+
+    def last_seq(self) -> int:
+        """The ``seq`` of the last record (0 for an empty log)."""
+        with self._db.read() as tx:
+            return int(tx.execute("SELECT COALESCE(MAX(seq), 0) FROM audit_records").fetchone()[0])
+
+    def export_lines(
+        self,
+        *,
+        principal: str | None = None,
+        operation: str | None = None,
+        collection: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        up_to: int | None = None,
+    ) -> Iterator[str]:
+        """The records :meth:`export` writes, each a line of canonical JSON ending in a
+        newline, in seq order, up to record ``up_to`` (the last record when reading starts,
+        when None).
+
+        Read page by page, each page in a read of its own that ends before its lines are
+        given out: a slow reader of a long log holds no transaction open, and the generator
+        may be resumed from any thread.  The log is append-only, so records up to ``up_to``
+        read page by page are the ones a single snapshot would have given.
+        """
+        where, params = _filters(principal, operation, since, until)
+        where += (" AND" if where else " WHERE") + " seq > ? AND seq <= ?"
+        if up_to is None:
+            up_to = self.last_seq()
+        after = 0
+        while True:
+            with self._db.read() as tx:
+                rows = tx.execute(
+                    f"SELECT seq, body, hash FROM audit_records{where} ORDER BY seq LIMIT ?",
+                    (*params, after, up_to, _PAGE),
+                ).fetchall()
+            for seq, body, digest in rows:
+                after = seq
                 record = json.loads(body)
                 if collection is not None and record.get("collection") != collection:
                     continue
                 record["hash"] = digest
-                fh.write(canonical_json(record) + "\n")
-                count += 1
-        return count
+                yield canonical_json(record) + "\n"
+            if len(rows) < _PAGE:
+                return
+
+    def count(
+        self,
+        *,
+        principal: str | None = None,
+        operation: str | None = None,
+        collection: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        up_to: int | None = None,
+    ) -> int:
+        """How many records :meth:`export_lines` gives for the same filters (counted in the
+        database, but for ``collection``, which is read from each record)."""
+        if collection is not None:
+            return sum(
+                1
+                for _ in self.export_lines(
+                    principal=principal,
+                    operation=operation,
+                    collection=collection,
+                    since=since,
+                    until=until,
+                    up_to=up_to,
+                )
+            )
+        where, params = _filters(principal, operation, since, until)
+        if up_to is not None:
+            where += (" AND" if where else " WHERE") + " seq <= ?"
+            params = (*params, up_to)
+        with self._db.read() as tx:
+            return int(
+                tx.execute(f"SELECT COUNT(*) FROM audit_records{where}", params).fetchone()[0]
+            )
 
     def search(
         self,

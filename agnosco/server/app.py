@@ -394,7 +394,7 @@ class RekognitionApp:
         finally:
             if heavy:
                 self._model_admitted -= 1
-        await _send_page(send, page)
+        await _send_page(send, page, self._pool)
         return page.status
 
     async def _sts(
@@ -658,19 +658,38 @@ async def _respond(
     await send({"type": "http.response.body", "body": body})
 
 
-async def _send_page(send: Send, page: ConsoleResponse) -> None:
+async def _send_page(
+    send: Send, page: ConsoleResponse, pool: ThreadPoolExecutor | None = None
+) -> None:
+    """A console page; a streamed one (``page.stream``) chunk by chunk, each made on
+    ``pool``."""
+    length = [] if page.stream is not None else [(b"content-length", str(len(page.body)).encode())]
     await send(
         {
             "type": "http.response.start",
             "status": page.status,
             "headers": [
                 (b"content-type", page.content_type.encode("latin-1")),
-                (b"content-length", str(len(page.body)).encode()),
+                *length,
                 *((k.encode("latin-1"), v.encode("latin-1")) for k, v in page.headers),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": page.body})
+    if page.stream is None:
+        await send({"type": "http.response.body", "body": page.body})
+        return
+    loop = asyncio.get_running_loop()
+    try:
+        while (chunk := await loop.run_in_executor(pool, next, page.stream, None)) is not None:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except Exception:
+        ids = [v for k, v in page.headers if k == "x-amzn-requestid"]
+        log.exception("console response %s cut short: its body failed while sent", ids)
+        raise
+    finally:
+        page.stream.close()
+    # Reached only when the whole body was sent: an error above cuts the response short.
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _respond_error(send: Send, error: ServiceError, request_id: str) -> int:

@@ -23,6 +23,8 @@ class Answer:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    #: How many http.response.body messages the body came in (more than one: streamed).
+    messages: int = 1
 
     @property
     def text(self) -> str:
@@ -156,7 +158,7 @@ async def _call(app: Any, scope: dict[str, Any], body: bytes) -> Answer:
             chunks.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    return Answer(status, headers, b"".join(chunks))
+    return Answer(status, headers, b"".join(chunks), len(chunks))
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.server.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, start_server
+from tests.text_images import draw_text, png
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -83,7 +84,14 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
     assert driver.current_url.startswith(served.url + "/console/sign-in")
     # The first Tab reaches the skip link: the page is keyboard-reachable from the top.
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
-    assert driver.switch_to.active_element.text == "Skip to content"
+    skip = driver.switch_to.active_element
+    assert skip.text == "Skip to content"
+    # ... shown where it can be seen once focused, and outlined as every focused control is.
+    assert skip.is_displayed() and skip.rect["x"] >= 0 and skip.rect["y"] >= 0
+    assert skip.value_of_css_property("outline-style") == "solid"
+    assert float(skip.value_of_css_property("outline-width").removesuffix("px")) >= 2
+    skip.send_keys(Keys.ENTER)  # and it leads to the main content
+    assert driver.switch_to.active_element.get_attribute("id") == "main"
     driver.find_element(By.ID, "access_key_id").send_keys(ACCESS_KEY_ID)
     secret = driver.find_element(By.ID, "secret_access_key")
     secret.send_keys(SECRET_ACCESS_KEY)
@@ -107,8 +115,8 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
 
     driver.get(served.url + "/console/try")
     image = deepface_images / "couple.jpg"
-    driver.find_element(By.ID, "image").send_keys(str(image))
-    Select(driver.find_element(By.ID, "attributes")).select_by_value("DEFAULT")
+    driver.find_element(By.ID, "detectfaces-image").send_keys(str(image))
+    Select(driver.find_element(By.ID, "detectfaces-attributes")).select_by_value("DEFAULT")
     driver.find_element(By.XPATH, "//button[text()='Detect faces']").click()
     wait.until(until.presence_of_element_located((By.CSS_SELECTOR, "figure.overlay")))
     boxes = driver.find_elements(By.CSS_SELECTOR, "figure.overlay svg rect.box")
@@ -126,9 +134,26 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
     driver.find_element(By.CSS_SELECTOR, "figure.overlay").screenshot(str(tmp_path / "boxes.png"))
     visit_done("try")
 
+    # DetectText on a drawn sign: each line's polygon drawn inside the image.
+    sign = tmp_path / "sign.png"
+    sign.write_bytes(png(draw_text(["Hello world from Agnosco", "STOP 42 Main Street"]).image))
+    driver.find_element(By.ID, "detecttext-image").send_keys(str(sign))
+    driver.find_element(By.XPATH, "//button[text()='Detect text']").click()
+    wait.until(until.presence_of_element_located((By.CSS_SELECTOR, "svg polygon.line")))
+    picture = driver.find_element(By.CSS_SELECTOR, "figure.overlay img").rect
+    lines = driver.find_elements(By.CSS_SELECTOR, "figure.overlay svg polygon.line")
+    assert len(lines) == 2
+    for line in lines:
+        r = line.rect
+        assert r["width"] > 50 and r["height"] > 5
+        assert picture["x"] <= r["x"] and r["x"] + r["width"] <= picture["x"] + picture["width"] + 1
+    assert "STOP 42 Main Street" in driver.find_element(By.CSS_SELECTOR, "table.text").text
+    visit_done("try-text")
+
     # Readable at phone width: no page scrolls sideways.
     driver.set_window_size(390, 844)
     for path in (
+        "/console/sign-in",
         "/console/collections",
         "/console/collections/browser-made",
         "/console/try",

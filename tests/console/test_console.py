@@ -734,3 +734,79 @@ def test_users_are_created_and_deleted_through_the_gate(browser: ConsoleClient, 
     )
     assert refused.status == 403 and admin.list_users(CollectionId="with-users")["Users"] == []
     admin.delete_collection(CollectionId="with-users")
+
+
+def test_detecting_text_draws_its_lines_and_lists_their_words(
+    browser: ConsoleClient, console_server
+):
+    from tests.text_images import draw_text, png
+
+    drawn = draw_text(["Hello world from Agnosco", "STOP 42 Main Street"])
+    image = png(drawn.image)
+    analyst = ConsoleClient(console_server)
+    analyst.sign_in(*_principal_with(console_server, "text-analyst", "ImageAnalyst"))
+    page = analyst.get("/console/try")
+    assert page.status == 200 and 'value="DetectText"' in page.text
+    assert "Try an image</a>" in page.text  # the menu offers the page
+    token = page.csrf()
+    answer = analyst.post(
+        "/console/try",
+        {"csrf": token, "operation": "DetectText"},
+        files={"image": ("sign.png", "image/png", image)},
+    )
+    assert answer.status == 200, answer.text[-2000:]
+    assert "2 lines and 8 words of text in sign.png" in answer.text
+    polygons = re.findall(
+        r'<polygon class="line" points="([^"]+)"><title>Line (\d+): ([^<]+)<', answer.text
+    )
+    assert [(int(i), html.unescape(t)) for _, i, t in polygons] == list(enumerate(drawn.lines))
+    for points, _, _ in polygons:  # each a quadrilateral inside the image
+        xy = [tuple(map(float, p.split(","))) for p in points.split(" ")]
+        assert len(xy) == 4 and all(0 <= x <= 1 and 0 <= y <= 1 for x, y in xy)
+    rows = re.findall(
+        r"<tr><td>(\d+)</td><td>([^<]+)</td><td>([\d.]+)</td><td>(.*?)</td></tr>", answer.text
+    )
+    assert [html.unescape(r[1]) for r in rows] == drawn.lines
+    words = re.findall(r'<span class="chip">([^<]+) \(([\d.]+)\)</span>', rows[1][3])
+    assert [w for w, _ in words] == ["STOP", "42", "Main", "Street"]
+    assert all(80 <= float(c) <= 100 for _, c in words)
+    shown = json.loads(html.unescape(re.search(r"<pre>(.*?)</pre>", answer.text, re.DOTALL)[1]))
+    assert len(shown["TextDetections"]) == 10
+    record = _records(console_server, operation="DetectText")[-1]
+    assert record["channel"] == "console" and record["principal"] == "text-analyst"
+    assert record["images"][0]["bytes"] == len(image)
+    # A word filter from the form: no word is that confident, so none is returned.
+    none = analyst.post(
+        "/console/try",
+        {"csrf": token, "operation": "DetectText", "MinConfidence": "100"},
+        files={"image": ("sign.png", "image/png", image)},
+    )
+    assert none.status == 200 and "No text found." in none.text
+    assert _records(console_server, operation="DetectText")[-1]["parameters"] == {
+        "Filters": {"WordFilter": {"MinConfidence": 100.0}}
+    }
+    bad = analyst.post(
+        "/console/try",
+        {"csrf": token, "operation": "DetectText", "MinConfidence": "high"},
+        files={"image": ("sign.png", "image/png", image)},
+    )
+    assert bad.status == 400 and "MinConfidence must be a number" in bad.text
+    unknown = analyst.post(
+        "/console/try",
+        {"csrf": token, "operation": "IndexFaces"},
+        files={"image": ("sign.png", "image/png", image)},
+    )
+    assert unknown.status == 400 and "does not run this operation" in unknown.text
+    # ReadOnly is not offered the form, and is refused the call sent anyway (audited).
+    reader = ConsoleClient(console_server)
+    reader.sign_in(*_principal_with(console_server, "text-reader", "ReadOnly"))
+    page = reader.get("/console/try")
+    assert 'value="DetectText"' not in page.text and "do not allow DetectText" in page.text
+    refused = reader.post(
+        "/console/try",
+        {"csrf": page.csrf(), "operation": "DetectText"},
+        files={"image": ("sign.png", "image/png", image)},
+    )
+    assert refused.status == 403 and "Your policies do not allow this" in refused.text
+    record = _records(console_server, principal="text-reader", operation="DetectText")[-1]
+    assert record["decision"] == "Deny" and record["channel"] == "console"
