@@ -1,6 +1,6 @@
 """Image analysis over a stored video's sampled frames: the one loop behind every job that runs
 an image operation's model on each frame and answers what it found per frame, with the frame's
-``Timestamp`` (TextDetection; the same shape fits LabelDetection, ContentModeration and
+``Timestamp`` (TextDetection, LabelDetection, ContentModeration; the same shape fits
 CelebrityRecognition).
 
 A kind of job is a :data:`Prepare`: given the job's request (validated at Start), it returns the
@@ -43,7 +43,9 @@ item: the store's ``Item.sort_key``, which FaceSearch's ``SortBy=INDEX`` uses;
 These jobs run in the job's worker (a Ray cluster, ``--ray-address``, analyses only the face
 jobs' frames: :mod:`agnosco.operations.video_analysis`).
 
-Adding a kind (StartLabelDetection, say), with the image operation's model already built:
+Adding a kind, with the image operation's model already built (as StartLabelDetection was:
+the steps below are what ``label_detection_job.py``, ``start_label_detection.py`` and
+``get_label_detection.py`` do):
 
 1. ``label_detection_job.py``: ``def label_analysis(context, request) -> FrameAnalyser`` (read
    the request's options once; the analyser runs the model on a frame and returns
@@ -51,8 +53,9 @@ Adding a kind (StartLabelDetection, say), with the image operation's model alrea
    frame_analysis_runner(context, partial(label_analysis, context), fps=..., result={...})``;
 2. ``start_label_detection.py``: ``start_job("LabelDetection", request, context)`` after checking
    what the model cannot (as :mod:`~agnosco.operations.start_text_detection` checks regions);
-3. ``get_label_detection.py``: ``job_results("LabelDetection", "Labels", request, context)``
-   cast to its ``GetLabelDetectionResponse``;
+3. ``get_label_detection.py``: ``job_results("LabelDetection", "Labels", request, context,
+   arrangement)`` cast to its ``GetLabelDetectionResponse`` (``arrangement``:
+   :func:`named_arrangement` of its ``SortBy`` and ``AggregateBy``, None for time order);
 4. ``operations/__init__.py``: the two operations in ``REGISTRY``
    (``Traits(Resource.NONE, changes_state=True)`` for Start, ``Traits(Resource.NONE)`` for
    Get; celebrity recognition is identification: ``compares_faces=True`` on both) and
