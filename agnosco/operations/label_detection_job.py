@@ -12,7 +12,7 @@ frame's presentation time in milliseconds, and ``Label``: ``Name``, ``Confidence
 
 Sampling.  Rekognition does not document its rate.  Two frames a second: labels describe what is
 in the scene (a person, a bird, a room) and last for seconds, and the classifier and the face
-evidence cost tens of CPU milliseconds a 640x360 frame (``bench/video.py``), so two a second is
+evidence cost about 40 CPU milliseconds a 360x288 frame (``bench/video.py``), so two a second is
 cheap and a thing on screen for half a second is still sampled; the face jobs' five a second
 would cost two and a half times as much for the same labels again.
 """
