@@ -32,6 +32,7 @@ from agnosco.operations.associate_faces import DEFAULT_ASSOCIATE_THRESHOLD, asso
 from agnosco.operations.celebrities import CELEBRITY_MATCH_THRESHOLD
 from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD
 from agnosco.operations.compare_faces import DEFAULT_SIMILARITY_THRESHOLD, compare_faces
+from agnosco.operations.content_moderation_job import content_moderation_runner
 from agnosco.operations.context import FaceContext, OperationContext
 from agnosco.operations.create_collection import create_collection
 from agnosco.operations.create_stream_processor import create_stream_processor
@@ -51,11 +52,14 @@ from agnosco.operations.face_detection_job import face_detection_runner
 from agnosco.operations.face_redaction_job import face_redaction_runner
 from agnosco.operations.face_search_job import face_search_runner
 from agnosco.operations.get_celebrity_info import get_celebrity_info
+from agnosco.operations.get_content_moderation import get_content_moderation
 from agnosco.operations.get_face_detection import get_face_detection
 from agnosco.operations.get_face_search import get_face_search
+from agnosco.operations.get_label_detection import get_label_detection
 from agnosco.operations.get_segment_detection import get_segment_detection
 from agnosco.operations.get_text_detection import get_text_detection
 from agnosco.operations.index_faces import index_faces
+from agnosco.operations.label_detection_job import label_detection_runner
 from agnosco.operations.list_collections import list_collections
 from agnosco.operations.list_faces import list_faces
 from agnosco.operations.list_stream_processors import list_stream_processors
@@ -66,6 +70,7 @@ from agnosco.operations.search_faces_by_image import search_faces_by_image
 from agnosco.operations.search_users import search_users
 from agnosco.operations.search_users_by_image import search_users_by_image
 from agnosco.operations.segment_detection_job import segment_detection_runner
+from agnosco.operations.start_content_moderation import start_content_moderation
 from agnosco.operations.start_face_detection import start_face_detection
 from agnosco.operations.start_face_redaction import (
     DEFAULT_SPARE_THRESHOLD,
@@ -74,6 +79,7 @@ from agnosco.operations.start_face_redaction import (
     start_face_redaction,
 )
 from agnosco.operations.start_face_search import start_face_search
+from agnosco.operations.start_label_detection import start_label_detection
 from agnosco.operations.start_segment_detection import start_segment_detection
 from agnosco.operations.start_stream_processor import start_stream_processor
 from agnosco.operations.start_text_detection import start_text_detection
@@ -166,6 +172,8 @@ REGISTRY: dict[str, Operation] = {
     ),
     "GetSegmentDetection": Operation(get_segment_detection, _GLOBAL),
     "GetTextDetection": Operation(get_text_detection, _GLOBAL),
+    "GetLabelDetection": Operation(get_label_detection, _GLOBAL),
+    "GetContentModeration": Operation(get_content_moderation, _GLOBAL),
     "IndexFaces": Operation(
         index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)
     ),
@@ -238,6 +246,12 @@ REGISTRY: dict[str, Operation] = {
     "StartTextDetection": Operation(
         start_text_detection, Traits(Resource.NONE, changes_state=True)
     ),
+    "StartLabelDetection": Operation(
+        start_label_detection, Traits(Resource.NONE, changes_state=True)
+    ),
+    "StartContentModeration": Operation(
+        start_content_moderation, Traits(Resource.NONE, changes_state=True)
+    ),
     "StopStreamProcessor": Operation(stop_stream_processor, _STREAM_CHANGE),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
     "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),
@@ -268,6 +282,8 @@ JOB_RUNNERS: dict[str, Callable[[OperationContext], Runner]] = {
     "SegmentDetection": segment_detection_runner,
     "FaceRedaction": face_redaction_runner,
     "TextDetection": text_detection_runner,
+    "LabelDetection": label_detection_runner,
+    "ContentModeration": content_moderation_runner,
 }
 
 
