@@ -1527,6 +1527,7 @@ def _show_labels(
         "figures": [figure],
         "labels": labels,
         "properties": response.get("ImageProperties"),
+        "general": "GENERAL_LABELS" in request.get("Features", ["GENERAL_LABELS"]),
     }
 
 

@@ -158,6 +158,13 @@ def test_detecting_labels_draws_person_boxes_and_shows_colours(
     assert one.status == 200 and len(_json(one)["Labels"]) == 1
     record = _records(console_server, principal="labels-analyst", operation="DetectLabels")[-1]
     assert record["parameters"]["MaxLabels"] == 1 and record["parameters"]["MinConfidence"] == 60
+    colours_only = _try(
+        analyst, "DetectLabels", "coffee.png", coffee, **{"Features.IMAGE_PROPERTIES": "on"}
+    )
+    assert _json(colours_only)["Labels"] == [] and "Dominant colours" in colours_only.text
+    assert "No label (GENERAL_LABELS was not asked for)." in colours_only.text
+    none_so_sure = _try(analyst, "DetectLabels", "coffee.png", coffee, MinConfidence="100")
+    assert "No label at this confidence." in none_so_sure.text
     bad = _try(analyst, "DetectLabels", "coffee.png", coffee, MaxLabels="all")
     assert bad.status == 400 and "MaxLabels must be a number" in bad.text
     out_of_range = _try(analyst, "DetectLabels", "coffee.png", coffee, MinConfidence="101")
