@@ -5,7 +5,7 @@ The demo: three collections (faces indexed in one, users in another), principals
 shipped policies, a two-person review with one decision made in the console, and the audit
 records all of that leaves.  **No photograph of anyone is in a screenshot**: the console shows
 no face images (a face in a collection is metadata), and the try page is shown with a sign
-drawn here (DetectText's lines drawn over it).  A shared-data photograph is *sent* to index
+drawn here (DetectText's lines drawn over it; DetectLabels' labels and colours of it).  A shared-data photograph is *sent* to index
 and search faces (``deepface-pairs/images/couple.jpg``), which no page shows back.
 
 Each PNG is reduced to 256 colours and optimised (a screenshot of text and flat colours loses
@@ -259,6 +259,12 @@ def _shoot(driver: Any, url: str, work: Path, out: Path) -> None:
     driver.find_element(By.XPATH, "//button[text()='Detect text']").click()
     wait.until(until.presence_of_element_located((By.CSS_SELECTOR, "svg polygon.line")))
     save("try-text", "main > h2")
+    # DetectLabels with IMAGE_PROPERTIES on the same drawn sign: its labels and colours.
+    driver.find_element(By.ID, "detectlabels-image").send_keys(str(sign))
+    driver.find_element(By.ID, "detectlabels-features-image_properties").click()
+    driver.find_element(By.XPATH, "//button[text()='Detect labels']").click()
+    wait.until(until.presence_of_element_located((By.CSS_SELECTOR, "ul.colours")))
+    save("try-labels", "table.labels")
     driver.get(url + "/console/audit?collection=staff-badges")
     save("audit")
     driver.get(url + "/console/keys")

@@ -1361,6 +1361,8 @@ class TryField:
 
     ``kind``: ``text``; ``int`` or ``float`` (a number, left out of the request when empty);
     ``select`` (one of ``options``, (value, words) pairs; the first when none is sent);
+    ``checks`` (a checkbox per option, named ``NAME.VALUE``, the first checked at first: the
+    list of the values checked, left out of the request when none is);
     ``collection`` (a list of the collections the visitor may list, else typed);
     ``purpose`` (the purpose declared for the call, not a request member: see
     :meth:`Console._identify`).
@@ -1416,6 +1418,9 @@ def _try_values(operation: TryOperation, fields: dict[str, str]) -> dict[str, An
             if value not in allowed:
                 raise FormError(f"{field.label} must be {' or '.join(allowed)}.")
             values[field.name] = value
+        elif field.kind == "checks":
+            if checked := [v for v, _ in field.options if fields.get(f"{field.name}.{v}")]:
+                values[field.name] = checked
         elif text := fields.get(field.name, "").strip()[: field.size]:
             values[field.name] = text
     return values
@@ -1497,6 +1502,78 @@ def _show_text(
         f"word{'' if words == 1 else 's'} of text in {uploads[0].filename}",
         "figures": [figure],
         "lines": lines,
+    }
+
+
+def _show_labels(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    labels = response.get("Labels", [])
+    boxes = [
+        ("box", instance["BoundingBox"], f"{label['Name']} {i} ({instance['Confidence']:.1f})")
+        for label in labels
+        for i, instance in enumerate(label.get("Instances", []), 1)
+    ]
+    named = [label["Name"] for label in labels if label.get("Instances")]
+    figure = _figure(
+        uploads[0],
+        boxes,
+        shows="label instance boxes",
+        caption=f"the instances of {', '.join(named)}" if named else "no label has instances",
+    )
+    count = len(labels)
+    return {
+        "title": f"{count} label{'' if count == 1 else 's'} of {uploads[0].filename}",
+        "figures": [figure],
+        "labels": labels,
+        "properties": response.get("ImageProperties"),
+        "general": "GENERAL_LABELS" in request.get("Features", ["GENERAL_LABELS"]),
+    }
+
+
+def _show_moderation(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    labels = response.get("ModerationLabels", [])
+    count = len(labels)
+    return {
+        "title": f"{count} moderation label{'' if count == 1 else 's'} of {uploads[0].filename}",
+        "figures": [
+            _figure(
+                uploads[0],
+                [],
+                shows="boxes",
+                caption="a moderation label is of the whole image: nothing is drawn",
+            )
+        ],
+        "labels": labels,
+        "version": response.get("ModerationModelVersion"),
+    }
+
+
+def _show_celebrities(
+    request: dict[str, Any], response: dict[str, Any], uploads: list[Upload]
+) -> dict[str, Any]:
+    recognized = response.get("CelebrityFaces", [])
+    unrecognized = response.get("UnrecognizedFaces", [])
+    boxes = [
+        ("box", c["Face"]["BoundingBox"], f"{c['Name']} ({c['MatchConfidence']:.2f})")
+        for c in recognized
+    ]
+    boxes += [("box unmatched", f["BoundingBox"], "Not recognized") for f in unrecognized]
+    return {
+        "title": f"{len(recognized)} of {len(recognized) + len(unrecognized)} "
+        f"face{'' if len(recognized) + len(unrecognized) == 1 else 's'} of "
+        f"{uploads[0].filename} recognized",
+        "figures": [
+            _figure(
+                uploads[0],
+                boxes,
+                caption="recognized faces solid, faces not recognized dashed",
+            )
+        ],
+        "celebrities": recognized,
+        "unrecognized": len(unrecognized),
     }
 
 
@@ -1599,6 +1676,64 @@ TRY_OPERATIONS: dict[str, TryOperation] = {
                     size=8,
                 ),
             ),
+        ),
+        TryOperation(
+            "DetectLabels",
+            "Detect labels",
+            "Detect labels",
+            lambda values, images: {
+                "Image": images[0],
+                **_given(values, "Features", "MinConfidence", "MaxLabels"),
+            },
+            _show_labels,
+            "try_labels.html",
+            fields=(
+                TryField(
+                    "Features",
+                    "Features",
+                    "checks",
+                    (
+                        ("GENERAL_LABELS", "GENERAL_LABELS: the labels, Person with boxes"),
+                        ("IMAGE_PROPERTIES", "IMAGE_PROPERTIES: quality and dominant colours"),
+                    ),
+                ),
+                TryField(
+                    "MinConfidence",
+                    "Labels' MinConfidence (0 to 100; 55 if left empty)",
+                    "float",
+                    size=8,
+                ),
+                TryField("MaxLabels", "MaxLabels (1 to 1000; 1000 if left empty)", "int", size=4),
+            ),
+        ),
+        TryOperation(
+            "DetectModerationLabels",
+            "Detect unsafe content",
+            "Detect moderation labels",
+            lambda values, images: {"Image": images[0], **_given(values, "MinConfidence")},
+            _show_moderation,
+            "try_moderation.html",
+            fields=(
+                TryField(
+                    "MinConfidence",
+                    "MinConfidence (0 to 100; 50 if left empty)",
+                    "float",
+                    size=8,
+                ),
+            ),
+            help="Only pornographic images are detected (the label Explicit): an empty answer "
+            "says nothing of violence, drugs, alcohol, gestures, gambling or hate symbols.",
+        ),
+        TryOperation(
+            "RecognizeCelebrities",
+            "Recognize celebrities",
+            "Recognize celebrities",
+            lambda values, images: {"Image": images[0]},
+            _show_celebrities,
+            "try_celebrities.html",
+            fields=(_PURPOSE,),
+            help="Identification of the public figures this deployment enrolled: your "
+            "policies may refuse it or hold its matches for human review.",
         ),
     )
 }

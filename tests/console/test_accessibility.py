@@ -176,6 +176,8 @@ def test_every_page_labels_every_control_as_each_policy_sees_it(
         assert set(seen.values()) == {200, 404}
         for path, control in (
             ("/console/try", 'name="MinConfidence"'),
+            ("/console/try", 'name="Features.IMAGE_PROPERTIES"'),
+            ("/console/try", 'value="RecognizeCelebrities"'),
             ("/console/reviews", 'name="reason"'),
             ("/console/principals", 'name="document"'),
             ("/console/collections/accessible", 'name="user_id"'),
@@ -186,10 +188,16 @@ def test_every_page_labels_every_control_as_each_policy_sees_it(
     # refused by validation (the editor shown again with why).
     token = client.get("/console/collections").csrf()
     sign = png(draw_text(["Label every control"]).image)
-    for operation in ("DetectFaces", "DetectText"):
+    for operation, fields in (
+        ("DetectFaces", {}),
+        ("DetectText", {}),
+        ("DetectLabels", {"Features.GENERAL_LABELS": "on", "Features.IMAGE_PROPERTIES": "on"}),
+        ("DetectModerationLabels", {}),
+        ("RecognizeCelebrities", {}),
+    ):
         answer = client.post(
             "/console/try",
-            {"csrf": token, "operation": operation},
+            {"csrf": token, "operation": operation, **fields},
             files={"image": ("sign.png", "image/png", sign)},
         )
         assert _problems(answer.text) == [], (policy, operation)

@@ -150,6 +150,29 @@ def test_sign_in_create_a_collection_and_see_an_images_boxes(
     assert "STOP 42 Main Street" in driver.find_element(By.CSS_SELECTOR, "table.text").text
     visit_done("try-text")
 
+    # DetectLabels with IMAGE_PROPERTIES: a Person box inside the image for each of the two
+    # people, and the dominant colours, each named beside its swatch.
+    driver.find_element(By.ID, "detectlabels-image").send_keys(str(image))
+    driver.find_element(By.ID, "detectlabels-features-image_properties").click()
+    driver.find_element(By.XPATH, "//button[text()='Detect labels']").click()
+    wait.until(until.presence_of_element_located((By.CSS_SELECTOR, "table.labels")))
+    picture = driver.find_element(By.CSS_SELECTOR, "figure.overlay img").rect
+    persons = driver.find_elements(By.CSS_SELECTOR, "figure.overlay svg rect.box")
+    assert len(persons) == 2
+    for box in persons:
+        title = box.find_element(By.TAG_NAME, "title").get_attribute("textContent")
+        assert title.startswith("Person ")
+        r = box.rect
+        assert r["width"] > 5 and picture["x"] <= r["x"]
+        assert r["x"] + r["width"] <= picture["x"] + picture["width"] + 1
+    colours = driver.find_elements(By.CSS_SELECTOR, "ul.colours li")
+    assert colours and all(
+        c.find_element(By.CSS_SELECTOR, "svg.swatch").rect["width"] > 5
+        and c.find_element(By.CSS_SELECTOR, "span.colour").text
+        for c in colours
+    )
+    visit_done("try-labels")
+
     # Readable at phone width: no page scrolls sideways.
     driver.set_window_size(390, 844)
     for path in (
