@@ -20,8 +20,11 @@ Recognition is per frame: a person is reported at every sampled frame where thei
 recognized, and not where it is turned away, blurred or too small to be (there is no tracking
 that carries a name across frames where the face itself is not recognized).
 
-Sampling: five frames a second, the face jobs' rate: describing a 360x288 frame's face takes
-about 30 ms here, so a second of such video costs about 0.15 CPU seconds (``bench/video.py``).
+Sampling: five frames a second, the face jobs' rate.  Rekognition does not document the rate
+at which it samples stored video for celebrities; five a second is affordable because a face is
+described once a frame: on franck.mp4 (360x288, one face) the job takes 37 CPU ms a frame, 0.19
+CPU seconds a second of video, and analyses 5.1 s of video a second (``bench/video.py
+--celebrities-only``).  A 1080p frame with many faces costs several times more.
 
 Every batch of matches — each one's ``Timestamp``, celebrity ``Id`` and ``Confidence``, never a
 name or a face — is appended to the audit log before it is stored (:func:`record_matches`): no
