@@ -81,15 +81,14 @@ def celebrity_analysis(context: OperationContext, request: Mapping[str, Any]) ->
     """What a CelebrityRecognition job does with each frame; the gallery is read here, once."""
     store = require_celebrities(context)
     enrolled = enrolled_descriptors(context)
-    people: dict[str, Celebrity | None] = {}  # each matched person looked up once
 
     def analyse(image: DecodedImage) -> Sequence[Mapping[str, Any]]:
         faces = context.analyzer.describe(image, max_faces=MAX_CELEBRITY_FACES)
         matches = match_faces(faces, context, enrolled=enrolled)
-        wanted = {m.celebrity_id for m in matches if m is not None} - people.keys()
-        if wanted:
-            found = store.find(wanted)
-            people.update({celebrity_id: found.get(celebrity_id) for celebrity_id in wanted})
+        wanted = {m.celebrity_id for m in matches if m is not None}
+        # the matched people as they are now (one read a frame that recognizes anyone): one
+        # removed while the job runs is not reported from then on
+        people: dict[str, Celebrity] = store.find(wanted) if wanted else {}
         out: list[tuple[float, dict[str, Any]]] = []
         for face, match in zip(faces, matches, strict=True):
             person = people.get(match.celebrity_id) if match is not None else None
