@@ -385,6 +385,20 @@ def test_the_moratorium_refuses_the_police_and_review_withholds_at_get(
     assert "explicit deny" in str(excinfo.value)
     [refused] = _records(app_server, "video-celebrity-police", "StartCelebrityRecognition")
     assert refused["reason"].startswith("explicitly denied by PoliceMoratorium2020/")
+    # for a missing person too: the moratorium requires review, and a Start has nothing to hold
+    searching = _client_of(
+        app_server,
+        "video-celebrity-police-missing",
+        *policies,
+        organization_type="law_enforcement",
+        purpose="missing_persons",
+    )
+    with pytest.raises(ClientError) as excinfo:
+        searching.start_celebrity_recognition(Video=videos["franck-3s"])
+    assert _code(excinfo) == "AccessDeniedException"
+    [refused] = _records(app_server, "video-celebrity-police-missing", "StartCelebrityRecognition")
+    assert refused["purpose"] == "missing_persons"
+    assert "PoliceIdentificationOnlyWithHumanReview" in refused["reason"]
     # a lab whose policy lets it see a video's celebrities only once a person has reviewed them
     app_server.deployment.governance.put_policy(
         "VideoCelebritiesUnderReview",
