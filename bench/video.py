@@ -22,7 +22,13 @@ clips at the same sampling rate (5 frames a second).
    (``TextReader.read``) over the same frames, sampled as the job samples them (once a
    second): seconds of video read per second, each side's CPU ms a frame, and their ratio.
    ``--text-only`` runs this part alone (a minute).
-7. CelebrityRecognition on the one-person clip, its person enrolled (``agnosco celebrities add``)
+7. LabelDetection and ContentModeration on the first ``--analysis-seconds`` (default 20) of the
+   one-person clip: each job against a plain loop of the same per-frame call (DetectLabels'
+   ``general_labels`` over the deployment's label sources; the moderation classifier's
+   ``frame_labels``) over the same frames, sampled as the jobs sample them (twice a second):
+   seconds of video analysed per second, CPU ms a frame, and their ratio.  ``--analysis-only``
+   runs this part alone (a minute).
+8. CelebrityRecognition on the one-person clip, its person enrolled (``agnosco celebrities add``)
    from three frames 10, 20 and 30 s into the source video: the job against a plain loop of
    ``recognize_faces`` (describe each frame's faces, match them against the gallery read once)
    over the same frames, sampled as the job samples them (5 a second): seconds of video per
@@ -36,6 +42,7 @@ a first short job).  A few minutes on 2 cores.
 
     PYTHONPATH=. python bench/video.py [--clip PATH] [--crowd PATH] [--seconds 20]
         [--ray local|ADDRESS] [--ray-chunk-seconds 10] [--text-only] [--text-seconds 30]
+        [--analysis-only] [--analysis-seconds 20]
         [--celebrities-only]
 """
 
@@ -63,7 +70,9 @@ from PIL import Image
 
 from agnosco.operations.celebrities import enrolled_descriptors, recognize_faces
 from agnosco.operations.celebrity_recognition_job import SAMPLE_FPS as CELEBRITY_FPS
+from agnosco.operations.content_moderation_job import SAMPLE_FPS as MODERATION_FPS
 from agnosco.operations.context import OperationContext
+from agnosco.operations.label_detection_job import SAMPLE_FPS as LABEL_FPS
 from agnosco.operations.text_detection_job import SAMPLE_FPS as TEXT_FPS
 from agnosco.storage.celebrities import CelebrityStore
 from agnosco.vision.pipeline import FaceAnalyzer
@@ -218,7 +227,7 @@ def loop_celebrities(context: OperationContext, path: Path) -> tuple[float, floa
 
 
 def celebrity_bench(server: Server, video: Path, context: OperationContext) -> None:
-    """Part 7: the CelebrityRecognition job against the plain loop of recognize_faces."""
+    """Part 8: the CelebrityRecognition job against the plain loop of recognize_faces."""
     duration = probe_video(video).duration_ms / 1000
     loop_wall, loop_cpu, frames, loop_found = loop_celebrities(context, video)
     client = server.client()
@@ -360,6 +369,104 @@ def ray_cluster(address: str) -> Iterator[str]:
         ray.shutdown()
 
 
+def loop_frames(call: Any, path: Path, fps: float) -> tuple[float, float, int, int]:
+    """Seconds of wall time and CPU ms a frame of a plain loop of ``call(frame)`` over the
+    frames sampled at ``fps``; frames, and results the calls returned."""
+    start, cpu = time.perf_counter(), time.process_time()
+    frames = found = 0
+    for frame in sample_frames(path, fps):
+        found += len(call(frame))
+        frames += 1
+    wall = time.perf_counter() - start
+    return wall, (time.process_time() - cpu) * 1000 / frames, frames, found
+
+
+def analysis_bench(server: Server, video: Path) -> None:
+    """Part 7: the LabelDetection and ContentModeration jobs against plain loops of the same
+    per-frame calls, on the same frames."""
+    from agnosco.deployment import label_sources
+    from agnosco.operations.context import OperationContext
+    from agnosco.operations.detect_labels import general_labels
+    from agnosco.vision.moderation import ModerationClassifier
+
+    analyzer = FaceAnalyzer()
+    context = OperationContext(analyzer=analyzer, label_sources=label_sources(analyzer))
+    classifier = ModerationClassifier()
+    kinds = [
+        (
+            "LabelDetection",
+            "label_detection",
+            "Labels",
+            LABEL_FPS,
+            "general_labels (DetectLabels)",
+            lambda f: general_labels(f.image(), context, {}, 50.0),
+        ),
+        (
+            "ContentModeration",
+            "content_moderation",
+            "ModerationLabels",
+            MODERATION_FPS,
+            "ModerationClassifier.frame_labels",
+            lambda f: [x for x in classifier.frame_labels(f.pixels) if x.confidence >= 50.0],
+        ),
+    ]
+    duration = probe_video(video).duration_ms / 1000
+    client = server.client()
+    for kind, op, member, fps, loop_name, call in kinds:
+        call(next(iter(sample_frames(video, fps))))  # the models loaded before timing
+        loop_wall, loop_cpu, frames, loop_found = loop_frames(call, video, fps)
+        cpu = cpu_seconds(server.process.pid)
+        start = time.perf_counter()
+        video_shape = {"S3Object": {"Bucket": BUCKET, "Name": video.name}}
+        job_id = getattr(client, f"start_{op}")(Video=video_shape)["JobId"]
+        done = _wait(client, f"get_{op}", job_id)
+        wall = time.perf_counter() - start
+        job_cpu = (cpu_seconds(server.process.pid) - cpu) * 1000 / frames
+        found, token = len(done[member]), done.get("NextToken")
+        while token is not None:
+            done = getattr(client, f"get_{op}")(JobId=job_id, NextToken=token)
+            found, token = found + len(done[member]), done.get("NextToken")
+        print(
+            f"{kind}: {video.name}, {duration:.1f} s, {frames} frames at {fps:g} a second "
+            "(Start to SUCCEEDED through boto3, against the plain loop):"
+        )
+        print(
+            f"  {'plain loop of ' + loop_name:<48} {duration / loop_wall:6.2f} s of video/s, "
+            f"{loop_cpu:5.0f} CPU ms/frame ({loop_found} found)"
+        )
+        print(
+            f"  {kind + ' job':<48} {duration / wall:6.2f} s of video/s, "
+            f"{job_cpu:5.0f} CPU ms/frame ({found} found)"
+        )
+        print(
+            f"  ratio job / plain loop: {loop_wall / wall:.2f} (wall)   "
+            f"{loop_cpu / job_cpu:.2f} (CPU)"
+        )
+
+
+def _warm_analysis(client: Any, name: str) -> None:
+    """A first short job of each kind: the server's label and moderation models loaded."""
+    video = {"S3Object": {"Bucket": BUCKET, "Name": name}}
+    _wait(client, "get_label_detection", client.start_label_detection(Video=video)["JobId"])
+    _wait(client, "get_content_moderation", client.start_content_moderation(Video=video)["JobId"])
+
+
+def _analysis_only(work: Path, source: Path, seconds: float) -> None:
+    """Part 7 alone: its own server, models loaded on both sides before timing."""
+    if not source.is_file():
+        sys.exit(f"{source} is absent (the shared data: ../shared/data/video)")
+    data = work / "data"
+    (data / "s3" / BUCKET).mkdir(parents=True)
+    clip = clips.cut(source, seconds, data / "s3" / BUCKET / "analysis.mp4")
+    warm = clips.cut(source, 1.0, data / "s3" / BUCKET / "warm.mp4")
+    server = start_server(data, work / "server.log")
+    try:
+        _warm_analysis(server.client(), warm.name)
+        analysis_bench(server, clip)
+    finally:
+        server.stop()
+
+
 def _row(label: str, frames: int, seconds: float, cpu: float | None = None) -> float:
     rate = frames / seconds
     used = "" if cpu is None else f", {cpu * 1000 / frames:5.0f} CPU ms/frame"
@@ -378,9 +485,17 @@ def main() -> None:
     parser.add_argument("--text-only", action="store_true", help="only part 6 (TextDetection)")
     parser.add_argument("--text-seconds", type=float, default=30.0, help="the captioned video's")
     parser.add_argument(
-        "--celebrities-only", action="store_true", help="only part 7 (CelebrityRecognition)"
+        "--analysis-only", action="store_true", help="only part 7 (labels, moderation)"
+    )
+    parser.add_argument("--analysis-seconds", type=float, default=20.0, help="the clip's first")
+    parser.add_argument(
+        "--celebrities-only", action="store_true", help="only part 8 (CelebrityRecognition)"
     )
     args = parser.parse_args()
+    if args.analysis_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            _analysis_only(Path(tmp), args.clip, args.analysis_seconds)
+        return
     if args.text_only:
         with tempfile.TemporaryDirectory() as tmp:
             _text_only(Path(tmp), args.text_seconds)
@@ -463,6 +578,8 @@ def main() -> None:
                 print(f"  {'':<34} {len(done['Persons'])} person matches")
             peak = peak_mib(server)
             text_bench(server, captions, reader)
+            _warm_analysis(client, warm.name)
+            analysis_bench(server, clip)
             celebrity_bench(server, clip, celebrity_loop)
         finally:
             server.stop()
@@ -560,7 +677,7 @@ def _start_celebrities(client: Any, name: str) -> str:
 
 
 def _celebrities_only(work: Path, source: Path, seconds: float) -> None:
-    """Part 7 alone: its own server, models loaded on both sides before timing."""
+    """Part 8 alone: its own server, models loaded on both sides before timing."""
     clip = clips.cut(source, seconds, work / "clip.mp4")
     warm = clips.cut(source, 1.0, work / "warm.mp4")
     data = work / "data"

@@ -720,11 +720,15 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
         summary["TextLines"], summary["TextWords"] = types.count("LINE"), types.count("WORD")
     if "Labels" in response and "LabelModelVersion" in response:  # counts, never the names
         summary["LabelCount"] = len(response["Labels"])
-        summary["LabelInstances"] = sum(len(x.get("Instances", [])) for x in response["Labels"])
+        summary["LabelInstances"] = sum(  # a video job's labels are each in a LabelDetection
+            len(x.get("Label", x).get("Instances", [])) for x in response["Labels"]
+        )
     if "ModerationLabels" in response:  # the labels reported; the image is its SHA-256 above
-        summary["ModerationLabels"] = [
+        summary["ModerationLabels"] = [  # a video job's: each in a ContentModerationDetection
             {"Name": m.get("Name"), "Confidence": m.get("Confidence")}
-            for m in response["ModerationLabels"]
+            | ({"Timestamp": d["Timestamp"]} if "Timestamp" in d else {})
+            for d in response["ModerationLabels"]
+            for m in (d.get("ModerationLabel", d),)
         ]
         loop = response.get("HumanLoopActivationOutput") or {}
         if "HumanLoopArn" in loop:  # the review a person will decide

@@ -33,6 +33,7 @@ from agnosco.operations.celebrities import CELEBRITY_MATCH_THRESHOLD
 from agnosco.operations.celebrity_recognition_job import celebrity_recognition_runner
 from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD
 from agnosco.operations.compare_faces import DEFAULT_SIMILARITY_THRESHOLD, compare_faces
+from agnosco.operations.content_moderation_job import content_moderation_runner
 from agnosco.operations.context import FaceContext, OperationContext
 from agnosco.operations.create_collection import create_collection
 from agnosco.operations.create_stream_processor import create_stream_processor
@@ -53,11 +54,14 @@ from agnosco.operations.face_redaction_job import face_redaction_runner
 from agnosco.operations.face_search_job import face_search_runner
 from agnosco.operations.get_celebrity_info import get_celebrity_info
 from agnosco.operations.get_celebrity_recognition import get_celebrity_recognition
+from agnosco.operations.get_content_moderation import get_content_moderation
 from agnosco.operations.get_face_detection import get_face_detection
 from agnosco.operations.get_face_search import get_face_search
+from agnosco.operations.get_label_detection import get_label_detection
 from agnosco.operations.get_segment_detection import get_segment_detection
 from agnosco.operations.get_text_detection import get_text_detection
 from agnosco.operations.index_faces import index_faces
+from agnosco.operations.label_detection_job import label_detection_runner
 from agnosco.operations.list_collections import list_collections
 from agnosco.operations.list_faces import list_faces
 from agnosco.operations.list_stream_processors import list_stream_processors
@@ -69,6 +73,7 @@ from agnosco.operations.search_users import search_users
 from agnosco.operations.search_users_by_image import search_users_by_image
 from agnosco.operations.segment_detection_job import segment_detection_runner
 from agnosco.operations.start_celebrity_recognition import start_celebrity_recognition
+from agnosco.operations.start_content_moderation import start_content_moderation
 from agnosco.operations.start_face_detection import start_face_detection
 from agnosco.operations.start_face_redaction import (
     DEFAULT_SPARE_THRESHOLD,
@@ -77,6 +82,7 @@ from agnosco.operations.start_face_redaction import (
     start_face_redaction,
 )
 from agnosco.operations.start_face_search import start_face_search
+from agnosco.operations.start_label_detection import start_label_detection
 from agnosco.operations.start_segment_detection import start_segment_detection
 from agnosco.operations.start_stream_processor import start_stream_processor
 from agnosco.operations.start_text_detection import start_text_detection
@@ -173,6 +179,8 @@ REGISTRY: dict[str, Operation] = {
     ),
     "GetSegmentDetection": Operation(get_segment_detection, _GLOBAL),
     "GetTextDetection": Operation(get_text_detection, _GLOBAL),
+    "GetLabelDetection": Operation(get_label_detection, _GLOBAL),
+    "GetContentModeration": Operation(get_content_moderation, _GLOBAL),
     "IndexFaces": Operation(
         index_faces, Traits(Resource.COLLECTION, changes_state=True, analyses_images=True)
     ),
@@ -254,6 +262,12 @@ REGISTRY: dict[str, Operation] = {
     "StartTextDetection": Operation(
         start_text_detection, Traits(Resource.NONE, changes_state=True)
     ),
+    "StartLabelDetection": Operation(
+        start_label_detection, Traits(Resource.NONE, changes_state=True)
+    ),
+    "StartContentModeration": Operation(
+        start_content_moderation, Traits(Resource.NONE, changes_state=True)
+    ),
     "StopStreamProcessor": Operation(stop_stream_processor, _STREAM_CHANGE),
     "TagResource": Operation(tag_resource, Traits(Resource.TAGGED, changes_state=True)),
     "UntagResource": Operation(untag_resource, Traits(Resource.TAGGED, changes_state=True)),
@@ -285,6 +299,8 @@ JOB_RUNNERS: dict[str, Callable[[OperationContext], Runner]] = {
     "FaceRedaction": face_redaction_runner,
     "TextDetection": text_detection_runner,
     "CelebrityRecognition": celebrity_recognition_runner,
+    "LabelDetection": label_detection_runner,
+    "ContentModeration": content_moderation_runner,
 }
 
 

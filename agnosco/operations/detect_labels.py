@@ -90,9 +90,10 @@ def detect_labels(
     image = context.load_image(request["Image"])
     labels: list[Label] = []
     if GENERAL_LABELS in features:
-        found = merge(label for source in context.labelling() for label in source.labels(image))
-        labels = select(
-            [label for label in found if keep(label, general)],
+        labels = general_labels(
+            image,
+            context,
+            general,
             request.get("MinConfidence", DEFAULT_MIN_CONFIDENCE),
             min(request.get("MaxLabels", MAX_LABELS), MAX_LABELS),
         )
@@ -103,6 +104,21 @@ def detect_labels(
     if IMAGE_PROPERTIES in features:
         response["ImageProperties"] = properties_shape(image_properties.analyse(image, max_colors))
     return response
+
+
+def general_labels(
+    image: DecodedImage,
+    context: OperationContext,
+    general: Mapping[str, Any],
+    min_confidence: float,
+    limit: int = MAX_LABELS,
+) -> list[Label]:
+    """The labels of one image (or video frame) every source of the context sees, merged,
+    filtered by ``Settings.GeneralLabels`` (``general``), at ``min_confidence`` or more, by
+    confidence, at most ``limit``: what DetectLabels answers, and what a LabelDetection job
+    records for each sampled frame."""
+    found = merge(label for source in context.labelling() for label in source.labels(image))
+    return select([label for label in found if keep(label, general)], min_confidence, limit)
 
 
 def merge(labels: Iterable[Label]) -> list[Label]:

@@ -1,6 +1,6 @@
 """Image analysis over a stored video's sampled frames: the one loop behind every job that runs
 an image operation's model on each frame and answers what it found per frame, with the frame's
-``Timestamp`` (TextDetection; the same shape fits LabelDetection, ContentModeration and
+``Timestamp`` (TextDetection, LabelDetection, ContentModeration; the same shape fits
 CelebrityRecognition).
 
 A kind of job is a :data:`Prepare`: given the job's request (validated at Start), it returns the
@@ -17,18 +17,38 @@ a ``StatusMessage`` (the frames before the damage are kept, as for every job).  
 :func:`agnosco.operations.video_jobs.job_results`.
 
 Results are stored and answered in time order (within a frame, in the analyser's order).  A
-Get that orders otherwise — GetLabelDetection's ``SortBy=NAME`` or ``AggregateBy=SEGMENTS``,
-GetCelebrityRecognition's ``SortBy=ID`` — needs more than this: a sort key on each item (the
-store's ``Item.sort_key``, which FaceSearch's ``SortBy=INDEX`` uses; a kind gives
-:func:`frame_analysis_runner` a ``sort_key`` of each body, else 0 is stored, and its Get reads
-``job_results(..., by_key=True)``) or an aggregation of consecutive frames, which is that kind's
-to add.  A kind that identifies people (CelebrityRecognition) gives a ``record``: each batch of
-items is handed to it before the batch is stored (its audit: no match is kept unrecorded).
+Get that orders or aggregates otherwise does it at Get time, with an
+:class:`~agnosco.operations.video_jobs.Arrangement` passed to ``job_results``;
+:func:`named_arrangement` makes the ones GetLabelDetection and GetContentModeration take,
+for any kind whose result element holds one named thing with a ``Confidence`` under one member
+(``{"Timestamp": t, "Label": {"Name": ..., "Confidence": ...}}``):
+
+* ``SortBy=NAME`` (:func:`by_name`): the elements grouped by name, alphabetically, and within a
+  name by confidence, highest first (between equals, in time order), as the model documents.
+* ``AggregateBy=SEGMENTS`` (:func:`segments`): a name's elements on consecutive sampled frames
+  become one element, ``StartTimestampMillis`` its first frame's timestamp and
+  ``EndTimestampMillis`` its last's, ``DurationMillis`` the difference (0 for a thing seen on
+  one sampled frame alone), ``Timestamp`` equal to ``StartTimestampMillis`` (the model's
+  documentation says so), and the thing as on its most confident frame, without the members
+  the model says a segment does not return (a label's ``Instances``).  Two sampled frames are
+  consecutive when nothing was sampled between them: they are at most one sampling period apart
+  (or one frame of a video slower than the sampling rate), plus one frame's slack, since each
+  sample is the first frame at or after its time.  Segments are in order of their start (then
+  of the frames' order), or by name with ``SortBy=NAME``.
+
+GetCelebrityRecognition's ``SortBy=ID`` is read from the store instead, by a sort key on each
+item (the store's ``Item.sort_key``, which FaceSearch's ``SortBy=INDEX`` uses): a kind gives
+:func:`frame_analysis_runner` a ``sort_key`` of each body (else 0 is stored), and its Get reads
+``job_results(..., by_key=True)``.  A kind that identifies people (CelebrityRecognition) gives a
+``record``: each batch of items is handed to it before the batch is stored (its audit: no match
+is kept unrecorded).
 
 These jobs run in the job's worker (a Ray cluster, ``--ray-address``, analyses only the face
 jobs' frames: :mod:`agnosco.operations.video_analysis`).
 
-Adding a kind (StartLabelDetection, say), with the image operation's model already built:
+Adding a kind, with the image operation's model already built (as StartLabelDetection was:
+the steps below are what ``label_detection_job.py``, ``start_label_detection.py`` and
+``get_label_detection.py`` do):
 
 1. ``label_detection_job.py``: ``def label_analysis(context, request) -> FrameAnalyser`` (read
    the request's options once; the analyser runs the model on a frame and returns
@@ -36,8 +56,9 @@ Adding a kind (StartLabelDetection, say), with the image operation's model alrea
    frame_analysis_runner(context, partial(label_analysis, context), fps=..., result={...})``;
 2. ``start_label_detection.py``: ``start_job("LabelDetection", request, context)`` after checking
    what the model cannot (as :mod:`~agnosco.operations.start_text_detection` checks regions);
-3. ``get_label_detection.py``: ``job_results("LabelDetection", "Labels", request, context)``
-   cast to its ``GetLabelDetectionResponse``;
+3. ``get_label_detection.py``: ``job_results("LabelDetection", "Labels", request, context,
+   arrangement)`` cast to its ``GetLabelDetectionResponse`` (``arrangement``:
+   :func:`named_arrangement` of its ``SortBy`` and ``AggregateBy``, None for time order);
 4. ``operations/__init__.py``: the two operations in ``REGISTRY``
    (``Traits(Resource.NONE, changes_state=True)`` for Start, ``Traits(Resource.NONE)`` for
    Get; celebrity recognition is identification: ``compares_faces=True`` on both) and
@@ -47,12 +68,13 @@ Adding a kind (StartLabelDetection, say), with the image operation's model alrea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from agnosco.jobs.runtime import JobRun, Runner
-from agnosco.jobs.store import Item
+from agnosco.jobs.store import Item, Job
 from agnosco.operations.context import OperationContext
+from agnosco.operations.video_jobs import Arrangement
 from agnosco.vision.image import DecodedImage
 from agnosco.vision.video import probe_video, sample_frames
 
@@ -127,3 +149,81 @@ def frame_analysis_runner(
         return {"VideoMetadata": metadata.to_shape(), **(result or {})}
 
     return run
+
+
+#: The SortBy and AggregateBy values GetLabelDetection and GetContentModeration take.
+BY_NAME, BY_TIMESTAMP = "NAME", "TIMESTAMP"
+BY_TIMESTAMPS, BY_SEGMENTS = "TIMESTAMPS", "SEGMENTS"
+
+
+def by_name(results: Iterable[dict[str, Any]], member: str) -> list[dict[str, Any]]:
+    """The results grouped by ``result[member]["Name"]`` alphabetically, most confident first
+    within a name (a stable sort: between equals, in the order given)."""
+    return sorted(results, key=lambda r: (r[member]["Name"], -float(r[member]["Confidence"])))
+
+
+def segments(
+    results: Iterable[dict[str, Any]],
+    member: str,
+    *,
+    period_ms: float,
+    frame_ms: float,
+    drop: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """The results (in time order) merged into segments per name (the module docstring):
+    two results of one name are in one segment when their frames are at most
+    ``max(period_ms, frame_ms) + frame_ms`` apart; ``drop`` names members of the thing that a
+    segment leaves out."""
+    gap = max(period_ms, frame_ms) + frame_ms
+    open_: dict[str, dict[str, Any]] = {}
+    done: list[dict[str, Any]] = []
+    for result in results:
+        at = int(result["Timestamp"])
+        thing = result[member]
+        current = open_.get(thing["Name"])
+        if current is not None and at - current["EndTimestampMillis"] <= gap:
+            current["EndTimestampMillis"] = at
+            if float(thing["Confidence"]) > float(current[member]["Confidence"]):
+                current[member] = {k: v for k, v in thing.items() if k not in drop}
+            continue
+        current = {
+            "Timestamp": at,
+            member: {k: v for k, v in thing.items() if k not in drop},
+            "StartTimestampMillis": at,
+            "EndTimestampMillis": at,
+        }
+        open_[thing["Name"]] = current
+        done.append(current)  # in order of start; ends are filled in as frames come
+    for segment in done:
+        segment["DurationMillis"] = segment["EndTimestampMillis"] - segment["StartTimestampMillis"]
+    return done
+
+
+def named_arrangement(
+    member: str,
+    sort_by: str,
+    aggregate_by: str,
+    *,
+    fps: float,
+    drop: Sequence[str] = (),
+) -> Arrangement | None:
+    """The arrangement a Get's ``SortBy`` and ``AggregateBy`` ask for, of a kind sampled at
+    ``fps`` whose elements hold their thing under ``member``; None for the stored order
+    (``TIMESTAMP`` and ``TIMESTAMPS``, the defaults)."""
+    if sort_by == BY_TIMESTAMP and aggregate_by == BY_TIMESTAMPS:
+        return None
+
+    def arrange(job: Job, results: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
+        arranged: Iterable[dict[str, Any]] = results
+        if aggregate_by == BY_SEGMENTS:
+            rate = ((job.result or {}).get("VideoMetadata") or {}).get("FrameRate") or 0
+            arranged = segments(
+                results,
+                member,
+                period_ms=1000.0 / fps,
+                frame_ms=1000.0 / float(rate) if rate else 0.0,
+                drop=drop,
+            )
+        return by_name(arranged, member) if sort_by == BY_NAME else list(arranged)
+
+    return Arrangement(f"{sort_by}/{aggregate_by}", arrange)

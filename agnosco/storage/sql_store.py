@@ -458,9 +458,12 @@ class SQLStore:
                     for f in faces
                 ],
             )
+            # A face id deleted and stored again with the same indexed_at (a restore, a reused
+            # id) opens its interval again rather than colliding with the closed one.
             tx.executemany(
                 "INSERT INTO face_intervals (collection_id, face_id, principal, stored_at)"
-                " VALUES (?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?) ON CONFLICT (collection_id, face_id, stored_at)"
+                " DO UPDATE SET principal = excluded.principal, deleted_at = NULL",
                 [
                     (collection_id, f.face_id, principal, float(f.indexed_at or time.time()))
                     for f in faces

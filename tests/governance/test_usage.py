@@ -174,6 +174,21 @@ def test_deleting_the_collection_stops_its_faces_count(deployment: Deployment) -
     assert deployment.store.faces_stored_by("alice") == 0
 
 
+def test_a_face_id_stored_again_with_its_old_time_is_stored_again(deployment: Deployment) -> None:
+    """A face deleted and stored again under the same id and indexed_at (a restore) opens its
+    interval again instead of failing on the closed one."""
+    deployment.collection("c")
+    start, _ = month_span("2026-11")
+    deployment.store.add_faces("c", [_face("f1", start)], principal="alice")
+    deployment.store.delete_faces("c", ["f1"], when=start + 5 * DAY)
+    deployment.store.add_faces("c", [_face("f1", start)], principal="alice")
+    assert deployment.store.faces_stored_by("alice") == 1
+    deployment.clock.now = start + 10 * DAY
+    row = _row(deployment.meter.report("2026-11"), "alice", "c")
+    assert row.faces_stored == 1
+    assert row.face_months == pytest.approx(10 / 30)  # stored since its indexed_at again
+
+
 def test_faces_are_metered_per_principal_and_collection(deployment: Deployment) -> None:
     deployment.collection("a")
     deployment.collection("b")
