@@ -28,6 +28,12 @@ clips at the same sampling rate (5 frames a second).
    ``frame_labels``) over the same frames, sampled as the jobs sample them (twice a second):
    seconds of video analysed per second, CPU ms a frame, and their ratio.  ``--analysis-only``
    runs this part alone (a minute).
+8. CelebrityRecognition on the one-person clip, its person enrolled (``agnosco celebrities add``)
+   from three frames 10, 20 and 30 s into the source video: the job against a plain loop of
+   ``recognize_faces`` (describe each frame's faces, match them against the gallery read once)
+   over the same frames, sampled as the job samples them (5 a second): seconds of video per
+   second, CPU ms a frame, recognitions, and their ratio.  ``--celebrities-only`` runs this
+   part alone.
 
 Printed: frames analysed per second of each and their ratio, the CPU time a frame costs each
 (this process's, the server process's; on a shared machine the steadier figure) and their
@@ -37,6 +43,7 @@ a first short job).  A few minutes on 2 cores.
     PYTHONPATH=. python bench/video.py [--clip PATH] [--crowd PATH] [--seconds 20]
         [--ray local|ADDRESS] [--ray-chunk-seconds 10] [--text-only] [--text-seconds 30]
         [--analysis-only] [--analysis-seconds 20]
+        [--celebrities-only]
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ import argparse
 import io
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,9 +68,13 @@ import av
 import numpy as np
 from PIL import Image
 
+from agnosco.operations.celebrities import enrolled_descriptors, recognize_faces
+from agnosco.operations.celebrity_recognition_job import SAMPLE_FPS as CELEBRITY_FPS
 from agnosco.operations.content_moderation_job import SAMPLE_FPS as MODERATION_FPS
+from agnosco.operations.context import OperationContext
 from agnosco.operations.label_detection_job import SAMPLE_FPS as LABEL_FPS
 from agnosco.operations.text_detection_job import SAMPLE_FPS as TEXT_FPS
+from agnosco.storage.celebrities import CelebrityStore
 from agnosco.vision.pipeline import FaceAnalyzer
 from agnosco.vision.similarity import SimilarityCalibration
 from agnosco.vision.text import TextReader
@@ -171,6 +183,102 @@ def text_bench(server: Server, video: Path, reader: TextReader) -> None:
     print(
         f"  ratio job / plain loop: {loop_wall / wall:.2f} (wall)   {loop_cpu / job_cpu:.2f} (CPU)"
     )
+
+
+#: The frames of the source video its person is enrolled from (ms).
+ENROLMENT_FRAMES = (10000, 20000, 30000)
+
+
+def enrolment_images(source: Path, folder: Path) -> list[Path]:
+    """JPEGs of the frames the person is enrolled from."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for frame in sample_frames(source, 1.0, start_ms=9000, end_ms=31000):
+        if frame.timestamp_ms in ENROLMENT_FRAMES:
+            out.append(folder / f"enrol-{frame.timestamp_ms}.jpg")
+            out[-1].write_bytes(_jpeg(frame.pixels))
+    return out
+
+
+def enrol(data: Path, images: list[Path]) -> None:
+    """The person enrolled in ``data``'s deployment with the command line, as a deployer would."""
+    command = shutil.which("agnosco")
+    argv = [command] if command else [sys.executable, "-m", "agnosco.cli.main"]
+    subprocess.run(
+        [*argv, "celebrities", "add", "Bench Person", *map(str, images), "--data-dir", str(data)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def loop_celebrities(context: OperationContext, path: Path) -> tuple[float, float, int, int]:
+    """Seconds of wall time and CPU ms a frame of the plain loop of ``recognize_faces`` over the
+    frames sampled as the CelebrityRecognition job samples them (the gallery read once, as the
+    job reads it); frames and faces recognized."""
+    start, cpu = time.perf_counter(), time.process_time()
+    enrolled = enrolled_descriptors(context)
+    frames = found = 0
+    for frame in sample_frames(path, CELEBRITY_FPS):
+        faces = context.analyzer.describe(frame.image(), max_faces=64)
+        found += len(recognize_faces(faces, context, enrolled=enrolled).celebrity_faces)
+        frames += 1
+    wall = time.perf_counter() - start
+    return wall, (time.process_time() - cpu) * 1000 / frames, frames, found
+
+
+def celebrity_bench(server: Server, video: Path, context: OperationContext) -> None:
+    """Part 8: the CelebrityRecognition job against the plain loop of recognize_faces."""
+    duration = probe_video(video).duration_ms / 1000
+    loop_wall, loop_cpu, frames, loop_found = loop_celebrities(context, video)
+    client = server.client()
+    cpu = cpu_seconds(server.process.pid)
+    start = time.perf_counter()
+    job_id = client.start_celebrity_recognition(
+        Video={"S3Object": {"Bucket": BUCKET, "Name": video.name}}
+    )["JobId"]
+    done = _wait(client, "get_celebrity_recognition", job_id)
+    wall = time.perf_counter() - start
+    job_cpu = (cpu_seconds(server.process.pid) - cpu) * 1000 / frames
+    token, job_found = done.get("NextToken"), 0
+    while True:
+        job_found += len(done["Celebrities"])
+        if token is None:
+            break
+        done = client.get_celebrity_recognition(JobId=job_id, NextToken=token)
+        token = done.get("NextToken")
+    m = probe_video(video)
+    print(
+        f"celebrities: {video.name}, {duration:.1f} s of {m.frame_width}x{m.frame_height}, "
+        f"{frames} frames at {CELEBRITY_FPS:g} a second (Start to SUCCEEDED through boto3, "
+        "against recognize_faces' plain loop):"
+    )
+    print(
+        f"  {'plain loop of recognize_faces':<34} {duration / loop_wall:6.2f} s of video/s, "
+        f"{loop_cpu:5.0f} CPU ms/frame ({loop_found} recognized)"
+    )
+    print(
+        f"  {'CelebrityRecognition job':<34} {duration / wall:6.2f} s of video/s, "
+        f"{job_cpu:5.0f} CPU ms/frame ({job_found} recognized)"
+    )
+    print(
+        f"  ratio job / plain loop: {loop_wall / wall:.2f} (wall)   {loop_cpu / job_cpu:.2f} (CPU)"
+    )
+
+
+def celebrity_context(work: Path, analyzer: FaceAnalyzer, images: list[Path]) -> OperationContext:
+    """This process's own deployment of the loop: a celebrity store with the person enrolled."""
+    store = CelebrityStore(work / "loop-celebrities.db")
+    context = OperationContext(analyzer=analyzer, celebrities=store)
+    descriptors = [
+        analyzer.describe(context.load_image({"Bytes": path.read_bytes()}), max_faces=1)[0]
+        for path in images
+    ]
+    store.add(
+        "Bench Person",
+        [d.descriptor for d in descriptors],
+        face_model_version=context.face_model.version,
+    )
+    return context
 
 
 def make_live_video(source: Path, seconds: float, target: Path) -> Path:
@@ -380,6 +488,9 @@ def main() -> None:
         "--analysis-only", action="store_true", help="only part 7 (labels, moderation)"
     )
     parser.add_argument("--analysis-seconds", type=float, default=20.0, help="the clip's first")
+    parser.add_argument(
+        "--celebrities-only", action="store_true", help="only part 8 (CelebrityRecognition)"
+    )
     args = parser.parse_args()
     if args.analysis_only:
         with tempfile.TemporaryDirectory() as tmp:
@@ -388,6 +499,12 @@ def main() -> None:
     if args.text_only:
         with tempfile.TemporaryDirectory() as tmp:
             _text_only(Path(tmp), args.text_seconds)
+        return
+    if args.celebrities_only:
+        if not args.clip.is_file():
+            sys.exit(f"{args.clip} is absent (the shared data: ../shared/data/video)")
+        with tempfile.TemporaryDirectory() as tmp:
+            _celebrities_only(Path(tmp), args.clip, args.seconds)
         return
     for path in (args.clip, args.crowd):
         if not path.is_file():
@@ -433,6 +550,9 @@ def main() -> None:
             shutil.copyfile(path, data / "s3" / BUCKET / path.name)
         reader = TextReader()
         loop_text(reader, warm)  # the text models loaded before timing
+        images = enrolment_images(args.clip, work / "enrol")
+        enrol(data, images)
+        celebrity_loop = celebrity_context(work, analyzer, images)
         served: dict[str, float] = {}
         served_cpu: dict[str, float] = {}
         server = start_server(data, work / "server.log")
@@ -442,6 +562,7 @@ def main() -> None:
             client.index_faces(CollectionId=COLLECTION, Image={"Bytes": _jpeg(person.pixels)})
             job(server, "FaceSearch", warm.name)  # the server's models loaded before timing
             _wait(client, "get_text_detection", _start_text(client, warm.name))
+            _wait(client, "get_celebrity_recognition", _start_celebrities(client, warm.name))
             print("in the server (Start to SUCCEEDED through boto3):")
             seconds, cpu, _ = job(server, "FaceDetection", clip.name)
             served["detect clip"] = _row("FaceDetection job, clip", frames["clip"], seconds, cpu)
@@ -459,6 +580,7 @@ def main() -> None:
             text_bench(server, captions, reader)
             _warm_analysis(client, warm.name)
             analysis_bench(server, clip)
+            celebrity_bench(server, clip, celebrity_loop)
         finally:
             server.stop()
 
@@ -545,6 +667,32 @@ def _text_only(work: Path, seconds: float) -> None:
     try:
         _wait(server.client(), "get_text_detection", _start_text(server.client(), warm.name))
         text_bench(server, captions, reader)
+    finally:
+        server.stop()
+
+
+def _start_celebrities(client: Any, name: str) -> str:
+    video = {"S3Object": {"Bucket": BUCKET, "Name": name}}
+    return str(client.start_celebrity_recognition(Video=video)["JobId"])
+
+
+def _celebrities_only(work: Path, source: Path, seconds: float) -> None:
+    """Part 8 alone: its own server, models loaded on both sides before timing."""
+    clip = clips.cut(source, seconds, work / "clip.mp4")
+    warm = clips.cut(source, 1.0, work / "warm.mp4")
+    data = work / "data"
+    (data / "s3" / BUCKET).mkdir(parents=True)
+    for path in (clip, warm):
+        shutil.copyfile(path, data / "s3" / BUCKET / path.name)
+    images = enrolment_images(source, work / "enrol")
+    enrol(data, images)
+    context = celebrity_context(work, FaceAnalyzer(), images)
+    loop_celebrities(context, warm)
+    server = start_server(data, work / "server.log")
+    try:
+        client = server.client()
+        _wait(client, "get_celebrity_recognition", _start_celebrities(client, warm.name))
+        celebrity_bench(server, clip, context)
     finally:
         server.stop()
 

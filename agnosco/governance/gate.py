@@ -765,6 +765,15 @@ def _summary(operation: str, response: Response) -> dict[str, Any]:
             }
             for p in response["Persons"]
         ]
+    if "Celebrities" in response:  # a video's celebrities: when and who, never names or faces
+        summary["Celebrities"] = [
+            {
+                "Timestamp": c.get("Timestamp"),
+                "Id": c.get("Celebrity", {}).get("Id"),
+                "MatchConfidence": c.get("Celebrity", {}).get("Confidence"),
+            }
+            for c in response["Celebrities"]
+        ]
     for member in ("StreamProcessorArn", "SessionId", "Status"):
         if member in response:  # a stream processor created, started or described
             summary[member] = response[member]

@@ -30,6 +30,7 @@ from agnosco.errors import NotImplementedException, UnknownOperationException
 from agnosco.jobs.runtime import Runner
 from agnosco.operations.associate_faces import DEFAULT_ASSOCIATE_THRESHOLD, associate_faces
 from agnosco.operations.celebrities import CELEBRITY_MATCH_THRESHOLD
+from agnosco.operations.celebrity_recognition_job import celebrity_recognition_runner
 from agnosco.operations.collection_faces import DEFAULT_FACE_MATCH_THRESHOLD
 from agnosco.operations.compare_faces import DEFAULT_SIMILARITY_THRESHOLD, compare_faces
 from agnosco.operations.content_moderation_job import content_moderation_runner
@@ -52,6 +53,7 @@ from agnosco.operations.face_detection_job import face_detection_runner
 from agnosco.operations.face_redaction_job import face_redaction_runner
 from agnosco.operations.face_search_job import face_search_runner
 from agnosco.operations.get_celebrity_info import get_celebrity_info
+from agnosco.operations.get_celebrity_recognition import get_celebrity_recognition
 from agnosco.operations.get_content_moderation import get_content_moderation
 from agnosco.operations.get_face_detection import get_face_detection
 from agnosco.operations.get_face_search import get_face_search
@@ -70,6 +72,7 @@ from agnosco.operations.search_faces_by_image import search_faces_by_image
 from agnosco.operations.search_users import search_users
 from agnosco.operations.search_users_by_image import search_users_by_image
 from agnosco.operations.segment_detection_job import segment_detection_runner
+from agnosco.operations.start_celebrity_recognition import start_celebrity_recognition
 from agnosco.operations.start_content_moderation import start_content_moderation
 from agnosco.operations.start_face_detection import start_face_detection
 from agnosco.operations.start_face_redaction import (
@@ -165,6 +168,10 @@ REGISTRY: dict[str, Operation] = {
     "DetectText": Operation(detect_text, Traits(Resource.NONE, analyses_images=True)),
     "DisassociateFaces": Operation(disassociate_faces, _USER_CHANGE),
     "GetCelebrityInfo": Operation(get_celebrity_info, _GLOBAL),
+    "GetCelebrityRecognition": Operation(
+        get_celebrity_recognition,
+        Traits(Resource.NONE, compares_faces=True, withheld="Celebrities"),
+    ),
     "GetFaceDetection": Operation(get_face_detection, _GLOBAL),
     "GetFaceSearch": Operation(
         get_face_search,
@@ -232,6 +239,15 @@ REGISTRY: dict[str, Operation] = {
             analyses_images=True,
         ),
     ),
+    "StartCelebrityRecognition": Operation(
+        start_celebrity_recognition,
+        Traits(
+            Resource.NONE,
+            changes_state=True,
+            compares_faces=True,
+            engine_threshold=CELEBRITY_MATCH_THRESHOLD,
+        ),
+    ),
     "StartFaceDetection": Operation(
         start_face_detection, Traits(Resource.NONE, changes_state=True)
     ),
@@ -282,6 +298,7 @@ JOB_RUNNERS: dict[str, Callable[[OperationContext], Runner]] = {
     "SegmentDetection": segment_detection_runner,
     "FaceRedaction": face_redaction_runner,
     "TextDetection": text_detection_runner,
+    "CelebrityRecognition": celebrity_recognition_runner,
     "LabelDetection": label_detection_runner,
     "ContentModeration": content_moderation_runner,
 }

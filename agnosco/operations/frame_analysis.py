@@ -36,9 +36,12 @@ for any kind whose result element holds one named thing with a ``Confidence`` un
   sample is the first frame at or after its time.  Segments are in order of their start (then
   of the frames' order), or by name with ``SortBy=NAME``.
 
-(GetCelebrityRecognition's ``SortBy=ID`` would be another arrangement, or a sort key on each
-item: the store's ``Item.sort_key``, which FaceSearch's ``SortBy=INDEX`` uses;
-:func:`emit_frames` stores 0.)
+GetCelebrityRecognition's ``SortBy=ID`` is read from the store instead, by a sort key on each
+item (the store's ``Item.sort_key``, which FaceSearch's ``SortBy=INDEX`` uses): a kind gives
+:func:`frame_analysis_runner` a ``sort_key`` of each body (else 0 is stored), and its Get reads
+``job_results(..., by_key=True)``.  A kind that identifies people (CelebrityRecognition) gives a
+``record``: each batch of items is handed to it before the batch is stored (its audit: no match
+is kept unrecorded).
 
 These jobs run in the job's worker (a Ray cluster, ``--ray-address``, analyses only the face
 jobs' frames: :mod:`agnosco.operations.video_analysis`).
@@ -82,25 +85,41 @@ BATCH_FRAMES = 25
 FrameAnalyser = Callable[[DecodedImage], Sequence[Mapping[str, Any]]]
 #: A kind of frame analysis: the job's request to what it does with each frame.
 Prepare = Callable[[Mapping[str, Any]], FrameAnalyser]
+#: What a Get may order a body by besides its timestamp (``Item.sort_key``).
+SortKey = Callable[[Mapping[str, Any]], int]
+#: Called with each batch of items before it is stored (an identification's audit).
+Record = Callable[[Sequence[Item]], None]
 
 
 def emit_frames(
     job: JobRun,
     frames: Iterable[tuple[int, Sequence[Mapping[str, Any]]]],
     batch_frames: int = BATCH_FRAMES,
+    *,
+    sort_key: SortKey | None = None,
+    record: Record | None = None,
 ) -> None:
     """Store each frame's result bodies, stamped with its timestamp (ms), ``batch_frames``
-    frames at a time; the lease is renewed every frame.
+    frames at a time; the lease is renewed every frame.  ``sort_key`` gives each body's
+    ``Item.sort_key`` (else 0); ``record`` is handed each non-empty batch before it is stored.
 
     :raises JobLost: the job is no longer this run's."""
+    key = sort_key or (lambda body: 0)
+
+    def store(batch: list[Item]) -> None:
+        if record is not None and batch:
+            job.check()  # still this run's: only then are its matches recorded
+            record(batch)
+        job.emit(batch)
+
     batch: list[Item] = []
     for n, (at, bodies) in enumerate(frames, start=1):
         job.check()
-        batch.extend(Item(at, {"Timestamp": at, **body}) for body in bodies)
+        batch.extend(Item(at, {"Timestamp": at, **body}, key(body)) for body in bodies)
         if n % batch_frames == 0:
-            job.emit(batch)
+            store(batch)
             batch = []
-    job.emit(batch)
+    store(batch)
 
 
 def frame_analysis_runner(
@@ -109,17 +128,24 @@ def frame_analysis_runner(
     *,
     fps: float,
     result: Mapping[str, Any] | None = None,
+    sort_key: SortKey | None = None,
+    record: Callable[[JobRun], Record] | None = None,
 ) -> Runner:
     """The runner of a job kind that analyses the video's frames sampled at ``fps`` a second
     with ``prepare(request)``; the Get answers ``VideoMetadata`` and ``result``'s members
-    besides the items."""
+    besides the items.  ``sort_key`` and ``record(job)``: as :func:`emit_frames` takes them."""
 
     def run(job: JobRun) -> Mapping[str, Any]:
         analyse = prepare(job.request)
         with context.videos.open(job.request["Video"]) as path:
             metadata = probe_video(path)
             frames = sample_frames(path, fps)
-            emit_frames(job, ((f.timestamp_ms, analyse(f.image())) for f in frames))
+            emit_frames(
+                job,
+                ((f.timestamp_ms, analyse(f.image())) for f in frames),
+                sort_key=sort_key,
+                record=record(job) if record is not None else None,
+            )
         return {"VideoMetadata": metadata.to_shape(), **(result or {})}
 
     return run

@@ -142,18 +142,21 @@ def job_results(
     request: Mapping[str, Any],
     context: OperationContext,
     arrangement: Arrangement | None = None,
+    *,
+    by_key: bool = False,
 ) -> dict[str, Any]:
     """A Get of a job whose results are one list answered in time order (FaceDetection and the
     frame-analysis jobs, :mod:`agnosco.operations.frame_analysis`), or as ``arrangement``
     orders or aggregates them: the job's members, what its runner returned
     (``VideoMetadata``, a model version), a page of its items as ``member``, and the
-    NextToken after it.  The Get casts it to its own response TypedDict.
+    NextToken after it.  The Get casts it to its own response TypedDict.  ``by_key``: ordered
+    by the items' stored sort key, then time (GetCelebrityRecognition's ``SortBy=ID``).
 
     :raises ResourceNotFoundException, InvalidPaginationTokenException:"""
     job = get_job(kind, request["JobId"], context)
     response: dict[str, Any] = dict(job.result or {})
     add_job_members(cast("JobMembers", response), job)
-    items, token = result_page(context, job, request, arrangement=arrangement)
+    items, token = result_page(context, job, request, by_key=by_key, arrangement=arrangement)
     response[member] = [item.body for item in items]
     if token is not None:
         response["NextToken"] = token

@@ -32,11 +32,24 @@ def _context(operation: str, request: dict[str, Any], purpose: str | None = None
     }
 
 
+VIDEO = {"Video": {"S3Object": {"Bucket": "b", "Name": "v.mp4"}}}
+
+
+@pytest.mark.parametrize(
+    ("operation", "request_"),
+    [
+        ("RecognizeCelebrities", IMAGE),
+        ("StartCelebrityRecognition", VIDEO),
+        ("GetCelebrityRecognition", {"JobId": "j"}),
+    ],
+)
 @pytest.mark.parametrize("name", sorted(builtin_policies()))
-def test_only_admin_and_the_policy_named_for_it_grant_it(name: str) -> None:
+def test_only_admin_and_the_policy_named_for_it_grant_it(
+    name: str, operation: str, request_: dict[str, Any]
+) -> None:
     policies = [builtin_policies()[name]]
     allowed = evaluate(
-        policies, "rekognition:RecognizeCelebrities", "*", _context("RecognizeCelebrities", IMAGE)
+        policies, f"rekognition:{operation}", "*", _context(operation, request_)
     ).allowed
     assert allowed is (name in ("Admin", "CelebrityRecognition"))
 
@@ -47,6 +60,9 @@ def test_it_is_identification_at_the_engines_threshold() -> None:
     assert context["agnosco:MatchThreshold"] == 99.0
     assert context["agnosco:RealTimeIdentification"] is False
     assert _context("GetCelebrityInfo", {"Id": "abc"})["agnosco:Identification"] is False
+    video = _context("StartCelebrityRecognition", VIDEO)  # a video's, as an image's
+    assert (video["agnosco:Identification"], video["agnosco:MatchThreshold"]) == (True, 99.0)
+    assert _context("GetCelebrityRecognition", {"JobId": "j"})["agnosco:Identification"] is True
 
 
 @pytest.mark.parametrize(

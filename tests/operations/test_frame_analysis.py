@@ -5,7 +5,7 @@ metadata and the kind's members, and a broken video fails the job with a message
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,10 @@ import av
 import numpy as np
 import pytest
 
-from agnosco.jobs.runtime import JobRuntime
-from agnosco.jobs.store import FAILED, SUCCEEDED, JobStore
+from agnosco.jobs.runtime import JobRun, JobRuntime
+from agnosco.jobs.store import FAILED, SUCCEEDED, Item, JobStore
 from agnosco.operations.context import OperationContext
-from agnosco.operations.frame_analysis import FrameAnalyser, frame_analysis_runner
+from agnosco.operations.frame_analysis import BATCH_FRAMES, FrameAnalyser, frame_analysis_runner
 from agnosco.operations.videos import VideoSource
 from agnosco.vision.image import DecodedImage
 
@@ -95,3 +95,54 @@ def test_a_broken_video_fails_the_job_with_a_message(jobs: JobStore, tmp_path: P
     assert job.status == FAILED
     assert job.status_message and "MP4 or MOV" in job.status_message
     assert jobs.items(job.job_id, None, 10)[0] == []
+
+
+def test_a_kinds_sort_key_orders_by_key_and_its_record_sees_each_batch_before_it_is_stored(
+    jobs: JobStore, tmp_path: Path
+) -> None:
+    """Sort key: the copy number, so by key all copies 1 come after all copies 0.  Record: it
+    is called with each batch while the store holds only the batches before it; one that fails
+    fails the job, and its batch is never stored.  Every frame of the 10 fps video is sampled."""
+    (tmp_path / "s3" / BUCKET).mkdir(parents=True)
+    _grey_video(tmp_path / "s3" / BUCKET / "grey.mp4", seconds=3)
+    video = {"S3Object": {"Bucket": BUCKET, "Name": "grey.mp4"}}
+    context = OperationContext(videos=VideoSource(s3_dir=tmp_path / "s3"))
+    seen: list[tuple[int, int]] = []  # (items stored before the batch, items in it)
+
+    def record(job: JobRun) -> Callable[[Sequence[Item]], None]:
+        def write(batch: Sequence[Item]) -> None:
+            stored = len(jobs.items(job.job.job_id, None, 1000)[0])
+            seen.append((stored, len(batch)))
+            if job.request.get("Refuse") and stored:
+                raise RuntimeError("the log refused the second batch")
+
+        return write
+
+    runner = frame_analysis_runner(
+        context,
+        _brightness,
+        fps=10.0,
+        sort_key=lambda body: int(body["Level"]["Copy"]),
+        record=record,
+    )
+    runtime = JobRuntime(jobs, {"Brightness": runner})
+
+    def run(request: dict[str, Any]) -> str:
+        submitted = jobs.submit("Brightness", request)
+        claimed = jobs.claim("test", 60.0, ["Brightness"])
+        assert claimed is not None
+        runtime.run(claimed, "test")
+        return submitted.job_id
+
+    job_id = run({"Video": video, "Step": 10, "Copies": 2})
+    assert jobs.get(job_id).status == SUCCEEDED
+    assert BATCH_FRAMES == 25  # 30 frames, 2 bodies each: a batch of 25 frames, then 5
+    assert seen == [(0, 50), (50, 10)]
+    by_key, _ = jobs.items(job_id, None, 100, by_key=True)
+    assert [(i.body["Level"]["Copy"], i.timestamp_ms) for i in by_key] == [
+        (c, t) for c in (0, 1) for t in range(0, 3000, 100)
+    ]
+    assert [i.sort_key for i in by_key] == [0] * 30 + [1] * 30
+    refused = run({"Video": video, "Step": 10, "Copies": 2, "Refuse": True})
+    assert jobs.get(refused).status == FAILED
+    assert len(jobs.items(refused, None, 100)[0]) == 50  # the first batch only

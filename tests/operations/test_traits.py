@@ -64,6 +64,13 @@ def test_an_operation_that_compares_faces_is_marked_so(operation):
     )
     outputs = _members(model.output_shape)
     reveals = "Similarity" in outputs or "MatchConfidence" in outputs or bool(thresholds)
+    # A CelebrityDetail's Confidence is the face's similarity to a named person (as
+    # RecognizeCelebrities' MatchConfidence is), and a job's Start is identification when the
+    # Get that answers its results is (StartCelebrityRecognition).
+    reveals = reveals or "CelebrityDetail" in _shapes(model.output_shape)
+    if operation.startswith("Start") and f"Get{operation[5:]}" in IMPLEMENTED:
+        get = spec.service_model().operation_model(f"Get{operation[5:]}").output_shape
+        reveals = reveals or "CelebrityDetail" in _shapes(get)
     traits = traits_of(operation)
     assert traits.compares_faces is reveals
     assert (traits.threshold.member if traits.threshold else None) == (
