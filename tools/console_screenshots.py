@@ -267,6 +267,8 @@ def _shoot(driver: Any, url: str, work: Path, out: Path) -> None:
     save("try-labels", "table.labels")
     driver.get(url + "/console/audit?collection=staff-badges")
     save("audit")
+    driver.get(url + "/console/usage")
+    save("usage")
     driver.get(url + "/console/keys")
     save("keys")
     driver.get(url + "/console/principals")
