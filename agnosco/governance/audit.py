@@ -384,11 +384,19 @@ class AuditLog(Tables):
     # reading --------------------------------------------------------------------------------
     def records(self, after: int = 0) -> Iterator[dict[str, Any]]:
         """Records with ``seq > after``, in seq order (read page by page; new appends may show)."""
+        return self._pages(" WHERE seq > ?", (), after)
+
+    def _pages(
+        self, where: str, params: tuple[Any, ...], after: int, *extra: Any
+    ) -> Iterator[dict[str, Any]]:
+        """The records ``where`` selects (its last placeholders: ``seq > ?``, then ``extra``'s),
+        with their hash, in seq order from ``seq > after``, read a page at a time, each page in a
+        read of its own that ends before its records are given out."""
         while True:
             with self._db.read() as tx:
                 rows = tx.execute(
-                    "SELECT seq, body, hash FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?",
-                    (after, _PAGE),
+                    f"SELECT seq, body, hash FROM audit_records{where} ORDER BY seq LIMIT ?",
+                    (*params, after, *extra, _PAGE),
                 ).fetchall()
             for seq, body, digest in rows:
                 record = json.loads(body)
@@ -452,22 +460,9 @@ class AuditLog(Tables):
         where += (" AND" if where else " WHERE") + " seq > ? AND seq <= ?"
         if up_to is None:
             up_to = self.last_seq()
-        after = 0
-        while True:
-            with self._db.read() as tx:
-                rows = tx.execute(
-                    f"SELECT seq, body, hash FROM audit_records{where} ORDER BY seq LIMIT ?",
-                    (*params, after, up_to, _PAGE),
-                ).fetchall()
-            for seq, body, digest in rows:
-                after = seq
-                record = json.loads(body)
-                if collection is not None and record.get("collection") != collection:
-                    continue
-                record["hash"] = digest
+        for record in self._pages(where, tuple(params), 0, up_to):
+            if collection is None or record.get("collection") == collection:
                 yield canonical_json(record) + "\n"
-            if len(rows) < _PAGE:
-                return
 
     def count(
         self,
